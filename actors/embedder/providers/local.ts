@@ -1,0 +1,89 @@
+/**
+ * The default provider: all-MiniLM-L6-v2 (or any BERT-style sentence-embedding ONNX model in the
+ * Transformers.js folder layout) run by onnxruntime-node in a piscina pool sized by config.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import { modelFileFor, type Precision } from '../onnx-embedder.js';
+import type { PoolResult, PoolTask } from '../pool-worker.js';
+import { EmbedderError, type EmbeddingProvider } from '../types.js';
+
+export interface LocalProviderOptions {
+  /** Folder holding tokenizer.json and onnx/… (already present: downloaded or configured). */
+  dir: string;
+  /** Model name recorded in indexes (with the precision appended). */
+  name: string;
+  precision: Precision;
+  threads: number;
+  intraOpThreads: number;
+  batchSize: number;
+  maxTokens: number;
+  /** If set, refuse a model whose output dimension differs. */
+  expectedDim?: number;
+}
+
+export class LocalProvider implements EmbeddingProvider {
+  readonly kind = 'local';
+  readonly model: string;
+  readonly maxTokens: number;
+  readonly tokenizerPath: string;
+  private constructor(
+    private readonly pool: Piscina,
+    private readonly opts: LocalProviderOptions,
+    readonly dim: number,
+  ) {
+    this.model = `${opts.name}@${opts.precision}`;
+    this.maxTokens = opts.maxTokens;
+    this.tokenizerPath = path.join(opts.dir, 'tokenizer.json');
+  }
+
+  /** Start the pool and load the model in it; throws EmbedderError if the model can't load or run. */
+  static async create(opts: LocalProviderOptions): Promise<LocalProvider> {
+    const file = path.join(opts.dir, modelFileFor(opts.precision));
+    if (!fs.existsSync(file)) throw new EmbedderError('model_missing', `local model file ${file} does not exist`, file);
+    const pool = new Piscina({
+      filename: new URL('../pool-worker.js', import.meta.url).href,
+      minThreads: 1,
+      maxThreads: Math.max(1, opts.threads),
+      idleTimeout: 60_000,
+      // The ONNX session holds ~100 MB per worker; one task at a time each keeps memory bounded.
+      concurrentTasksPerWorker: 1,
+    });
+    const probe = (await pool.run(taskFor(opts, ['probe']))) as PoolResult;
+    if (!probe.ok) {
+      await pool.destroy();
+      throw new EmbedderError(probe.code, probe.message, probe.file);
+    }
+    if (opts.expectedDim !== undefined && probe.dim !== opts.expectedDim) {
+      await pool.destroy();
+      throw new EmbedderError('model_dim_mismatch', `model ${file} produces ${probe.dim}-dim vectors, config expects ${opts.expectedDim}`, file);
+    }
+    return new LocalProvider(pool, opts, probe.dim);
+  }
+
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    // Batch texts of similar length together: padding is wasted compute.
+    const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length);
+    const batches: number[][] = [];
+    for (let i = 0; i < order.length; i += this.opts.batchSize) batches.push(order.slice(i, i + this.opts.batchSize));
+    const out = new Array<Float32Array>(texts.length);
+    await Promise.all(
+      batches.map(async (idx) => {
+        const r = (await this.pool.run(taskFor(this.opts, idx.map((i) => texts[i])))) as PoolResult;
+        if (!r.ok) throw new EmbedderError(r.code, r.message, r.file);
+        idx.forEach((orig, j) => (out[orig] = r.vectors.slice(j * r.dim, (j + 1) * r.dim)));
+      }),
+    );
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+function taskFor(opts: LocalProviderOptions, texts: string[]): PoolTask {
+  return { dir: opts.dir, precision: opts.precision, maxTokens: opts.maxTokens, intraOpThreads: opts.intraOpThreads, texts };
+}
