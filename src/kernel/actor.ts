@@ -110,6 +110,13 @@ export interface ActorDefinition<C = Record<string, unknown>> {
    * The message being processed at the crash is never redelivered (it may be what crashed it).
    */
   onCrash?: 'redeliver' | 'fail';
+  /**
+   * How many messages may be in progress at once. Synchronous handlers always run one at a time;
+   * async handlers interleave at their awaits up to this bound (default: unbounded, so a long
+   * request never blocks e.g. a cancel). Messages beyond it wait in the mailbox and count
+   * against the senders' credit window.
+   */
+  concurrency?: number;
   setup(ctx: ActorContext<C>): ActorInstance<C> | Promise<ActorInstance<C>>;
 }
 

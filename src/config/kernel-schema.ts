@@ -1,0 +1,83 @@
+/**
+ * Schema of the kernel's own config sections (`data_dir`, `log`, `kernel`, `endpoint`).
+ * Subsystem sections are defined next to their messages in `protocol/<name>.ts` and
+ * collected in `./sections.ts`.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const RestartType = Type.Union([Type.Literal('permanent'), Type.Literal('transient'), Type.Literal('temporary')]);
+const Strategy = Type.Union([Type.Literal('one_for_one'), Type.Literal('one_for_all'), Type.Literal('rest_for_one')]);
+
+export const SupervisorConfigSchema = Type.Object(
+  {
+    strategy: Type.Optional(Strategy),
+    intensity: Type.Integer({ minimum: 0, default: 5, description: 'restarts allowed within period_ms before escalating' }),
+    period_ms: Type.Integer({ minimum: 1, default: 5000 }),
+    backoff_initial_ms: Type.Integer({ minimum: 0, default: 5 }),
+    backoff_max_ms: Type.Integer({ minimum: 0, default: 2000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ActorOverrideSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    thread: Type.Optional(Type.String({ minLength: 1, description: 'thread group name; actors with the same group share a thread' })),
+    memory_limit_mb: Type.Optional(Type.Integer({ minimum: 16 })),
+    restart: Type.Optional(RestartType),
+    shutdown_timeout_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+    liveness_deadline_ms: Type.Optional(Type.Integer({ minimum: 10 })),
+  },
+  { additionalProperties: false },
+);
+
+export const KernelConfigSchema = Type.Object(
+  {
+    placement: Type.Union([Type.Literal('dedicated'), Type.Literal('shared')], { default: 'dedicated' }),
+    mailbox: Type.Object(
+      {
+        capacity: Type.Integer({ minimum: 1, default: 1024 }),
+        overflow: Type.Union([Type.Literal('wait'), Type.Literal('fail')], { default: 'wait' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    batch_max: Type.Integer({ minimum: 1, maximum: 65536, default: 256 }),
+    ask_timeout_ms: Type.Integer({ minimum: 1, default: 30000 }),
+    liveness: Type.Object(
+      {
+        interval_ms: Type.Integer({ minimum: 5, default: 500 }),
+        deadline_ms: Type.Integer({ minimum: 10, default: 2000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    memory_limit_mb: Type.Integer({ minimum: 16, default: 256 }),
+    shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 5000 }),
+    supervisor: SupervisorConfigSchema,
+    system_actors: Type.Array(Type.String({ minLength: 1 }), { default: ['safety', 'embedder', 'memory', 'provider-router', 'scheduler'] }),
+    actors: Type.Record(Type.String(), ActorOverrideSchema, { default: {} }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type KernelConfig = Static<typeof KernelConfigSchema>;
+
+export const EndpointConfigSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 7420 }),
+    allow_remote: Type.Boolean({ default: false }),
+    max_payload_bytes: Type.Integer({ minimum: 1024, default: 1048576 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const LogConfigSchema = Type.Object(
+  {
+    level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+    file: Type.Optional(Type.String({ description: 'also write JSON logs to this file' })),
+  },
+  { additionalProperties: false, default: {} },
+);

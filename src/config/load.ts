@@ -1,0 +1,153 @@
+/**
+ * Loading `rustyclaw.yaml`: parse, apply defaults, apply environment overrides, validate.
+ * Every problem is reported with the YAML path (and line, when the file has one) and what was expected,
+ * so a typo never passes silently and never crashes the service with a stack trace.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument, type Document } from 'yaml';
+import { Value } from '@sinclair/typebox/value';
+import type { TSchema } from '@sinclair/typebox';
+import { rootSchema } from './sections.js';
+
+export type RootConfig = Record<string, any> & {
+  data_dir: string;
+  log: { level: string; file?: string };
+  kernel: import('./kernel-schema.js').KernelConfig;
+  endpoint: { enabled: boolean; host: string; port: number; allow_remote: boolean; max_payload_bytes: number };
+};
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`invalid config (${source}):\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadOptions {
+  /** Path of the YAML file; when absent, `./rustyclaw.yaml` if it exists, else built-in defaults. */
+  file?: string;
+  /** Values that win over the file (already-parsed objects, deep-merged). */
+  overrides?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = [
+  ['RUSTYCLAW_DATA_DIR', ['data_dir'], String],
+  ['RUSTYCLAW_LOG_LEVEL', ['log', 'level'], String],
+  ['RUSTYCLAW_PLACEMENT', ['kernel', 'placement'], String],
+  ['RUSTYCLAW_PORT', ['endpoint', 'port'], Number],
+  ['RUSTYCLAW_HOST', ['endpoint', 'host'], String],
+];
+
+export function loadConfig(opts: LoadOptions = {}): RootConfig {
+  const env = opts.env ?? process.env;
+  let file = opts.file;
+  if (!file && existsSync('rustyclaw.yaml')) file = 'rustyclaw.yaml';
+  let raw: unknown = {};
+  let doc: Document | undefined;
+  const source = file ?? '(built-in defaults)';
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+    }
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
+    }
+    raw = doc.toJS() ?? {};
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, ['the top level must be a mapping of sections']);
+  }
+  let merged = deepMerge(raw as Record<string, unknown>, opts.overrides ?? {});
+  for (const [name, at, conv] of ENV_OVERRIDES) {
+    const v = env[name];
+    if (v !== undefined && v !== '') merged = deepMerge(merged, nest(at, conv(v)));
+  }
+  const cfg = validateConfig(merged, source, doc);
+  const base = file ? path.dirname(path.resolve(file)) : process.cwd();
+  cfg.data_dir = path.resolve(base, cfg.data_dir);
+  return cfg;
+}
+
+/** Apply defaults and validate an already-parsed config object. */
+export function validateConfig(obj: Record<string, unknown>, source = '(config object)', doc?: Document): RootConfig {
+  const schema: TSchema = rootSchema();
+  const withDefaults = Value.Default(schema, structuredClone(obj)) as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const e of Value.Errors(schema, withDefaults)) {
+    // Union errors repeat once per branch; report the first per path.
+    const yamlPath = e.path.split('/').filter(Boolean).map(decodePointer);
+    const where = yamlPath.join('.') || '(top level)';
+    if (problems.some((p) => p.includes(`${where}:`))) continue;
+    const line = doc ? lineOf(doc, yamlPath) : undefined;
+    const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value)?.slice(0, 60);
+    const what = e.message === 'Unexpected property' ? `unknown option (allowed here: ${allowedKeys(schema, yamlPath.slice(0, -1))})` : `${e.message}, got ${got}`;
+    problems.push(`${line ? `line ${line}: ` : ''}${where}: ${what}`);
+  }
+  const kernel = (withDefaults.kernel ?? {}) as Record<string, any>;
+  if (kernel.liveness && kernel.liveness.interval_ms >= kernel.liveness.deadline_ms) {
+    problems.push('kernel.liveness.interval_ms: must be smaller than kernel.liveness.deadline_ms');
+  }
+  const ep = (withDefaults.endpoint ?? {}) as Record<string, any>;
+  if (ep.enabled && !isLoopback(String(ep.host)) && !ep.allow_remote) {
+    problems.push(`endpoint.host: '${ep.host}' is not a loopback address; set endpoint.allow_remote: true to expose the endpoint to the network`);
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return withDefaults as RootConfig;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function decodePointer(s: string): string {
+  return s.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function lineOf(doc: Document, p: string[]): number | undefined {
+  for (let n = p.length; n > 0; n--) {
+    const node = doc.getIn(p.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && node.range) {
+      const text = String(doc.toString());
+      return text.slice(0, node.range[0]).split('\n').length;
+    }
+  }
+  return undefined;
+}
+
+function allowedKeys(schema: TSchema, p: string[]): string {
+  let s: any = schema;
+  for (const k of p) {
+    if (s?.properties?.[k]) s = s.properties[k];
+    else if (s?.patternProperties) s = Object.values(s.patternProperties)[0];
+    else if (s?.items) s = s.items;
+    else return '?';
+  }
+  return s?.properties ? Object.keys(s.properties).join(', ') : '?';
+}
+
+function nest(at: string[], v: unknown): Record<string, unknown> {
+  let o: unknown = v;
+  for (let i = at.length - 1; i >= 0; i--) o = { [at[i]]: o };
+  return o as Record<string, unknown>;
+}
+
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    if (isPlain(cur) && isPlain(v)) out[k] = deepMerge(cur, v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+

@@ -1,0 +1,28 @@
+/** Control messages between the kernel (main thread) and a worker host, over the worker's parent port. */
+import type { MessagePort } from 'node:worker_threads';
+
+export interface HostActorSpec {
+  path: string;
+  /** Folder name under `actors/` or an absolute path of a compiled module. */
+  module: string;
+  config?: unknown;
+  concurrency?: number;
+}
+
+export type ControlToHost =
+  | { t: 'ping'; n: number }
+  | { t: 'link'; peer: string; port: MessagePort }
+  | { t: 'down'; peer: string; code: 'actor_crashed' | 'actor_stuck' | 'actor_stopped'; why: string }
+  | { t: 'stopped'; paths: string[] }
+  | { t: 'dir'; entries: Array<[string, { node: string; onCrash: 'redeliver' | 'fail'; state: 'up' | 'down' | 'stopped' }]> }
+  | { t: 'topic'; pattern: string; nodes: string[] }
+  | { t: 'stats'; n: number }
+  | { t: 'stop' };
+
+export type ControlFromHost =
+  | { t: 'pong'; n: number }
+  | { t: 'ready'; actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }> }
+  | { t: 'setup_failed'; error: { message: string; stack?: string } }
+  | { t: 'sub'; pattern: string; on: boolean }
+  | { t: 'stats'; n: number; actors: Array<{ path: string; mailbox: number; handled: number }>; heapUsed: number }
+  | { t: 'stopped_ok' };

@@ -1,0 +1,227 @@
+/**
+ * The kernel-side handle of one worker host: starts the worker, watches it (crash, out-of-memory,
+ * liveness deadline) and reports how it ended to its supervisor. It knows nothing of restart policy.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { RouterOptions } from './router.js';
+import type { ControlFromHost, ControlToHost, HostActorSpec } from './control.js';
+
+export type ExitReason = 'normal' | 'crash' | 'stuck' | 'oom';
+
+export interface HostSpec {
+  id: string;
+  actors: HostActorSpec[];
+  memoryLimitMb: number;
+  livenessIntervalMs: number;
+  livenessDeadlineMs: number;
+  shutdownMs: number;
+  startTimeoutMs: number;
+}
+
+export interface HostEnv {
+  dataDir: string;
+  rootConfig: Record<string, any>;
+  routerOpts: RouterOptions;
+  logLevel: string;
+  logFile?: string;
+  log: Logger;
+  /** The worker exists (its actors are in setup): give it the directory and its links. */
+  onSpawn(host: HostProcess): void;
+  onReady(host: HostProcess, actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }>): void;
+  onDown(host: HostProcess, reason: ExitReason, detail: string): void;
+  onControl(host: HostProcess, msg: ControlFromHost): void;
+}
+
+const HOST_URL = new URL('./host.js', import.meta.url);
+
+export class HostProcess {
+  readonly spec: HostSpec;
+  private readonly env: HostEnv;
+  private worker: Worker | null = null;
+  state: 'idle' | 'starting' | 'running' | 'stopping' | 'down' = 'idle';
+  startedAt = 0;
+  readyMs = 0;
+  private stuckTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pingN = 0;
+  get alive(): boolean {
+    return this.worker !== null;
+  }
+  private stopping = false;
+  private exitHandled = false;
+  /** Called once when the current incarnation ends for any reason. */
+  onExit: (reason: ExitReason, detail: string) => void = () => {};
+  private statsWaiters = new Map<number, (m: Extract<ControlFromHost, { t: 'stats' }>) => void>();
+
+  constructor(spec: HostSpec, env: HostEnv) {
+    this.spec = spec;
+    this.env = env;
+  }
+
+  get threadId(): number | undefined {
+    return this.worker?.threadId;
+  }
+
+  post(msg: ControlToHost, transfer?: any[]): void {
+    this.worker?.postMessage(msg, transfer);
+  }
+
+  /** Starts a new incarnation; resolves when every actor's setup finished, rejects if it failed. */
+  start(): Promise<void> {
+    this.state = 'starting';
+    this.stopping = false;
+    this.exitHandled = false;
+    this.startedAt = performance.now();
+    const env = this.env;
+    const worker = new Worker(HOST_URL, {
+      workerData: {
+        node: this.spec.id,
+        actors: this.spec.actors,
+        dataDir: env.dataDir,
+        rootConfig: env.rootConfig,
+        routerOpts: env.routerOpts,
+        logLevel: env.logLevel,
+        logFile: env.logFile,
+      },
+      resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryLimitMb },
+      stdout: false,
+      stderr: false,
+    });
+    this.worker = worker;
+    env.onSpawn(this);
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const startTimer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        reject(new Error(`${this.spec.id}: setup did not finish within ${this.spec.startTimeoutMs} ms`));
+        this.kill('crash', 'start timeout');
+      }, this.spec.startTimeoutMs);
+      worker.on('message', (m: ControlFromHost) => {
+        switch (m.t) {
+          case 'pong':
+            this.stuckTimer?.refresh();
+            return;
+          case 'ready':
+            if (settled) return;
+            settled = true;
+            clearTimeout(startTimer);
+            this.state = 'running';
+            this.readyMs = performance.now() - this.startedAt;
+            env.onReady(this, m.actors);
+            resolve();
+            return;
+          case 'setup_failed':
+            if (settled) return;
+            settled = true;
+            clearTimeout(startTimer);
+            reject(new Error(`${this.spec.id}: actor setup failed: ${m.error.message}`));
+            this.kill('crash', `setup failed: ${m.error.message}`);
+            return;
+          case 'stats':
+            this.statsWaiters.get(m.n)?.(m);
+            this.statsWaiters.delete(m.n);
+            return;
+          default:
+            env.onControl(this, m);
+        }
+      });
+      worker.on('error', (err: Error & { code?: string }) => {
+        const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
+        if (!settled) {
+          settled = true;
+          clearTimeout(startTimer);
+          reject(new Error(`${this.spec.id}: ${err.message}`));
+        }
+        this.ended(oom ? 'oom' : 'crash', err.message);
+      });
+      worker.on('exit', (code) => {
+        clearTimeout(startTimer);
+        if (!settled) {
+          settled = true;
+          reject(new Error(`${this.spec.id}: worker exited with code ${code} during setup`));
+        }
+        this.ended(this.stopping ? 'normal' : code === 0 ? 'normal' : 'crash', `exit code ${code}`);
+      });
+      this.armLiveness();
+    });
+  }
+
+  private armLiveness(): void {
+    this.stuckTimer = setTimeout(() => this.kill('stuck', `no liveness reply within ${this.spec.livenessDeadlineMs} ms`), this.spec.livenessDeadlineMs);
+    this.pingTimer = setInterval(() => this.post({ t: 'ping', n: ++this.pingN }), this.spec.livenessIntervalMs);
+    this.stuckTimer.unref();
+    this.pingTimer.unref();
+  }
+
+  private disarm(): void {
+    if (this.stuckTimer) clearTimeout(this.stuckTimer);
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.stuckTimer = this.pingTimer = null;
+  }
+
+  /** Terminate now (stuck, or a failed start) and report why. */
+  kill(reason: ExitReason, detail: string): void {
+    const w = this.worker;
+    this.ended(reason, detail);
+    void w?.terminate();
+  }
+
+  private ended(reason: ExitReason, detail: string): void {
+    if (this.exitHandled) return;
+    this.exitHandled = true;
+    this.disarm();
+    this.state = 'down';
+    const w = this.worker;
+    this.worker = null;
+    for (const resolve of this.statsWaiters.values()) resolve({ t: 'stats', n: -1, actors: [], heapUsed: 0 });
+    this.statsWaiters.clear();
+    if (w) w.removeAllListeners('message');
+    if (reason !== 'normal') this.env.onDown(this, reason, detail);
+    this.onExit(reason, detail);
+    if (w && reason !== 'normal') void w.terminate();
+  }
+
+  /** Graceful stop: ask the actors to stop, terminate after the shutdown timeout. */
+  async stop(): Promise<void> {
+    const w = this.worker;
+    if (!w || this.state === 'down') return;
+    this.stopping = true;
+    this.state = 'stopping';
+    this.disarm();
+    const done = new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.spec.shutdownMs);
+      w.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      w.on('message', (m: ControlFromHost) => {
+        if (m.t === 'stopped_ok') {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    w.postMessage({ t: 'stop' });
+    await done;
+    this.ended('normal', 'stopped');
+    await w.terminate();
+  }
+
+  stats(timeoutMs = 1000): Promise<Extract<ControlFromHost, { t: 'stats' }> | null> {
+    if (!this.worker || this.state !== 'running') return Promise.resolve(null);
+    const n = ++this.pingN;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.statsWaiters.delete(n);
+        resolve(null);
+      }, timeoutMs);
+      this.statsWaiters.set(n, (m) => {
+        clearTimeout(t);
+        resolve(m.n === -1 ? null : m);
+      });
+      this.post({ t: 'stats', n });
+    });
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Worker-thread entry point. A host runs one actor (dedicated placement) or several light actors
+ * (shared placement) and a Router that talks to every other thread over direct MessageChannels.
+ * The parent port carries only control traffic: init, links, liveness pings, shutdown.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { MessagePort } from 'node:worker_threads';
+import type { ActorContext, ActorDefinition } from './actor.js';
+import { Router, type DirectoryEntry, type RouterOptions } from './router.js';
+import { createLogger } from './log.js';
+import { actorStore, closeEnv } from './store.js';
+import type { ControlToHost, HostActorSpec } from './control.js';
+
+const port = parentPort!;
+
+interface InitData {
+  node: string;
+  actors: HostActorSpec[];
+  dataDir: string;
+  rootConfig: Record<string, any>;
+  routerOpts: RouterOptions;
+  logLevel: string;
+  logFile?: string;
+}
+
+const init = workerData as InitData;
+const log = createLogger(init.logLevel, init.logFile).child({ thread: init.node });
+const router = new Router(init.node, init.routerOpts);
+router.onSubscriptionChange = (pattern, on) => port.postMessage({ t: 'sub', pattern, on });
+router.onDeadLetter = (m, reason) => log.warn({ to: m.to, type: m.ty, reason }, 'dead letter: tell could not be delivered');
+router.onHandlerError = (actor, type, err) => log.error({ actor, type, err }, 'handler failed on a tell');
+
+function moduleUrl(mod: string): string {
+  if (path.isAbsolute(mod)) return pathToFileURL(mod).href;
+  return new URL(`../../actors/${mod}/index.js`, import.meta.url).href;
+}
+
+async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
+  const def = (await import(moduleUrl(spec.module))).default as ActorDefinition<any>;
+  if (!def || typeof def.setup !== 'function') {
+    throw new Error(`module '${spec.module}' does not default-export defineActor({...})`);
+  }
+  const from = spec.path;
+  const ctx: ActorContext<any> = {
+    path: spec.path,
+    config: spec.config ?? {},
+    rootConfig: init.rootConfig,
+    dataDir: init.dataDir,
+    log: log.child({ actor: spec.path }),
+    // Opened on first use: most actors never touch the store, and opening lmdb costs start-up time.
+    get store() {
+      const store = actorStore(init.dataDir, spec.path);
+      Object.defineProperty(this, 'store', { value: store });
+      return store;
+    },
+    tell: (to, type, payload) => router.tell(from, to, type, payload) as void,
+    ask: (to, type, payload, opts) => router.ask(from, to, type, payload, opts),
+    publish: (topic, payload) => router.publish(topic, payload),
+    subscribe: (topic, fn) => router.subscribe(topic, fn),
+  };
+  const inst = await def.setup(ctx);
+  if (!inst || typeof inst.handlers !== 'object') throw new Error(`setup() of '${spec.module}' must return { handlers }`);
+  router.activate(spec.path, { handlers: inst.handlers, ctx, concurrency: spec.concurrency ?? def.concurrency ?? Infinity, stop: inst.stop });
+  return def.onCrash ?? 'fail';
+}
+
+async function boot(): Promise<void> {
+  // Messages may arrive while actors are still in setup: they wait in reserved mailboxes.
+  for (const spec of init.actors) router.reserve(spec.path);
+  const ready: Array<{ path: string; onCrash: 'redeliver' | 'fail' }> = [];
+  try {
+    for (const spec of init.actors) ready.push({ path: spec.path, onCrash: await startActor(spec) });
+  } catch (err) {
+    port.postMessage({ t: 'setup_failed', error: { message: (err as Error).message, stack: (err as Error).stack } });
+    return;
+  }
+  port.postMessage({ t: 'ready', actors: ready });
+}
+
+async function stopAll(): Promise<void> {
+  const actors = [...router.local.values()].reverse();
+  for (const a of actors) {
+    try {
+      await a.stop?.();
+    } catch (err) {
+      log.error({ actor: a.path, err }, 'stop failed');
+    }
+  }
+  for (const l of router.links.values()) l.flush();
+  await closeEnv();
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
+}
+
+port.on('message', (m: ControlToHost) => {
+  switch (m.t) {
+    case 'ping':
+      port.postMessage({ t: 'pong', n: m.n });
+      break;
+    case 'link':
+      router.peerUp(m.peer, m.port as MessagePort);
+      break;
+    case 'down':
+      router.peerDown(m.peer, m.code, m.why);
+      break;
+    case 'stopped':
+      router.markStopped(m.paths);
+      break;
+    case 'dir':
+      for (const [p, e] of m.entries) router.directory.set(p, { ...(e as DirectoryEntry) });
+      break;
+    case 'topic':
+      router.setTopicNodes(m.pattern, m.nodes);
+      break;
+    case 'stats':
+      port.postMessage({
+        t: 'stats',
+        n: m.n,
+        actors: [...router.local.values()].map((a) => ({ path: a.path, mailbox: a.mailbox.length + a.running, handled: a.handled })),
+        heapUsed: process.memoryUsage().heapUsed,
+      });
+      break;
+    case 'stop':
+      void stopAll().then(() => port.postMessage({ t: 'stopped_ok' }));
+      break;
+  }
+});
+
+void boot();

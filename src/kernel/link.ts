@@ -1,0 +1,197 @@
+/**
+ * A Link is one direction-pair of traffic between this thread and one peer thread over a MessagePort.
+ *
+ * - Outgoing items are batched: they accumulate until the end of the current microtask (or until
+ *   `batchMax` items), then go out in one postMessage. Idle traffic therefore pays no latency, and
+ *   traffic under load is batched automatically.
+ * - Flow control is credit based (like Akka's reliable delivery): each tell/ask carries a sequence
+ *   number, the peer acknowledges the highest number it has *started* to process, and at most
+ *   `window` messages may be unacknowledged. The window is the target's mailbox capacity as seen
+ *   by this sender; beyond it a sender waits or fails, per config.
+ * - Unacknowledged messages are kept, so when the peer crashes they can be redelivered to its
+ *   successor (or failed back to their senders) instead of vanishing.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { Kind, type Frame, type WireItem, type WireMessage } from '../../protocol/envelope.js';
+
+export interface LinkOptions {
+  window: number;
+  batchMax: number;
+}
+
+export class Link {
+  readonly peer: string;
+  private port: MessagePort | null = null;
+  private readonly opts: LinkOptions;
+  private out: WireItem[] = [];
+  private flushScheduled = false;
+  private nextSeq = 1;
+  /** Highest of our sequence numbers the peer has started processing. */
+  private acked = 0;
+  /** Sent or queued messages not yet acknowledged, in sequence order. */
+  private unacked: WireMessage[] = [];
+  /** Highest of the peer's sequence numbers we have started; sent back piggy-backed. */
+  private ackOut = 0;
+  private ackSent = 0;
+  private creditWaiters: Array<() => void> = [];
+  private readonly onFrame: (link: Link, frame: Frame) => void;
+  /** Called for a tell/ask/event that could not be serialized (the router fails it back). */
+  onUnsendable: (item: WireItem, reason: string) => void = () => {};
+
+  constructor(peer: string, opts: LinkOptions, onFrame: (link: Link, frame: Frame) => void) {
+    this.peer = peer;
+    this.opts = opts;
+    this.onFrame = onFrame;
+  }
+
+  get connected(): boolean {
+    return this.port !== null;
+  }
+
+  /** Messages sent to the peer that it has not started yet (its mailbox depth as seen from here). */
+  get inFlight(): number {
+    return this.unacked.length;
+  }
+
+  get highestAcked(): number {
+    return this.acked;
+  }
+
+  hasCredit(): boolean {
+    return this.unacked.length < this.opts.window;
+  }
+
+  /** Resolves when a credit is free (used by senders under the `wait` overflow policy). */
+  waitCredit(): Promise<void> {
+    return new Promise((resolve) => this.creditWaiters.push(resolve));
+  }
+
+  attach(port: MessagePort): void {
+    this.port = port;
+    port.on('message', (frame: Frame) => this.receive(frame));
+    // Messages queued while the peer was down are renumbered for the new incarnation.
+    this.nextSeq = 1;
+    this.acked = 0;
+    this.ackOut = 0;
+    this.ackSent = 0;
+    for (const m of this.unacked) {
+      m.s = this.nextSeq++;
+      this.out.push(m);
+    }
+    this.scheduleFlush();
+  }
+
+  /**
+   * The peer is gone. Returns the messages it never started, so the router can redeliver or fail
+   * them; all other queued output (replies, events) to a dead peer is dropped.
+   */
+  detach(): WireMessage[] {
+    if (this.port) {
+      this.port.removeAllListeners('message');
+      this.port.close();
+    }
+    this.port = null;
+    const pending = this.unacked;
+    this.unacked = [];
+    this.out = [];
+    return pending;
+  }
+
+  /** Re-queue messages (for redelivery) that will go out when the link is attached again. */
+  requeue(msgs: WireMessage[]): void {
+    for (const m of msgs) this.unacked.push(m);
+  }
+
+  /** Drop a message that will never be delivered (it could not be serialized). */
+  forget(msg: WireMessage): void {
+    const i = this.unacked.indexOf(msg);
+    if (i >= 0) this.unacked.splice(i, 1);
+  }
+
+  send(msg: WireMessage): void {
+    msg.s = this.nextSeq++;
+    this.unacked.push(msg);
+    if (this.port) this.push(msg);
+  }
+
+  /** Replies and events: not sequenced, not credited, dropped if the peer is down. */
+  sendItem(item: WireItem): void {
+    if (this.port) this.push(item);
+  }
+
+  noteStarted(seq: number): void {
+    if (seq > this.ackOut) {
+      this.ackOut = seq;
+      this.scheduleFlush();
+    }
+  }
+
+  private push(item: WireItem): void {
+    this.out.push(item);
+    if (this.out.length >= this.opts.batchMax) this.flush();
+    else this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  flush(): void {
+    if (!this.port) return;
+    const hasAck = this.ackOut > this.ackSent;
+    if (this.out.length === 0 && !hasAck) return;
+    const frame: Frame = {};
+    if (this.out.length > 0) {
+      frame.m = this.out;
+      this.out = [];
+    }
+    if (hasAck) {
+      frame.a = this.ackOut;
+      this.ackSent = this.ackOut;
+    }
+    try {
+      this.port.postMessage(frame);
+    } catch (err) {
+      // A payload that cannot be cloned (a function, a socket...) must not take the thread down:
+      // post items one by one and turn the uncloneable ones into error replies.
+      this.postEach(frame, err);
+    }
+  }
+
+  private postEach(frame: Frame, err: unknown): void {
+    const port = this.port!;
+    if (frame.a !== undefined) port.postMessage({ a: frame.a });
+    for (const item of frame.m ?? []) {
+      try {
+        port.postMessage({ m: [item] });
+      } catch {
+        const message = `message could not be serialized: ${(err as Error).message}`;
+        if (item.k === Kind.Reply) {
+          port.postMessage({ m: [{ k: Kind.Reply, id: item.id, e: { code: 'invalid_message', message } }] });
+        } else {
+          this.onUnsendable(item, message);
+        }
+      }
+    }
+  }
+
+  private receive(frame: Frame): void {
+    if (frame.a !== undefined && frame.a > this.acked) {
+      this.acked = frame.a;
+      let drop = 0;
+      while (drop < this.unacked.length && this.unacked[drop].s <= frame.a) drop++;
+      if (drop > 0) this.unacked.splice(0, drop);
+      while (this.creditWaiters.length > 0 && this.hasCredit()) this.creditWaiters.shift()!();
+    }
+    this.onFrame(this, frame);
+  }
+}
+
+export function isSequenced(item: WireItem): item is WireMessage {
+  return item.k === Kind.Tell || item.k === Kind.Ask;
+}

@@ -1,0 +1,420 @@
+/**
+ * The Router is the per-thread half of the actor system: every thread (the main thread and each
+ * worker host) has one. It owns the actors hosted on its thread, the links to every other thread,
+ * the directory (which thread hosts which path), pending asks, and topic subscriptions.
+ *
+ * Routing never goes through the main thread: a worker sends straight over the MessageChannel
+ * that the kernel gave it for the target's thread.
+ */
+import { Kind, type Frame, type WireMessage, type WirePublish, type WireReply } from '../../protocol/envelope.js';
+import { ActorError, type ActorContext, type AskOptions, type Handler, type MessageMeta } from './actor.js';
+import { Link, type LinkOptions } from './link.js';
+import { topicMatches } from './topics.js';
+
+export interface DirectoryEntry {
+  node: string;
+  onCrash: 'redeliver' | 'fail';
+  /** `stopped`: the supervisor gave up on it (or it was temporary); sends fail at once. */
+  state: 'up' | 'down' | 'stopped';
+}
+
+export interface RouterOptions extends LinkOptions {
+  overflow: 'wait' | 'fail';
+  askTimeoutMs: number;
+}
+
+interface Pending {
+  resolve: (v: any) => void;
+  reject: (e: ActorError) => void;
+  deadline: number;
+  node: string;
+  msg: WireMessage | null;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+export interface LocalActor {
+  path: string;
+  handlers: Record<string, Handler<any>>;
+  ctx: ActorContext<any>;
+  concurrency: number;
+  running: number;
+  mailbox: Array<{ msg: WireMessage; link: Link | null }>;
+  handled: number;
+  stop?: () => unknown;
+}
+
+type Subscriber = (payload: any, topic: string) => void;
+
+export class Router {
+  readonly id: string;
+  readonly opts: RouterOptions;
+  readonly local = new Map<string, LocalActor>();
+  readonly directory = new Map<string, DirectoryEntry>();
+  readonly links = new Map<string, Link>();
+  private readonly pending = new Map<number, Pending>();
+  private nextAskId = 1;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  /** Topic pattern → nodes that subscribe to it (kept in sync by the kernel). */
+  private readonly topicNodes = new Map<string, Set<string>>();
+  private readonly subs = new Map<string, Set<Subscriber>>();
+  /** Called when the first local subscriber for a pattern appears or the last one leaves. */
+  onSubscriptionChange: (pattern: string, subscribed: boolean) => void = () => {};
+  /** Called for tells that could not be delivered (dead letters). */
+  onDeadLetter: (msg: WireMessage, reason: string) => void = () => {};
+  onHandlerError: (actor: string, type: string, err: unknown) => void = () => {};
+
+  constructor(id: string, opts: RouterOptions) {
+    this.id = id;
+    this.opts = opts;
+  }
+
+  // ---- links ---------------------------------------------------------------------------------
+
+  link(peer: string): Link {
+    let l = this.links.get(peer);
+    if (!l) {
+      const link = new Link(peer, this.opts, (lk, frame) => this.receive(lk, frame));
+      link.onUnsendable = (item, reason) => {
+        if (item.k !== Kind.Tell && item.k !== Kind.Ask) return;
+        link.forget(item);
+        if (item.k === Kind.Tell) return this.onDeadLetter(item, reason);
+        const p = this.pending.get(item.id!);
+        if (p) this.settle(item.id!, p, new ActorError('invalid_message', reason));
+      };
+      this.links.set(peer, link);
+      l = link;
+    }
+    return l;
+  }
+
+  /**
+   * A peer thread died. Asks it had started fail now (`actor_crashed` or `actor_stuck`); messages it
+   * never started are kept for its successor or failed back, as each target actor declared.
+   */
+  peerDown(peer: string, code: 'actor_crashed' | 'actor_stuck' | 'actor_stopped', why: string): void {
+    for (const e of this.directory.values()) if (e.node === peer && e.state === 'up') e.state = 'down';
+    const link = this.links.get(peer);
+    const unstarted = link ? link.detach() : [];
+    const keep: WireMessage[] = [];
+    const kept = new Set<WireMessage>();
+    for (const m of unstarted) {
+      const entry = this.directory.get(m.to);
+      if (code !== 'actor_stopped' && entry?.onCrash === 'redeliver') {
+        keep.push(m);
+        kept.add(m);
+      } else if (m.k === Kind.Tell) {
+        this.onDeadLetter(m, code);
+      }
+    }
+    if (link && keep.length > 0) link.requeue(keep);
+    for (const [id, p] of this.pending) {
+      if (p.node !== peer || (p.msg && kept.has(p.msg))) continue;
+      this.settle(id, p, new ActorError(code, `${p.msg?.to ?? peer}: ${why}`));
+    }
+  }
+
+  peerUp(peer: string, port: import('node:worker_threads').MessagePort): void {
+    this.link(peer).attach(port);
+  }
+
+  /** Paths whose supervisor gave up: fail what waits for them. */
+  markStopped(paths: string[]): void {
+    const set = new Set(paths);
+    const nodes = new Set<string>();
+    for (const p of paths) {
+      const e = this.directory.get(p);
+      if (e) {
+        e.state = 'stopped';
+        nodes.add(e.node);
+      }
+    }
+    for (const [id, p] of this.pending) {
+      if (p.msg && set.has(p.msg.to)) this.settle(id, p, new ActorError('actor_stopped', `${p.msg.to} is stopped`));
+    }
+    for (const n of nodes) {
+      const link = this.links.get(n);
+      if (!link || link.connected) continue;
+      const left = link.detach().filter((m) => {
+        if (!set.has(m.to)) return true;
+        if (m.k === Kind.Tell) this.onDeadLetter(m, 'actor_stopped');
+        return false;
+      });
+      link.requeue(left);
+    }
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  private route(to: string): DirectoryEntry {
+    const e = this.directory.get(to);
+    if (!e) throw new ActorError('unknown_actor', `no actor at path '${to}'`);
+    if (e.state === 'stopped') throw new ActorError('actor_stopped', `actor '${to}' is stopped`);
+    return e;
+  }
+
+  tell(from: string, to: string, type: string, payload: unknown): void | Promise<void> {
+    const e = this.route(to);
+    const msg: WireMessage = { k: Kind.Tell, s: 0, to, from, ty: type, p: payload };
+    if (e.node === this.id) {
+      this.deliverLocal(msg, null);
+      return;
+    }
+    const link = this.link(e.node);
+    if (link.hasCredit()) {
+      link.send(msg);
+      return;
+    }
+    if (this.opts.overflow === 'fail') throw mailboxFull(to, this.opts.window);
+    return this.sendWhenCredit(link, msg);
+  }
+
+  private async sendWhenCredit(link: Link, msg: WireMessage): Promise<void> {
+    while (!link.hasCredit()) await link.waitCredit();
+    link.send(msg);
+  }
+
+  ask<R>(from: string, to: string, type: string, payload: unknown, opts?: AskOptions): Promise<R> {
+    let e: DirectoryEntry;
+    try {
+      e = this.route(to);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const id = this.nextAskId++;
+    const msg: WireMessage = { k: Kind.Ask, s: 0, id, to, from, ty: type, p: payload };
+    const timeout = opts?.timeoutMs ?? this.opts.askTimeoutMs;
+    return new Promise<R>((resolve, reject) => {
+      const p: Pending = { resolve, reject, deadline: Date.now() + timeout, node: e.node, msg };
+      if (opts?.signal) {
+        if (opts.signal.aborted) return reject(new ActorError('timeout', `ask ${type} to ${to} aborted`));
+        p.signal = opts.signal;
+        p.onAbort = () => this.settle(id, p, new ActorError('timeout', `ask ${type} to ${to} aborted`));
+        opts.signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.pending.set(id, p);
+      this.armSweep();
+      if (e.node === this.id) {
+        this.deliverLocal(msg, null);
+        return;
+      }
+      const link = this.link(e.node);
+      if (link.hasCredit()) link.send(msg);
+      else if (this.opts.overflow === 'fail') this.settle(id, p, mailboxFull(to, this.opts.window));
+      else void this.sendWhenCredit(link, msg);
+    });
+  }
+
+  private settle(id: number, p: Pending, err: ActorError | null, value?: unknown): void {
+    if (!this.pending.delete(id)) return;
+    if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
+    if (err) p.reject(err);
+    else p.resolve(value);
+  }
+
+  /** One coarse timer for all asks: cheaper than a timer per ask at 100k+ asks/s. */
+  private armSweep(): void {
+    if (this.sweepTimer) return;
+    const tick = Math.max(5, Math.min(50, Math.floor(this.opts.askTimeoutMs / 10)));
+    this.sweepTimer = setInterval(() => this.sweep(), tick);
+    this.sweepTimer.unref();
+  }
+
+  private sweep(): void {
+    if (this.pending.size === 0) {
+      clearInterval(this.sweepTimer!);
+      this.sweepTimer = null;
+      return;
+    }
+    const now = Date.now();
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= now) {
+        const what = p.msg ? `ask ${p.msg.ty} to ${p.msg.to}` : 'ask';
+        this.settle(id, p, new ActorError('timeout', `${what} timed out`));
+      }
+    }
+  }
+
+  /** Asks waiting for a reply (for status). */
+  get pendingAsks(): number {
+    return this.pending.size;
+  }
+
+  failAllPending(code: string, message: string): void {
+    for (const [id, p] of this.pending) this.settle(id, p, new ActorError(code, message));
+  }
+
+  // ---- topics --------------------------------------------------------------------------------
+
+  subscribe(pattern: string, fn: Subscriber): () => void {
+    let set = this.subs.get(pattern);
+    if (!set) {
+      set = new Set();
+      this.subs.set(pattern, set);
+      this.onSubscriptionChange(pattern, true);
+    }
+    set.add(fn);
+    return () => {
+      const s = this.subs.get(pattern);
+      if (!s || !s.delete(fn) || s.size > 0) return;
+      this.subs.delete(pattern);
+      this.onSubscriptionChange(pattern, false);
+    };
+  }
+
+  setTopicNodes(pattern: string, nodes: string[]): void {
+    if (nodes.length === 0) this.topicNodes.delete(pattern);
+    else this.topicNodes.set(pattern, new Set(nodes));
+  }
+
+  publish(topic: string, payload: unknown): void {
+    this.deliverPublish(topic, payload);
+    const sent = new Set<string>([this.id]);
+    for (const [pattern, nodes] of this.topicNodes) {
+      if (!topicMatches(pattern, topic)) continue;
+      for (const n of nodes) {
+        if (sent.has(n)) continue;
+        sent.add(n);
+        this.links.get(n)?.sendItem({ k: Kind.Publish, tp: topic, p: payload });
+      }
+    }
+  }
+
+  private deliverPublish(topic: string, payload: unknown): void {
+    for (const [pattern, set] of this.subs) {
+      if (!topicMatches(pattern, topic)) continue;
+      for (const fn of set) {
+        queueMicrotask(() => {
+          try {
+            fn(payload, topic);
+          } catch (err) {
+            this.onHandlerError(`subscriber:${pattern}`, topic, err);
+          }
+        });
+      }
+    }
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------
+
+  private receive(link: Link, frame: Frame): void {
+    if (!frame.m) return;
+    for (const item of frame.m) {
+      switch (item.k) {
+        case Kind.Tell:
+        case Kind.Ask:
+          this.deliverLocal(item, link);
+          break;
+        case Kind.Reply:
+          this.onReply(item);
+          break;
+        case Kind.Publish:
+          this.deliverPublish((item as WirePublish).tp, item.p);
+          break;
+      }
+    }
+  }
+
+  private onReply(r: WireReply): void {
+    const p = this.pending.get(r.id);
+    if (!p) return; // timed out or aborted already
+    if (r.e) this.settle(r.id, p, ActorError.from(r.e));
+    else this.settle(r.id, p, null, r.p);
+  }
+
+  /**
+   * Reserve a local path whose actor is still in setup: messages for it wait in its mailbox
+   * (unacknowledged, so they count against the senders' credit) until `activate`.
+   */
+  reserve(path: string): void {
+    this.local.set(path, { path, handlers: {}, ctx: null as unknown as ActorContext<any>, concurrency: 0, running: 0, mailbox: [], handled: 0 });
+  }
+
+  activate(path: string, a: Pick<LocalActor, 'handlers' | 'ctx' | 'concurrency' | 'stop'>): void {
+    const actor = this.local.get(path);
+    if (!actor) throw new Error(`activate: '${path}' was not reserved`);
+    Object.assign(actor, a);
+    this.pump(actor);
+  }
+
+  private deliverLocal(msg: WireMessage, link: Link | null): void {
+    const actor = this.local.get(msg.to);
+    if (!actor) {
+      if (link) link.noteStarted(msg.s);
+      this.replyError(msg, link, new ActorError('unknown_actor', `no actor at path '${msg.to}' on ${this.id}`));
+      return;
+    }
+    actor.mailbox.push({ msg, link });
+    if (link === null) queueMicrotask(() => this.pump(actor));
+    else this.pump(actor);
+  }
+
+  private pump(actor: LocalActor): void {
+    while (actor.running < actor.concurrency && actor.mailbox.length > 0) {
+      const { msg, link } = actor.mailbox.shift()!;
+      this.run(actor, msg, link);
+    }
+  }
+
+  private run(actor: LocalActor, msg: WireMessage, link: Link | null): void {
+    if (link) link.noteStarted(msg.s);
+    const handler = actor.handlers[msg.ty];
+    actor.handled++;
+    if (!handler) {
+      this.replyError(msg, link, new ActorError('unknown_type', `actor '${actor.path}' does not handle '${msg.ty}'`));
+      return;
+    }
+    const meta: MessageMeta = { type: msg.ty, from: msg.from };
+    if (msg.id !== undefined) meta.id = msg.id;
+    let result: unknown;
+    try {
+      result = handler(msg.p, meta, actor.ctx);
+    } catch (err) {
+      this.replyError(msg, link, toActorError(err));
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      actor.running++;
+      (result as Promise<unknown>).then(
+        (v) => {
+          actor.running--;
+          this.replyOk(msg, link, v);
+          if (actor.mailbox.length > 0) this.pump(actor);
+        },
+        (err) => {
+          actor.running--;
+          this.replyError(msg, link, toActorError(err));
+          if (actor.mailbox.length > 0) this.pump(actor);
+        },
+      );
+      return;
+    }
+    this.replyOk(msg, link, result);
+  }
+
+  private replyOk(msg: WireMessage, link: Link | null, value: unknown): void {
+    if (msg.k !== Kind.Ask) return;
+    if (link) link.sendItem({ k: Kind.Reply, id: msg.id!, p: value });
+    else this.onReply({ k: Kind.Reply, id: msg.id!, p: value });
+  }
+
+  private replyError(msg: WireMessage, link: Link | null, err: ActorError): void {
+    if (msg.k !== Kind.Ask) {
+      this.onHandlerError(msg.to, msg.ty, err);
+      return;
+    }
+    const e = err.toJSON();
+    if (link) link.sendItem({ k: Kind.Reply, id: msg.id!, e });
+    else queueMicrotask(() => this.onReply({ k: Kind.Reply, id: msg.id!, e }));
+  }
+}
+
+function mailboxFull(to: string, window: number): ActorError {
+  return new ActorError('mailbox_full', `mailbox of '${to}' is full (${window} messages waiting)`, { capacity: window });
+}
+
+export function toActorError(err: unknown): ActorError {
+  if (err instanceof ActorError) return err;
+  if (err instanceof Error) return new ActorError('handler_error', err.message);
+  return new ActorError('handler_error', String(err));
+}

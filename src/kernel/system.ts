@@ -1,0 +1,397 @@
+/**
+ * The ActorSystem: the kernel in the main thread. It builds the supervision tree, starts worker
+ * hosts, wires a direct MessageChannel between every pair of threads, keeps the directory and the
+ * topic table in sync, and turns thread crashes into `down` notices so callers fail fast.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ActorError, type AskOptions, type Handler } from './actor.js';
+import { Router, type DirectoryEntry } from './router.js';
+import { HostProcess, type ExitReason, type HostEnv } from './host-process.js';
+import { Supervisor, type Child, type RestartType, type SupervisorHooks } from './supervisor.js';
+import { defaultTree, type SupervisorNode, type TreeNode, type WorkerNode } from './tree.js';
+import { createLogger } from './log.js';
+import { actorStore, closeEnv } from './store.js';
+import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
+import type { ControlFromHost } from './control.js';
+
+export const MAIN_NODE = 'main';
+export const KERNEL_PATH = 'kernel';
+
+export interface ActorStatus {
+  path: string;
+  thread: string;
+  thread_id: number | null;
+  state: string;
+  restarts: number;
+  mailbox: number;
+  handled: number;
+}
+
+export interface SystemStatus {
+  uptime_ms: number;
+  ready_ms: number;
+  pid: number;
+  placement: string;
+  threads: number;
+  rss_mb: number;
+  actors: ActorStatus[];
+  supervisors: Array<{ id: string; state: string; restarts: number }>;
+}
+
+export interface StartOptions {
+  /** A validated config, or a raw object (validated and defaulted here). */
+  config?: RootConfig | Record<string, unknown>;
+  /** Load the config from this YAML file instead. */
+  configFile?: string;
+  /** Explicit tree (tests, embedders); default: built from config. */
+  tree?: SupervisorNode;
+  logger?: Logger;
+}
+
+class WorkerChild implements Child {
+  readonly id: string;
+  readonly restart: RestartType;
+  readonly host: HostProcess;
+  state = 'idle';
+  restarts = 0;
+  private stopping = false;
+  onExit: (reason: ExitReason, detail: string) => void = () => {};
+
+  constructor(host: HostProcess, restart: RestartType) {
+    this.id = host.spec.id;
+    this.host = host;
+    this.restart = restart;
+    host.onExit = (reason, detail) => {
+      this.state = reason === 'normal' ? 'stopped' : 'restarting';
+      if (!this.stopping) this.onExit(reason, detail);
+    };
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    await this.host.start();
+    this.state = 'running';
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    try {
+      await this.host.stop();
+    } finally {
+      this.stopping = false;
+      this.state = 'stopped';
+    }
+  }
+
+  paths(): string[] {
+    return this.host.spec.actors.map((a) => a.path);
+  }
+}
+
+export class ActorSystem {
+  readonly config: RootConfig;
+  readonly log: Logger;
+  readonly router: Router;
+  readonly root: Supervisor;
+  private readonly hosts = new Map<string, HostProcess>();
+  private readonly workers = new Map<string, WorkerChild>();
+  private readonly supervisors: Supervisor[] = [];
+  private readonly topicNodes = new Map<string, Set<string>>();
+  private readonly startedAt = performance.now();
+  readyMs = 0;
+  private stopped = false;
+  /** Restart durations (crash to serving again), for the bench and status. */
+  readonly restartLog: Array<{ child: string; reason: ExitReason; ms: number; at: number }> = [];
+
+  constructor(config: RootConfig, tree: SupervisorNode, log: Logger) {
+    this.config = config;
+    this.log = log;
+    const k = config.kernel;
+    this.router = new Router(MAIN_NODE, {
+      window: k.mailbox.capacity,
+      batchMax: k.batch_max,
+      overflow: k.mailbox.overflow,
+      askTimeoutMs: k.ask_timeout_ms,
+    });
+    this.router.onSubscriptionChange = (pattern, on) => this.subscriptionChanged(MAIN_NODE, pattern, on);
+    this.router.onDeadLetter = (m, reason) => log.warn({ to: m.to, type: m.ty, reason }, 'dead letter: tell could not be delivered');
+    this.router.onHandlerError = (actor, type, err) => log.error({ actor, type, err }, 'handler failed on a tell');
+    const hooks: SupervisorHooks = {
+      log,
+      onStopped: (paths, why) => this.pathsStopped(paths, why),
+      onRestart: (child, reason, ms) => this.restartLog.push({ child, reason, ms, at: Date.now() }),
+    };
+    this.root = this.build(tree, hooks, true) as Supervisor;
+    this.addLocalActor(KERNEL_PATH, {
+      'kernel.status': () => this.status(),
+      'kernel.ping': () => ({ pong: true, pid: process.pid }),
+      'kernel.stop': () => {
+        setImmediate(() => void this.stop());
+        return { stopping: true };
+      },
+    });
+  }
+
+  private build(node: TreeNode, hooks: SupervisorHooks, isRoot = false): Child {
+    const k = this.config.kernel;
+    if (node.kind === 'supervisor') {
+      const sup = new Supervisor(
+        node.id,
+        {
+          strategy: node.strategy ?? 'one_for_one',
+          intensity: node.intensity ?? k.supervisor.intensity,
+          periodMs: node.periodMs ?? k.supervisor.period_ms,
+          backoffInitialMs: node.backoffInitialMs ?? k.supervisor.backoff_initial_ms,
+          backoffMaxMs: node.backoffMaxMs ?? k.supervisor.backoff_max_ms,
+        },
+        node.restart ?? 'permanent',
+        hooks,
+        isRoot,
+      );
+      this.supervisors.push(sup);
+      for (const c of node.children) sup.add(this.build(c, hooks));
+      return sup;
+    }
+    return this.buildWorker(node);
+  }
+
+  private buildWorker(node: WorkerNode): Child {
+    const k = this.config.kernel;
+    if (this.hosts.has(node.id)) throw new Error(`duplicate thread id '${node.id}' in the supervision tree`);
+    const host = new HostProcess(
+      {
+        id: node.id,
+        actors: node.actors,
+        memoryLimitMb: node.memoryLimitMb ?? k.memory_limit_mb,
+        livenessIntervalMs: k.liveness.interval_ms,
+        livenessDeadlineMs: node.livenessDeadlineMs ?? k.liveness.deadline_ms,
+        shutdownMs: node.shutdownMs ?? k.shutdown_timeout_ms,
+        startTimeoutMs: 60_000,
+      },
+      this.hostEnv(),
+    );
+    this.hosts.set(node.id, host);
+    for (const a of node.actors) {
+      if (this.router.directory.has(a.path)) throw new Error(`duplicate actor path '${a.path}'`);
+      this.router.directory.set(a.path, { node: node.id, onCrash: 'fail', state: 'down' });
+    }
+    const child = new WorkerChild(host, node.restart ?? 'permanent');
+    this.workers.set(node.id, child);
+    return child;
+  }
+
+  private hostEnv(): HostEnv {
+    const k = this.config.kernel;
+    return {
+      dataDir: this.config.data_dir,
+      rootConfig: this.config,
+      routerOpts: { window: k.mailbox.capacity, batchMax: k.batch_max, overflow: k.mailbox.overflow, askTimeoutMs: k.ask_timeout_ms },
+      logLevel: this.config.log.level,
+      logFile: this.config.log.file,
+      log: this.log,
+      onSpawn: (host) => this.hostSpawned(host),
+      onReady: (host, actors) => this.hostReady(host, actors),
+      onDown: (host, reason, detail) => this.hostDown(host, reason, detail),
+      onControl: (host, msg) => this.hostControl(host, msg),
+    };
+  }
+
+  // ---- mesh ------------------------------------------------------------------------------------
+
+  /**
+   * A new incarnation exists: it learns the directory and topic table, and gets a direct channel to
+   * every other live thread at once, so its actors can talk to others during their setup.
+   */
+  private hostSpawned(host: HostProcess): void {
+    const id = host.spec.id;
+    host.post({ t: 'dir', entries: [...this.router.directory] });
+    for (const [pattern, nodes] of this.topicNodes) host.post({ t: 'topic', pattern, nodes: [...nodes] });
+    for (const other of this.hosts.values()) {
+      if (other === host || !other.alive) continue;
+      const ch = new MessageChannel();
+      other.post({ t: 'link', peer: id, port: ch.port1 }, [ch.port1]);
+      host.post({ t: 'link', peer: other.spec.id, port: ch.port2 }, [ch.port2]);
+    }
+    const ch = new MessageChannel();
+    host.post({ t: 'link', peer: MAIN_NODE, port: ch.port2 }, [ch.port2]);
+    this.router.peerUp(id, ch.port1);
+  }
+
+  private hostReady(host: HostProcess, actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }>): void {
+    const entries: Array<[string, DirectoryEntry]> = actors.map((a) => [a.path, { node: host.spec.id, onCrash: a.onCrash, state: 'up' }]);
+    for (const [p, e] of entries) this.router.directory.set(p, e);
+    for (const other of this.hosts.values()) if (other.alive) other.post({ t: 'dir', entries });
+    this.log.debug({ thread: host.spec.id, ready_ms: Math.round(host.readyMs) }, 'thread ready');
+  }
+
+  private hostDown(host: HostProcess, reason: ExitReason, detail: string): void {
+    const id = host.spec.id;
+    const code = reason === 'stuck' ? 'actor_stuck' : 'actor_crashed';
+    const paths = host.spec.actors.map((a) => a.path).join(', ');
+    if (reason === 'oom') {
+      this.log.error({ thread: id, actors: paths, memory_limit_mb: host.spec.memoryLimitMb }, 'actor exceeded its memory limit; terminated, its supervisor restarts it');
+    } else if (reason === 'stuck') {
+      this.log.error({ thread: id, actors: paths, deadline_ms: host.spec.livenessDeadlineMs }, 'actor stopped answering liveness pings; terminated');
+    } else {
+      this.log.error({ thread: id, actors: paths, detail }, 'actor crashed');
+    }
+    const why = reason === 'stuck' ? 'actor was stuck and has been restarted' : reason === 'oom' ? 'actor ran out of memory' : `actor crashed (${detail})`;
+    for (const other of this.hosts.values()) {
+      if (other !== host && other.alive) other.post({ t: 'down', peer: id, code, why });
+    }
+    this.router.peerDown(id, code, why);
+    for (const [pattern, nodes] of this.topicNodes) {
+      if (nodes.delete(id)) this.broadcastTopic(pattern);
+    }
+  }
+
+  private pathsStopped(paths: string[], why: string): void {
+    if (paths.length === 0) return;
+    this.log.error({ actors: paths, why }, 'actors stopped for good');
+    this.router.markStopped(paths);
+    for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'stopped', paths });
+  }
+
+  private hostControl(host: HostProcess, msg: ControlFromHost): void {
+    if (msg.t === 'sub') this.subscriptionChanged(host.spec.id, msg.pattern, msg.on);
+  }
+
+  private subscriptionChanged(node: string, pattern: string, on: boolean): void {
+    let set = this.topicNodes.get(pattern);
+    if (!set) {
+      if (!on) return;
+      set = new Set();
+      this.topicNodes.set(pattern, set);
+    }
+    if (on) set.add(node);
+    else set.delete(node);
+    this.broadcastTopic(pattern);
+  }
+
+  private broadcastTopic(pattern: string): void {
+    const nodes = [...(this.topicNodes.get(pattern) ?? [])];
+    if (nodes.length === 0) this.topicNodes.delete(pattern);
+    this.router.setTopicNodes(pattern, nodes);
+    for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'topic', pattern, nodes });
+  }
+
+  // ---- public API ------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    await this.root.start();
+    this.readyMs = performance.now() - this.startedAt;
+  }
+
+  /** Register an actor that runs on the main thread (the kernel's own, or an embedder's). */
+  addLocalActor(path: string, handlers: Record<string, Handler<any>>): void {
+    const ctx = {
+      path,
+      config: {},
+      rootConfig: this.config,
+      dataDir: this.config.data_dir,
+      log: this.log.child({ actor: path }),
+      get store() {
+        return actorStore(ctxDataDir, path);
+      },
+      tell: (to: string, type: string, payload?: unknown) => this.router.tell(path, to, type, payload) as void,
+      ask: <R>(to: string, type: string, payload?: unknown, opts?: AskOptions) => this.router.ask<R>(path, to, type, payload, opts),
+      publish: (topic: string, payload: unknown) => this.router.publish(topic, payload),
+      subscribe: (topic: string, fn: (p: any, t: string) => void) => this.router.subscribe(topic, fn),
+    };
+    const ctxDataDir = this.config.data_dir;
+    this.router.local.set(path, { path, handlers, ctx, concurrency: Infinity, running: 0, mailbox: [], handled: 0 });
+    this.router.directory.set(path, { node: MAIN_NODE, onCrash: 'fail', state: 'up' });
+  }
+
+  tell(to: string, type: string, payload?: unknown): void | Promise<void> {
+    return this.router.tell('external', to, type, payload);
+  }
+
+  ask<R = any>(to: string, type: string, payload?: unknown, opts?: AskOptions): Promise<R> {
+    if (this.stopped) return Promise.reject(new ActorError('shutting_down', 'the actor system is stopped'));
+    return this.router.ask<R>('external', to, type, payload, opts);
+  }
+
+  publish(topic: string, payload: unknown): void {
+    this.router.publish(topic, payload);
+  }
+
+  subscribe(topic: string, fn: (payload: any, topic: string) => void): () => void {
+    return this.router.subscribe(topic, fn);
+  }
+
+  /** The thread currently hosting `path` (tests use it to crash or inspect a thread). */
+  threadOf(path: string): HostProcess | undefined {
+    const e = this.router.directory.get(path);
+    return e ? this.hosts.get(e.node) : undefined;
+  }
+
+  /** Resolves when `path` is up again (after a restart), or rejects after `timeoutMs`. */
+  async waitUp(path: string, timeoutMs = 5000): Promise<void> {
+    const t0 = Date.now();
+    while (this.router.directory.get(path)?.state !== 'up' || !this.router.links.get(this.router.directory.get(path)!.node)?.connected) {
+      if (Date.now() - t0 > timeoutMs) throw new ActorError('timeout', `${path} did not come up within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  async status(): Promise<SystemStatus> {
+    const actors: ActorStatus[] = [];
+    for (const [id, host] of this.hosts) {
+      const child = this.workers.get(id)!;
+      const stats = await host.stats();
+      for (const a of host.spec.actors) {
+        const s = stats?.actors.find((x) => x.path === a.path);
+        const dir = this.router.directory.get(a.path);
+        actors.push({
+          path: a.path,
+          thread: id,
+          thread_id: host.threadId ?? null,
+          state: dir?.state === 'stopped' ? 'stopped' : host.state === 'running' ? 'running' : child.state,
+          restarts: child.restarts,
+          mailbox: s?.mailbox ?? 0,
+          handled: s?.handled ?? 0,
+        });
+      }
+    }
+    const running = [...this.hosts.values()].filter((h) => h.state === 'running').length;
+    return {
+      uptime_ms: Math.round(performance.now() - this.startedAt),
+      ready_ms: Math.round(this.readyMs),
+      pid: process.pid,
+      placement: this.config.kernel.placement,
+      threads: running,
+      rss_mb: Math.round(process.memoryUsage.rss() / 1048576),
+      actors,
+      supervisors: this.supervisors.map((s) => ({ id: s.id, state: s.state, restarts: s.restarts })),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.root.stop();
+    this.router.failAllPending('shutting_down', 'the actor system is stopping');
+    for (const l of this.router.links.values()) l.detach();
+    await closeEnv();
+    await new Promise<void>((resolve) => this.log.flush(() => resolve()));
+  }
+}
+
+/** Load config, build the tree and start it. */
+export async function startSystem(opts: StartOptions = {}): Promise<ActorSystem> {
+  let config: RootConfig;
+  if (opts.configFile) config = loadConfig({ file: opts.configFile });
+  else if (opts.config) {
+    config = validateConfig(opts.config as Record<string, unknown>);
+    config.data_dir = path.resolve(config.data_dir);
+  }
+  else config = loadConfig();
+  const log = opts.logger ?? createLogger(config.log.level, config.log.file);
+  const tree = opts.tree ?? defaultTree(config, (m) => log.warn(m));
+  const sys = new ActorSystem(config, tree, log);
+  await sys.start();
+  return sys;
+}

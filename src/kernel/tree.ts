@@ -1,0 +1,144 @@
+/**
+ * The supervision tree as data. `defaultTree(config)` builds the service's tree from rustyclaw.yaml:
+ *
+ *   root (one_for_one)
+ *   ├── system (one_for_one)      system/safety, system/embedder, system/memory, ...
+ *   └── agents (one_for_one)
+ *       └── agents/<id> (per-agent supervisor) ── agents/<id>   (the agent actor)
+ *
+ * With `kernel.placement: shared` the system actors share one thread and the agents another
+ * (smaller footprint; a crash then restarts the whole group).
+ */
+import { existsSync } from 'node:fs';
+import type { RootConfig } from '../config/load.js';
+import type { HostActorSpec } from './control.js';
+import type { RestartType, Strategy } from './supervisor.js';
+
+export interface WorkerNode {
+  kind: 'worker';
+  /** Thread name; also the routing node id. */
+  id: string;
+  actors: HostActorSpec[];
+  restart?: RestartType;
+  memoryLimitMb?: number;
+  livenessDeadlineMs?: number;
+  shutdownMs?: number;
+}
+
+export interface SupervisorNode {
+  kind: 'supervisor';
+  id: string;
+  strategy?: Strategy;
+  intensity?: number;
+  periodMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  restart?: RestartType;
+  children: TreeNode[];
+}
+
+export type TreeNode = WorkerNode | SupervisorNode;
+
+/** Config section each system actor reads as its `ctx.config`. */
+const CONFIG_SECTION: Record<string, string> = {
+  'provider-router': 'providers',
+};
+
+export function actorModuleExists(name: string): boolean {
+  return existsSync(new URL(`../../actors/${name}/index.js`, import.meta.url));
+}
+
+export interface AgentEntry {
+  id: string;
+  [k: string]: unknown;
+}
+
+export function configuredAgents(config: RootConfig): AgentEntry[] {
+  const a = config.agents;
+  if (Array.isArray(a)) return a as AgentEntry[];
+  if (a && typeof a === 'object') {
+    const list = (a as { list?: unknown }).list;
+    if (Array.isArray(list)) return list as AgentEntry[];
+    return Object.entries(a as Record<string, Record<string, unknown>>)
+      .filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v))
+      .map(([id, v]) => ({ ...v, id }));
+  }
+  return [{ id: 'default' }];
+}
+
+export function defaultTree(config: RootConfig, warn: (msg: string) => void = () => {}): SupervisorNode {
+  const k = config.kernel;
+  const shared = k.placement === 'shared';
+  const override = (name: string) => k.actors[name] ?? {};
+
+  const system: SupervisorNode = { kind: 'supervisor', id: 'system', strategy: k.supervisor.strategy ?? 'one_for_one', children: [] };
+  const sharedGroups = new Map<string, WorkerNode>();
+  for (const name of k.system_actors) {
+    const o = override(name);
+    if (o.enabled === false) continue;
+    if (!actorModuleExists(name)) {
+      warn(`actor module '${name}' is not built (dist/actors/${name}/index.js); system/${name} is not started`);
+      continue;
+    }
+    const spec: HostActorSpec = { path: `system/${name}`, module: name, config: config[CONFIG_SECTION[name] ?? name] ?? {} };
+    const group = o.thread ?? (shared ? 'system' : undefined);
+    if (group) {
+      let w = sharedGroups.get(group);
+      if (!w) {
+        w = { kind: 'worker', id: `thread/${group}`, actors: [], memoryLimitMb: o.memory_limit_mb };
+        sharedGroups.set(group, w);
+        system.children.push(w);
+      }
+      w.actors.push(spec);
+      continue;
+    }
+    system.children.push({
+      kind: 'worker',
+      id: spec.path,
+      actors: [spec],
+      restart: o.restart,
+      memoryLimitMb: o.memory_limit_mb,
+      livenessDeadlineMs: o.liveness_deadline_ms,
+      shutdownMs: o.shutdown_timeout_ms,
+    });
+  }
+
+  const agents: SupervisorNode = { kind: 'supervisor', id: 'agents', strategy: 'one_for_one', children: [] };
+  if (actorModuleExists('agent')) {
+    const o = override('agent');
+    const list = configuredAgents(config);
+    if (shared && list.length > 0) {
+      agents.children.push({
+        kind: 'worker',
+        id: 'thread/agents',
+        actors: list.map((a) => ({ path: `agents/${a.id}`, module: 'agent', config: a })),
+        memoryLimitMb: o.memory_limit_mb,
+      });
+    } else {
+      for (const a of list) {
+        agents.children.push({
+          kind: 'supervisor',
+          id: `agents/${a.id}`,
+          strategy: 'one_for_all',
+          children: [
+            {
+              kind: 'worker',
+              id: `agents/${a.id}`,
+              actors: [{ path: `agents/${a.id}`, module: 'agent', config: a }],
+              memoryLimitMb: o.memory_limit_mb,
+              livenessDeadlineMs: o.liveness_deadline_ms,
+              shutdownMs: o.shutdown_timeout_ms,
+            },
+          ],
+        });
+      }
+    }
+  } else {
+    warn("actor module 'agent' is not built; no agents are started");
+  }
+  return { kind: 'supervisor', id: 'root', strategy: 'one_for_one', children: [system, agents] };
+}
+
+export function workerNodes(node: TreeNode): WorkerNode[] {
+  return node.kind === 'worker' ? [node] : node.children.flatMap(workerNodes);
+}
