@@ -1,0 +1,260 @@
+/**
+ * The failover chain: an ordered list of `provider/model` entries per model alias.
+ *
+ * - the entry that served last for the alias is tried first;
+ * - retryable failures (429, 5xx, 529, timeouts, resets, a stream dying before its first token,
+ *   HTML/malformed answers) put the entry into a cooldown that doubles with each consecutive
+ *   failure (circuit breaker) — or lasts exactly `Retry-After` when the provider sent one — and the
+ *   next entry is tried at once;
+ * - 401/403 disable the whole provider until its configuration (fingerprint) changes;
+ * - 400/404 and context-length errors are returned to the caller as they are: they would fail
+ *   the same way anywhere (context length is the caller's cue to compact);
+ * - once text reached the caller, a failure is final (`stream_failed`): answers are never spliced.
+ */
+import type { Logger } from 'pino';
+import type { Attempt } from '../../protocol/provider.js';
+import { ProviderError, type FailureKind } from './errors.js';
+import type { AdapterRequest, AdapterResult, ProviderAdapter, ResolvedProvider, StreamSink } from './types.js';
+
+export interface ChainEntry {
+  provider: string;
+  model: string;
+  /** `provider/model` */
+  key: string;
+}
+
+export interface BreakerOptions {
+  cooldown_base_ms: number;
+  cooldown_max_ms: number;
+  max_retry_wait_ms: number;
+  max_attempts: number;
+}
+
+interface BreakerState {
+  failures: number;
+  cooldownUntil: number;
+  lastError?: string;
+}
+
+export interface DisabledProvider {
+  fingerprint: string;
+  reason: string;
+  at: number;
+}
+
+/** A failure the chain hands to the caller, with everything it tried. */
+export class ChainError extends Error {
+  constructor(readonly code: 'all_providers_failed' | 'no_provider' | 'context_length' | 'bad_request' | 'stream_failed' | 'cancelled',
+    message: string, readonly attempts: Attempt[], readonly provider?: string) {
+    super(message);
+    this.name = 'ChainError';
+  }
+}
+
+export interface ChainSuccess {
+  result: AdapterResult;
+  entry: ChainEntry;
+  attempts: Attempt[];
+}
+
+/** Parse `provider` or `provider/model` (models may contain slashes, e.g. OpenRouter ids). */
+export function parseChainEntry(spec: string, providers: Map<string, ResolvedProvider>): ChainEntry {
+  const s = spec.trim();
+  const slash = s.indexOf('/');
+  const provider = slash < 0 ? s : s.slice(0, slash);
+  const p = providers.get(provider);
+  const model = slash < 0 ? p?.default_model ?? '' : s.slice(slash + 1);
+  return { provider, model, key: `${provider}/${model}` };
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ProviderError('cancelled', 'router', 'request cancelled'));
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new ProviderError('cancelled', 'router', 'request cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class FailoverChain {
+  private readonly breakers = new Map<string, BreakerState>();
+  private readonly lastGood = new Map<string, string>();
+  private readonly disabled: Map<string, DisabledProvider>;
+
+  constructor(
+    private readonly adapters: Map<string, ProviderAdapter>,
+    private readonly opts: BreakerOptions,
+    private readonly log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>,
+    disabled: Record<string, DisabledProvider> = {},
+    private readonly onDisabledChange?: (provider: string, d: DisabledProvider | undefined) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.disabled = new Map();
+    // A disable persisted earlier holds only while the provider's settings are unchanged.
+    for (const [id, d] of Object.entries(disabled)) {
+      const a = adapters.get(id);
+      if (a && a.provider.fingerprint === d.fingerprint) this.disabled.set(id, d);
+      else if (a) {
+        log.info({ provider: id }, `provider ${id}: configuration changed since it was disabled (${d.reason}); enabled again`);
+        onDisabledChange?.(id, undefined);
+      }
+    }
+  }
+
+  /** Entries in the order they should be tried now (last good first). */
+  order(alias: string, chain: ChainEntry[]): ChainEntry[] {
+    const good = this.lastGood.get(alias);
+    if (!good) return chain;
+    const i = chain.findIndex((e) => e.key === good);
+    return i <= 0 ? chain : [chain[i], ...chain.slice(0, i), ...chain.slice(i + 1)];
+  }
+
+  /** Why an entry cannot be tried right now, or undefined when it can. */
+  private blocked(e: ChainEntry, now: number): { reason: string; until?: number } | undefined {
+    const a = this.adapters.get(e.provider);
+    if (!a) return { reason: 'unknown provider (not in providers:)' };
+    if (a.provider.unusable) return { reason: a.provider.unusable };
+    const d = this.disabled.get(e.provider);
+    if (d) return { reason: `disabled after ${d.reason}; fix its key/config to enable it again` };
+    const b = this.breakers.get(e.key);
+    if (b && b.cooldownUntil > now) {
+      return { reason: `cooling down for ${Math.ceil((b.cooldownUntil - now) / 1000)} s after ${b.lastError ?? 'failures'}`, until: b.cooldownUntil };
+    }
+    return undefined;
+  }
+
+  private fail(e: ChainEntry, err: ProviderError): void {
+    const b = this.breakers.get(e.key) ?? { failures: 0, cooldownUntil: 0 };
+    b.failures += 1;
+    const backoff = Math.min(this.opts.cooldown_max_ms, this.opts.cooldown_base_ms * 2 ** (b.failures - 1));
+    const ms = err.retryAfterMs !== undefined ? err.retryAfterMs : backoff;
+    b.cooldownUntil = this.now() + ms;
+    b.lastError = err.message.replace(`${e.provider}: `, '');
+    this.breakers.set(e.key, b);
+  }
+
+  private succeed(alias: string, e: ChainEntry): void {
+    this.breakers.delete(e.key);
+    this.lastGood.set(alias, e.key);
+  }
+
+  private disable(provider: string, err: ProviderError): void {
+    const a = this.adapters.get(provider);
+    if (!a) return;
+    const d: DisabledProvider = { fingerprint: a.provider.fingerprint, reason: err.message.replace(`${provider}: `, ''), at: this.now() };
+    this.disabled.set(provider, d);
+    const keyHint = a.provider.api_key_env ? ` (check ${a.provider.api_key_env})` : '';
+    this.log.error({ provider, status: err.status },
+      `provider ${provider} disabled: ${d.reason}${keyHint}; it stays disabled until its configuration changes`);
+    this.onDisabledChange?.(provider, d);
+  }
+
+  status(chainKeys: ChainEntry[]): Array<{ provider: string; model: string; state: string; failures: number; cooldown_until?: number; reason?: string }> {
+    const now = this.now();
+    return chainKeys.map((e) => {
+      const a = this.adapters.get(e.provider);
+      const b = this.breakers.get(e.key);
+      const d = this.disabled.get(e.provider);
+      const state = !a || a.provider.unusable ? 'unconfigured' : d ? 'disabled' : b && b.cooldownUntil > now ? 'cooldown' : 'ok';
+      return {
+        provider: e.provider, model: e.model, state, failures: b?.failures ?? 0,
+        ...(b && b.cooldownUntil > now ? { cooldown_until: b.cooldownUntil } : {}),
+        ...(d ? { reason: d.reason } : a?.provider.unusable ? { reason: a.provider.unusable } : b?.lastError ? { reason: b.lastError } : {}),
+      };
+    });
+  }
+
+  async run(alias: string, chain: ChainEntry[], req: Omit<AdapterRequest, 'model'>, sink: StreamSink, signal: AbortSignal, hint: string): Promise<ChainSuccess> {
+    const attempts: Attempt[] = [];
+    const lastFailure = new Map<string, string>();
+    const triedThisRound = new Set<string>();
+    let waited = 0;
+    for (;;) {
+      if (signal.aborted) throw new ChainError('cancelled', 'request cancelled', attempts);
+      const now = this.now();
+      const ordered = this.order(alias, chain);
+      let pick: ChainEntry | undefined;
+      let soonest: { entry: ChainEntry; until: number } | undefined;
+      for (const e of ordered) {
+        if (triedThisRound.has(e.key)) continue;
+        const blk = this.blocked(e, now);
+        if (!blk) {
+          pick = e;
+          break;
+        }
+        if (blk.until !== undefined && (!soonest || blk.until < soonest.until)) soonest = { entry: e, until: blk.until };
+      }
+      if (!pick && soonest && attempts.length < this.opts.max_attempts) {
+        // Everything usable is cooling down: wait for the first one if that is short enough.
+        const wait = soonest.until - now;
+        if (waited + wait <= this.opts.max_retry_wait_ms) {
+          this.log.info({ provider: soonest.entry.provider, wait_ms: wait }, `all providers for '${alias}' cooling down; retrying ${soonest.entry.key} in ${wait} ms`);
+          try {
+            await abortableSleep(wait, signal);
+          } catch {
+            throw new ChainError('cancelled', 'request cancelled', attempts);
+          }
+          waited += wait;
+          triedThisRound.clear();
+          continue;
+        }
+      }
+      if (!pick || attempts.length >= this.opts.max_attempts) throw this.exhausted(alias, chain, attempts, lastFailure, hint);
+
+      triedThisRound.add(pick.key);
+      const adapter = this.adapters.get(pick.provider)!;
+      let emitted = false;
+      const started = this.now();
+      const serving = pick.provider;
+      try {
+        const result = await adapter.chat({ ...req, model: pick.model }, {
+          onText(t) {
+            emitted = true;
+            sink.onText(t, serving);
+          },
+        }, signal);
+        attempts.push({ provider: pick.provider, model: pick.model, ok: true, ms: this.now() - started });
+        this.succeed(alias, pick);
+        return { result, entry: pick, attempts };
+      } catch (e) {
+        const err = e instanceof ProviderError ? e : new ProviderError('connection', pick.provider, String((e as Error)?.message ?? e));
+        const kind: FailureKind = signal.aborted ? 'cancelled' : err.kind;
+        attempts.push({ provider: pick.provider, model: pick.model, ok: false, error: err.message, code: kind, ms: this.now() - started });
+        lastFailure.set(pick.key, err.message.replace(`${pick.provider}: `, ''));
+        if (kind === 'cancelled') throw new ChainError('cancelled', 'request cancelled', attempts, pick.provider);
+        if (emitted) {
+          this.fail(pick, err);
+          this.log.warn({ provider: pick.provider, kind }, `provider ${pick.provider} failed mid-stream: ${err.message}`);
+          throw new ChainError('stream_failed', `${err.message} (the stream broke after text was sent; not retried elsewhere)`, attempts, pick.provider);
+        }
+        if (kind === 'context_length') throw new ChainError('context_length', err.message, attempts, pick.provider);
+        if (kind === 'bad_request') throw new ChainError('bad_request', err.message, attempts, pick.provider);
+        if (kind === 'auth') this.disable(pick.provider, err);
+        else if (kind !== 'config') {
+          this.fail(pick, err);
+          this.log.warn({ provider: pick.provider, kind, status: err.status }, `provider ${pick.provider} failed (${kind}), trying the next: ${err.message}`);
+        }
+      }
+    }
+  }
+
+  private exhausted(alias: string, chain: ChainEntry[], attempts: Attempt[], lastFailure: Map<string, string>, hint: string): ChainError {
+    const now = this.now();
+    const everUsable = chain.some((e) => {
+      const a = this.adapters.get(e.provider);
+      return a && !a.provider.unusable;
+    });
+    if (!everUsable) {
+      const why = chain.map((e) => `${e.provider}: ${this.blocked(e, now)?.reason ?? 'unavailable'}`).join('; ');
+      return new ChainError('no_provider', `no LLM provider is configured for model '${alias}' (${why}). To chat, ${hint}`, attempts);
+    }
+    const parts = chain.map((e) => `${e.key}: ${lastFailure.get(e.key) ?? this.blocked(e, now)?.reason ?? 'not tried'}`);
+    return new ChainError('all_providers_failed', `all providers failed for model '${alias}': ${parts.join('; ')}`, attempts);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * One streamed POST with the timeouts a chat stream needs: connect, first token, idle gap between
+ * chunks and an overall limit. Error statuses are turned into classified `ProviderError`s, with
+ * the provider's own error message extracted from JSON bodies and HTML pages recognised as such.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { ProviderError, classifyNetworkError, classifyStatus, parseRetryAfter } from './errors.js';
+import type { Timeouts } from './types.js';
+
+const dispatchers = new Map<number, Agent>();
+/** Keep-alive pools shared by all adapters, one per connect timeout. */
+function dispatcherFor(connectTimeoutMs: number): Dispatcher {
+  let d = dispatchers.get(connectTimeoutMs);
+  if (!d) {
+    d = new Agent({ connect: { timeout: connectTimeoutMs }, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000 });
+    dispatchers.set(connectTimeoutMs, d);
+  }
+  return d;
+}
+
+/** Close pooled connections (tests, shutdown). */
+export async function closeHttpPools(): Promise<void> {
+  const all = [...dispatchers.values()];
+  dispatchers.clear();
+  await Promise.all(all.map((d) => d.close().catch(() => undefined)));
+}
+
+export interface StreamCallOptions {
+  provider: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+  timeouts: Timeouts;
+  signal: AbortSignal;
+  /** What the body should be: 'sse' | 'ndjson' (used for the content-type check). */
+  expect: 'sse' | 'ndjson';
+}
+
+/** Controls of a running stream, given to the adapter's chunk loop. */
+export interface StreamControl {
+  /** Call once the first token/tool delta arrived: switches from first-token to idle timeout. */
+  firstToken(): void;
+}
+
+function looksLikeHtml(text: string, contentType: string): boolean {
+  return /text\/html/i.test(contentType) || /^\s*(<!doctype html|<html|<head|<body)/i.test(text);
+}
+
+function htmlTitle(text: string): string {
+  const m = /<title[^>]*>([^<]{0,120})/i.exec(text);
+  return m ? ` ("${m[1].trim()}")` : '';
+}
+
+/** Extract a readable message (and code) from an error body in any of the three wire formats. */
+export function errorMessageFromBody(text: string, contentType: string): { message: string; code?: unknown; type?: string } {
+  if (looksLikeHtml(text, contentType)) return { message: `answered HTML instead of JSON${htmlTitle(text)}` };
+  try {
+    const j = JSON.parse(text) as any;
+    const e = j?.error;
+    if (typeof e === 'string') return { message: e };
+    if (e && typeof e === 'object') return { message: String(e.message ?? JSON.stringify(e)), code: e.code, type: e.type };
+    if (typeof j?.message === 'string') return { message: j.message };
+    return { message: text.slice(0, 300) };
+  } catch {
+    return { message: text.trim().slice(0, 300) || '(empty body)' };
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, limit = 64 * 1024): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    const b = Buffer.from(c);
+    parts.push(b);
+    n += b.length;
+    if (n >= limit) break;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/**
+ * POST and feed every body chunk to `onChunk`. Resolves when the body ends; `onChunk` may throw
+ * to stop. Throws a `ProviderError` on any failure.
+ */
+export async function streamPost(
+  opts: StreamCallOptions,
+  onChunk: (chunk: Buffer, ctl: StreamControl) => void,
+): Promise<void> {
+  const { provider, timeouts } = opts;
+  const ac = new AbortController();
+  let failure: ProviderError | undefined;
+  const abortWith = (e: ProviderError) => {
+    if (!failure) failure = e;
+    ac.abort(e);
+  };
+  const onOuterAbort = () => abortWith(new ProviderError('cancelled', provider, 'request cancelled'));
+  if (opts.signal.aborted) onOuterAbort();
+  else opts.signal.addEventListener('abort', onOuterAbort, { once: true });
+
+  let gotFirst = false;
+  let gapTimer: NodeJS.Timeout | undefined;
+  const armGap = () => {
+    if (gapTimer) clearTimeout(gapTimer);
+    const ms = gotFirst ? timeouts.idle_timeout_ms : timeouts.first_token_timeout_ms;
+    gapTimer = setTimeout(() => abortWith(new ProviderError('timeout', provider,
+      gotFirst ? `no data for ${ms} ms while streaming` : `no first token within ${ms} ms`)), ms);
+  };
+  const hardTimer = setTimeout(() => abortWith(new ProviderError('timeout', provider, `request exceeded ${timeouts.request_timeout_ms} ms`)), timeouts.request_timeout_ms);
+  const ctl: StreamControl = {
+    firstToken() {
+      if (!gotFirst) {
+        gotFirst = true;
+        armGap();
+      }
+    },
+  };
+  armGap();
+  try {
+    const res = await request(opts.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...opts.headers },
+      body: JSON.stringify(opts.body),
+      signal: ac.signal,
+      dispatcher: dispatcherFor(timeouts.connect_timeout_ms),
+    });
+    const ctype = String(res.headers['content-type'] ?? '');
+    if (res.statusCode >= 400) {
+      const text = await readLimited(res.body);
+      const { message, code } = errorMessageFromBody(text, ctype);
+      throw classifyStatus(provider, res.statusCode, message, parseRetryAfter(res.headers['retry-after'] as string | undefined), code);
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      res.body.destroy();
+      throw new ProviderError('bad_response', provider, `unexpected HTTP ${res.statusCode}`, { status: res.statusCode });
+    }
+    if (/text\/html/i.test(ctype)) {
+      const text = await readLimited(res.body);
+      throw new ProviderError('bad_response', provider, `answered HTML instead of ${opts.expect === 'sse' ? 'an event stream' : 'NDJSON'}${htmlTitle(text)}`, { status: res.statusCode });
+    }
+    for await (const chunk of res.body) {
+      armGap();
+      onChunk(chunk as Buffer, ctl);
+    }
+  } catch (err) {
+    if (failure) throw failure;
+    if (err instanceof ProviderError) throw err;
+    throw classifyNetworkError(provider, err);
+  } finally {
+    clearTimeout(hardTimer);
+    if (gapTimer) clearTimeout(gapTimer);
+    opts.signal.removeEventListener('abort', onOuterAbort);
+    if (!ac.signal.aborted) ac.abort();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The router proper, free of threads: resolves a model alias to its failover chain, runs it,
+ * accounts usage to the provider that actually served. The actor (index.ts) is a thin shell.
+ */
+import { randomUUID } from 'node:crypto';
+import { countTokens } from 'gpt-tokenizer';
+import type { Logger } from 'pino';
+import type { ActorStore } from '../../src/kernel/actor.js';
+import type { ChatRequest, ChatResult, UsageRequest, UsageReply } from '../../protocol/provider.js';
+import { AnthropicAdapter } from './adapters/anthropic.js';
+import { OllamaAdapter } from './adapters/ollama.js';
+import { OpenAiAdapter } from './adapters/openai.js';
+import { SETUP_HINT, resolveSettings, type RouterSettings } from './config.js';
+import { ChainError, FailoverChain, parseChainEntry, type ChainEntry, type DisabledProvider } from './failover.js';
+import type { ProviderAdapter, ResolvedProvider, Timeouts } from './types.js';
+import { UsageLedger, costUsd, countPromptTokens } from './usage.js';
+
+const DISABLED_KEY = 'disabled';
+
+export interface RouterOptions {
+  rootConfig: Record<string, any>;
+  env?: NodeJS.ProcessEnv;
+  log: Logger;
+  store?: ActorStore;
+}
+
+export function makeAdapter(p: ResolvedProvider, t: Timeouts, maxOutput: number): ProviderAdapter {
+  if (p.type === 'anthropic') return new AnthropicAdapter(p, t, maxOutput);
+  if (p.type === 'ollama') return new OllamaAdapter(p, t);
+  return new OpenAiAdapter(p, t);
+}
+
+export class ProviderRouter {
+  readonly settings: RouterSettings;
+  readonly chain: FailoverChain;
+  readonly ledger: UsageLedger;
+  private readonly adapters = new Map<string, ProviderAdapter>();
+  private readonly running = new Map<string, AbortController>();
+  private readonly log: Logger;
+
+  constructor(opts: RouterOptions) {
+    this.log = opts.log;
+    this.settings = resolveSettings(opts.rootConfig, opts.env ?? process.env);
+    const r = this.settings.router;
+    const timeouts: Timeouts = {
+      connect_timeout_ms: r.connect_timeout_ms, first_token_timeout_ms: r.first_token_timeout_ms,
+      idle_timeout_ms: r.idle_timeout_ms, request_timeout_ms: r.request_timeout_ms,
+    };
+    const maxOut = Math.max(...Object.values(this.settings.models).map((m) => m.max_output_tokens), 1024);
+    for (const p of this.settings.providers.values()) this.adapters.set(p.id, makeAdapter(p, timeouts, maxOut));
+    const store = opts.store;
+    const disabled = store?.get<Record<string, DisabledProvider>>(DISABLED_KEY) ?? {};
+    this.chain = new FailoverChain(this.adapters, r, this.log, disabled, (id, d) => {
+      const cur = { ...(store?.get<Record<string, DisabledProvider>>(DISABLED_KEY) ?? {}) };
+      if (d) cur[id] = d;
+      else delete cur[id];
+      void store?.put(DISABLED_KEY, cur);
+    });
+    this.ledger = new UsageLedger(store, r.usage_retention_days);
+    const on = [...this.settings.providers.values()].filter((p) => !p.unusable).map((p) => `${p.id} (${p.type} ${p.base_url})`);
+    if (on.length) this.log.info({ providers: on }, `LLM providers: ${on.join(', ')}`);
+    else this.log.warn(`no LLM provider configured: chats will fail until you ${SETUP_HINT}`);
+  }
+
+  /** The chain for an alias, or a one-entry chain for an explicit `provider/model`. */
+  resolveChain(model: string): { alias: string; chain: ChainEntry[]; max_output_tokens?: number } {
+    const alias = model || 'default';
+    const m = this.settings.models[alias];
+    if (m) return { alias, chain: m.chain.map((s) => parseChainEntry(s, this.settings.providers)), max_output_tokens: m.max_output_tokens };
+    const e = parseChainEntry(alias, this.settings.providers);
+    if (alias.includes('/') && this.settings.providers.has(e.provider)) return { alias, chain: [e] };
+    throw new ChainError('bad_request', `unknown model alias '${alias}' (known: ${Object.keys(this.settings.models).join(', ') || 'none'}; or use provider/model)`, []);
+  }
+
+  async chat(req: ChatRequest, onText: (text: string, provider: string) => void, external?: AbortSignal): Promise<ChatResult> {
+    const request_id = req.request_id ?? randomUUID();
+    const { alias, chain } = this.resolveChain(req.model);
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    external?.addEventListener('abort', onAbort, { once: true });
+    if (external?.aborted) ac.abort();
+    this.running.set(request_id, ac);
+    try {
+      const { result, entry, attempts } = await this.chain.run(alias, chain, {
+        messages: req.messages,
+        ...(req.tools ? { tools: req.tools } : {}),
+        ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
+        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+      }, { onText: (t, provider) => onText(t, provider ?? '') }, ac.signal, SETUP_HINT);
+      const p = this.settings.providers.get(entry.provider)!;
+      const estimated = !result.usage;
+      const input = result.usage?.input_tokens ?? countPromptTokens(req.messages);
+      const output = result.usage?.output_tokens
+        ?? countTokens(result.text) + result.tool_calls.reduce((n, c) => n + countTokens(c.name) + countTokens(c.arguments), 0);
+      const cost = costUsd(p.prices, entry.model, input, output);
+      await this.ledger.record({
+        provider: entry.provider, model: entry.model, agent: req.agent ?? '-', purpose: req.purpose ?? 'chat',
+        input_tokens: input, output_tokens: output, cost_usd: cost, at: Date.now(),
+      });
+      return {
+        request_id,
+        text: result.text,
+        tool_calls: result.tool_calls,
+        finish_reason: result.finish_reason,
+        usage: { input_tokens: input, output_tokens: output, cost_usd: cost, provider: entry.provider, model: entry.model, ...(estimated ? { estimated } : {}) },
+        attempts,
+      };
+    } finally {
+      this.running.delete(request_id);
+      external?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  cancel(request_id: string): boolean {
+    const ac = this.running.get(request_id);
+    if (!ac) return false;
+    ac.abort();
+    return true;
+  }
+
+  cancelAll(): void {
+    for (const ac of this.running.values()) ac.abort();
+  }
+
+  usage(req: UsageRequest = {}): UsageReply {
+    return this.ledger.report(req.group_by, req.since);
+  }
+
+  status(): { providers: ReturnType<FailoverChain['status']>; aliases: Record<string, string[]> } {
+    const aliases: Record<string, string[]> = {};
+    const seen = new Map<string, ChainEntry>();
+    for (const [alias, m] of Object.entries(this.settings.models)) {
+      const chain = m.chain.map((s) => parseChainEntry(s, this.settings.providers));
+      aliases[alias] = chain.map((e) => e.key);
+      for (const e of chain) seen.set(e.key, e);
+    }
+    return { providers: this.chain.status([...seen.values()]), aliases };
+  }
+}

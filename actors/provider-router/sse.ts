@@ -1,0 +1,76 @@
+/**
+ * Incremental Server-Sent Events parser (WHATWG rules: `event:`/`data:`/`id:` fields, multi-line
+ * data joined by "\n", comments starting with ":", events dispatched on a blank line, CR/LF/CRLF).
+ */
+export interface SseEvent {
+  event: string;
+  data: string;
+  id?: string;
+}
+
+export class SseParser {
+  private buf = '';
+  private event = '';
+  private data: string[] = [];
+  private id: string | undefined;
+  private readonly decoder = new TextDecoder();
+
+  /** Feed bytes or text; returns the events completed by this piece. */
+  push(chunk: Uint8Array | string): SseEvent[] {
+    this.buf += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    const out: SseEvent[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = this.findLineEnd(start);
+      if (nl < 0) break;
+      const line = this.buf.slice(start, nl);
+      start = nl + (this.buf[nl] === '\r' && this.buf[nl + 1] === '\n' ? 2 : 1);
+      this.line(line, out);
+    }
+    this.buf = this.buf.slice(start);
+    return out;
+  }
+
+  /** End of stream: a final event without its blank line is still dispatched. */
+  end(): SseEvent[] {
+    const out: SseEvent[] = [];
+    if (this.buf.length) {
+      this.line(this.buf, out);
+      this.buf = '';
+    }
+    this.line('', out);
+    return out;
+  }
+
+  private findLineEnd(from: number): number {
+    for (let i = from; i < this.buf.length; i++) {
+      const c = this.buf.charCodeAt(i);
+      if (c === 10) return i;
+      if (c === 13) {
+        // a lone CR at the very end may be the first half of CRLF: wait for more
+        if (i === this.buf.length - 1) return -1;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private line(line: string, out: SseEvent[]): void {
+    if (line === '') {
+      if (this.data.length) {
+        out.push({ event: this.event || 'message', data: this.data.join('\n'), ...(this.id !== undefined ? { id: this.id } : {}) });
+      }
+      this.event = '';
+      this.data = [];
+      return;
+    }
+    if (line.charCodeAt(0) === 58 /* : */) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+    else if (field === 'id') this.id = value;
+  }
+}

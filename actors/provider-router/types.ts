@@ -1,0 +1,52 @@
+/** Internal types shared by the adapters, the failover chain and the router. */
+import type { ChatMessage, ToolCall, ToolSpec } from '../../protocol/provider.js';
+
+export interface AdapterRequest {
+  model: string;
+  messages: ChatMessage[];
+  tools?: ToolSpec[];
+  max_tokens?: number;
+  temperature?: number;
+}
+
+export interface StreamSink {
+  /** A text delta for the caller. */
+  onText(text: string, provider?: string): void;
+}
+
+export interface AdapterResult {
+  text: string;
+  tool_calls: ToolCall[];
+  finish_reason: string;
+  /** From the response when it reports usage. */
+  usage?: { input_tokens: number; output_tokens: number };
+}
+
+export interface Timeouts {
+  connect_timeout_ms: number;
+  first_token_timeout_ms: number;
+  idle_timeout_ms: number;
+  request_timeout_ms: number;
+}
+
+/** A resolved, ready-to-call provider endpoint. */
+export interface ResolvedProvider {
+  id: string;
+  type: 'openai' | 'anthropic' | 'ollama';
+  base_url: string;
+  api_key: string;
+  /** Env variable the key comes from (for error messages; never the key itself). */
+  api_key_env: string;
+  default_model: string;
+  headers: Record<string, string>;
+  prices: Record<string, { input_per_mtok: number; output_per_mtok: number }>;
+  /** Why the provider is not usable, when it isn't (e.g. a missing key). */
+  unusable?: string;
+  /** Stable digest of the settings (incl. the key) so a disable lasts until they change. */
+  fingerprint: string;
+}
+
+export interface ProviderAdapter {
+  readonly provider: ResolvedProvider;
+  chat(req: AdapterRequest, sink: StreamSink, signal: AbortSignal): Promise<AdapterResult>;
+}

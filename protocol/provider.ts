@@ -1,0 +1,230 @@
+/**
+ * Messages of the provider router (`system/provider-router`) and the `providers:` / `models:` /
+ * `provider_router:` config sections. Version 1.
+ *
+ * `provider.chat` is an ask whose reply is the final result; when `stream_to` names an actor, text
+ * deltas are sent to it as `provider.chunk` tells while the answer streams (and are published on
+ * `provider/stream/<request_id>` when `stream_topic` is true, for callers that are not actors).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const PROVIDER_PROTOCOL_VERSION = 1;
+
+export const ToolCallSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  /** The raw JSON text the model produced; parsed (and validated) by the agent. */
+  arguments: Type.String(),
+});
+export type ToolCall = Static<typeof ToolCallSchema>;
+
+export const ChatMessageSchema = Type.Object({
+  role: Type.Union([Type.Literal('system'), Type.Literal('user'), Type.Literal('assistant'), Type.Literal('tool')]),
+  content: Type.String(),
+  tool_calls: Type.Optional(Type.Array(ToolCallSchema)),
+  /** For role `tool`: the id of the call this message answers. */
+  tool_call_id: Type.Optional(Type.String()),
+  /** For role `tool`: the tool's name. */
+  name: Type.Optional(Type.String()),
+});
+export type ChatMessage = Static<typeof ChatMessageSchema>;
+
+export const ToolSpecSchema = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  /** JSON schema of the arguments object. */
+  parameters: Type.Record(Type.String(), Type.Unknown()),
+});
+export type ToolSpec = Static<typeof ToolSpecSchema>;
+
+export const PurposeSchema = Type.Union([
+  Type.Literal('chat'), Type.Literal('job'), Type.Literal('heartbeat'), Type.Literal('compaction'),
+]);
+export type Purpose = Static<typeof PurposeSchema>;
+
+export const ChatRequestSchema = Type.Object({
+  /** Model alias from `models:` (or `provider/model` to bypass the alias table). */
+  model: Type.String({ default: 'default' }),
+  messages: Type.Array(ChatMessageSchema),
+  tools: Type.Optional(Type.Array(ToolSpecSchema)),
+  max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+  temperature: Type.Optional(Type.Number()),
+  request_id: Type.Optional(Type.String()),
+  /** Actor path that receives `provider.chunk` tells while the answer streams. */
+  stream_to: Type.Optional(Type.String()),
+  /** Publish chunks on `provider/stream/<request_id>` too. */
+  stream_topic: Type.Optional(Type.Boolean()),
+  /** Usage tags. */
+  agent: Type.Optional(Type.String()),
+  purpose: Type.Optional(PurposeSchema),
+});
+export type ChatRequest = Static<typeof ChatRequestSchema>;
+
+export const UsageSchema = Type.Object({
+  input_tokens: Type.Integer(),
+  output_tokens: Type.Integer(),
+  cost_usd: Type.Number(),
+  /** The provider that actually served the answer. */
+  provider: Type.String(),
+  model: Type.String(),
+  /** True when the tokens were counted locally because the response carried no usage. */
+  estimated: Type.Optional(Type.Boolean()),
+});
+export type Usage = Static<typeof UsageSchema>;
+
+export const AttemptSchema = Type.Object({
+  provider: Type.String(),
+  model: Type.String(),
+  ok: Type.Boolean(),
+  error: Type.Optional(Type.String()),
+  code: Type.Optional(Type.String()),
+  ms: Type.Number(),
+});
+export type Attempt = Static<typeof AttemptSchema>;
+
+export const ChatResultSchema = Type.Object({
+  request_id: Type.String(),
+  text: Type.String(),
+  tool_calls: Type.Array(ToolCallSchema),
+  finish_reason: Type.String(),
+  usage: UsageSchema,
+  attempts: Type.Array(AttemptSchema),
+});
+export type ChatResult = Static<typeof ChatResultSchema>;
+
+export const ChunkSchema = Type.Object({
+  request_id: Type.String(),
+  text: Type.String(),
+  provider: Type.String(),
+});
+export type Chunk = Static<typeof ChunkSchema>;
+
+export const CancelRequestSchema = Type.Object({ request_id: Type.String() });
+export const CancelReplySchema = Type.Object({ cancelled: Type.Boolean() });
+
+export const UsageGroupKeySchema = Type.Union([
+  Type.Literal('provider'), Type.Literal('model'), Type.Literal('agent'), Type.Literal('purpose'), Type.Literal('day'),
+]);
+export type UsageGroupKey = Static<typeof UsageGroupKeySchema>;
+
+export const UsageRequestSchema = Type.Object({
+  group_by: Type.Optional(Type.Array(UsageGroupKeySchema)),
+  /** ISO date or epoch ms; records before it are skipped. */
+  since: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+});
+export type UsageRequest = Static<typeof UsageRequestSchema>;
+
+export const UsageRowSchema = Type.Object({
+  key: Type.Record(Type.String(), Type.String()),
+  requests: Type.Integer(),
+  input_tokens: Type.Integer(),
+  output_tokens: Type.Integer(),
+  cost_usd: Type.Number(),
+});
+export type UsageRow = Static<typeof UsageRowSchema>;
+
+export const UsageReplySchema = Type.Object({
+  group_by: Type.Array(UsageGroupKeySchema),
+  rows: Type.Array(UsageRowSchema),
+  total: UsageRowSchema,
+});
+export type UsageReply = Static<typeof UsageReplySchema>;
+
+export const ProviderStateSchema = Type.Object({
+  provider: Type.String(),
+  model: Type.String(),
+  /** ok | cooldown | disabled | unconfigured */
+  state: Type.String(),
+  cooldown_until: Type.Optional(Type.Number()),
+  failures: Type.Integer(),
+  reason: Type.Optional(Type.String()),
+});
+export const StatusReplySchema = Type.Object({
+  providers: Type.Array(ProviderStateSchema),
+  aliases: Type.Record(Type.String(), Type.Array(Type.String())),
+});
+
+export const CountTokensRequestSchema = Type.Object({ messages: Type.Array(ChatMessageSchema) });
+export const CountTokensReplySchema = Type.Object({ tokens: Type.Integer() });
+
+export const providerMessages = {
+  'provider.chat': { request: ChatRequestSchema, reply: ChatResultSchema },
+  'provider.cancel': { request: CancelRequestSchema, reply: CancelReplySchema },
+  'provider.usage': { request: UsageRequestSchema, reply: UsageReplySchema },
+  'provider.status': { request: Type.Object({}), reply: StatusReplySchema },
+  /** Sent by the router to `stream_to` (a tell). */
+  'provider.chunk': { request: ChunkSchema, reply: Type.Null() },
+} as const;
+
+/** Error codes the router replies with (ActorError.code). */
+export type ProviderErrorCode =
+  | 'context_length' // the prompt is larger than the model's window: compact, don't fail over
+  | 'all_providers_failed'
+  | 'no_provider' // nothing configured for this alias (names the env variables to set)
+  | 'unknown_model'
+  | 'bad_request' // 400/404: not retried
+  | 'stream_failed' // the stream broke after tokens were sent to the caller
+  | 'cancelled';
+
+// ---- config ---------------------------------------------------------------------------------
+
+export const PriceSchema = Type.Object({
+  input_per_mtok: Type.Number({ default: 0, minimum: 0 }),
+  output_per_mtok: Type.Number({ default: 0, minimum: 0 }),
+}, { additionalProperties: false });
+
+export const ProviderEntrySchema = Type.Object({
+  type: Type.Union([Type.Literal('openai'), Type.Literal('anthropic'), Type.Literal('ollama')], { default: 'openai' }),
+  /** `auto`: on when its key (or base-URL / host env variable) is present. */
+  enabled: Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto' }),
+  base_url: Type.String({ default: '' }),
+  base_url_env: Type.String({ default: '' }),
+  api_key: Type.String({ default: '' }),
+  api_key_env: Type.String({ default: '' }),
+  model: Type.String({ default: '' }),
+  model_env: Type.String({ default: '' }),
+  headers: Type.Record(Type.String(), Type.String(), { default: {} }),
+  prices: Type.Record(Type.String(), PriceSchema, { default: {} }),
+}, { additionalProperties: false });
+export type ProviderEntry = Static<typeof ProviderEntrySchema>;
+
+export const ProvidersConfigSchema = Type.Record(Type.String(), ProviderEntrySchema, {
+  default: {
+    openai: { type: 'openai', enabled: 'auto', base_url: '', base_url_env: 'OPENAI_BASE_URL', api_key: '', api_key_env: 'OPENAI_API_KEY', model: '', model_env: 'OPENAI_MODEL', headers: {}, prices: {} },
+    anthropic: { type: 'anthropic', enabled: 'auto', base_url: '', base_url_env: 'ANTHROPIC_BASE_URL', api_key: '', api_key_env: 'ANTHROPIC_API_KEY', model: '', model_env: 'ANTHROPIC_MODEL', headers: {}, prices: {} },
+    ollama: { type: 'ollama', enabled: 'auto', base_url: '', base_url_env: 'OLLAMA_HOST', api_key: '', api_key_env: '', model: '', model_env: 'OLLAMA_MODEL', headers: {}, prices: {} },
+  },
+});
+export type ProvidersConfig = Static<typeof ProvidersConfigSchema>;
+
+export const ModelAliasSchema = Type.Object({
+  /** Ordered failover chain: `provider` (its default model) or `provider/model`. */
+  chain: Type.Array(Type.String(), { default: ['openai', 'anthropic', 'ollama'] }),
+  context_window: Type.Integer({ default: 128000, minimum: 256 }),
+  max_output_tokens: Type.Integer({ default: 4096, minimum: 1 }),
+}, { additionalProperties: false });
+export type ModelAlias = Static<typeof ModelAliasSchema>;
+
+export const ModelsConfigSchema = Type.Record(Type.String(), ModelAliasSchema, {
+  default: { default: { chain: ['openai', 'anthropic', 'ollama'], context_window: 128000, max_output_tokens: 4096 } },
+});
+export type ModelsConfig = Static<typeof ModelsConfigSchema>;
+
+export const ProviderRouterConfigSchema = Type.Object({
+  connect_timeout_ms: Type.Integer({ default: 10000, minimum: 1 }),
+  /** Time allowed until the first token (or tool-call delta) arrives. */
+  first_token_timeout_ms: Type.Integer({ default: 60000, minimum: 1 }),
+  /** Longest silence between two chunks once streaming. */
+  idle_timeout_ms: Type.Integer({ default: 60000, minimum: 1 }),
+  /** Hard limit for one attempt. */
+  request_timeout_ms: Type.Integer({ default: 600000, minimum: 1 }),
+  cooldown_base_ms: Type.Integer({ default: 1000, minimum: 0 }),
+  cooldown_max_ms: Type.Integer({ default: 300000, minimum: 0 }),
+  /** Longest Retry-After the router sleeps on when every provider in the chain is cooling down. */
+  max_retry_wait_ms: Type.Integer({ default: 30000, minimum: 0 }),
+  /** Attempts per request across the whole chain. */
+  max_attempts: Type.Integer({ default: 6, minimum: 1 }),
+  /** Usage records older than this are dropped at start (0 = keep forever). */
+  usage_retention_days: Type.Integer({ default: 400, minimum: 0 }),
+}, { additionalProperties: false });
+export type ProviderRouterConfig = Static<typeof ProviderRouterConfigSchema>;
