@@ -1,0 +1,117 @@
+/**
+ * What a job does, per kind. Runs inside a pool worker thread (runner-worker.ts); everything it
+ * needs from the outside (asking an agent) goes through `env.ask`, which the worker relays to the
+ * scheduler thread, so killing the worker really stops the job's own execution.
+ */
+import type { JobKind, NoopParams } from '../../protocol/scheduler.js';
+import { parseHeartbeatAnswer } from './heartbeat.js';
+
+export interface RunMsg {
+  t: 'run';
+  id: string;
+  epoch: number;
+  kind: JobKind;
+  agent?: string;
+  prompt?: string;
+  model?: string;
+  purpose: 'job' | 'heartbeat';
+  params?: NoopParams;
+  timeout_ms: number;
+  ok_token?: string;
+}
+
+export interface RunEnv {
+  signal: AbortSignal;
+  ask(to: string, type: string, payload: unknown, timeoutMs: number): Promise<unknown>;
+  /** Bench probe hooks (no-ops unless the pool was given a probe buffer). */
+  probeStart(slot: number): void;
+  probeEnd(slot: number): void;
+}
+
+export class JobAbort extends Error {
+  constructor(
+    readonly code: 'cancelled' | 'timeout',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+const sleep = (ms: number, signal: AbortSignal) => abortable(new Promise<void>((r) => setTimeout(r, ms)), signal);
+
+async function runNoop(msg: RunMsg, env: RunEnv): Promise<unknown> {
+  const p = msg.params ?? {};
+  if (p.probe_slot !== undefined) env.probeStart(p.probe_slot);
+  try {
+    if (p.block_ms) {
+      // Simulates a stuck job: the thread stops answering (no heartbeats) until it is killed.
+      const end = Date.now() + p.block_ms;
+      while (Date.now() < end) {
+        /* busy */
+      }
+    }
+    if (p.sleep_ms) await sleep(p.sleep_ms, env.signal);
+    if (env.signal.aborted) throw env.signal.reason;
+    if (p.fail) throw new Error(p.fail);
+    return { ok: true };
+  } finally {
+    if (p.probe_slot !== undefined) env.probeEnd(p.probe_slot);
+  }
+}
+
+/** Text of an agent's reply, whatever its exact shape (string, {text}, {reply}, {content}). */
+export function replyText(r: unknown): string {
+  if (typeof r === 'string') return r;
+  if (r && typeof r === 'object') {
+    const o = r as Record<string, unknown>;
+    for (const k of ['text', 'reply', 'content', 'answer']) if (typeof o[k] === 'string') return o[k] as string;
+  }
+  return r === undefined || r === null ? '' : JSON.stringify(r);
+}
+
+async function runAgentTurn(msg: RunMsg, env: RunEnv): Promise<unknown> {
+  if (!msg.agent) throw new Error('agent_turn job without agent');
+  const payload = {
+    text: msg.prompt ?? '',
+    session: `job:${msg.id}`,
+    purpose: msg.purpose,
+    ...(msg.model ? { model: msg.model } : {}),
+    silent: true as const,
+  };
+  const reply = await abortable(env.ask(`agents/${msg.agent}`, 'agent.send', payload, msg.timeout_ms), env.signal);
+  const text = replyText(reply);
+  if (msg.purpose === 'heartbeat') {
+    const hb = parseHeartbeatAnswer(text, msg.ok_token ?? 'HEARTBEAT_OK');
+    return { text, action_needed: hb.actionNeeded, notice: hb.notice };
+  }
+  return { text };
+}
+
+export async function runJob(msg: RunMsg, env: RunEnv): Promise<unknown> {
+  switch (msg.kind) {
+    case 'noop':
+      return runNoop(msg, env);
+    case 'agent_turn':
+      return runAgentTurn(msg, env);
+    default:
+      throw new Error(`unknown job kind ${String(msg.kind)}`);
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * The job scheduler: ties the persisted JobStore, the pure Dispatcher and the WorkerPool together.
+ *
+ * Exactly-once-at-a-time: a job is handed to a worker only after `running` with a new fencing
+ * epoch (and a lease naming this incarnation and the worker) is durable; every report from a
+ * worker carries the epoch and a stale one is ignored. A job whose worker died, or stopped
+ * heartbeating (that worker is terminated first, so it cannot go on), is re-queued with backoff
+ * or failed per its retry policy — only after the old run is known to have stopped. For
+ * `agent_turn` jobs, whose turn runs in the agent actor, "stopped" means `agent.cancel` for the
+ * job's session was answered (or the agent is gone) before the job may run again.
+ * On start, jobs left `running` by an earlier incarnation (whose worker threads died with it) get
+ * the same treatment; `pending` ones are queued again. Nothing accepted is ever dropped.
+ */
+import { EventEmitter } from 'node:events';
+import type { Job, JobState, JobSubmit, SchedulerConfig } from '../../protocol/scheduler.js';
+import type { ActorStore } from '../../src/kernel/actor.js';
+import { backoffDelay, Dispatcher } from './dispatcher.js';
+import { JobStore, TERMINAL, jobError, type NewJob } from './job-store.js';
+import type { RunMsg } from './job-runners.js';
+import { WorkerPool, type DoneMsg } from './worker-pool.js';
+
+export interface SchedulerHost {
+  ask(to: string, type: string, payload: unknown, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<unknown>;
+}
+
+export interface JobSchedulerOptions {
+  store: ActorStore;
+  config: SchedulerConfig;
+  host: SchedulerHost;
+  clock?: () => number;
+  probe?: SharedArrayBuffer;
+  log?: { warn(o: unknown, m?: string): void; info(o: unknown, m?: string): void };
+  /** Start with dispatch paused (bench: queue everything first). */
+  paused?: boolean;
+}
+
+export class JobInputError extends Error {
+  readonly code = 'invalid_job';
+}
+
+const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const CANCEL_TIMEOUT_MS = 5000;
+
+export class JobScheduler extends EventEmitter {
+  readonly store: JobStore;
+  readonly pool: WorkerPool;
+  readonly dispatcher: Dispatcher;
+  readonly counters = { submitted: 0, started: 0, completed: 0, failed: 0, cancelled: 0, requeued: 0, worker_lost: 0, stale_reports: 0, lease_expired: 0, recovered: 0 };
+  private readonly clock: () => number;
+  private readonly cfg: SchedulerConfig;
+  /** Jobs handed to a worker: id → {worker, epoch}. Holds the dispatch slot until the worker lets go. */
+  private readonly onWorker = new Map<string, { worker: string; epoch: number }>();
+  private pumping = false;
+  private repump = false;
+  private paused: boolean;
+  private delayTimer?: NodeJS.Timeout;
+  private leaseTimer?: NodeJS.Timeout;
+  private closed = false;
+  private finishedSincePrune = 0;
+
+  private constructor(
+    private readonly o: JobSchedulerOptions,
+    store: JobStore,
+  ) {
+    super();
+    this.cfg = o.config;
+    this.clock = o.clock ?? Date.now;
+    this.store = store;
+    this.paused = o.paused ?? false;
+    this.dispatcher = new Dispatcher(
+      { maxParallel: this.cfg.max_parallel, maxPerAgent: this.cfg.max_parallel_per_agent, perAgent: this.cfg.per_agent },
+      this.clock,
+      this.cfg.lease_ms,
+    );
+    this.pool = new WorkerPool({
+      size: this.cfg.workers,
+      heartbeatMs: this.cfg.worker_heartbeat_ms,
+      probe: o.probe,
+      host: { ask: (to, type, payload, opts) => this.o.host.ask(to, type, payload, opts) },
+    });
+  }
+
+  static async create(o: JobSchedulerOptions): Promise<JobScheduler> {
+    const store = await JobStore.open(o.store, o.clock);
+    const s = new JobScheduler(o, store);
+    s.wirePool();
+    await s.pool.start();
+    s.recover();
+    s.leaseTimer = setInterval(() => s.checkLeases(), Math.max(10, Math.floor(o.config.lease_ms / 4)));
+    s.leaseTimer.unref?.();
+    s.pump();
+    return s;
+  }
+
+  get incarnation(): number {
+    return this.store.incarnation;
+  }
+
+  private wirePool(): void {
+    this.pool.on('ready', () => this.pump());
+    this.pool.on('hb', (w: string) => this.dispatcher.renew(w));
+    this.pool.on('started', (id: string, epoch: number, at: number) => {
+      const j = this.store.get(id);
+      if (j && j.state === 'running' && j.epoch === epoch) this.emit('started', j, at);
+    });
+    this.pool.on('done', (m: DoneMsg) => void this.onDone(m).catch((e) => this.o.log?.warn({ err: e, job: m.id }, 'job report failed')));
+    this.pool.on('exit', (w: string, lost: Array<{ id: string; epoch: number }>) => {
+      this.dispatcher.forgetWorker(w);
+      for (const l of lost) void this.onLost(l.id, l.epoch, 'worker_lost', `worker ${w} died`).catch((e) => this.o.log?.warn({ err: e, job: l.id }, 'lost job handling failed'));
+    });
+    this.pool.on('worker_error', (w: string, e: unknown) => this.o.log?.warn({ err: e, worker: w }, 'scheduler worker crashed'));
+  }
+
+  /** Jobs of earlier incarnations: re-queue pending ones; runs left `running` are void (their threads died). */
+  private recover(): void {
+    for (const j of this.store.all()) {
+      if (j.state === 'pending') this.dispatcher.enqueue({ id: j.id, agent: j.agent, notBefore: j.not_before });
+      else if (j.state === 'running') {
+        this.counters.recovered++;
+        this.dispatcher.adoptRunning(j.id, j.agent);
+        this.onWorker.set(j.id, { worker: j.lease?.worker ?? '?', epoch: j.epoch });
+        void this.onLost(j.id, j.epoch, 'scheduler_restarted', `scheduler restarted (incarnation ${this.incarnation})`).catch((e) =>
+          this.o.log?.warn({ err: e, job: j.id }, 'recovery failed'),
+        );
+      }
+    }
+  }
+
+  // ---- public API ----
+
+  validate(spec: JobSubmit): NewJob {
+    if (spec.kind !== 'agent_turn' && spec.kind !== 'noop') throw new JobInputError(`kind: must be agent_turn or noop, got ${JSON.stringify(spec.kind)}`);
+    if (spec.kind === 'agent_turn') {
+      if (!spec.agent) throw new JobInputError('agent: required for an agent_turn job');
+      if (!AGENT_ID.test(spec.agent)) throw new JobInputError(`agent: invalid agent id ${JSON.stringify(spec.agent)}`);
+      if (!spec.prompt || !spec.prompt.trim()) throw new JobInputError('prompt: required for an agent_turn job');
+    }
+    const r = this.cfg.retry;
+    return {
+      kind: spec.kind,
+      ...(spec.agent ? { agent: spec.agent } : {}),
+      ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}),
+      ...(spec.model ? { model: spec.model } : {}),
+      ...(spec.params ? { params: spec.params } : {}),
+      ...(spec.routine_id ? { routine_id: spec.routine_id } : {}),
+      purpose: spec.purpose ?? 'job',
+      retry: spec.retry ?? { max_attempts: r.max_attempts, backoff_ms: r.backoff_ms },
+      timeout_ms: spec.timeout_ms ?? this.cfg.job_timeout_ms,
+    };
+  }
+
+  async submit(spec: JobSubmit): Promise<Job> {
+    return (await this.submitMany([spec]))[0];
+  }
+
+  /** Accept jobs (durable before this resolves) and queue them. */
+  async submitMany(specs: JobSubmit[]): Promise<Job[]> {
+    if (this.closed) throw new Error('scheduler is shutting down');
+    const jobs = await this.store.create(specs.map((s) => this.validate(s)));
+    this.counters.submitted += jobs.length;
+    for (const j of jobs) this.dispatcher.enqueue({ id: j.id, agent: j.agent });
+    this.pump();
+    return jobs;
+  }
+
+  get(id: string): Job | undefined {
+    return this.store.get(id);
+  }
+
+  isActive(id: string): boolean {
+    const j = this.store.get(id);
+    return !!j && !TERMINAL.has(j.state);
+  }
+
+  list(f: { state?: JobState; routine_id?: string; limit?: number } = {}): { jobs: Job[]; total: number } {
+    const all: Job[] = [];
+    for (const j of this.store.all()) if ((!f.state || j.state === f.state) && (!f.routine_id || j.routine_id === f.routine_id)) all.push(j);
+    all.sort((a, b) => (a.id < b.id ? 1 : -1));
+    return { jobs: all.slice(0, f.limit ?? 50), total: all.length };
+  }
+
+  /** Cancel a pending or running job; a finished job is returned unchanged. */
+  async cancel(id: string): Promise<Job> {
+    const j = this.store.get(id);
+    if (!j) throw new JobInputError(`job ${id}: not found`);
+    if (TERMINAL.has(j.state)) return j;
+    if (j.state === 'pending') {
+      this.dispatcher.dequeue(id);
+      const [c] = await this.store.transition([{ id, to: 'cancelled', bumpEpoch: true, patch: { error: jobError('cancelled', 'cancelled by request') } }]);
+      this.counters.cancelled++;
+      this.finish(c);
+      return c;
+    }
+    // Running: the epoch bump fences off the worker's late report; the slot stays taken until the
+    // worker lets go of the job (its report, or its death).
+    const w = this.onWorker.get(id);
+    const [c] = await this.store.transition([{ id, to: 'cancelled', bumpEpoch: true, patch: { error: jobError('cancelled', 'cancelled by request') } }]);
+    this.counters.cancelled++;
+    if (w) this.pool.cancel(w.worker, id, w.epoch);
+    if (j.kind === 'agent_turn') void this.cancelAgentTurn(j);
+    this.finish(c);
+    return c;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+    this.pump();
+  }
+
+  stats() {
+    return {
+      incarnation: this.incarnation,
+      jobs: this.store.countByState() as Record<string, number>,
+      running: this.dispatcher.runningCount,
+      queued: this.dispatcher.queuedCount,
+      workers: this.pool.info(),
+      counters: { ...this.counters } as Record<string, number>,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.leaseTimer);
+    clearTimeout(this.delayTimer);
+    await this.pool.close();
+  }
+
+  // ---- dispatch ----
+
+  private pump(): void {
+    if (this.closed || this.paused) return;
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pumpLoop().finally(() => {
+      this.pumping = false;
+      this.armDelayTimer();
+    });
+  }
+
+  private async pumpLoop(): Promise<void> {
+    do {
+      this.repump = false;
+      if (this.closed || this.paused || !this.pool.pick()) return;
+      const ids = this.dispatcher.take();
+      if (ids.length > 0) {
+        try {
+          await this.startJobs(ids);
+        } catch (e) {
+          this.o.log?.warn({ err: e }, 'dispatch failed; jobs re-queued');
+          for (const id of ids) {
+            const j = this.store.get(id);
+            this.dispatcher.release(id);
+            if (j?.state === 'pending') this.dispatcher.enqueue({ id, agent: j.agent, notBefore: this.clock() + 100 });
+          }
+        }
+        this.repump = true;
+      }
+    } while (this.repump);
+  }
+
+  private armDelayTimer(): void {
+    clearTimeout(this.delayTimer);
+    const d = this.dispatcher.nextDelay();
+    if (d === undefined || this.closed) return;
+    this.delayTimer = setTimeout(() => this.pump(), d + 1);
+    this.delayTimer.unref?.();
+  }
+
+  private async startJobs(ids: string[]): Promise<void> {
+    const now = this.clock();
+    const changes: Parameters<JobStore['transition']>[0] = [];
+    const workers = new Map<string, string>();
+    for (const id of ids) {
+      const j = this.store.get(id);
+      const w = this.pool.pick();
+      if (!j || j.state !== 'pending' || !w) {
+        this.dispatcher.release(id);
+        if (j?.state === 'pending') this.dispatcher.enqueue({ id, agent: j.agent });
+        continue;
+      }
+      workers.set(id, w);
+      changes.push({
+        id,
+        to: 'running',
+        bumpEpoch: true,
+        patch: { attempts: j.attempts + 1, started_at: now, lease: { worker: w, incarnation: this.incarnation, granted_at: now } },
+      });
+    }
+    if (changes.length === 0) return;
+    const started = await this.store.transition(changes);
+    for (const j of started) {
+      const w = workers.get(j.id)!;
+      // Cancelled while the write was in flight: the slot is free again, nothing was sent.
+      const cur = this.store.get(j.id)!;
+      if (cur.state !== 'running' || cur.epoch !== j.epoch) {
+        this.dispatcher.release(j.id);
+        continue;
+      }
+      const msg: RunMsg = {
+        t: 'run',
+        id: j.id,
+        epoch: j.epoch,
+        kind: j.kind,
+        agent: j.agent,
+        prompt: j.prompt,
+        model: j.model,
+        purpose: j.purpose,
+        params: j.params,
+        timeout_ms: j.timeout_ms,
+        ok_token: this.cfg.heartbeat.ok_token,
+      };
+      this.onWorker.set(j.id, { worker: w, epoch: j.epoch });
+      this.dispatcher.assign(j.id, w);
+      this.counters.started++;
+      if (!this.pool.run(w, msg)) {
+        // The worker died between pick and send: the job never ran, treat as lost.
+        void this.onLost(j.id, j.epoch, 'worker_lost', `worker ${w} gone before start`);
+      }
+    }
+  }
+
+  /** The worker let go of (id, epoch): free the slot if that is the run holding it. */
+  private letGo(id: string, epoch: number): void {
+    const w = this.onWorker.get(id);
+    if (w && w.epoch === epoch) {
+      this.onWorker.delete(id);
+      this.dispatcher.release(id);
+      this.pump();
+    }
+  }
+
+  private async onDone(m: DoneMsg): Promise<void> {
+    this.letGo(m.id, m.epoch);
+    const j = this.store.get(m.id);
+    if (!j || j.state !== 'running' || j.epoch !== m.epoch) {
+      this.counters.stale_reports++;
+      return;
+    }
+    if (m.ok) {
+      const [c] = await this.store.transition([{ id: j.id, to: 'completed', expectEpoch: m.epoch, patch: { result: m.result } }]);
+      this.counters.completed++;
+      this.finish(c);
+      return;
+    }
+    const err = m.error ?? { code: 'job_error', message: 'unknown error' };
+    if (j.kind === 'agent_turn' && (err.code === 'timeout' || err.code === 'cancelled')) await this.cancelAgentTurn(j);
+    await this.retryOrFail(j, err);
+  }
+
+  /** The run (id, epoch) is gone without a report (worker died / stuck / restart). */
+  private async onLost(id: string, epoch: number, code: string, message: string): Promise<void> {
+    const j = this.store.get(id);
+    try {
+      if (!j || j.state !== 'running' || j.epoch !== epoch) return;
+      this.counters.worker_lost++;
+      // The agent may still be running the turn the dead worker asked for: stop it first.
+      if (j.kind === 'agent_turn') await this.cancelAgentTurn(j);
+      const cur = this.store.get(id);
+      if (cur && cur.state === 'running' && cur.epoch === epoch) await this.retryOrFail(cur, { code, message });
+    } finally {
+      this.letGo(id, epoch);
+    }
+  }
+
+  private async retryOrFail(j: Job, err: { code: string; message: string }): Promise<void> {
+    const errors = [...(j.attempt_errors ?? []), jobError(err.code, err.message)].slice(-5);
+    if (j.attempts < j.retry.max_attempts) {
+      const notBefore = this.clock() + backoffDelay(j.retry.backoff_ms, j.attempts, this.cfg.retry.max_backoff_ms);
+      const [c] = await this.store.transition([{ id: j.id, to: 'pending', expectEpoch: j.epoch, bumpEpoch: true, patch: { not_before: notBefore, attempt_errors: errors } }]);
+      this.counters.requeued++;
+      this.dispatcher.enqueue({ id: c.id, agent: c.agent, notBefore });
+      this.pump();
+      return;
+    }
+    const [c] = await this.store.transition([{ id: j.id, to: 'failed', expectEpoch: j.epoch, patch: { error: jobError(err.code, err.message), attempt_errors: errors } }]);
+    this.counters.failed++;
+    this.finish(c);
+  }
+
+  private async cancelAgentTurn(j: Job): Promise<void> {
+    if (!j.agent) return;
+    try {
+      await this.o.host.ask(`agents/${j.agent}`, 'agent.cancel', { session: `job:${j.id}` }, { timeoutMs: CANCEL_TIMEOUT_MS });
+    } catch (e: any) {
+      // unknown_actor / actor_crashed: the turn is gone with the agent. Anything else is logged.
+      if (!['unknown_actor', 'actor_crashed', 'actor_stopped', 'unknown_type'].includes(e?.code)) this.o.log?.warn({ err: e, job: j.id }, 'agent.cancel failed');
+    }
+  }
+
+  private finish(j: Job): void {
+    this.emit('finished', j);
+    if (++this.finishedSincePrune >= 500) {
+      this.finishedSincePrune = 0;
+      void this.store.prune(this.cfg.keep_finished).catch((e) => this.o.log?.warn({ err: e }, 'prune failed'));
+    }
+  }
+
+  // ---- leases ----
+
+  /** Workers whose leases expired (stuck thread, no heartbeat) are terminated; their jobs come back via `exit`. */
+  private checkLeases(): void {
+    for (const w of this.dispatcher.expired()) {
+      this.counters.lease_expired++;
+      this.o.log?.warn({ worker: w, jobs: this.dispatcher.jobsOn(w) }, 'worker lease expired; terminating it');
+      this.dispatcher.renew(w); // don't re-trigger while it dies
+      void this.pool.killById(w);
+    }
+  }
+}

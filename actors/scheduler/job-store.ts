@@ -1,0 +1,179 @@
+/**
+ * Jobs persisted in the actor's lmdb store, with the state machine
+ *   pending → running → completed | failed | cancelled,  pending → cancelled | failed,
+ *   running → pending (re-queue after a lost lease or a failed attempt with retries left).
+ * Every other transition is rejected. The in-memory map mirrors the store (loaded at open) so reads
+ * are synchronous; every write goes through `ActorStore.batch`, so a transition and its side records
+ * are applied all-or-none. Callers await the returned promise before acting on the new state
+ * (e.g. a job is handed to a worker only once `running` with its new fencing epoch is durable).
+ */
+import { randomBytes } from 'node:crypto';
+import type { ActorStore } from '../../src/kernel/actor.js';
+import type { Job, JobError, JobState } from '../../protocol/scheduler.js';
+
+export const JOB_PREFIX = 'job:';
+const META_INCARNATION = 'meta:incarnation';
+
+const ALLOWED: Record<JobState, readonly JobState[]> = {
+  pending: ['running', 'cancelled', 'failed'],
+  running: ['completed', 'failed', 'cancelled', 'pending'],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+
+export const TERMINAL: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
+
+export class TransitionError extends Error {
+  readonly code = 'invalid_transition';
+  constructor(
+    readonly jobId: string,
+    readonly from: JobState,
+    readonly to: JobState,
+  ) {
+    super(`job ${jobId}: invalid transition ${from} → ${to}`);
+  }
+}
+
+export function canTransition(from: JobState, to: JobState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+let idCounter = 0;
+/** Time-ordered ids (so store order is submission order), unique across restarts by the random tail. */
+export function newJobId(now = Date.now()): string {
+  idCounter = (idCounter + 1) % 36 ** 4;
+  return `j${now.toString(36).padStart(9, '0')}${idCounter.toString(36).padStart(4, '0')}${randomBytes(3).toString('hex')}`;
+}
+
+export type NewJob = Omit<Job, 'id' | 'state' | 'attempts' | 'epoch' | 'created_at' | 'updated_at'>;
+
+export class JobStore {
+  private readonly jobs = new Map<string, Job>();
+  private readonly counts: Record<JobState, number> = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+  /** Finished job ids in finish order, for retention. */
+  private readonly finished: string[] = [];
+  readonly incarnation: number;
+
+  private constructor(
+    private readonly store: ActorStore,
+    private readonly clock: () => number,
+    incarnation: number,
+  ) {
+    this.incarnation = incarnation;
+  }
+
+  /** Loads every job and bumps the persisted incarnation (the epoch of this scheduler's leases). */
+  static async open(store: ActorStore, clock: () => number = Date.now): Promise<JobStore> {
+    const incarnation = (store.get<number>(META_INCARNATION) ?? 0) + 1;
+    await store.put(META_INCARNATION, incarnation);
+    const js = new JobStore(store, clock, incarnation);
+    const done: Job[] = [];
+    for (const { value } of store.entries<Job>({ prefix: JOB_PREFIX })) {
+      js.jobs.set(value.id, value);
+      js.counts[value.state]++;
+      if (TERMINAL.has(value.state)) done.push(value);
+    }
+    done.sort((a, b) => (a.finished_at ?? 0) - (b.finished_at ?? 0));
+    for (const j of done) js.finished.push(j.id);
+    return js;
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  all(): IterableIterator<Job> {
+    return this.jobs.values();
+  }
+
+  countByState(): Record<JobState, number> {
+    return { ...this.counts };
+  }
+
+  /** Accept new jobs; durable when the promise resolves. */
+  async create(specs: NewJob[]): Promise<Job[]> {
+    const now = this.clock();
+    const jobs = specs.map((s) => ({ ...s, id: newJobId(now), state: 'pending' as const, attempts: 0, epoch: 0, created_at: now, updated_at: now }));
+    await this.store.batch(jobs.map((j) => ({ key: JOB_PREFIX + j.id, value: j })));
+    for (const j of jobs) {
+      this.jobs.set(j.id, j);
+      this.counts.pending++;
+    }
+    return jobs;
+  }
+
+  /**
+   * Apply several transitions atomically. Each is checked against the state machine and, when
+   * `expectEpoch` is given, against the job's current fencing epoch (a stale report is rejected).
+   * All checks run before anything is written; one bad transition rejects the whole batch.
+   */
+  async transition(changes: Array<{ id: string; to: JobState; patch?: Partial<Job>; expectEpoch?: number; bumpEpoch?: boolean }>): Promise<Job[]> {
+    const now = this.clock();
+    const next: Job[] = [];
+    for (const c of changes) {
+      const cur = this.jobs.get(c.id);
+      if (!cur) throw new Error(`job ${c.id}: not found`);
+      if (!canTransition(cur.state, c.to)) throw new TransitionError(c.id, cur.state, c.to);
+      if (c.expectEpoch !== undefined && cur.epoch !== c.expectEpoch) {
+        throw new StaleEpochError(c.id, cur.epoch, c.expectEpoch);
+      }
+      const j: Job = { ...cur, ...c.patch, state: c.to, updated_at: now, epoch: cur.epoch + (c.bumpEpoch ? 1 : 0) };
+      if (TERMINAL.has(c.to)) {
+        j.finished_at = now;
+        delete j.lease;
+        delete j.not_before;
+      }
+      if (c.to === 'pending') delete j.lease;
+      next.push(j);
+    }
+    // Apply in memory first so a concurrent transition of the same job is checked against the new
+    // state; revert if the write fails.
+    const prevs = next.map((j) => this.jobs.get(j.id)!);
+    for (const j of next) this.apply(j);
+    try {
+      await this.store.batch(next.map((j) => ({ key: JOB_PREFIX + j.id, value: j })));
+    } catch (e) {
+      for (const p of prevs) this.apply(p);
+      throw e;
+    }
+    for (const j of next) if (TERMINAL.has(j.state)) this.finished.push(j.id);
+    return next;
+  }
+
+  private apply(j: Job): void {
+    const prev = this.jobs.get(j.id);
+    if (prev) this.counts[prev.state]--;
+    this.counts[j.state]++;
+    this.jobs.set(j.id, j);
+  }
+
+  /** Drop the oldest finished jobs beyond `keep`. */
+  async prune(keep: number): Promise<number> {
+    const excess = this.finished.length - keep;
+    if (excess <= 0) return 0;
+    const ids = this.finished.splice(0, excess).filter((id) => this.jobs.has(id));
+    await this.store.batch(ids.map((id) => ({ key: JOB_PREFIX + id, remove: true })));
+    for (const id of ids) {
+      const j = this.jobs.get(id);
+      if (j) this.counts[j.state]--;
+      this.jobs.delete(id);
+    }
+    return ids.length;
+  }
+}
+
+export class StaleEpochError extends Error {
+  readonly code = 'stale_epoch';
+  constructor(
+    readonly jobId: string,
+    readonly current: number,
+    readonly given: number,
+  ) {
+    super(`job ${jobId}: stale fencing epoch ${given} (current ${current})`);
+  }
+}
+
+export function jobError(code: string, message: string): JobError {
+  return { code, message: message.slice(0, 2000) };
+}
