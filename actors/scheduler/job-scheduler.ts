@@ -361,6 +361,7 @@ export class JobScheduler extends EventEmitter {
       this.counters.worker_lost++;
       // The agent may still be running the turn the dead worker asked for: stop it first.
       if (j.kind === 'agent_turn') await this.cancelAgentTurn(j);
+      this.letGo(id, epoch); // the slot is free before the job may be queued again
       const cur = this.store.get(id);
       if (cur && cur.state === 'running' && cur.epoch === epoch) await this.retryOrFail(cur, { code, message });
     } finally {
