@@ -182,13 +182,12 @@ export class FailoverChain {
       let pick: ChainEntry | undefined;
       let soonest: { entry: ChainEntry; until: number } | undefined;
       for (const e of ordered) {
-        if (triedThisRound.has(e.key)) continue;
         const blk = this.blocked(e, now);
-        if (!blk) {
+        if (!blk && !triedThisRound.has(e.key)) {
           pick = e;
           break;
         }
-        if (blk.until !== undefined && (!soonest || blk.until < soonest.until)) soonest = { entry: e, until: blk.until };
+        if (blk?.until !== undefined && (!soonest || blk.until < soonest.until)) soonest = { entry: e, until: blk.until };
       }
       if (!pick && soonest && attempts.length < this.opts.max_attempts) {
         // Everything usable is cooling down: wait for the first one if that is short enough.

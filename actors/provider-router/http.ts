@@ -115,6 +115,7 @@ export async function streamPost(
     },
   };
   armGap();
+  let gotHeaders = false;
   try {
     const res = await request(opts.url, {
       method: 'POST',
@@ -123,6 +124,7 @@ export async function streamPost(
       signal: ac.signal,
       dispatcher: dispatcherFor(timeouts.connect_timeout_ms),
     });
+    gotHeaders = true;
     const ctype = String(res.headers['content-type'] ?? '');
     if (res.statusCode >= 400) {
       const text = await readLimited(res.body);
@@ -144,7 +146,10 @@ export async function streamPost(
   } catch (err) {
     if (failure) throw failure;
     if (err instanceof ProviderError) throw err;
-    throw classifyNetworkError(provider, err);
+    const net = classifyNetworkError(provider, err);
+    // The response had started: the stream broke (before or after its first token — the chain decides).
+    if (gotHeaders && net.kind === 'connection') throw new ProviderError('stream_died', provider, `stream broke ${gotFirst ? 'mid-answer' : 'before its first token'} (${net.message.replace(`${provider}: `, '')})`);
+    throw net;
   } finally {
     clearTimeout(hardTimer);
     if (gapTimer) clearTimeout(gapTimer);
