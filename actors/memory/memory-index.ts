@@ -1,0 +1,675 @@
+/**
+ * The memory index: documents → chunks → BM25 + HNSW, persisted in an lmdb env of its own
+ * (binary Float32 vectors under uint32 keys, one atomic transaction per document change), with
+ * snapshot files of both indexes so a restart reloads without re-embedding or re-analysing.
+ *
+ * Layout of `dir`: `index.lmdb` (dbs meta, docs, chunks, vectors), `bm25.bin`, `hnsw.bin`,
+ * `snapshot.json` ({format, generation}). A snapshot is used only if its generation equals the
+ * lmdb generation; otherwise (crash between a write and the next snapshot) both indexes are
+ * rebuilt from lmdb — slower, never wrong.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { analyze } from './analyzer.js';
+import { Bm25Index } from './bm25-index.js';
+import { chunkText } from './chunker.js';
+import { InputError } from './file-reader.js';
+import { rrfFuse } from './rrf.js';
+import type { TokenCounter } from './token-counter.js';
+import { VectorIndex } from './vector-index.js';
+
+/** On-disk format version; an index written by another version is refused, not rewritten. */
+export const INDEX_FORMAT = 1;
+
+export interface Embedder {
+  model: string;
+  dim: number;
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface MemoryIndexOptions {
+  dir: string;
+  chunkTokens: number;
+  overlapTokens: number;
+  countTokens: TokenCounter;
+  embedder: Embedder | null;
+  bm25?: { k1?: number; b?: number };
+  hnsw?: { m?: number; efConstruction?: number; efSearch?: number };
+  rrfK?: number;
+  vectorWeight?: number;
+  bm25Weight?: number;
+  /** How deep each method's list goes before fusion (≥ k). */
+  candidates?: number;
+  maxQueryWords?: number;
+  /** Compact when deleted chunks exceed this fraction of live chunks. */
+  compactRatio?: number;
+  log?: { info(o: unknown, msg?: string): void; warn(o: unknown, msg?: string): void };
+}
+
+export type SearchMode = 'hybrid' | 'bm25' | 'vector';
+
+export interface SearchFilters {
+  source?: string | string[];
+  agent?: string;
+  path_prefix?: string;
+  /** Epoch ms or ISO date: only documents added/modified at or after. */
+  since?: number | string;
+  until?: number | string;
+}
+
+export interface SearchRequest {
+  query: string;
+  mode?: SearchMode;
+  k?: number;
+  filters?: SearchFilters;
+  /** Precomputed query embedding (skips embedding the query). */
+  vector?: number[] | Float32Array;
+}
+
+export interface Hit {
+  id: string;
+  doc_id: string;
+  text: string;
+  source: string;
+  agent?: string;
+  location: { path: string | null; start_line: number; end_line: number };
+  score: number;
+  ranks: { bm25?: number; vector?: number };
+  scores: { bm25?: number; vector?: number; rrf?: number };
+}
+
+export interface AddRequest {
+  text: string;
+  source: string;
+  path?: string;
+  agent?: string;
+  id?: string;
+  /** Epoch ms the content dates from (file mtime); default now. */
+  time?: number;
+}
+
+export interface AddResult {
+  doc_id: string;
+  status: 'added' | 'updated' | 'unchanged';
+  chunks: number;
+}
+
+interface DocRecord {
+  id: string;
+  source: string;
+  path?: string;
+  agent?: string;
+  hash: string;
+  time: number;
+  added_at: number;
+  labels: number[];
+  text: string;
+}
+
+interface ChunkRecord {
+  doc: string;
+  text: string;
+  start_line: number;
+  end_line: number;
+}
+
+interface Meta {
+  format: number;
+  model: string | null;
+  dim: number | null;
+  next_label: number;
+  generation: number;
+}
+
+/** What the filters need, kept in memory per document (texts stay in lmdb). */
+interface DocMeta {
+  id: string;
+  source: string;
+  path?: string;
+  agent?: string;
+  time: number;
+  hash: string;
+  labels: number[];
+}
+
+export class MemoryError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'MemoryError';
+    this.code = code;
+  }
+}
+
+export function contentHash(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+export class MemoryIndex {
+  private env!: RootDatabase;
+  private metaDb!: Database<any, string>;
+  private docsDb!: Database<DocRecord, string>;
+  private chunksDb!: Database<ChunkRecord, number>;
+  private vectorsDb!: Database<Buffer, number>;
+  private meta!: Meta;
+  private bm25!: Bm25Index;
+  private vectors: VectorIndex | null = null;
+  private docs = new Map<string, DocMeta>();
+  private labelDoc = new Map<number, DocMeta>();
+  private dirtySince = 0;
+  /** Set when the embedder serves another model than the index holds: only bm25 works until reindex. */
+  mismatch: { stored: string; storedDim: number; current: string; currentDim: number } | null = null;
+  readonly opts: Required<Omit<MemoryIndexOptions, 'log' | 'embedder' | 'bm25' | 'hnsw'>> & MemoryIndexOptions;
+  /** How the last open got its indexes: from snapshot files or rebuilt from lmdb. */
+  loadedFrom: 'empty' | 'snapshot' | 'rebuild' = 'empty';
+
+  private constructor(opts: MemoryIndexOptions) {
+    this.opts = {
+      rrfK: 60,
+      vectorWeight: 1,
+      bm25Weight: 1,
+      candidates: 100,
+      maxQueryWords: 512,
+      compactRatio: 0.25,
+      ...opts,
+    };
+  }
+
+  get dbPath(): string {
+    return path.join(this.opts.dir, 'index.lmdb');
+  }
+
+  static async open(opts: MemoryIndexOptions): Promise<MemoryIndex> {
+    const mi = new MemoryIndex(opts);
+    mi.openSync();
+    return mi;
+  }
+
+  private openSync(): void {
+    fs.mkdirSync(this.opts.dir, { recursive: true });
+    this.env = open({ path: this.dbPath, maxDbs: 8, noSubdir: false, compression: false });
+    this.metaDb = this.env.openDB({ name: 'meta', encoding: 'msgpack' });
+    this.docsDb = this.env.openDB({ name: 'docs', encoding: 'msgpack' });
+    this.chunksDb = this.env.openDB({ name: 'chunks', encoding: 'msgpack', keyEncoding: 'uint32' });
+    this.vectorsDb = this.env.openDB({ name: 'vectors', encoding: 'binary', keyEncoding: 'uint32' });
+    const stored = this.metaDb.get('meta') as Meta | undefined;
+    if (stored && stored.format !== INDEX_FORMAT) {
+      const msg = `memory index ${this.dbPath} was written by index format ${stored.format}; this version reads format ${INDEX_FORMAT}. Nothing was changed; run \`rustyclaw memory reindex\` to rebuild it (the stored documents are kept), or use the matching RustyClaw version`;
+      this.env.close();
+      throw new MemoryError('index_version_mismatch', msg);
+    }
+    this.meta = stored ?? { format: INDEX_FORMAT, model: null, dim: null, next_label: 1, generation: 0 };
+    for (const { value } of this.docsDb.getRange()) this.trackDoc(value);
+    this.checkModel();
+    this.loadIndexes();
+  }
+
+  private trackDoc(d: DocRecord | DocMeta): DocMeta {
+    const m: DocMeta = { id: d.id, source: d.source, time: d.time, hash: d.hash, labels: d.labels };
+    if (d.path !== undefined) m.path = d.path;
+    if (d.agent !== undefined) m.agent = d.agent;
+    this.docs.set(m.id, m);
+    for (const l of m.labels) this.labelDoc.set(l, m);
+    return m;
+  }
+
+  private untrackDoc(m: DocMeta): void {
+    this.docs.delete(m.id);
+    for (const l of m.labels) this.labelDoc.delete(l);
+  }
+
+  private checkModel(): void {
+    const e = this.opts.embedder;
+    this.mismatch = null;
+    if (!e || this.meta.model === null || this.labelDoc.size === 0) return;
+    if (e.model !== this.meta.model || e.dim !== this.meta.dim) {
+      this.mismatch = { stored: this.meta.model, storedDim: this.meta.dim ?? 0, current: e.model, currentDim: e.dim };
+    }
+  }
+
+  private mismatchError(): MemoryError {
+    const m = this.mismatch!;
+    return new MemoryError(
+      'model_mismatch',
+      `memory index ${this.dbPath} holds vectors of ${m.stored} (${m.storedDim}-dim) but the embedder now serves ${m.current} (${m.currentDim}-dim); vectors of different models never mix. Run \`rustyclaw memory reindex\` to re-embed with the new model (bm25 search still works meanwhile)`,
+    );
+  }
+
+  private snapshotFiles() {
+    return {
+      bm25: path.join(this.opts.dir, 'bm25.bin'),
+      hnsw: path.join(this.opts.dir, 'hnsw.bin'),
+      json: path.join(this.opts.dir, 'snapshot.json'),
+    };
+  }
+
+  private loadIndexes(): void {
+    const f = this.snapshotFiles();
+    this.bm25 = new Bm25Index(this.opts.bm25);
+    this.vectors = null;
+    if (this.labelDoc.size === 0) {
+      this.loadedFrom = 'empty';
+      return;
+    }
+    let snap: { format: number; generation: number } | null = null;
+    try {
+      snap = JSON.parse(fs.readFileSync(f.json, 'utf8'));
+    } catch {
+      snap = null;
+    }
+    if (snap && snap.format === INDEX_FORMAT && snap.generation === this.meta.generation && this.meta.dim) {
+      try {
+        this.bm25 = Bm25Index.deserialize(fs.readFileSync(f.bm25));
+        this.vectors = VectorIndex.load(f.hnsw, this.meta.dim, this.labelDoc.keys(), this.opts.hnsw);
+        if (this.bm25.size !== this.labelDoc.size) throw new Error(`bm25 snapshot holds ${this.bm25.size} chunks, lmdb ${this.labelDoc.size}`);
+        this.loadedFrom = 'snapshot';
+        return;
+      } catch (e) {
+        this.opts.log?.warn({ err: (e as Error).message }, 'memory: snapshot unusable, rebuilding indexes from lmdb');
+      }
+    }
+    this.rebuildFromStore();
+    this.loadedFrom = 'rebuild';
+  }
+
+  /** Rebuild BM25 and HNSW from the chunk texts and vectors in lmdb (no re-embedding). */
+  private rebuildFromStore(): void {
+    this.bm25 = new Bm25Index(this.opts.bm25);
+    this.vectors = this.meta.dim ? new VectorIndex(this.meta.dim, this.opts.hnsw) : null;
+    for (const label of this.labelDoc.keys()) {
+      const c = this.chunksDb.get(label);
+      const v = this.vectorsDb.getBinary(label);
+      if (!c || !v) {
+        this.opts.log?.warn({ label }, 'memory: chunk missing in lmdb, skipped');
+        continue;
+      }
+      this.bm25.add(label, analyze(c.text));
+      this.vectors?.add(label, toF32(v));
+    }
+    this.dirtySince = Date.now();
+  }
+
+  /** Replace the embedder (e.g. after a fallback) and re-check the model. */
+  setEmbedder(e: Embedder | null): void {
+    this.opts.embedder = e;
+    this.checkModel();
+  }
+
+  get model(): string | null {
+    return this.meta.model;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  async add(req: AddRequest): Promise<AddResult> {
+    return (await this.addBatch([req]))[0];
+  }
+
+  /**
+   * Add or update several documents: one embedding call for all their chunks (fills the pool's
+   * batches) and one lmdb transaction. A document whose content hash is unchanged is skipped.
+   */
+  async addBatch(reqs: AddRequest[]): Promise<AddResult[]> {
+    const prepared = reqs.map((req) => this.prepare(req));
+    const todo = prepared.filter((p) => p.chunks.length > 0);
+    if (!todo.length) return prepared.map((p) => p.result);
+    const emb = this.requireEmbedder();
+    const texts = todo.flatMap((p) => p.chunks.map((c) => c.text));
+    const vecs = await emb.embed(texts);
+    if (vecs.length !== texts.length || (vecs[0] && vecs[0].length !== emb.dim)) {
+      throw new MemoryError('embedder_failed', `embedder returned ${vecs.length} vectors of ${vecs[0]?.length} dims for ${texts.length} chunks (expected ${emb.dim} dims)`);
+    }
+    if (this.mismatch) throw this.mismatchError(); // the embedder may have changed while we waited
+    if (this.meta.model === null || this.labelDoc.size === 0) {
+      this.meta.model = emb.model;
+      this.meta.dim = emb.dim;
+    }
+    const now = Date.now();
+    let vi = 0;
+    const rows = todo.map((p) => {
+      const labels = p.chunks.map(() => this.meta.next_label++);
+      const rec: DocRecord = { id: p.id, source: p.req.source, hash: p.hash, time: p.req.time ?? now, added_at: now, labels, text: p.req.text };
+      if (p.req.path) rec.path = path.resolve(p.req.path);
+      if (p.req.agent) rec.agent = p.req.agent;
+      const v = p.chunks.map(() => vecs[vi++]);
+      // Re-read after the await: another add may have replaced the same document meanwhile.
+      return { p, rec, labels, v, old: this.docs.get(p.id) };
+    });
+    this.meta.generation++;
+    this.env.transactionSync(() => {
+      const dropped = new Set<DocMeta>();
+      for (const r of rows) {
+        if (r.old && !dropped.has(r.old)) {
+          for (const l of r.old.labels) this.dropChunkRows(l);
+          dropped.add(r.old);
+        }
+        r.p.chunks.forEach((c, i) => {
+          this.chunksDb.putSync(r.labels[i], { doc: r.p.id, text: c.text, start_line: c.startLine, end_line: c.endLine });
+          this.vectorsDb.putSync(r.labels[i], Buffer.from(r.v[i].buffer, r.v[i].byteOffset, r.v[i].byteLength));
+        });
+        this.docsDb.putSync(r.p.id, r.rec);
+      }
+      this.metaDb.putSync('meta', this.meta);
+    });
+    // lmdb is committed: now mirror in memory.
+    if (!this.vectors) this.vectors = new VectorIndex(emb.dim, this.opts.hnsw);
+    for (const r of rows) {
+      const cur = this.docs.get(r.p.id);
+      if (cur) this.unindexDoc(cur);
+      this.trackDoc(r.rec);
+      r.p.chunks.forEach((c, i) => {
+        this.bm25.add(r.labels[i], analyze(c.text));
+        this.vectors!.add(r.labels[i], r.v[i]);
+      });
+      r.p.result = { doc_id: r.p.id, status: r.old ? 'updated' : 'added', chunks: r.labels.length };
+    }
+    this.dirtySince ||= Date.now();
+    return prepared.map((p) => p.result);
+  }
+
+  private prepare(req: AddRequest) {
+    if (!req || typeof req.text !== 'string') throw new MemoryError('invalid_input', 'memory.add needs text (string)');
+    if (!req.source) throw new MemoryError('invalid_input', 'memory.add needs a source');
+    const where = req.path ?? req.source;
+    if (req.text.trim() === '') throw new InputError('empty_input', `${where} is empty: nothing to index`);
+    const id = req.id ?? (req.path ? `file:${path.resolve(req.path)}` : `text:${contentHash(`${req.source}\0${req.text}`).slice(0, 24)}`);
+    const hash = contentHash(req.text);
+    const prev = this.docs.get(id);
+    const unchanged = !!prev && prev.hash === hash && !this.mismatch;
+    const chunks = unchanged ? [] : chunkText(req.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
+    if (!unchanged && chunks.length === 0) throw new InputError('empty_input', `${where} has no indexable text`);
+    const result: AddResult = { doc_id: id, status: 'unchanged', chunks: prev?.labels.length ?? 0 };
+    return { req, id, hash, chunks, result };
+  }
+
+  private requireEmbedder(): Embedder {
+    if (this.mismatch) throw this.mismatchError();
+    const e = this.opts.embedder;
+    if (!e) throw new MemoryError('embedder_unavailable', 'no embedding provider is available, so nothing can be added (see the embedder log); bm25 search of what is stored still works');
+    return e;
+  }
+
+  private dropChunkRows(label: number): void {
+    this.chunksDb.removeSync(label);
+    this.vectorsDb.removeSync(label);
+  }
+
+  private unindexDoc(m: DocMeta): void {
+    for (const l of m.labels) {
+      this.bm25.remove(l);
+      this.vectors?.remove(l);
+    }
+    this.untrackDoc(m);
+  }
+
+  /** Delete documents by id, or every document whose path starts with `path_prefix`, or of a source. */
+  delete(sel: { id?: string; path?: string; source?: string }): { deleted: number; chunks: number } {
+    const victims: DocMeta[] = [];
+    if (sel.id) {
+      const d = this.docs.get(sel.id);
+      if (d) victims.push(d);
+    }
+    if (sel.path) {
+      const p = path.resolve(sel.path);
+      for (const d of this.docs.values()) if (d.path && (d.path === p || d.path.startsWith(p + path.sep))) victims.push(d);
+    }
+    if (sel.source) for (const d of this.docs.values()) if (d.source === sel.source) victims.push(d);
+    if (!sel.id && !sel.path && !sel.source) throw new MemoryError('invalid_input', 'memory.delete needs id, path or source');
+    const unique = [...new Set(victims)];
+    if (!unique.length) return { deleted: 0, chunks: 0 };
+    let chunks = 0;
+    this.meta.generation++;
+    this.env.transactionSync(() => {
+      for (const d of unique) {
+        for (const l of d.labels) this.dropChunkRows(l);
+        this.docsDb.removeSync(d.id);
+        chunks += d.labels.length;
+      }
+      this.metaDb.putSync('meta', this.meta);
+    });
+    for (const d of unique) this.unindexDoc(d);
+    this.dirtySince ||= Date.now();
+    return { deleted: unique.length, chunks };
+  }
+
+  /** Drop deleted entries from both indexes if enough accumulated (or `force`). */
+  compact(force = false): boolean {
+    const live = this.bm25.size;
+    const deleted = Math.max(this.bm25.deletedCount, this.vectors?.deletedCount ?? 0);
+    if (!deleted || (!force && deleted < this.opts.compactRatio * Math.max(1, live))) return false;
+    this.bm25.compact();
+    this.vectors?.rebuild();
+    this.dirtySince ||= Date.now();
+    return true;
+  }
+
+  /** Write snapshot files if anything changed since the last one. */
+  snapshot(): boolean {
+    if (!this.dirtySince) return false;
+    const f = this.snapshotFiles();
+    const gen = this.meta.generation;
+    if (this.labelDoc.size === 0 || !this.vectors) {
+      for (const file of Object.values(f)) fs.rmSync(file, { force: true });
+    } else {
+      writeAtomic(f.bm25, this.bm25.serialize());
+      this.vectors.save(f.hnsw);
+      writeAtomic(f.json, Buffer.from(JSON.stringify({ format: INDEX_FORMAT, generation: gen })));
+    }
+    this.dirtySince = 0;
+    return true;
+  }
+
+  /** Re-chunk and re-embed every stored document with the current embedder and chunk settings. */
+  async reindex(onProgress?: (done: number, total: number) => void): Promise<{ docs: number; chunks: number; model: string }> {
+    const e = this.opts.embedder;
+    if (!e) throw new MemoryError('embedder_unavailable', 'cannot reindex: no embedding provider is available');
+    const ids = [...this.docs.keys()];
+    const bm25 = new Bm25Index(this.opts.bm25);
+    const vectors = new VectorIndex(e.dim, this.opts.hnsw);
+    let next = 1;
+    const staged: Array<{ rec: DocRecord; rows: Array<{ label: number; chunk: ChunkRecord; vec: Float32Array }> }> = [];
+    let done = 0;
+    onProgress?.(0, ids.length);
+    for (const id of ids) {
+      const rec = this.docsDb.get(id);
+      if (!rec) continue;
+      const chunks = chunkText(rec.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
+      const vecs = await e.embed(chunks.map((c) => c.text));
+      const rows = chunks.map((c, i) => ({ label: next++, chunk: { doc: id, text: c.text, start_line: c.startLine, end_line: c.endLine }, vec: vecs[i] }));
+      staged.push({ rec: { ...rec, labels: rows.map((r) => r.label) }, rows });
+      onProgress?.(++done, ids.length);
+    }
+    // Swap in one transaction: the old index stays intact until this commits.
+    this.meta = { format: INDEX_FORMAT, model: e.model, dim: e.dim, next_label: next, generation: this.meta.generation + 1 };
+    this.env.transactionSync(() => {
+      this.chunksDb.clearSync();
+      this.vectorsDb.clearSync();
+      for (const s of staged) {
+        for (const r of s.rows) {
+          this.chunksDb.putSync(r.label, r.chunk);
+          this.vectorsDb.putSync(r.label, Buffer.from(r.vec.buffer, r.vec.byteOffset, r.vec.byteLength));
+        }
+        this.docsDb.putSync(s.rec.id, s.rec);
+      }
+      this.metaDb.putSync('meta', this.meta);
+    });
+    this.docs.clear();
+    this.labelDoc.clear();
+    let chunks = 0;
+    for (const s of staged) {
+      this.trackDoc(s.rec);
+      for (const r of s.rows) {
+        bm25.add(r.label, analyze(r.chunk.text));
+        vectors.add(r.label, r.vec);
+        chunks++;
+      }
+    }
+    this.bm25 = bm25;
+    this.vectors = vectors;
+    this.mismatch = null;
+    this.dirtySince = Date.now();
+    this.snapshot();
+    return { docs: staged.length, chunks, model: e.model };
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  hasDoc(id: string): DocMeta | undefined {
+    return this.docs.get(id);
+  }
+
+  docIds(): IterableIterator<string> {
+    return this.docs.keys();
+  }
+
+  async search(req: SearchRequest): Promise<{ hits: Hit[]; mode: SearchMode; warnings?: string[] }> {
+    if (typeof req.query !== 'string' || req.query.trim() === '') throw new MemoryError('invalid_query', 'memory.search needs a non-empty query string');
+    const mode: SearchMode = req.mode ?? 'hybrid';
+    if (!['hybrid', 'bm25', 'vector'].includes(mode)) throw new MemoryError('invalid_query', `unknown search mode '${mode}' (use hybrid, bm25 or vector)`);
+    const k = Math.max(1, Math.min(req.k ?? 10, 1000));
+    const warnings: string[] = [];
+    let query = req.query;
+    const words = query.split(/\s+/).filter(Boolean);
+    if (words.length > this.opts.maxQueryWords) {
+      query = words.slice(0, this.opts.maxQueryWords).join(' ');
+      warnings.push(`query has ${words.length} words; only the first ${this.opts.maxQueryWords} (memory.max_query_words) were used`);
+    }
+    const accept = this.filterFn(req.filters);
+    const acceptCount = accept ? this.countAccepted(accept) : undefined;
+    const depth = Math.max(k, this.opts.candidates);
+    const useBm25 = mode !== 'vector';
+    const useVec = mode !== 'bm25';
+    if (useVec && this.mismatch) throw this.mismatchError();
+    if (this.labelDoc.size === 0) return { hits: [], mode, ...(warnings.length ? { warnings } : {}) };
+
+    const bm = useBm25 ? this.bm25.search(analyze(query), mode === 'bm25' ? k : depth, accept) : [];
+    let vec: { label: number; score: number }[] = [];
+    if (useVec && this.vectors) {
+      let qv = req.vector;
+      if (!qv) {
+        const e = this.opts.embedder;
+        if (!e) throw new MemoryError('embedder_unavailable', 'vector search needs an embedding provider and none is available; use mode bm25');
+        qv = (await e.embed([query]))[0];
+      }
+      vec = this.vectors.search(qv, mode === 'vector' ? k : depth, accept, acceptCount);
+    }
+    const bmScore = new Map(bm.map((h) => [h.label, h.score]));
+    const vecScore = new Map(vec.map((h) => [h.label, h.score]));
+    let ranked: Array<{ label: number; score: number; ranks: Record<string, number>; rrf?: number }>;
+    if (mode === 'hybrid') {
+      ranked = rrfFuse(
+        [
+          { name: 'bm25', weight: this.opts.bm25Weight, labels: bm.map((h) => h.label) },
+          { name: 'vector', weight: this.opts.vectorWeight, labels: vec.map((h) => h.label) },
+        ],
+        this.opts.rrfK,
+      )
+        .slice(0, k)
+        .map((f) => ({ ...f, rrf: f.score }));
+    } else {
+      const list = mode === 'bm25' ? bm : vec;
+      ranked = list.slice(0, k).map((h, i) => ({ label: h.label, score: h.score, ranks: { [mode]: i + 1 } }));
+    }
+    const hits: Hit[] = [];
+    for (const r of ranked) {
+      const c = this.chunksDb.get(r.label);
+      const d = this.labelDoc.get(r.label);
+      if (!c || !d) continue;
+      const scores: Hit['scores'] = {};
+      if (bmScore.has(r.label)) scores.bm25 = bmScore.get(r.label);
+      if (vecScore.has(r.label)) scores.vector = vecScore.get(r.label);
+      if (r.rrf !== undefined) scores.rrf = r.rrf;
+      const hit: Hit = {
+        id: String(r.label),
+        doc_id: d.id,
+        text: c.text,
+        source: d.source,
+        location: { path: d.path ?? null, start_line: c.start_line, end_line: c.end_line },
+        score: r.score,
+        ranks: r.ranks,
+        scores,
+      };
+      if (d.agent) hit.agent = d.agent;
+      hits.push(hit);
+    }
+    return { hits, mode, ...(warnings.length ? { warnings } : {}) };
+  }
+
+  private filterFn(f: SearchFilters | undefined): ((label: number) => boolean) | undefined {
+    if (!f) return undefined;
+    const sources = f.source === undefined ? null : new Set(Array.isArray(f.source) ? f.source : [f.source]);
+    const since = f.since === undefined ? null : toMs(f.since, 'since');
+    const until = f.until === undefined ? null : toMs(f.until, 'until');
+    const prefix = f.path_prefix ? path.resolve(f.path_prefix) : null;
+    if (!sources && !f.agent && since === null && until === null && !prefix) return undefined;
+    const ok = new Map<DocMeta, boolean>();
+    return (label: number) => {
+      const d = this.labelDoc.get(label);
+      if (!d) return false;
+      let r = ok.get(d);
+      if (r === undefined) {
+        r =
+          (!sources || sources.has(d.source)) &&
+          (!f.agent || d.agent === f.agent) &&
+          (since === null || d.time >= since) &&
+          (until === null || d.time <= until) &&
+          (!prefix || (!!d.path && d.path.startsWith(prefix)));
+        ok.set(d, r);
+      }
+      return r;
+    };
+  }
+
+  private countAccepted(accept: (label: number) => boolean): number {
+    let n = 0;
+    for (const d of this.docs.values()) if (d.labels.length && accept(d.labels[0])) n += d.labels.length;
+    return n;
+  }
+
+  stats() {
+    let bytes = 0;
+    try {
+      bytes = fs.statSync(path.join(this.dbPath, 'data.mdb')).size;
+    } catch {
+      /* not yet written */
+    }
+    return {
+      docs: this.docs.size,
+      chunks: this.labelDoc.size,
+      model: this.meta.model,
+      dim: this.meta.dim,
+      format: INDEX_FORMAT,
+      deleted_pending: Math.max(this.bm25.deletedCount, this.vectors?.deletedCount ?? 0),
+      vocabulary: this.bm25.vocabularySize,
+      store_bytes: bytes,
+      path: this.opts.dir,
+      loaded_from: this.loadedFrom,
+      ...(this.mismatch ? { model_mismatch: this.mismatch } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.snapshot();
+    await this.env.close();
+  }
+}
+
+function toF32(b: Buffer | Uint8Array): Float32Array {
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return new Float32Array(copy.buffer);
+}
+
+function toMs(v: number | string, name: string): number {
+  const n = typeof v === 'number' ? v : Date.parse(v);
+  if (!Number.isFinite(n)) throw new MemoryError('invalid_query', `filter ${name} '${v}' is not a date (epoch ms or ISO 8601)`);
+  return n;
+}
+
+function writeAtomic(file: string, data: Buffer): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
