@@ -253,7 +253,7 @@ export class MemoryIndex {
       this.loadedFrom = 'empty';
       return;
     }
-    let snap: { format: number; generation: number } | null = null;
+    let snap: { format: number; generation: number } | null;
     try {
       snap = JSON.parse(fs.readFileSync(f.json, 'utf8'));
     } catch {

@@ -167,7 +167,11 @@ async function main(): Promise<void> {
         const { hits } = await index.search({ query: q.text, mode, k: depth });
         const docs: string[] = [];
         const seen = new Set<string>();
-        for (const h of hits) if (!seen.has(h.doc_id)) (seen.add(h.doc_id), docs.push(h.doc_id));
+        for (const h of hits) {
+          if (seen.has(h.doc_id)) continue;
+          seen.add(h.doc_id);
+          docs.push(h.doc_id);
+        }
         const rel = qrels.get(q.id)!;
         ndcg += ndcgAt(docs, rel, 10);
         recall += recallAt(docs, rel, 100);
