@@ -11,7 +11,7 @@ export interface HostActorSpec {
 
 export type ControlToHost =
   | { t: 'ping'; n: number }
-  | { t: 'link'; peer: string; port: MessagePort }
+  | { t: 'link'; peer: string; port: MessagePort; started: Int32Array; side: 0 | 1 }
   | { t: 'down'; peer: string; code: 'actor_crashed' | 'actor_stuck' | 'actor_stopped'; why: string }
   | { t: 'stopped'; paths: string[] }
   | { t: 'dir'; entries: Array<[string, { node: string; onCrash: 'redeliver' | 'fail'; state: 'up' | 'down' | 'stopped' }]> }

@@ -99,7 +99,7 @@ port.on('message', (m: ControlToHost) => {
       port.postMessage({ t: 'pong', n: m.n });
       break;
     case 'link':
-      router.peerUp(m.peer, m.port as MessagePort);
+      router.peerUp(m.peer, m.port as MessagePort, m.started, m.side);
       break;
     case 'down':
       router.peerDown(m.peer, m.code, m.why);

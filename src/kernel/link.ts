@@ -11,7 +11,7 @@
  * - Unacknowledged messages are kept, so when the peer crashes they can be redelivered to its
  *   successor (or failed back to their senders) instead of vanishing.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Kind, type Frame, type WireItem, type WireMessage } from '../../protocol/envelope.js';
 
 export interface LinkOptions {
@@ -34,6 +34,8 @@ export class Link {
   private ackOut = 0;
   private ackSent = 0;
   private creditWaiters: Array<() => void> = [];
+  private started: Int32Array | null = null;
+  private side: 0 | 1 = 0;
   private readonly onFrame: (link: Link, frame: Frame) => void;
   /** Called for a tell/ask/event that could not be serialized (the router fails it back). */
   onUnsendable: (item: WireItem, reason: string) => void = () => {};
@@ -66,8 +68,16 @@ export class Link {
     return new Promise((resolve) => this.creditWaiters.push(resolve));
   }
 
-  attach(port: MessagePort): void {
+  /**
+   * `started` is shared memory between the two ends: slot `side` holds the highest sequence number
+   * this end has started, the other slot the peer's. Written with one atomic store per message (no
+   * extra postMessage), it tells exactly which messages a crashed peer had begun, even when its
+   * acknowledgement never left the thread.
+   */
+  attach(port: MessagePort, started: Int32Array, side: 0 | 1): void {
     this.port = port;
+    this.started = started;
+    this.side = side;
     port.on('message', (frame: Frame) => this.receive(frame));
     // Messages queued while the peer was down are renumbered for the new incarnation.
     this.nextSeq = 1;
@@ -82,16 +92,22 @@ export class Link {
   }
 
   /**
-   * The peer is gone. Returns the messages it never started, so the router can redeliver or fail
-   * them; all other queued output (replies, events) to a dead peer is dropped.
+   * The peer is gone. Returns the messages it never started (by the shared `started` slot), so the
+   * router can redeliver or fail them; all other queued output to a dead peer is dropped.
    */
   detach(): WireMessage[] {
     if (this.port) {
+      // Replies the peer posted just before dying may still sit in the port (the crash notice comes
+      // over another channel): take them first so that they are not reported as failures.
+      let m: { message: Frame } | undefined;
+      while ((m = receiveMessageOnPort(this.port) as { message: Frame } | undefined)) this.receive(m.message);
       this.port.removeAllListeners('message');
       this.port.close();
     }
     this.port = null;
-    const pending = this.unacked;
+    const peerStarted = this.started ? Atomics.load(this.started, 1 - this.side) : this.acked;
+    this.started = null;
+    const pending = this.unacked.filter((m) => m.s > peerStarted);
     this.unacked = [];
     this.out = [];
     return pending;
@@ -120,6 +136,7 @@ export class Link {
   }
 
   noteStarted(seq: number): void {
+    if (this.started) Atomics.store(this.started, this.side, seq);
     if (seq > this.ackOut) {
       this.ackOut = seq;
       this.scheduleFlush();

@@ -114,8 +114,8 @@ export class Router {
     }
   }
 
-  peerUp(peer: string, port: import('node:worker_threads').MessagePort): void {
-    this.link(peer).attach(port);
+  peerUp(peer: string, port: import('node:worker_threads').MessagePort, started: Int32Array, side: 0 | 1): void {
+    this.link(peer).attach(port, started, side);
   }
 
   /** Paths whose supervisor gave up: fail what waits for them. */

@@ -211,12 +211,14 @@ export class ActorSystem {
     for (const other of this.hosts.values()) {
       if (other === host || !other.alive) continue;
       const ch = new MessageChannel();
-      other.post({ t: 'link', peer: id, port: ch.port1 }, [ch.port1]);
-      host.post({ t: 'link', peer: other.spec.id, port: ch.port2 }, [ch.port2]);
+      const started = sharedStarted();
+      other.post({ t: 'link', peer: id, port: ch.port1, started, side: 0 }, [ch.port1]);
+      host.post({ t: 'link', peer: other.spec.id, port: ch.port2, started, side: 1 }, [ch.port2]);
     }
     const ch = new MessageChannel();
-    host.post({ t: 'link', peer: MAIN_NODE, port: ch.port2 }, [ch.port2]);
-    this.router.peerUp(id, ch.port1);
+    const started = sharedStarted();
+    host.post({ t: 'link', peer: MAIN_NODE, port: ch.port2, started, side: 1 }, [ch.port2]);
+    this.router.peerUp(id, ch.port1, started, 0);
   }
 
   private hostReady(host: HostProcess, actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }>): void {
@@ -378,6 +380,10 @@ export class ActorSystem {
     await closeEnv();
     await new Promise<void>((resolve) => this.log.flush(() => resolve()));
   }
+}
+
+function sharedStarted(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
 }
 
 /** Load config, build the tree and start it. */

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { rmSync } from 'node:fs';
+import { actorStore, closeEnv } from '../../src/kernel/store.js';
+import { boot, sup, tempDir, until, incarnation, worker } from './helpers.js';
+
+test("an actor's store survives its restart", async () => {
+  const t = await boot(sup('root', [worker('s/a')]));
+  try {
+    await t.sys.ask('s/a', 'test.put', { key: 'k', value: { n: 1 } });
+    const before = await incarnation(t.sys, 's/a');
+    await t.sys.ask('s/a', 'test.crash');
+    await until(async () => (await incarnation(t.sys, 's/a').catch(() => before)) !== before, 5000, 'restart');
+    assert.deepEqual(await t.sys.ask('s/a', 'test.get', { key: 'k' }), { n: 1 });
+  } finally {
+    await t.close();
+  }
+});
+
+test('a thread killed in the middle of writing never leaves a partial batch', async () => {
+  const dir = tempDir();
+  const src = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(workerData.store).then(({ actorStore }) => {
+      const s = actorStore(workerData.dir, 'crash-test');
+      let i = 0;
+      const loop = () => {
+        // Each batch writes 50 keys plus a marker; all or none must be visible.
+        const ops = [];
+        for (let j = 0; j < 50; j++) ops.push({ key: 'b' + i + ':' + j, value: { i, j, pad: 'x'.repeat(200) } });
+        ops.push({ key: 'done:' + i, value: true });
+        s.batch(ops).then(() => { i++; if (i === 20) parentPort.postMessage('started'); setImmediate(loop); });
+      };
+      loop();
+    });`;
+  const w = new Worker(src, { eval: true, workerData: { dir, store: new URL('../../src/kernel/store.js', import.meta.url).href } });
+  await new Promise((r) => w.once('message', r));
+  await new Promise((r) => setTimeout(r, 30));
+  await w.terminate();
+  const s = actorStore(dir, 'crash-test');
+  const counts = new Map<number, number>();
+  const done = new Set<number>();
+  for (const { key } of s.entries()) {
+    if (key.startsWith('done:')) done.add(Number(key.slice(5)));
+    else {
+      const i = Number(key.slice(1).split(':')[0]);
+      counts.set(i, (counts.get(i) ?? 0) + 1);
+    }
+  }
+  assert.ok(done.size >= 20, `at least the 20 acknowledged batches survive (${done.size})`);
+  for (const [i, n] of counts) {
+    assert.equal(n, 50, `batch ${i} is whole`);
+    assert.ok(done.has(i), `batch ${i} has its marker`);
+  }
+  await closeEnv();
+  rmSync(dir, { recursive: true, force: true });
+});
