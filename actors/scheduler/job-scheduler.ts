@@ -57,6 +57,8 @@ export class JobScheduler extends EventEmitter {
   private leaseTimer?: NodeJS.Timeout;
   private closed = false;
   private finishedSincePrune = 0;
+  /** Successful reports awaiting the next commit round. */
+  private readonly completions: DoneMsg[] = [];
 
   private constructor(
     private readonly o: JobSchedulerOptions,
@@ -230,8 +232,13 @@ export class JobScheduler extends EventEmitter {
 
   // ---- dispatch ----
 
+  /**
+   * The commit loop. Each round writes, in ONE store batch, the completions reported since the
+   * last round and the starts of as many queued jobs as the limits allow (a store commit is the
+   * costly part, ~2 ms, so rounds are coalesced); only then are the started jobs sent to workers.
+   */
   private pump(): void {
-    if (this.closed || this.paused) return;
+    if (this.closed) return;
     if (this.pumping) {
       this.repump = true;
       return;
@@ -239,28 +246,36 @@ export class JobScheduler extends EventEmitter {
     this.pumping = true;
     void this.pumpLoop().finally(() => {
       this.pumping = false;
-      this.armDelayTimer();
+      // A wake-up that arrived after the loop's last check must not be lost.
+      if (this.repump) this.pump();
+      else this.armDelayTimer();
     });
   }
 
   private async pumpLoop(): Promise<void> {
     do {
       this.repump = false;
-      if (this.closed || this.paused || !this.pool.pick()) return;
-      const ids = this.dispatcher.take();
-      if (ids.length > 0) {
-        try {
-          await this.startJobs(ids);
-        } catch (e) {
-          this.o.log?.warn({ err: e }, 'dispatch failed; jobs re-queued');
-          for (const id of ids) {
-            const j = this.store.get(id);
-            this.dispatcher.release(id);
-            if (j?.state === 'pending') this.dispatcher.enqueue({ id, agent: j.agent, notBefore: this.clock() + 100 });
-          }
+      if (this.closed) return;
+      const completions = this.completions.splice(0).filter((m) => {
+        const j = this.store.get(m.id);
+        return j && j.state === 'running' && j.epoch === m.epoch;
+      });
+      const ids = this.paused || !this.pool.pick() ? [] : this.dispatcher.take();
+      if (ids.length === 0 && completions.length === 0) return;
+      try {
+        await this.commitRound(completions, ids);
+      } catch (e) {
+        this.o.log?.warn({ err: e }, 'dispatch round failed; jobs re-queued');
+        for (const id of ids) {
+          const j = this.store.get(id);
+          this.dispatcher.release(id);
+          if (j?.state === 'pending') this.dispatcher.enqueue({ id, agent: j.agent, notBefore: this.clock() + 100 });
         }
-        this.repump = true;
+        // Completions stay reported: retry them next round.
+        this.completions.push(...completions);
+        await new Promise((r) => setTimeout(r, 50));
       }
+      this.repump = true;
     } while (this.repump);
   }
 
@@ -272,9 +287,9 @@ export class JobScheduler extends EventEmitter {
     this.delayTimer.unref?.();
   }
 
-  private async startJobs(ids: string[]): Promise<void> {
+  private async commitRound(completions: DoneMsg[], ids: string[]): Promise<void> {
     const now = this.clock();
-    const changes: Parameters<JobStore['transition']>[0] = [];
+    const changes: Parameters<JobStore['transition']>[0] = completions.map((m) => ({ id: m.id, to: 'completed', expectEpoch: m.epoch, patch: { result: m.result } }));
     const workers = new Map<string, string>();
     for (const id of ids) {
       const j = this.store.get(id);
@@ -293,8 +308,13 @@ export class JobScheduler extends EventEmitter {
       });
     }
     if (changes.length === 0) return;
-    const started = await this.store.transition(changes);
-    for (const j of started) {
+    const written = await this.store.transition(changes);
+    for (const j of written) {
+      if (j.state === 'completed') {
+        this.counters.completed++;
+        this.finish(j);
+        continue;
+      }
       const w = workers.get(j.id)!;
       // Cancelled while the write was in flight: the slot is free again, nothing was sent.
       const cur = this.store.get(j.id)!;
@@ -343,14 +363,15 @@ export class JobScheduler extends EventEmitter {
       return;
     }
     if (m.ok) {
-      const [c] = await this.store.transition([{ id: j.id, to: 'completed', expectEpoch: m.epoch, patch: { result: m.result } }]);
-      this.counters.completed++;
-      this.finish(c);
+      // Written by the next commit round, together with the starts it makes room for.
+      this.completions.push(m);
+      this.pump();
       return;
     }
     const err = m.error ?? { code: 'job_error', message: 'unknown error' };
     if (j.kind === 'agent_turn' && (err.code === 'timeout' || err.code === 'cancelled')) await this.cancelAgentTurn(j);
-    await this.retryOrFail(j, err);
+    const cur = this.store.get(m.id);
+    if (cur && cur.state === 'running' && cur.epoch === m.epoch) await this.retryOrFail(cur, err);
   }
 
   /** The run (id, epoch) is gone without a report (worker died / stuck / restart). */

@@ -23,3 +23,11 @@ export async function waitFor<T>(fn: () => T | undefined | false, what: string, 
 export function testConfig(over: Record<string, unknown> = {}): SchedulerConfig {
   return resolveSchedulerConfig({ workers: 2, worker_heartbeat_ms: 50, lease_ms: 2000, webhook: { enabled: false, port: 0 }, heartbeat: { enabled: false }, ...over });
 }
+
+/** The kernel's own lmdb-backed actor store over `dir` (what the actor gets as ctx.store). */
+export { actorStore, closeEnv } from '../../src/kernel/store.js';
+import { actorStore as kernelStore, closeEnv as kernelClose } from '../../src/kernel/store.js';
+export function openStore(dir: string) {
+  const s = kernelStore(dir, 'system/scheduler');
+  return Object.assign(s, { close: () => kernelClose() });
+}

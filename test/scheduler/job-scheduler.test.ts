@@ -1,16 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobScheduler, type SchedulerHost } from '../../actors/scheduler/job-scheduler.js';
-import { openLmdbStore } from '../../actors/scheduler/lmdb-store.js';
 import { JobStore } from '../../actors/scheduler/job-store.js';
 import type { Job } from '../../protocol/scheduler.js';
-import { tempDir, testConfig, waitFor } from './helpers.js';
+import { openStore, tempDir, testConfig, waitFor } from './helpers.js';
 
 const noHost: SchedulerHost = { ask: async () => { throw Object.assign(new Error('no agents here'), { code: 'unknown_actor' }); } };
 
 async function withScheduler(over: Record<string, unknown>, host: SchedulerHost, fn: (s: JobScheduler, dir: string) => Promise<void>) {
   const { dir, cleanup } = tempDir();
-  const kv = openLmdbStore(dir);
+  const kv = openStore(dir);
   const s = await JobScheduler.create({ store: kv, config: testConfig(over), host });
   try {
     await fn(s, dir);
@@ -173,7 +172,7 @@ test('restart recovery: pending jobs run, running jobs of the dead incarnation a
   const { dir, cleanup } = tempDir();
   try {
     // Simulate a crash: jobs written by an incarnation whose threads are gone.
-    const kv = openLmdbStore(dir);
+    const kv = openStore(dir);
     const js = await JobStore.open(kv);
     const base = { kind: 'noop' as const, purpose: 'job' as const, retry: { max_attempts: 2, backoff_ms: 0 }, timeout_ms: 5000 };
     const [p, r, r1, c] = await js.create([base, base, { ...base, retry: { max_attempts: 1, backoff_ms: 0 } }, base]);
@@ -185,7 +184,7 @@ test('restart recovery: pending jobs run, running jobs of the dead incarnation a
     await js.transition([{ id: c.id, to: 'completed' }]);
     await kv.close();
 
-    const kv2 = openLmdbStore(dir);
+    const kv2 = openStore(dir);
     const s = await JobScheduler.create({ store: kv2, config: testConfig(), host: noHost });
     try {
       assert.equal(s.incarnation, 2);

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobStore, canTransition, TransitionError, StaleEpochError, type NewJob } from '../../actors/scheduler/job-store.js';
-import { openLmdbStore } from '../../actors/scheduler/lmdb-store.js';
-import { tempDir } from './helpers.js';
+import { openStore, tempDir } from './helpers.js';
 
 const spec: NewJob = { kind: 'noop', purpose: 'job', retry: { max_attempts: 1, backoff_ms: 0 }, timeout_ms: 1000 };
 
@@ -22,7 +21,7 @@ test('state machine: allowed and rejected transitions', () => {
 test('transitions persist, reject invalid moves and stale epochs, and batches are all-or-none', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const kv = openLmdbStore(dir);
+    const kv = openStore(dir);
     const js = await JobStore.open(kv);
     assert.equal(js.incarnation, 1);
     const [a, b] = await js.create([spec, spec]);
@@ -41,7 +40,7 @@ test('transitions persist, reject invalid moves and stale epochs, and batches ar
     await kv.close();
 
     // Reopen: same jobs, new incarnation.
-    const kv2 = openLmdbStore(dir);
+    const kv2 = openStore(dir);
     const js2 = await JobStore.open(kv2);
     assert.equal(js2.incarnation, 2);
     assert.equal(js2.get(a.id)!.state, 'completed');
@@ -56,7 +55,7 @@ test('transitions persist, reject invalid moves and stale epochs, and batches ar
 test('prune keeps the newest finished jobs', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const kv = openLmdbStore(dir);
+    const kv = openStore(dir);
     const js = await JobStore.open(kv);
     const jobs = await js.create(Array.from({ length: 5 }, () => spec));
     for (const j of jobs) await js.transition([{ id: j.id, to: 'cancelled' }]);
