@@ -38,7 +38,7 @@ export function looksLikePlaceholder(v: string): boolean {
 interface ContextHit { rule: string; severity: Severity; start: number; end: number }
 
 /** Key-like names: a value assigned to one of these is a secret if it looks random enough. */
-const KEY_NAME_RE = /passw(?:or)?d|passwd|\bpwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|credential|private[_.-]?key|signing[_.-]?key|encryption[_.-]?key|session[_.-]?key|master[_.-]?key|\bauth\b/gi;
+const KEY_WORDS = ['pass', 'pwd', 'secret', 'token', 'key', 'credential', 'auth'];
 /** After a key name: rest of the identifier, closing quote, assignment operator (also XML `value=`), the value. */
 const ASSIGN_RE = /[A-Za-z0-9_.-]{0,30}["'\]]{0,2}[ \t]{0,5}(?::=|=>|==|[:=]|"?[ \t]{1,3}value=)[ \t]{0,5}(?:[a-z]?["'`]){0,1}([^\s"'`;,<>(){}[\]]{6,256})/y;
 /** Values that are code or references, not literals. */
@@ -46,6 +46,10 @@ const REFERENCE_RE = /^(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$|[
 
 function isRandomLooking(v: string, minEntropy: number): boolean {
   if (v.length < 8) return false;
+  // Numbers alone (ports, timeouts, ids, versions) and version specs are not secrets.
+  if (/^[\d.:-]+$/.test(v) || v.includes('^')) return false;
+  // CONSTANT_CASE, snake_case, kebab and dotted identifiers: code, not secrets.
+  if (/^[A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)+$/.test(v) && v.split(/[_.-]/).every((seg) => /^(?:[a-z]+\d{0,4}|[A-Z]+\d{0,4}|[A-Z][a-z]+\d{0,4}|\d{1,4}|[a-zA-Z]{1,3}\d{1,4})$/.test(seg))) return false;
   const classes = (/[a-z]/.test(v) ? 1 : 0) + (/[A-Z]/.test(v) ? 1 : 0) + (/[0-9]/.test(v) ? 1 : 0) + (/[^A-Za-z0-9]/.test(v) ? 1 : 0);
   if (classes < 2) return false;
   // Identifiers and dotted paths (camelCase, snake_case words) are code, not secrets.
@@ -54,74 +58,72 @@ function isRandomLooking(v: string, minEntropy: number): boolean {
   return shannonEntropy(v) >= minEntropy;
 }
 
-function genericAssignments(text: string, lower: string, out: ContextHit[]): void {
-  KEY_NAME_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  let lastEnd = -1;
-  while ((m = KEY_NAME_RE.exec(lower)) !== null) {
-    const at = m.index + m[0].length;
-    if (at <= lastEnd) continue;
-    ASSIGN_RE.lastIndex = at;
-    const a = ASSIGN_RE.exec(text);
-    if (!a) continue;
-    const value = a[1].replace(/[.]+$/, '');
-    const start = a.index + a[0].length - a[1].length;
-    lastEnd = start + value.length;
-    if (REFERENCE_RE.test(value) || looksLikePlaceholder(value)) continue;
-    // Numbers alone (ports, timeouts, ids) are not secrets.
-    if (/^[\d.:-]+$/.test(value)) continue;
-    const name = lower.slice(Math.max(0, m.index - 30), at);
-    const isPassword = /pass|pwd/.test(m[0]);
-    if (!isRandomLooking(value, isPassword ? 2.8 : 3.2)) continue;
-    const rule = /aws/.test(name) && /^[A-Za-z0-9/+=]{40}$/.test(value) ? 'aws_secret_key' : isPassword ? 'generic_password' : 'generic_secret';
-    out.push({ rule, severity: rule === 'aws_secret_key' ? 'critical' : 'high', start, end: start + value.length });
-  }
+/** A key-like word was found at `at` (lower-cased `word`): look for `= value` after the identifier. */
+function genericAt(text: string, at: number, word: string, out: ContextHit[], lastEnd: { v: number }): void {
+  const before = at > 0 ? text.charCodeAt(at - 1) : 32;
+  const after = text.charCodeAt(at + word.length);
+  const isLower = (c: number) => c >= 97 && c <= 122;
+  // `pwd`/`auth` only as their own word part (not `cwd`, `author`).
+  if ((word === 'pwd' || word === 'auth') && (isLower(before) || isLower(after))) return;
+  // `pass` as in db_pass / PASSWORD / mysqlpassword, not `minipass` or `bypass`.
+  if (word === 'pass' && isLower(before) && !text.startsWith('word', at + 4) && !text.startsWith('wd', at + 4)) return;
+  ASSIGN_RE.lastIndex = at + word.length;
+  const a = ASSIGN_RE.exec(text);
+  if (!a) return;
+  const value = a[1].replace(/[.]+$/, '');
+  const start = a.index + a[0].length - a[1].length;
+  if (start < lastEnd.v) return;
+  lastEnd.v = start + value.length;
+  const isPassword = word === 'pass' || word === 'pwd';
+  if (!isRandomLooking(value, isPassword ? 2.8 : 3.2)) return;
+  if (REFERENCE_RE.test(value) || looksLikePlaceholder(value)) return;
+  const name = text.slice(Math.max(0, at - 30), at + word.length).toLowerCase();
+  const rule = /aws/.test(name) && /^[A-Za-z0-9/+=]{40}$/.test(value) ? 'aws_secret_key' : isPassword ? 'generic_password' : 'generic_secret';
+  out.push({ rule, severity: rule === 'aws_secret_key' ? 'critical' : 'high', start, end: start + value.length });
 }
 
 /** `scheme://user:password@host` in URLs and connection strings. */
-const URL_CRED_RE = /\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}:\/\/([^\s:/?#@'"`<>]{1,64}):([^\s/?#@'"`<>]{1,128})@[A-Za-z0-9.[\]-]{1,255}/g;
-function urlCredentials(text: string, out: ContextHit[]): void {
-  if (!text.includes('://')) return;
-  URL_CRED_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = URL_CRED_RE.exec(text)) !== null) {
-    const pw = m[2];
-    if (pw.length < 3 || /^(?:pass(?:word)?|passwd|pwd|secret|\*+|x+)$/i.test(pw) || REFERENCE_RE.test(pw) || looksLikePlaceholder(pw)) continue;
-    const start = m.index + m[0].indexOf(':' + pw + '@') + 1;
-    out.push({ rule: 'basic_auth_url', severity: 'critical', start, end: start + pw.length });
-  }
+const URL_CRED_RE = /([^\s:/?#@'"`<>]{1,64}):([^\s/?#@'"`<>]{1,128})@[A-Za-z0-9.[\]-]{1,255}/y;
+function urlCredentialsAt(text: string, at: number, out: ContextHit[]): void {
+  // A scheme of 2+ letters must precede `://`.
+  const c1 = text.charCodeAt(at - 1) | 32, c2 = text.charCodeAt(at - 2) | 32;
+  if (!(c1 >= 97 && c1 <= 122) || !(c2 >= 97 && c2 <= 122)) return;
+  URL_CRED_RE.lastIndex = at + 3;
+  const m = URL_CRED_RE.exec(text);
+  if (!m) return;
+  const pw = m[2];
+  if (pw.length < 3 || /^(?:pass(?:word)?|passwd|pwd|secret|\*+|x+)$/i.test(pw) || REFERENCE_RE.test(pw) || looksLikePlaceholder(pw)) return;
+  const start = m.index + m[1].length + 1;
+  out.push({ rule: 'basic_auth_url', severity: 'critical', start, end: start + pw.length });
 }
 
 /** curl/httpie `-u user:pass`, `--user "u":"p"`, mysql `-pPASSWORD`. */
-const CLI_USER_RE = /(?:^|\s)(?:-u|--user|-U)(?:[ \t]{1,3}|=)((?:"[^"\n]{0,200}"|'[^'\n]{0,200}'|[^\s"']{1,200}){1,3})/g;
-const CLI_MYSQL_RE = /\bmysql(?:dump|admin)?\b[^\n]{0,200}?\s-p([^\s'"-][^\s'"]{5,127})/g;
-function cliCredentials(text: string, out: ContextHit[]): void {
-  if (text.includes('-u') || text.includes('--user') || text.includes('-U')) {
-    CLI_USER_RE.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = CLI_USER_RE.exec(text)) !== null) {
-      const arg = m[1];
-      const plain = arg.replace(/["'{}]/g, '');
-      const colon = plain.indexOf(':');
-      if (colon < 0) continue;
-      // `user:password`, or `token:` (API token passed as the user name, empty password).
-      const pw = plain.slice(colon + 1) || plain.slice(0, colon);
-      if (pw.length < 3 || REFERENCE_RE.test(pw) || looksLikePlaceholder(pw)) continue;
-      if (!plain.slice(colon + 1) && !isRandomLooking(pw, 2.5)) continue;
-      const off = m[0].indexOf(pw) >= 0 ? m[0].indexOf(pw) : m[0].length - arg.length;
-      const len = m[0].indexOf(pw) >= 0 ? pw.length : arg.length;
-      out.push({ rule: 'http_basic_auth', severity: 'high', start: m.index + off, end: m.index + off + len });
-    }
-  }
-  if (text.includes('mysql')) {
-    CLI_MYSQL_RE.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = CLI_MYSQL_RE.exec(text)) !== null) {
-      if (looksLikePlaceholder(m[1]) || REFERENCE_RE.test(m[1])) continue;
-      const start = m.index + m[0].length - m[1].length;
-      out.push({ rule: 'generic_password', severity: 'high', start, end: start + m[1].length });
-    }
-  }
+const CLI_USER_RE = /(?:-u|--user)(?:[ \t]{1,3}|=)((?:"[^"\n]{0,200}"|'[^'\n]{0,200}'|[^\s"']{1,200}){1,3})/iy;
+const CLI_MYSQL_RE = /mysql(?:dump|admin)?\b[^\n]{0,200}?\s-p([^\s'"-][^\s'"]{5,127})/y;
+function cliUserAt(text: string, at: number, out: ContextHit[]): void {
+  if (at > 0 && !/\s/.test(text[at - 1])) return;
+  CLI_USER_RE.lastIndex = at;
+  const m = CLI_USER_RE.exec(text);
+  if (!m) return;
+  const arg = m[1];
+  const plain = arg.replace(/["'{}]/g, '');
+  const colon = plain.indexOf(':');
+  if (colon < 0) return;
+  // `user:password`, or `token:` (API token passed as the user name, empty password).
+  const pw = plain.slice(colon + 1) || plain.slice(0, colon);
+  if (pw.length < 3 || REFERENCE_RE.test(pw) || looksLikePlaceholder(pw)) return;
+  if (!plain.slice(colon + 1) && !isRandomLooking(pw, 2.5)) return;
+  const idx = m[0].indexOf(pw);
+  const off = idx >= 0 ? idx : m[0].length - arg.length;
+  const len = idx >= 0 ? pw.length : arg.length;
+  out.push({ rule: 'http_basic_auth', severity: 'high', start: m.index + off, end: m.index + off + len });
+}
+function mysqlAt(text: string, at: number, out: ContextHit[]): void {
+  CLI_MYSQL_RE.lastIndex = at;
+  const m = CLI_MYSQL_RE.exec(text);
+  if (!m || looksLikePlaceholder(m[1]) || REFERENCE_RE.test(m[1])) return;
+  const start = m.index + m[0].length - m[1].length;
+  out.push({ rule: 'generic_password', severity: 'high', start, end: start + m[1].length });
 }
 
 /**
@@ -129,34 +131,39 @@ function cliCredentials(text: string, out: ContextHit[]): void {
  * (`mimi=gX69...`): base64/alnum of 32+ characters with high entropy and all three character classes.
  * Names of hashes and ids are excluded: digests are random too, but not secret.
  */
-const HIGH_ENTROPY_LINE_RE = /^[ \t]{0,8}(?:export[ \t]{1,3}|-[ \t]{1,3})?["']?([A-Za-z_][A-Za-z0-9_.-]{0,40})["']?[ \t]{0,3}[=:][ \t]{0,3}["']?([A-Za-z0-9+/=_-]{32,256})["']?,?[ \t]*$/gm;
+const HIGH_ENTROPY_VALUE_RE = /[=:][ \t]{0,3}["']?([A-Za-z0-9+/=_-]{32,256})["']?,?[ \t]*$/gm;
+const LINE_NAME_RE = /^[ \t]{0,8}(?:export[ \t]{1,3}|-[ \t]{1,3})?["']?([A-Za-z_][A-Za-z0-9_.-]{0,40})["']?[ \t]{0,3}$/;
 const DIGEST_NAME_RE = /integrity|checksum|hash|sha|md5|digest|etag|(?:^|[_.-])id$|uuid|guid|nonce|version|commit|rev|fingerprint|salt|iv$|signature|image|icon|logo|data/i;
 function highEntropyLines(text: string, out: ContextHit[]): void {
-  HIGH_ENTROPY_LINE_RE.lastIndex = 0;
+  HIGH_ENTROPY_VALUE_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = HIGH_ENTROPY_LINE_RE.exec(text)) !== null) {
-    const [, name, value] = m;
-    if (DIGEST_NAME_RE.test(name) || /^(?:sha\d+|md5)-/i.test(value)) continue;
+  while ((m = HIGH_ENTROPY_VALUE_RE.exec(text)) !== null) {
+    const value = m[1];
     if (!/[a-z]/.test(value) || !/[A-Z]/.test(value) || !/[0-9]/.test(value)) continue;
-    if (looksLikePlaceholder(value) || shannonEntropy(value) < 4.3) continue;
-    const start = m.index + m[0].lastIndexOf(value);
+    // The name must be the whole start of the line.
+    const lineStart = text.lastIndexOf('\n', m.index) + 1;
+    if (m.index - lineStart > 60) continue;
+    const nm = LINE_NAME_RE.exec(text.slice(lineStart, m.index));
+    if (!nm) continue;
+    if (DIGEST_NAME_RE.test(nm[1]) || /^(?:sha\d+|md5)-/i.test(value)) continue;
+    if (shannonEntropy(value) < 4.3 || looksLikePlaceholder(value)) continue;
+    const start = m.index + m[0].indexOf(value);
     out.push({ rule: 'generic_secret', severity: 'medium', start, end: start + value.length });
   }
 }
 
 /** `Authorization: Bearer x`, `X-API-Key: x`, `Token: x` headers. */
-const AUTH_HEADER_RE = /\b(?:authorization|proxy-authorization|x-api-key|api-key|x-auth-token|x-access-token|private-token|token)["']?\s{0,3}:\s{0,3}(?:bearer|basic|token|digest|bot|apikey)?\s{0,3}([A-Za-z0-9._~+/=-]{8,2048})/gi;
-function authHeaders(text: string, lower: string, out: ContextHit[]): void {
-  if (!lower.includes('auth') && !lower.includes('token') && !lower.includes('api-key')) return;
-  AUTH_HEADER_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = AUTH_HEADER_RE.exec(text)) !== null) {
-    const v = m[1];
-    if (REFERENCE_RE.test(v) || looksLikePlaceholder(v) || /^(?:bearer|basic|token|digest)$/i.test(v)) continue;
-    if (!/\d/.test(v) || shannonEntropy(v) < 2.5) continue;
-    const start = m.index + m[0].length - v.length;
-    out.push({ rule: 'http_auth_header', severity: 'high', start, end: start + v.length });
-  }
+const AUTH_HEADER_RE = /(?:authorization|api-key|token)["']?[ \t]{0,3}:[ \t]{0,3}(?:(?:bearer|basic|token|digest|bot|apikey)[ \t]{1,3})?([A-Za-z0-9._~+/=-]{8,2048})/iy;
+function authHeaderAt(text: string, at: number, word: string, out: ContextHit[]): void {
+  if (word === 'token' && at > 0 && /[A-Za-z0-9_]/.test(text[at - 1]) && text[at - 1] !== '-') return;
+  AUTH_HEADER_RE.lastIndex = at;
+  const m = AUTH_HEADER_RE.exec(text);
+  if (!m) return;
+  const v = m[1];
+  if (REFERENCE_RE.test(v) || looksLikePlaceholder(v) || /^(?:bearer|basic|token|digest)$/i.test(v)) return;
+  if (!/\d/.test(v) || shannonEntropy(v) < 2.5) return;
+  const start = m.index + m[0].length - v.length;
+  out.push({ rule: 'http_auth_header', severity: 'high', start, end: start + v.length });
 }
 
 /** PEM / OpenSSH / PuTTY private key blocks: header to footer (or a bounded body when cut off). */
@@ -265,6 +272,47 @@ export interface LeakDetectorOptions {
   pii?: { email?: boolean; phone?: boolean; credit_card?: boolean; iban?: boolean };
 }
 
+const WORD_CHAR = /[A-Za-z0-9_]/;
+
+/** What to run where an anchor occurs: a format rule or one of the context detectors. */
+type AnchorHandler = FormatRule | 'generic' | 'header' | 'url' | 'cli' | 'mysql' | 'pem';
+
+/**
+ * One combined, case-insensitive alternation of every anchor, longest first. The regex reports the
+ * longest anchor at a position; every shorter anchor matching there is a prefix of it, so each anchor
+ * maps to its own handlers plus those of its prefixes.
+ */
+function buildAnchors(): { re: RegExp; handlers: Map<string, Array<[string, AnchorHandler]>>; fullScan: FormatRule[] } {
+  const map = new Map<string, AnchorHandler[]>();
+  const add = (anchor: string, h: AnchorHandler) => {
+    const k = anchor.toLowerCase();
+    if (!map.has(k)) map.set(k, []);
+    map.get(k)!.push(h);
+  };
+  const fullScan: FormatRule[] = [];
+  for (const rule of FORMAT_RULES) {
+    if (rule.hints.length === 0) fullScan.push(rule);
+    for (const h of rule.hints) add(h, rule);
+  }
+  for (const w of KEY_WORDS) add(w, 'generic');
+  for (const w of ['authorization', 'api-key', 'token']) add(w, 'header');
+  add('://', 'url');
+  add('-u', 'cli');
+  add('--user', 'cli');
+  add('mysql', 'mysql');
+  add('private key', 'pem');
+  add('putty-user-key-file', 'pem');
+  const anchors = [...map.keys()].sort((a, b) => b.length - a.length);
+  const handlers = new Map<string, Array<[string, AnchorHandler]>>();
+  for (const a of anchors) {
+    const list: Array<[string, AnchorHandler]> = [];
+    for (const other of anchors) if (a.startsWith(other)) for (const h of map.get(other)!) list.push([other, h]);
+    handlers.set(a, list);
+  }
+  const alts = anchors.map((a) => a.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+  return { re: new RegExp(alts.join('|'), 'gi'), handlers, fullScan };
+}
+const { re: ANCHOR_RE, handlers: ANCHOR_HANDLERS, fullScan: FULL_SCAN_RULES } = buildAnchors();
 const PII_RULES = new Set(['email', 'phone', 'credit_card', 'iban']);
 
 export class LeakDetector {
@@ -283,14 +331,27 @@ export class LeakDetector {
   /** All credential and PII findings, non-overlapping, in text order. */
   scan(text: string): LeakFinding[] {
     const hits: ContextHit[] = [];
-    let lower: string | undefined;
-    const low = () => (lower ??= text.toLowerCase());
-    for (const rule of FORMAT_RULES) this.runFormatRule(rule, text, low, hits);
-    privateKeys(text, hits);
-    urlCredentials(text, hits);
-    cliCredentials(text, hits);
-    authHeaders(text, low(), hits);
-    genericAssignments(text, low(), hits);
+    const lastEnd = { v: -1 };
+    let pem = false;
+    ANCHOR_RE.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = ANCHOR_RE.exec(text)) !== null) {
+      const at = m.index;
+      ANCHOR_RE.lastIndex = at + 1; // anchors may overlap (`api-key` contains `key`)
+      const list = ANCHOR_HANDLERS.get(m[0].toLowerCase());
+      if (!list) continue;
+      for (const [anchor, h] of list) {
+        if (typeof h !== 'string') this.formatAt(h, text, at, hits);
+        else if (h === 'generic') genericAt(text, at, anchor, hits, lastEnd);
+        else if (h === 'header') authHeaderAt(text, at, anchor, hits);
+        else if (h === 'url') urlCredentialsAt(text, at, hits);
+        else if (h === 'cli') cliUserAt(text, at, hits);
+        else if (h === 'mysql') mysqlAt(text, at, hits);
+        else pem = true;
+      }
+    }
+    for (const rule of FULL_SCAN_RULES) this.formatScan(rule, text, hits);
+    if (pem) privateKeys(text, hits);
     highEntropyLines(text, hits);
     if (this.pii.email && text.includes('@')) emails(text, hits);
     if (this.pii.phone) phones(text, hits);
@@ -299,23 +360,31 @@ export class LeakDetector {
     return this.resolve(text, hits);
   }
 
-  private runFormatRule(rule: FormatRule, text: string, low: () => string, out: ContextHit[]): void {
-    const hay = rule.hintsLower ? low() : text;
-    if (!rule.hints.some((h) => hay.includes(h))) return;
-    rule.re.lastIndex = 0;
+  private accept(rule: FormatRule, text: string, m: RegExpExecArray, out: ContextHit[]): boolean {
+    const g = rule.group ?? 0;
+    const secret = m[g];
+    if (secret === undefined || secret.length === 0) return false;
+    const start = m.index + (g === 0 ? 0 : m[0].lastIndexOf(secret));
+    if (start > 0 && (rule.leftBoundary ?? WORD_CHAR).test(text[start - 1])) return false;
+    if (looksLikePlaceholder(secret) || (rule.validate && !rule.validate(secret))) return false;
+    out.push({ rule: rule.id, severity: rule.severity, start, end: start + secret.length });
+    return true;
+  }
+
+  private formatAt(rule: FormatRule, text: string, at: number, out: ContextHit[]): void {
+    const start = rule.start ? rule.start(text, at) : at;
+    if (start < 0) return;
+    rule.re.lastIndex = start;
+    const m = rule.re.exec(text);
+    if (m) this.accept(rule, text, m, out);
+  }
+
+  private formatScan(rule: FormatRule, text: string, out: ContextHit[]): void {
+    const re = rule.scanRe;
+    if (!re) return;
+    re.lastIndex = 0;
     let m: RegExpExecArray | null;
-    while ((m = rule.re.exec(text)) !== null) {
-      if (m[0].length === 0) {
-        rule.re.lastIndex++;
-        continue;
-      }
-      const g = rule.group ?? 0;
-      const secret = m[g];
-      if (secret === undefined) continue;
-      if (looksLikePlaceholder(secret) || (rule.validate && !rule.validate(secret))) continue;
-      const start = m.index + (g === 0 ? 0 : m[0].lastIndexOf(secret));
-      out.push({ rule: rule.id, severity: rule.severity, start, end: start + secret.length });
-    }
+    while ((m = re.exec(text)) !== null) this.formatAt(rule, text, m.index, out);
   }
 
   /**
