@@ -102,6 +102,8 @@ export class ActorSystem {
   private readonly startedAt = performance.now();
   readyMs = 0;
   private stopped = false;
+  /** What `kernel.stop` does; the service replaces it to close its endpoint and exit. */
+  onStopRequest: () => unknown = () => this.stop();
   /** Restart durations (crash to serving again), for the bench and status. */
   readonly restartLog: Array<{ child: string; reason: ExitReason; ms: number; at: number }> = [];
 
@@ -128,7 +130,7 @@ export class ActorSystem {
       'kernel.status': () => this.status(),
       'kernel.ping': () => ({ pong: true, pid: process.pid }),
       'kernel.stop': () => {
-        setImmediate(() => void this.stop());
+        setImmediate(() => void this.onStopRequest());
         return { stopping: true };
       },
     });

@@ -1,0 +1,84 @@
+/**
+ * The service: the actor system plus its endpoint for other processes, with the files a CLI uses
+ * to find it (`<data_dir>/run/endpoint.json`, readable by the owner only: it holds the token).
+ */
+import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ActorSystem } from './kernel/system.js';
+import { defaultTree, type SupervisorNode } from './kernel/tree.js';
+import { createLogger } from './kernel/log.js';
+import type { RootConfig } from './config/load.js';
+import { WebSocketTransport } from './transport/websocket.js';
+import { endpointFile, type EndpointInfo } from './client/index.js';
+
+export interface Service {
+  sys: ActorSystem;
+  url: string | null;
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function runningService(dataDir: string): EndpointInfo | null {
+  try {
+    const info = JSON.parse(readFileSync(endpointFile(dataDir), 'utf8')) as EndpointInfo;
+    return pidAlive(info.pid) && info.pid !== process.pid ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function startService(config: RootConfig, opts: { log?: Logger; tree?: SupervisorNode } = {}): Promise<Service> {
+  const t0 = performance.now();
+  const log = opts.log ?? createLogger(config.log.level, config.log.file);
+  const other = runningService(config.data_dir);
+  if (other) throw new Error(`a RustyClaw service already runs on data dir ${config.data_dir} (pid ${other.pid}, ${other.url}); stop it with 'rustyclaw stop'`);
+  mkdirSync(config.data_dir, { recursive: true });
+  const sys = new ActorSystem(config, opts.tree ?? defaultTree(config, (m) => log.warn(m)), log);
+  await sys.start();
+  let transport: WebSocketTransport | null = null;
+  let url: string | null = null;
+  const file = endpointFile(config.data_dir);
+  if (config.endpoint.enabled) {
+    transport = new WebSocketTransport({
+      host: config.endpoint.host,
+      port: config.endpoint.port,
+      maxPayloadBytes: config.endpoint.max_payload_bytes,
+      log: log.child({ component: 'endpoint' }),
+    });
+    try {
+      url = (await transport.start(sys)).url;
+    } catch (err) {
+      await sys.stop();
+      throw new Error(`cannot open the endpoint on ${config.endpoint.host}:${config.endpoint.port}: ${(err as Error).message}`);
+    }
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ url, token: transport.token, pid: process.pid }), { mode: 0o600 });
+  }
+  const readyMs = performance.now() - t0;
+  let stopping: Promise<void> | null = null;
+  const service: Service = {
+    sys,
+    url,
+    readyMs,
+    stop() {
+      stopping ??= (async () => {
+        await transport?.stop();
+        rmSync(file, { force: true });
+        await sys.stop();
+      })();
+      return stopping;
+    },
+  };
+  sys.onStopRequest = () => service.stop();
+  return service;
+}
