@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { tempDir } from '../kernel/helpers.js';
+
+function yamlFile(text: string): string {
+  const f = path.join(tempDir('rc-cfg-'), 'rustyclaw.yaml');
+  writeFileSync(f, text);
+  return f;
+}
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    loadConfig({ file: yamlFile(text), env });
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    return e.problems;
+  }
+  return [];
+}
+
+test('the shipped rustyclaw.yaml loads and every option has a value', () => {
+  const cfg = loadConfig({ file: new URL('../../../rustyclaw.yaml', import.meta.url).pathname, env: {} });
+  assert.equal(cfg.kernel.placement, 'dedicated');
+  assert.equal(cfg.endpoint.host, '127.0.0.1', 'the endpoint is loopback-only by default');
+  assert.ok(path.isAbsolute(cfg.data_dir));
+});
+
+test('defaults apply when there is no file', () => {
+  const cfg = loadConfig({ env: {}, file: yamlFile('') });
+  assert.equal(cfg.kernel.mailbox.capacity, 1024);
+  assert.equal(cfg.kernel.mailbox.overflow, 'wait');
+});
+
+test('malformed YAML is reported, not thrown as a stack trace', () => {
+  const p = problems('kernel:\n  placement: [dedicated\n');
+  assert.equal(p.length > 0, true);
+  assert.match(p[0], /YAML syntax/);
+});
+
+test('an unknown option names its YAML path, line and the allowed keys', () => {
+  const p = problems('kernel:\n  mailbox:\n    capacty: 10\n');
+  assert.equal(p.length, 1);
+  assert.match(p[0], /line 3/);
+  assert.match(p[0], /kernel\.mailbox\.capacty: unknown option/);
+  assert.match(p[0], /capacity/);
+});
+
+test('a wrong type names the path and what was expected', () => {
+  const p = problems('kernel:\n  batch_max: lots\n');
+  assert.match(p[0], /kernel\.batch_max: Expected integer, got "lots"/);
+});
+
+test('a wrong enum value is reported with its path', () => {
+  const p = problems('kernel:\n  placement: everywhere\n');
+  assert.match(p[0], /kernel\.placement/);
+});
+
+test('the endpoint refuses a non-loopback host unless allow_remote is set', () => {
+  const p = problems('endpoint:\n  host: 0.0.0.0\n');
+  assert.match(p[0], /endpoint\.host: '0\.0\.0\.0' is not a loopback address/);
+  assert.deepEqual(problems('endpoint:\n  host: 0.0.0.0\n  allow_remote: true\n'), []);
+});
+
+test('environment variables override the file', () => {
+  const cfg = loadConfig({ file: yamlFile('data_dir: /tmp/from-file\n'), env: { RUSTYCLAW_DATA_DIR: '/tmp/from-env', RUSTYCLAW_PLACEMENT: 'shared' } });
+  assert.equal(cfg.data_dir, '/tmp/from-env');
+  assert.equal(cfg.kernel.placement, 'shared');
+  assert.match(problems('', { RUSTYCLAW_PLACEMENT: 'sideways' })[0], /kernel\.placement/);
+});
+
+test('an unreadable file is a clear error', () => {
+  assert.throws(() => loadConfig({ file: '/nonexistent/rustyclaw.yaml', env: {} }), /cannot read the file/);
+});
