@@ -1,0 +1,274 @@
+/**
+ * The agent loop, free of threads: a user message goes in; the context is built (system prompt,
+ * summary/notes, memory hits, history), compacted when it reaches the threshold, sent to the LLM
+ * through the router; tool calls run through the tool registry; repeat until a final answer or
+ * `max_steps`. Every step streams events. The actor (index.ts) wires this to messages.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ActorStore } from '../../src/kernel/actor.js';
+import type { AgentConfig, AgentEvent, AgentSendReply, AgentSendRequest, AgentSessionReply, TurnUsage } from '../../protocol/agent.js';
+import type { ChatMessage, ChatRequest, ChatResult, ToolCall } from '../../protocol/provider.js';
+import { compact, contextTokens, needsCompaction, type CompactionDeps, type CompactionOutcome } from './compaction.js';
+import { SessionStore, type Session } from './sessions.js';
+import { MESSAGE_OVERHEAD, TextTokenCache, toolSpecsText } from './tokens.js';
+import { ToolRegistry } from './tools.js';
+
+/** What the agent needs from the router (the actor asks `system/provider-router`; tests may call a ProviderRouter). */
+export interface LlmClient {
+  chat(req: ChatRequest, onText: (text: string, provider: string) => void, signal: AbortSignal): Promise<ChatResult>;
+}
+
+/** Optional collaborators (system/memory, system/safety); each may be absent. */
+export interface AgentServices {
+  memorySearch?(query: string, k: number, signal: AbortSignal): Promise<string[]>;
+  /** Returns the (possibly sanitised) text, or throws `AgentError('blocked_by_safety')`. */
+  inspectInbound?(text: string, channel: string): Promise<string>;
+  inspectUntrusted?(text: string, tool: string): Promise<string>;
+  redact?(text: string): Promise<string>;
+}
+
+export class AgentError extends Error {
+  constructor(readonly code: string, message: string, readonly provider?: string) {
+    super(message);
+    this.name = 'AgentError';
+  }
+}
+
+export interface AgentOptions {
+  id: string;
+  config: AgentConfig;
+  workspace: string;
+  /** Context window for a model alias (config override, else the alias's `context_window`). */
+  windowFor(model: string): number;
+  llm: LlmClient;
+  store: ActorStore;
+  emit(ev: AgentEvent): void;
+  log: Logger;
+  services?: AgentServices;
+  tools?: ToolRegistry;
+}
+
+interface Running {
+  session: string;
+  ac: AbortController;
+}
+
+const SUMMARY_SYSTEM = 'You compress conversations. Write a dense executive summary of the conversation you are given: '
+  + 'facts, decisions, open questions, user preferences, names and numbers that matter later. No preamble.';
+
+export class Agent {
+  readonly sessions: SessionStore;
+  readonly tools: ToolRegistry;
+  private readonly running = new Map<string, Running>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly texts = new TextTokenCache();
+
+  constructor(private readonly o: AgentOptions) {
+    this.sessions = new SessionStore(o.store);
+    this.tools = o.tools ?? ToolRegistry.builtins(o.config.tools).registry;
+  }
+
+  /** Run one turn. Turns of the same session run one after another; sessions run in parallel. */
+  async send(req: AgentSendRequest): Promise<AgentSendReply> {
+    const session = req.session ?? 'main';
+    const request_id = req.request_id ?? randomUUID();
+    const ac = new AbortController();
+    this.running.set(request_id, { session, ac });
+    const timer = setTimeout(() => ac.abort(new AgentError('timeout', `turn exceeded ${this.o.config.turn_timeout_ms} ms`)), this.o.config.turn_timeout_ms);
+    const prev = this.locks.get(session) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.turn(req, session, request_id, ac.signal));
+    this.locks.set(session, run);
+    try {
+      return await run;
+    } finally {
+      clearTimeout(timer);
+      this.running.delete(request_id);
+      if (this.locks.get(session) === run) this.locks.delete(session);
+    }
+  }
+
+  cancel(by: { session?: string; request_id?: string }): number {
+    let n = 0;
+    for (const [id, r] of this.running) {
+      if ((by.request_id && id === by.request_id) || (by.session && r.session === by.session) || (!by.request_id && !by.session)) {
+        r.ac.abort(new AgentError('cancelled', 'turn cancelled'));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  cancelAll(): void {
+    this.cancel({});
+  }
+
+  private window(model: string): number {
+    return this.o.config.context_window || this.o.windowFor(model);
+  }
+
+  private systemText(s: Session, memory: string[]): string {
+    let t = this.o.config.system_prompt;
+    if (s.meta.summary) t += `\n\n## Summary of the earlier conversation\n${s.meta.summary}`;
+    if (s.meta.notes.length) t += `\n\n## Notes\n${s.meta.notes.map((n) => `- ${n}`).join('\n')}`;
+    if (memory.length) t += `\n\n## Possibly relevant memory\n${memory.map((m) => `- ${m}`).join('\n')}`;
+    return t;
+  }
+
+  private messages(s: Session, memory: string[]): ChatMessage[] {
+    return [{ role: 'system', content: this.systemText(s, memory) }, ...s.live.map((e) => e.m)];
+  }
+
+  private compactionDeps(s: Session, model: string, memory: string[]): CompactionDeps {
+    const window = this.window(model);
+    const toolsTokens = this.texts.count(toolSpecsText(this.tools.specs()));
+    const c = this.o.config.compaction;
+    return {
+      sessions: this.sessions,
+      config: c,
+      window,
+      workspace: this.o.workspace,
+      agent: this.o.id,
+      fixedTokens: (sess) => 3 + MESSAGE_OVERHEAD + this.texts.count(this.systemText(sess, memory)) + toolsTokens,
+      countText: (t) => this.texts.count(t),
+      log: this.o.log,
+      summarize: async (transcript, previous, maxTokens, signal) => {
+        const prompt = `${previous ? `Summary so far:\n${previous}\n\n` : ''}Conversation to fold in:\n${transcript}\n\n`
+          + `Write the updated executive summary (at most ${Math.floor(maxTokens * 0.7)} words).`;
+        const r = await this.o.llm.chat({
+          model: c.summary_model || model,
+          messages: [{ role: 'system', content: SUMMARY_SYSTEM }, { role: 'user', content: prompt }],
+          max_tokens: maxTokens, agent: this.o.id, purpose: 'compaction',
+          request_id: `${s.meta.id}:summary:${randomUUID()}`,
+        }, () => {}, signal);
+        return r.text;
+      },
+    };
+  }
+
+  private async turn(req: AgentSendRequest, session: string, request_id: string, signal: AbortSignal): Promise<AgentSendReply> {
+    const cfg = this.o.config;
+    const model = req.model || cfg.model;
+    const purpose = req.purpose ?? 'chat';
+    const quiet = req.silent === true;
+    const emit = (kind: AgentEvent['kind'], fields: Partial<AgentEvent> = {}) => {
+      if (quiet && (kind === 'text' || kind === 'tool_start' || kind === 'tool_progress' || kind === 'tool_end')) return;
+      this.o.emit({ request_id, session, agent: this.o.id, kind, ...fields });
+    };
+    const usage: TurnUsage = { input_tokens: 0, output_tokens: 0, cost_usd: 0, provider: '', model: '' };
+    let steps = 0;
+    try {
+      if (signal.aborted) throw abortError(signal);
+      let text = req.text;
+      if (this.o.services?.inspectInbound) text = await this.o.services.inspectInbound(text, req.channel ?? 'api');
+      const s = this.sessions.load(session);
+      await this.sessions.append(s, [{ role: 'user', content: text }]);
+      const memory = cfg.memory_k > 0 && this.o.services?.memorySearch
+        ? await this.o.services.memorySearch(text, cfg.memory_k, signal).catch(() => [] as string[]) : [];
+      const deps = this.compactionDeps(s, model, memory);
+      const specs = this.tools.specs();
+
+      while (steps < cfg.max_steps) {
+        steps++;
+        if (needsCompaction(deps, s)) this.reportCompaction(emit, await compact(deps, s, signal));
+        let result: ChatResult | undefined;
+        for (let forced = 0; !result; ) {
+          try {
+            result = await this.o.llm.chat({
+              model, messages: this.messages(s, memory), ...(specs.length ? { tools: specs } : {}),
+              agent: this.o.id, purpose, request_id: `${request_id}:${steps}${forced ? `:${forced}` : ''}`,
+            }, (t) => emit('text', { text: t, step: steps }), signal);
+          } catch (e) {
+            const code = (e as { code?: string }).code;
+            // The provider counts differently than we do: compact harder and retry (bounded: 2).
+            if (code === 'context_length' && forced < 2 && !signal.aborted) {
+              forced++;
+              this.o.log.warn({ agent: this.o.id, session, tokens: contextTokens(deps, s) }, `context too long for the provider; compacting (attempt ${forced})`);
+              this.reportCompaction(emit, await compact(deps, s, signal, 2 ** forced));
+              continue;
+            }
+            throw e;
+          }
+        }
+        usage.input_tokens += result.usage.input_tokens;
+        usage.output_tokens += result.usage.output_tokens;
+        usage.cost_usd += result.usage.cost_usd;
+        usage.provider = result.usage.provider;
+        usage.model = result.usage.model;
+        const calls = result.tool_calls;
+        await this.sessions.append(s, [{ role: 'assistant', content: result.text, ...(calls.length ? { tool_calls: calls } : {}) }]);
+        if (!calls.length) {
+          emit('done', { text: result.text, usage, steps, provider: usage.provider });
+          return { session, request_id, text: result.text, steps, usage };
+        }
+        const toolMsgs: ChatMessage[] = [];
+        for (const call of calls) toolMsgs.push(await this.runTool(call, result.usage.provider, session, steps, signal, emit));
+        await this.sessions.append(s, toolMsgs);
+        if (signal.aborted) throw abortError(signal);
+      }
+      throw new AgentError('max_steps', `stopped after ${cfg.max_steps} steps without a final answer (max_steps)`);
+    } catch (e) {
+      const err = toAgentError(e, signal);
+      const msg = this.o.services?.redact ? await this.o.services.redact(err.message).catch(() => err.message) : err.message;
+      this.o.log.warn({ agent: this.o.id, session, request_id, code: err.code, provider: err.provider }, `turn failed: ${msg}`);
+      emit('error', { code: err.code, error: err.message, fatal: true, steps, ...(err.provider ? { provider: err.provider } : {}) });
+      throw err;
+    }
+  }
+
+  private reportCompaction(emit: (k: AgentEvent['kind'], f?: Partial<AgentEvent>) => void, r: CompactionOutcome): void {
+    emit('compaction', { strategy: r.strategy, tokens_before: r.tokens_before, tokens_after: r.tokens_after, ...(r.fell_back ? { error: r.fell_back } : {}) });
+  }
+
+  private async runTool(call: ToolCall, provider: string, session: string, step: number, signal: AbortSignal,
+    emit: (k: AgentEvent['kind'], f?: Partial<AgentEvent>) => void): Promise<ChatMessage> {
+    let shownArgs: unknown = call.arguments;
+    try { shownArgs = JSON.parse(call.arguments || '{}'); } catch { /* shown raw; the registry reports it */ }
+    emit('tool_start', { tool: call.name, call_id: call.id, args: shownArgs, step });
+    const r = await this.tools.run(call.name, call.arguments, {
+      agent: this.o.id, session, workspace: this.o.workspace, signal,
+      progress: (u) => emit('tool_progress', { tool: call.name, call_id: call.id, result: u.message, step }),
+    }, this.o.config.tool_timeout_ms);
+    let content = r.content;
+    if (!r.ok && (r.code === 'invalid_arguments' || r.code === 'unknown_tool')) {
+      // The model's mistake, not the tool's: say which provider produced it; the model gets to retry.
+      const code = r.code === 'unknown_tool' ? 'unknown_tool' : 'invalid_tool_arguments';
+      const error = `${provider}: ${content.replace(/^error: /, '')}`;
+      this.o.log.warn({ agent: this.o.id, provider, tool: call.name, code }, `bad tool call from provider ${provider}: ${error}`);
+      emit('error', { code, error, fatal: false, provider, tool: call.name, call_id: call.id, step });
+    } else if (r.ok && this.o.services?.inspectUntrusted) {
+      content = await this.o.services.inspectUntrusted(content, call.name);
+    }
+    emit('tool_end', { tool: call.name, call_id: call.id, ok: r.ok, result: content.slice(0, 2000), step, ...(r.code ? { code: r.code } : {}) });
+    return { role: 'tool', content, tool_call_id: call.id, name: call.name };
+  }
+
+  sessionInfo(id: string, last = 20): AgentSessionReply {
+    const exists = this.sessions.exists(id);
+    const s = this.sessions.load(id);
+    const model = this.o.config.model;
+    const deps = this.compactionDeps(s, model, []);
+    return {
+      session: id, exists, turns: s.meta.turns, messages: s.live.length, tokens: contextTokens(deps, s),
+      context_window: this.window(model), compactions: s.meta.compactions,
+      ...(s.meta.summary ? { summary: s.meta.summary } : {}), notes: s.meta.notes,
+      recent: s.live.slice(-last).map((e) => ({ role: e.m.role, content: e.m.content })),
+      updated_at: s.meta.updated_at,
+    };
+  }
+}
+
+function abortError(signal: AbortSignal): AgentError {
+  const r = signal.reason;
+  return r instanceof AgentError ? r : new AgentError('cancelled', 'turn cancelled');
+}
+
+function toAgentError(e: unknown, signal: AbortSignal): AgentError {
+  if (signal.aborted) return abortError(signal);
+  if (e instanceof AgentError) return e;
+  const x = e as { code?: string; message?: string; provider?: string };
+  const code = x?.code ?? 'agent_error';
+  const message = x?.message ?? String(e);
+  const provider = x?.provider ?? /^([\w.-]+): /.exec(message)?.[1];
+  return new AgentError(code, message, provider);
+}

@@ -1,0 +1,58 @@
+/**
+ * Provider router actor (`system/provider-router`). `provider.chat` runs the model alias's
+ * failover chain; text deltas go to `stream_to` as `provider.chunk` tells while the reply is the
+ * final result. Logic lives in router.ts / failover.ts / adapters; this file wires messages.
+ */
+import { Value } from '@sinclair/typebox/value';
+import { ActorError, defineActor } from '../../src/kernel/actor.js';
+import { CancelRequestSchema, ChatRequestSchema, UsageRequestSchema, type ChatRequest, type UsageRequest } from '../../protocol/provider.js';
+import { ChainError } from './failover.js';
+import { closeHttpPools } from './http.js';
+import { ProviderRouter } from './router.js';
+
+function check<T>(schema: Parameters<typeof Value.Check>[0], payload: unknown, type: string): T {
+  const v = Value.Default(schema, structuredClone(payload ?? {}));
+  const first = Value.Errors(schema, v).First();
+  if (first) throw new ActorError('invalid_message', `${type}: ${first.path || '/'} ${first.message}`);
+  return v as T;
+}
+
+export default defineActor({
+  onCrash: 'fail',
+  setup(ctx) {
+    // The kernel hands this actor the `providers:` section; models/provider_router come from the root.
+    const root = { ...ctx.rootConfig, providers: ctx.rootConfig.providers ?? ctx.config };
+    const router = new ProviderRouter({ rootConfig: root, log: ctx.log, store: ctx.store });
+    return {
+      handlers: {
+        'provider.chat': async (payload, meta) => {
+          const req = check<ChatRequest>(ChatRequestSchema, payload, 'provider.chat');
+          const to = req.stream_to;
+          const topic = req.stream_topic && req.request_id ? `provider/stream/${req.request_id}` : undefined;
+          try {
+            return await router.chat(req, (text, provider) => {
+              const chunk = { request_id: req.request_id ?? '', text, provider };
+              if (to) {
+                try { ctx.tell(to, 'provider.chunk', chunk); } catch (e) { ctx.log.debug({ to, err: (e as Error).message }, 'chunk not delivered'); }
+              }
+              if (topic) ctx.publish(topic, chunk);
+            });
+          } catch (e) {
+            if (e instanceof ChainError) {
+              ctx.log.warn({ code: e.code, from: meta.from, agent: req.agent }, e.message);
+              throw new ActorError(e.code, e.message, { attempts: e.attempts, ...(e.provider ? { provider: e.provider } : {}) });
+            }
+            throw e;
+          }
+        },
+        'provider.cancel': (p) => ({ cancelled: router.cancel(check<{ request_id: string }>(CancelRequestSchema, p, 'provider.cancel').request_id) }),
+        'provider.usage': (p) => router.usage(check<UsageRequest>(UsageRequestSchema, p, 'provider.usage')),
+        'provider.status': () => router.status(),
+      },
+      stop: async () => {
+        router.cancelAll();
+        await closeHttpPools();
+      },
+    };
+  },
+});
