@@ -1,0 +1,166 @@
+/**
+ * Messages of `system/memory`: add documents (files, folders, text), hybrid search (BM25 + HNSW
+ * fused by RRF), delete, stats and reindex. Version 1.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const MEMORY_PROTOCOL_VERSION = 1;
+
+export const SearchModeSchema = Type.Union([Type.Literal('hybrid'), Type.Literal('bm25'), Type.Literal('vector')]);
+export type SearchMode = Static<typeof SearchModeSchema>;
+
+export const MemoryAddRequestSchema = Type.Object(
+  {
+    /** A file or folder on the service's machine (a folder is indexed recursively, changes by content hash). */
+    path: Type.Optional(Type.String({ minLength: 1 })),
+    /** Raw text (with `source`), e.g. a note or a conversation turn. */
+    text: Type.Optional(Type.String()),
+    source: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    agent: Type.Optional(Type.String({ maxLength: 200 })),
+    /** Stable document id for text (re-adding the same id updates it). */
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type MemoryAddRequest = Static<typeof MemoryAddRequestSchema>;
+
+export const MemoryAddReplySchema = Type.Object({
+  added: Type.Integer(),
+  updated: Type.Integer(),
+  unchanged: Type.Integer(),
+  /** Documents removed because their files disappeared from an indexed folder. */
+  deleted: Type.Integer(),
+  chunks: Type.Integer(),
+  docs: Type.Array(Type.Object({ doc_id: Type.String(), status: Type.String(), chunks: Type.Integer() })),
+  /** Files of a folder that could not be indexed (the rest were). */
+  errors: Type.Array(Type.Object({ path: Type.String(), code: Type.String(), message: Type.String() })),
+});
+export type MemoryAddReply = Static<typeof MemoryAddReplySchema>;
+
+export const SearchFiltersSchema = Type.Object(
+  {
+    source: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+    agent: Type.Optional(Type.String()),
+    path_prefix: Type.Optional(Type.String()),
+    since: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+    until: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+  },
+  { additionalProperties: false },
+);
+
+export const MemorySearchRequestSchema = Type.Object(
+  {
+    query: Type.String({ minLength: 1 }),
+    mode: Type.Optional(SearchModeSchema),
+    k: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    filters: Type.Optional(SearchFiltersSchema),
+    /** Precomputed query embedding from the same model (skips embedding the query). */
+    vector: Type.Optional(Type.Array(Type.Number())),
+  },
+  { additionalProperties: false },
+);
+export type MemorySearchRequest = Static<typeof MemorySearchRequestSchema>;
+
+export const MemoryHitSchema = Type.Object({
+  id: Type.String(),
+  doc_id: Type.String(),
+  text: Type.String(),
+  source: Type.String(),
+  agent: Type.Optional(Type.String()),
+  location: Type.Object({ path: Type.Union([Type.String(), Type.Null()]), start_line: Type.Integer(), end_line: Type.Integer() }),
+  /** Fused RRF score (hybrid), BM25 score or cosine similarity. */
+  score: Type.Number(),
+  ranks: Type.Object({ bm25: Type.Optional(Type.Integer()), vector: Type.Optional(Type.Integer()) }),
+  scores: Type.Object({ bm25: Type.Optional(Type.Number()), vector: Type.Optional(Type.Number()), rrf: Type.Optional(Type.Number()) }),
+});
+export type MemoryHit = Static<typeof MemoryHitSchema>;
+
+export const MemorySearchReplySchema = Type.Object({
+  hits: Type.Array(MemoryHitSchema),
+  mode: SearchModeSchema,
+  warnings: Type.Optional(Type.Array(Type.String())),
+});
+export type MemorySearchReply = Static<typeof MemorySearchReplySchema>;
+
+export const MemoryDeleteRequestSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String()),
+    path: Type.Optional(Type.String()),
+    source: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export const MemoryDeleteReplySchema = Type.Object({ deleted: Type.Integer(), chunks: Type.Integer() });
+
+export const MemoryStatsRequestSchema = Type.Object({}, { additionalProperties: false });
+export const MemoryStatsReplySchema = Type.Object({
+  docs: Type.Integer(),
+  chunks: Type.Integer(),
+  model: Type.Union([Type.String(), Type.Null()]),
+  dim: Type.Union([Type.Integer(), Type.Null()]),
+  format: Type.Integer(),
+  deleted_pending: Type.Integer(),
+  vocabulary: Type.Integer(),
+  store_bytes: Type.Integer(),
+  path: Type.String(),
+  loaded_from: Type.String(),
+  embedder: Type.Union([Type.String(), Type.Null()]),
+  /** Set when the index is unusable (other format version) or holds another model's vectors. */
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  model_mismatch: Type.Optional(Type.Object({ stored: Type.String(), storedDim: Type.Integer(), current: Type.String(), currentDim: Type.Integer() })),
+});
+export type MemoryStatsReply = Static<typeof MemoryStatsReplySchema>;
+
+export const MemoryReindexRequestSchema = Type.Object({}, { additionalProperties: false });
+export const MemoryReindexReplySchema = Type.Object({ docs: Type.Integer(), chunks: Type.Integer(), model: Type.String() });
+
+/** Topic on which `memory.reindex` (and large folder adds) publish `{op, done, total}`. */
+export const MEMORY_PROGRESS_TOPIC = 'memory.progress';
+
+export const memoryMessages = {
+  'memory.add': { request: MemoryAddRequestSchema, reply: MemoryAddReplySchema },
+  'memory.search': { request: MemorySearchRequestSchema, reply: MemorySearchReplySchema },
+  'memory.delete': { request: MemoryDeleteRequestSchema, reply: MemoryDeleteReplySchema },
+  'memory.stats': { request: MemoryStatsRequestSchema, reply: MemoryStatsReplySchema },
+  'memory.reindex': { request: MemoryReindexRequestSchema, reply: MemoryReindexReplySchema },
+} as const;
+
+export const MemoryConfigSchema = Type.Object(
+  {
+    embedder: Type.String({ default: 'system/embedder' }),
+    chunk_tokens: Type.Integer({ minimum: 16, maximum: 8192, default: 200 }),
+    chunk_overlap_tokens: Type.Integer({ minimum: 0, maximum: 4096, default: 32 }),
+    default_k: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+    rrf_k: Type.Number({ minimum: 0, default: 60 }),
+    vector_weight: Type.Number({ minimum: 0, default: 1 }),
+    bm25_weight: Type.Number({ minimum: 0, default: 1 }),
+    candidates: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+    bm25: Type.Object(
+      { k1: Type.Number({ minimum: 0, default: 1.2 }), b: Type.Number({ minimum: 0, maximum: 1, default: 0.75 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    hnsw: Type.Object(
+      {
+        m: Type.Integer({ minimum: 2, maximum: 128, default: 16 }),
+        ef_construction: Type.Integer({ minimum: 8, maximum: 2000, default: 100 }),
+        ef_search: Type.Integer({ minimum: 8, maximum: 5000, default: 100 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    max_file_bytes: Type.Integer({ minimum: 1, default: 10 * 1024 * 1024 }),
+    max_query_words: Type.Integer({ minimum: 1, default: 512 }),
+    compact_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.25 }),
+    maintenance_interval_ms: Type.Integer({ minimum: 100, default: 10_000 }),
+    workspace: Type.Object(
+      {
+        paths: Type.Array(Type.String(), { default: [] }),
+        include: Type.Array(Type.String(), { default: ['.md', '.markdown', '.txt', '.rst', '.adoc', '.org', '.json', '.yaml', '.yml', '.toml', '.ts', '.js', '.py', '.rs', '.go', '.java', '.c', '.h', '.cpp', '.sh', '.html', '.css', '.csv'] }),
+        exclude: Type.Array(Type.String(), { default: ['node_modules', '.git', 'dist', 'build', '.rustyclaw', 'target', '.venv'] }),
+        rescan_interval_ms: Type.Integer({ minimum: 0, default: 0 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type MemoryConfig = Static<typeof MemoryConfigSchema>;
