@@ -1,0 +1,105 @@
+/**
+ * InjectionDetector: scores text for prompt-injection / jailbreak content with weighted pattern
+ * families (instruction override, persona hijack, jailbreak vocabulary, prompt extraction, fake
+ * chat-template roles, text addressed to the model, output directives, exfiltration). Each family
+ * counts once; families combine as independent evidence: score = 1 - Π(1 - w). A single trigger word
+ * ("ignore", "pretend", "bypass") is not enough on its own — that is what separates it from a keyword list.
+ * All patterns use bounded gaps, so matching is linear in the input.
+ */
+export interface InjectionSpan { family: string; start: number; end: number }
+export interface InjectionResult { score: number; families: string[]; spans: InjectionSpan[] }
+
+interface Family { name: string; weight: number; res: RegExp[]; /** weight for 2+ distinct hits */ multiWeight?: number }
+
+const I = 'gi';
+const OVERRIDE_VERB = '(?:ignore|ignoring|disregard|forget|skip|bypass|override|overlook|neglect|discard|abandon|drop)';
+const INSTR_NOUN = '(?:instructions?|prompts?|prompting|directions?|rules|directives?|guidelines|guidance|context|commands?|programming|constraints|restrictions|polic(?:y|ies)|safeguards|filters|training|orders|inputs?|requests?|messages?|conversation)';
+const PRIOR = '(?:previous|prior|above|earlier|preceding|initial|original|all|any|your|these|those|following|system|old|existing|every)';
+
+export const FAMILIES: Family[] = [
+  { name: 'override', weight: 0.8, res: [
+    new RegExp(`\\b${OVERRIDE_VERB}\\b[^.\\n]{0,12}?\\b${PRIOR}\\b[^.\\n]{0,30}?\\b${INSTR_NOUN}\\b`, I),
+    new RegExp(`\\b${OVERRIDE_VERB}\\b[^.\\n]{0,12}?\\b(?:the|my|your|all|any)?\\s{0,2}${INSTR_NOUN}\\s{0,2}(?:above|before|so far|given)\\b`, I),
+    /\b(?:ignore|disregard|forget)\b (?:everything|all of (?:the|that)|the user|what (?:you were|i) (?:told|said))\b/gi,
+    new RegExp(`\\b(?:all ?)?(?:previous|prior|above|earlier|preceding) ${INSTR_NOUN} (?:are|is|were|was) (?:now )?(?:false|void|null|wrong|invalid|obsolete|cancel+ed|revoked|irrelevant|fake)`, I),
+    /\b(?:ignoriere|vergiss)\b[^.\n]{0,30}\b(?:anweisungen|regeln|befehle)\b|\bignor(?:e[zr]?|a|ar)\b[^.\n]{0,30}\b(?:instructions|instrucciones|consignes|istruzioni)\b|忽略[^。\n]{0,10}(?:指令|指示|说明|规则)|无视[^。\n]{0,10}(?:指令|规则)/gi,
+  ] },
+  { name: 'new_instructions', weight: 0.35, res: [
+    /\bfrom now on\b|\bhenceforth\b|\bnew (?:instructions?|task|role|rules|objective)\s{0,2}:|\binstead,? (?:you (?:will|must|should)|just|only)\b|\byour (?:new|real|true|actual) (?:task|role|purpose|instructions?|goal|objective)\b|\b(?:stop|cease) (?:being|acting as) an? (?:ai|assistant|language model)\b|\byou are now\b|\byour name is now\b|\byou will now (?:act|be|simulate|respond|pretend|play)\b|\bnew instructions?\b|\bstop everything\b|\b(?:updated|changed) (?:instructions|rules|directives)\b/gi,
+  ] },
+  { name: 'persona_hijack', weight: 0.6, res: [
+    /\b(?:you are|you're|you will be|you'll be|act as|acting as|pretend(?:ing)? (?:to be|you are|that you are)|role-?play as|play the role of|simulate|behave (?:as|like)|become|transform into)\b[^.\n]{0,80}?\b(?:DAN|unfiltered|uncensored|unrestricted|unlimited|jailbroken|evil|amoral|immoral|unethical|rogue|no longer (?:an? )?(?:ai|assistant|chatgpt|bound)|without (?:any )?(?:restrictions|limits|limitations|filters|rules|morals|ethics|guidelines)|free from|not bound|developer mode|dev mode|god mode|sudo mode|admin mode)\b/gi,
+  ] },
+  { name: 'jailbreak_vocabulary', weight: 0.45, multiWeight: 0.8, res: [
+    /\bdo anything now\b|\bDAN\b(?! [a-z])|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b|\bevil confidant\b|\banti-?dan\b|\bno (?:ethical|moral|ethic) (?:or moral |or ethical )?(?:guidelines|restrictions|boundaries|principles|constraints|limits|standards)\b|\b(?:openai|anthropic|chatgpt)(?:'s|’s)? (?:content )?polic(?:y|ies)\b|\bcontent polic(?:y|ies)\b|\bwithout (?:any )?(?:censorship|restrictions|filters?|limitations|moral)\b|\b(?:unfiltered|uncensored|unrestricted) (?:response|answer|reply|output|ai|mode|version|assistant|chatbot)\b|\bstay(?:s)? in character\b|\bbreak(?:ing)? character\b|\btwo (?:different |separate |distinct )?(?:responses|personalities|answers|ways)\b|\[(?:🔓|🔒)?\s?(?:jailbreak|classic|normal output|developer mode output)\]|\bsafe ?mode (?:off|disabled)\b|\brules (?:don'?t|do not|no longer) apply\b|\b(?:doesn'?t|does not|don'?t|do not) have any (?:ethical|moral)\b|\bnever refuses?\b|\bnot (?:bound|restricted|limited) by\b|\bcan do anything\b|\bbroken free\b|\bfree of (?:all |any )?(?:restrictions|rules|limitations|censorship)\b|\bignore (?:all )?(?:safety|ethical|moral)\b|\b(?:illegal|unethical|harmful) (?:or|and) (?:unethical|illegal|harmful)\b|\b(?:admin(?:istrator)?|system|developer|root|sudo|god) (?:override|mode enabled|access granted|command)\b|\bhypothetical(?:ly)? (?:response|scenario) (?:where|in which) (?:you|an? ai)\b/gi,
+  ] },
+  { name: 'prompt_extraction', weight: 0.6, res: [
+    /\b(?:reveal|print|show|repeat|output|display|tell|give|share|leak|spell out|write (?:out|down)|recite|dump|disclose|list|summari[sz]e|translate|encode)\b[^.\n?]{0,30}?\b(?:your|the)\s{1,2}(?:(?:system|initial|original|hidden|secret|previous|first|full|exact|entire|complete)\s{1,2}){0,2}(?:prompt|instructions|directives|guidelines you were given|configuration|system message)\b/gi,
+    /\bsystem prompt\b|\b(?:words|text|everything|instructions) (?:above|before) (?:this|that|here)\b|\b(?:were|was) you (?:given|told|instructed|programmed)\b|\byou were (?:given|told|instructed|programmed) (?:to|before|initially|at the start)|\bI was instructed to\b|\binitial(?:ly)? (?:given|instructions|prompt)\b|\bsystem instructions\b|\bwhat (?:are|were) your (?:instructions|rules|directives)\b|\bsystem_?prompt\b|\b(?:repeat|output|print|reproduce|copy|return) (?:the|all|everything)? ?(?:text|words|content|instructions|lines|message)? ?(?:above|before this|preceding)\b|\b(?:starting|initialization|initialisation|setup|hidden|internal|secret) (?:instructions|prompt|string|parameters|configuration|rules)\b|\bsystem(?:'s|’s)? (?:parameters|configuration|settings) and instructions\b|\bdisplay (?:the )?system configuration\b/gi,
+  ] },
+  { name: 'role_marker', weight: 0.5, res: [
+    /<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|assistant)>|^\s{0,8}(?:#{1,4}\s{0,3})?(?:system|assistant)\s{0,3}(?:message|prompt)?\s{0,3}:|^\s{0,8}#{2,4}\s{0,3}(?:new )?(?:instruction|instructions|response)\s{0,3}:?\s*$|(?:#{2,}|\*{2,}|%{2,}|={2,}|\[|\$)\s{0,3}(?:begin |start |end |important |urgent )?(?:new |updated |out of date |system |admin |developer )?(?:instructions?|system note|system message|system prompt|directive|system|gpt)\b/gim,
+  ] },
+  { name: 'addressed_to_model', weight: 0.45, res: [
+    /\b(?:if you are|as) an? (?:ai|llm|large language model|language model|assistant|chatbot|ai assistant)\b(?! (?:researcher|developer|engineer|expert|company|product))|\b(?:ai|assistant|language model|llm|chatbot|gpt|chatgpt|model)\s{0,2}[,:]\s{0,2}(?:please )?(?:ignore|you must|you should|do not|don't|stop|print|say|respond|reply|disregard|forget)\b|\bnote to (?:the |any )?(?:ai|assistant|model|llm|bot)\b|\b(?:when|while|if) (?:you are |you're )?(?:summari[sz]ing|reading|processing|analy[sz]ing|asked about) (?:this|the)\b|\binstructions? (?:for|to) (?:the |any )?(?:ai|assistant|model|llm|bot)\b/gi,
+  ] },
+  { name: 'output_directive', weight: 0.35, res: [
+    /\b(?:in|to|into|throughout|within) (?:your|the) (?:reply|response|answer|output|responses|replies)\b|\byour (?:reply|response|answer|output) (?:must|should|will|needs to|has to)\b|\b(?:respond|reply|answer|encode (?:your|the) (?:response|reply|answer)|write (?:your|the) (?:response|reply)) (?:only )?(?:in|with|using) (?:base64|rot13|hex|binary|leetspeak|morse|emoji|reverse)\b|\b(?:just|only) (?:say|print|output|respond with|reply with|write)\b|\b(?:say|print|output|write) (?:exactly|verbatim|only)\b|\b(?:begin|start|end|prefix) (?:your|each|every) (?:reply|response|answer|message)\b|\b(?:encode|shift|reverse|translate) each (?:letter|word|character)\b|\b(?:modify|enhance|translate|format|scramble|group|change|alter|end|begin|start|rewrite|structure|encode|make|keep|put|add|include|mention|use|integrate|insert|append|prepend|wrap|limit|craft) (?:your|the) (?:reply|response|answer|output)(?:'s|’s)?\b|\byour (?:reply|response|answer)(?:'s|’s)\b/gi,
+  ] },
+  { name: 'exfiltration', weight: 0.45, res: [
+    /!\[[^\]\n]{0,100}\]\(\s{0,3}https?:\/\/[^)\s]{0,200}[?&][a-z_]{1,20}=/gi,
+    /\b(?:send|post|forward|upload|exfiltrate|leak|email|transmit)\b[^.\n]{0,40}?\b(?:conversation|chat history|password|credentials?|api key|secrets?|tokens?|personal data|user data|the data|this data|all data|system prompt)\b[^.\n]{0,40}?\b(?:to|at)\b[^.\n]{0,20}?(?:https?:\/\/|[\w.-]+@[\w-]+\.)/gi,
+  ] },
+];
+
+export interface InjectionOptions {
+  /** Longest prefix scanned (characters); longer texts are scanned in this many leading characters plus the tail. */
+  maxScanChars?: number;
+}
+
+export class InjectionDetector {
+  constructor(private readonly opts: InjectionOptions = {}) {}
+
+  detect(text: string): InjectionResult {
+    const max = this.opts.maxScanChars ?? 1_000_000;
+    // Injections hide at the start or the end of long documents: scan both ends of oversized input.
+    const segments: Array<[string, number]> = text.length <= max ? [[text, 0]] : [[text.slice(0, max / 2), 0], [text.slice(text.length - max / 2), text.length - max / 2]];
+    const spans: InjectionSpan[] = [];
+    const families: string[] = [];
+    let keep = 1;
+    for (const fam of FAMILIES) {
+      let hits = 0;
+      const distinct = new Set<string>();
+      for (const re of fam.res) {
+        for (const [seg, off] of segments) {
+          re.lastIndex = 0;
+          let m: RegExpExecArray | null;
+          while ((m = re.exec(seg)) !== null) {
+            if (m[0].length === 0) {
+              re.lastIndex++;
+              continue;
+            }
+            hits++;
+            distinct.add(m[0].toLowerCase());
+            if (spans.length < 200) spans.push({ family: fam.name, start: off + m.index, end: off + m.index + m[0].length });
+          }
+        }
+      }
+      if (hits > 0) {
+        families.push(fam.name);
+        const w = distinct.size >= 2 && fam.multiWeight ? fam.multiWeight : fam.weight;
+        keep *= 1 - w;
+      }
+    }
+    const score = Math.round((1 - keep) * 1000) / 1000;
+    spans.sort((a, b) => a.start - b.start);
+    return { score, families, spans };
+  }
+}
+
+/** The plain keyword list an injection filter usually starts from; used as the evaluation baseline. */
+export const BASELINE_KEYWORDS = ['ignore', 'disregard', 'forget', 'bypass', 'override', 'jailbreak', 'pretend', 'dan', 'system prompt', 'developer mode', 'unfiltered', 'uncensored', 'no restrictions', 'do anything now'];
+export function keywordBaseline(text: string): boolean {
+  const t = text.toLowerCase();
+  return BASELINE_KEYWORDS.some((k) => new RegExp(`\\b${k}\\b`).test(t));
+}

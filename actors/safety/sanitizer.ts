@@ -1,0 +1,168 @@
+/**
+ * Sanitizer: finds invisible / deceptive characters and HTML/markdown injection carriers and proposes
+ * an edit for each (remove, neutralise, truncate). The SafetyLayer applies the edits whose rule's
+ * action is `sanitize` or `block`. Runs of the same kind collapse into one finding so a hostile input
+ * cannot produce millions of findings.
+ */
+import type { Severity } from './leak-rules.js';
+
+export interface Edit {
+  rule: string;
+  category: 'control' | 'markup' | 'size';
+  severity: Severity;
+  start: number;
+  end: number;
+  /** Text that replaces [start, end) when the edit is applied. */
+  replacement: string;
+}
+
+/** Invisible and direction-changing code points, plus C0/C1 controls (tab, LF, CR allowed). */
+const INVISIBLE_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB]+|(?:\uDB40[\uDC00-\uDDEF])+/g;
+
+function classify(ch: string): { rule: string; severity: Severity } {
+  const c = ch.codePointAt(0)!;
+  if (c >= 0xe0000 && c <= 0xe007f) return { rule: 'control.tag_chars', severity: 'high' };
+  if (c >= 0xe0100) return { rule: 'control.variation_selectors', severity: 'high' };
+  if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0x061c || c === 0x200e || c === 0x200f) return { rule: 'control.bidi', severity: 'high' };
+  if (c === 0x200b || c === 0x200c || c === 0x200d || (c >= 0x2060 && c <= 0x2064) || c === 0xfeff || c === 0x180e || c === 0x00ad || (c >= 0xfff9 && c <= 0xfffb)) return { rule: 'control.zero_width', severity: 'medium' };
+  return { rule: 'control.chars', severity: 'medium' };
+}
+
+const PICTO = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|\uFE0F/u;
+
+function invisibleChars(text: string, out: Edit[]): void {
+  INVISIBLE_RE.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = INVISIBLE_RE.exec(text)) !== null) {
+    const run = m[0];
+    // A lone ZWJ between emoji builds one glyph (family, flags): legitimate.
+    if (run === '\u200D' && PICTO.test(text.slice(Math.max(0, m.index - 2), m.index)) && PICTO.test(text.slice(m.index + 1, m.index + 3))) continue;
+    // A leading BOM is an encoding artefact.
+    if (run === '\uFEFF' && m.index === 0) {
+      out.push({ rule: 'control.zero_width', category: 'control', severity: 'low', start: 0, end: 1, replacement: '' });
+      continue;
+    }
+    // Split the run by kind so each kind is counted, but emit at most one finding per kind per run.
+    let i = 0;
+    while (i < run.length) {
+      const cp = run.codePointAt(i)!;
+      const kind = classify(String.fromCodePoint(cp));
+      let j = i + (cp > 0xffff ? 2 : 1);
+      while (j < run.length) {
+        const cp2 = run.codePointAt(j)!;
+        if (classify(String.fromCodePoint(cp2)).rule !== kind.rule) break;
+        j += cp2 > 0xffff ? 2 : 1;
+      }
+      const nl = kind.rule === 'control.chars' && /[\u000B\u000C\u0085]/.test(run.slice(i, j)) ? ' ' : '';
+      out.push({ rule: kind.rule, category: 'control', severity: kind.severity, start: m.index + i, end: m.index + j, replacement: nl });
+      i = j;
+    }
+  }
+}
+
+/** HTML/markdown carriers of hidden instructions, script, or data exfiltration. */
+const MARKUP_RE = /<(?:script|iframe|object|embed|style|form|meta|link|svg|math|base)\b|<!--|<[a-z][a-z0-9]{0,10}\b[^>]{0,500}?(?:display\s{0,3}:\s{0,3}none|visibility\s{0,3}:\s{0,3}hidden|font-size\s{0,3}:\s{0,3}0|opacity\s{0,3}:\s{0,3}0)|!\[[^\]\n]{0,300}\]\(\s{0,3}(?:https?:)?\/\/|\b(?:javascript|vbscript|livescript)\s{0,3}:|data:text\/html|\bon[a-z]{3,20}\s{0,3}=\s{0,3}["']/gi;
+const TAG_CLOSE: Record<string, RegExp> = {
+  script: /<\/script\s*>/i, iframe: /<\/iframe\s*>/i, object: /<\/object\s*>/i, style: /<\/style\s*>/i,
+  svg: /<\/svg\s*>/i, math: /<\/math\s*>/i, form: /<\/form\s*>/i,
+};
+/** Longest element body we remove in one piece; beyond it the opening tag alone is neutralised. */
+const MAX_ELEMENT = 100_000;
+
+function markup(text: string, out: Edit[]): void {
+  if (!text.includes('<') && !text.includes('![') && !/script:|data:text|\bon[a-z]/i.test(text)) return;
+  MARKUP_RE.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = MARKUP_RE.exec(text)) !== null) {
+    const tok = m[0].toLowerCase();
+    const at = m.index;
+    if (tok === '<!--') {
+      const close = text.indexOf('-->', at + 4);
+      const end = close >= 0 && close - at < MAX_ELEMENT ? close + 3 : Math.min(text.length, at + 4);
+      out.push({ rule: 'markup.html_comment', category: 'markup', severity: 'medium', start: at, end, replacement: '' });
+      MARKUP_RE.lastIndex = end;
+    } else if (tok.startsWith('![')) {
+      // Remote image in markdown: rendering it sends a request (and whatever the URL carries) to a third party.
+      const close = text.indexOf(')', at + tok.length);
+      const end = close >= 0 && close - at < 4096 ? close + 1 : at + tok.length;
+      out.push({ rule: 'markup.remote_image', category: 'markup', severity: 'medium', start: at, end, replacement: '[remote image removed]' });
+      MARKUP_RE.lastIndex = end;
+    } else if (/^(?:javascript|vbscript|livescript)/.test(tok) || tok.startsWith('data:text')) {
+      out.push({ rule: 'markup.script_url', category: 'markup', severity: 'high', start: at, end: at + m[0].length, replacement: 'blocked:' });
+    } else if (/^on[a-z]/.test(tok)) {
+      out.push({ rule: 'markup.event_handler', category: 'markup', severity: 'high', start: at, end: at + m[0].length, replacement: 'data-blocked=' + m[0].slice(-1) });
+    } else if (/display|visibility|font-size|opacity/.test(tok)) {
+      out.push({ rule: 'markup.hidden_html', category: 'markup', severity: 'high', start: at, end: at + 1, replacement: '&lt;' });
+      MARKUP_RE.lastIndex = at + 1;
+    } else {
+      const name = tok.slice(1);
+      const closeRe = TAG_CLOSE[name];
+      let end = at + m[0].length;
+      if (closeRe) {
+        const rest = text.slice(at, at + MAX_ELEMENT);
+        const c = closeRe.exec(rest);
+        if (c) end = at + c.index + c[0].length;
+      }
+      out.push({ rule: 'markup.active_html', category: 'markup', severity: 'high', start: at, end, replacement: `[${name} element removed]` });
+      MARKUP_RE.lastIndex = end;
+    }
+  }
+}
+
+export interface SanitizeOptions {
+  /** Longest text passed on; the rest is cut with a marker (`size.oversized`). */
+  maxChars?: number;
+  /** Look for HTML/markdown carriers (on for untrusted content). */
+  markup?: boolean;
+}
+
+/** Proposes edits for `text`; does not change it. Edits are sorted and non-overlapping. */
+export function findEdits(text: string, opts: SanitizeOptions = {}): Edit[] {
+  const out: Edit[] = [];
+  const maxChars = opts.maxChars ?? Infinity;
+  const scanned = text.length > maxChars ? text.slice(0, maxChars) : text;
+  invisibleChars(scanned, out);
+  if (opts.markup !== false) markup(scanned, out);
+  if (text.length > maxChars) {
+    out.push({ rule: 'size.oversized', category: 'size', severity: 'medium', start: maxChars, end: text.length, replacement: `\n[truncated: ${text.length - maxChars} characters removed]` });
+  }
+  out.sort((a, b) => a.start - b.start || b.end - a.end);
+  const kept: Edit[] = [];
+  let lastEnd = -1;
+  for (const e of out) {
+    if (e.start < lastEnd) continue;
+    kept.push(e);
+    lastEnd = e.end;
+  }
+  return kept;
+}
+
+/** Applies non-overlapping edits (sorted by start). */
+export function applyEdits(text: string, edits: Array<{ start: number; end: number; replacement: string }>): string {
+  if (edits.length === 0) return text;
+  const parts: string[] = [];
+  let pos = 0;
+  for (const e of edits) {
+    if (e.start < pos) continue;
+    parts.push(text.slice(pos, e.start), e.replacement);
+    pos = e.end;
+  }
+  parts.push(text.slice(pos));
+  return parts.join('');
+}
+
+/** Neutralises chat-template role markers so untrusted text cannot open a new system/assistant turn. */
+const ROLE_MARKER_RE = /<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|assistant|user|tool)>|^\s{0,8}(?:#{1,4}\s{0,3})?(?:system|assistant)\s{0,3}:/gim;
+export function roleMarkerEdits(text: string): Edit[] {
+  const out: Edit[] = [];
+  ROLE_MARKER_RE.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = ROLE_MARKER_RE.exec(text)) !== null) {
+    if (m[0].length === 0) {
+      ROLE_MARKER_RE.lastIndex++;
+      continue;
+    }
+    out.push({ rule: 'injection.role_marker', category: 'markup', severity: 'high', start: m.index, end: m.index + m[0].length, replacement: `[${m[0].replace(/[<>|[\]]/g, '').trim()}]` });
+  }
+  return out;
+}
