@@ -254,6 +254,9 @@ export class JobScheduler extends EventEmitter {
 
   private async pumpLoop(): Promise<void> {
     do {
+      // Let the reports that queued up during the last (synchronous) commit arrive first, so
+      // that one commit covers all of them.
+      await new Promise((r) => setImmediate(r));
       this.repump = false;
       if (this.closed) return;
       const completions = this.completions.splice(0).filter((m) => {
