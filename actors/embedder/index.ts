@@ -1,0 +1,46 @@
+/**
+ * `system/embedder`: turns texts into vectors with the configured provider (see service.ts).
+ * Inference runs in a piscina pool, so this actor's message loop only queues and replies.
+ */
+import { ActorError, defineActor } from '../../src/kernel/actor.js';
+import { EmbedderConfigSchema, type EmbedderConfig } from '../../protocol/embedder.js';
+import { Value } from '@sinclair/typebox/value';
+import { EmbedderService } from './service.js';
+
+export const EMBEDDER_PROGRESS_TOPIC = 'embedder.progress';
+
+export default defineActor<EmbedderConfig>({
+  onCrash: 'redeliver',
+  async setup(ctx) {
+    // Fill defaults when the kernel hands a partial section (it validates, we complete).
+    const cfg = Value.Default(EmbedderConfigSchema, structuredClone(ctx.config ?? {})) as EmbedderConfig;
+    let lastPct = -1;
+    const svc = new EmbedderService(cfg, {
+      dataDir: ctx.dataDir,
+      log: ctx.log,
+      onDownloadProgress: (p) => {
+        const pct = p.overallTotal ? Math.floor((p.overallReceived / p.overallTotal) * 100) : -1;
+        if (pct !== lastPct) {
+          lastPct = pct;
+          ctx.publish(EMBEDDER_PROGRESS_TOPIC, { op: 'download', file: p.file, received: p.overallReceived, total: p.overallTotal });
+        }
+      },
+    });
+    await svc.start();
+    return {
+      handlers: {
+        'embedder.embed': async (payload: { texts: string[] }) => {
+          try {
+            const r = await svc.embed(payload?.texts);
+            return { model: r.model, dim: r.dim, vectors: r.vectors.map((v) => Array.from(v)) };
+          } catch (e) {
+            const err = e as Error & { code?: string };
+            throw new ActorError(err.code ?? 'handler_error', err.message);
+          }
+        },
+        'embedder.info': () => svc.info(),
+      },
+      stop: () => svc.close(),
+    };
+  },
+});
