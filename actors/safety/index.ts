@@ -1,0 +1,79 @@
+/**
+ * The safety guard actor (`system/safety`). Thin: validates payloads, delegates to SafetyLayer,
+ * logs every non-ignore decision (rule, action, location — never the matched text).
+ */
+import { randomBytes } from 'node:crypto';
+import { defineActor, ActorError } from '../../src/kernel/actor.js';
+import { SafetyLayer, type LayerConfig, type Finding } from './layer.js';
+
+const SOURCES = new Set(['tool', 'web', 'document']);
+
+function textOf(p: any, type: string): unknown {
+  if (!p || typeof p !== 'object') throw new ActorError('invalid_message', `${type}: payload must be an object with a "text" field`);
+  const t = p.text;
+  if (typeof t !== 'string' && !(t instanceof Uint8Array) && !(t instanceof ArrayBuffer)) throw new ActorError('invalid_message', `${type}: "text" must be a string or bytes`);
+  return t;
+}
+function scopeOf(p: any) {
+  return { agent: typeof p.agent === 'string' ? p.agent : undefined, channel: typeof p.channel === 'string' ? p.channel : undefined };
+}
+
+export default defineActor<LayerConfig & { fingerprint_salt?: string; log_decisions?: boolean }>({
+  onCrash: 'fail',
+  async setup(ctx) {
+    const cfg = ctx.config ?? {};
+    // A stable per-installation fingerprint key, so fingerprints match across restarts but not across installations.
+    let key = cfg.fingerprint_salt || ctx.store.get<string>('fingerprint_key');
+    if (!key) {
+      key = randomBytes(16).toString('hex');
+      await ctx.store.put('fingerprint_key', key);
+    }
+    let layer: SafetyLayer;
+    try {
+      layer = new SafetyLayer(cfg, { fingerprintKey: key });
+    } catch (e) {
+      throw new Error(`safety config: ${(e as Error).message}`);
+    }
+    const logDecisions = cfg.log_decisions !== false;
+    const log = (type: string, scope: { agent?: string; channel?: string }, action: string, findings: Finding[]) => {
+      if (!logDecisions || findings.length === 0) return;
+      ctx.log.info({ type, ...scope, action, decisions: findings.slice(0, 50).map((f) => ({ rule: f.rule, action: f.action, start: f.start, end: f.end, ...(f.fingerprint ? { fp: f.fingerprint } : {}) })) }, 'safety decision');
+    };
+    return {
+      handlers: {
+        'safety.inspect_inbound': (p: any) => {
+          const scope = scopeOf(p);
+          const r = layer.inspectInbound(textOf(p, 'safety.inspect_inbound'), scope);
+          log('safety.inspect_inbound', scope, r.action, r.findings);
+          return r;
+        },
+        'safety.inspect_untrusted': (p: any) => {
+          const text = textOf(p, 'safety.inspect_untrusted');
+          if (!SOURCES.has(p.source)) throw new ActorError('invalid_message', 'safety.inspect_untrusted: "source" must be tool, web or document');
+          const scope = scopeOf(p);
+          const r = layer.inspectUntrusted(text, p.source, scope);
+          log('safety.inspect_untrusted', scope, r.action, r.findings);
+          return r;
+        },
+        'safety.redact': (p: any) => {
+          const scope = scopeOf(p);
+          const r = layer.redact(textOf(p, 'safety.redact'), scope);
+          log('safety.redact', scope, r.findings.length ? 'sanitize' : 'allow', r.findings);
+          return r;
+        },
+        'safety.check_url': async (p: any) => {
+          if (!p || typeof p.url !== 'string') throw new ActorError('invalid_message', 'safety.check_url: "url" must be a string');
+          const r = await layer.checkUrl(p.url, typeof p.resolve === 'boolean' ? p.resolve : undefined);
+          if (!r.allowed && logDecisions) ctx.log.info({ type: 'safety.check_url', rule: r.rule, action: 'block', reason: r.reason }, 'safety decision');
+          return r;
+        },
+        'safety.validate_json': (p: any) => {
+          if (!p || !('json' in p)) throw new ActorError('invalid_message', 'safety.validate_json: "json" is required');
+          return layer.validateJson(p.json, p.schema);
+        },
+        'safety.stats': () => layer.stats(),
+        'safety.rules': (p: any) => ({ rules: [...layer.policy.scope(p?.agent, p?.channel).values()].map(({ id, category, severity, action, description }) => ({ id, category, severity, action, description })) }),
+      },
+    };
+  },
+});
