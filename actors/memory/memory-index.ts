@@ -19,6 +19,7 @@ import { InputError } from './file-reader.js';
 import { rrfFuse } from './rrf.js';
 import type { TokenCounter } from './token-counter.js';
 import { VectorIndex } from './vector-index.js';
+import { yielder } from './yielder.js';
 
 /** On-disk format version; an index written by another version is refused, not rewritten. */
 export const INDEX_FORMAT = 1;
@@ -183,11 +184,11 @@ export class MemoryIndex {
 
   static async open(opts: MemoryIndexOptions): Promise<MemoryIndex> {
     const mi = new MemoryIndex(opts);
-    mi.openSync();
+    await mi.openStore();
     return mi;
   }
 
-  private openSync(): void {
+  private async openStore(): Promise<void> {
     fs.mkdirSync(this.opts.dir, { recursive: true });
     this.env = open({ path: this.dbPath, maxDbs: 8, noSubdir: false, compression: false });
     this.metaDb = this.env.openDB({ name: 'meta', encoding: 'msgpack' });
@@ -196,14 +197,14 @@ export class MemoryIndex {
     this.vectorsDb = this.env.openDB({ name: 'vectors', encoding: 'binary', keyEncoding: 'uint32' });
     const stored = this.metaDb.get('meta') as Meta | undefined;
     if (stored && stored.format !== INDEX_FORMAT) {
-      const msg = `memory index ${this.dbPath} was written by index format ${stored.format}; this version reads format ${INDEX_FORMAT}. Nothing was changed; run \`rustyclaw memory reindex\` to rebuild it (the stored documents are kept), or use the matching RustyClaw version`;
+      const msg = `memory index ${this.dbPath} was written by index format ${stored.format}; this version reads format ${INDEX_FORMAT}. Nothing was changed: use the RustyClaw version that wrote it, or move ${this.opts.dir} aside and re-add your files with \`rustyclaw memory add\``;
       this.env.close();
       throw new MemoryError('index_version_mismatch', msg);
     }
     this.meta = stored ?? { format: INDEX_FORMAT, model: null, dim: null, next_label: 1, generation: 0 };
     for (const { value } of this.docsDb.getRange()) this.trackDoc(value);
     this.checkModel();
-    this.loadIndexes();
+    await this.loadIndexes();
   }
 
   private trackDoc(d: DocRecord | DocMeta): DocMeta {
@@ -245,7 +246,7 @@ export class MemoryIndex {
     };
   }
 
-  private loadIndexes(): void {
+  private async loadIndexes(): Promise<void> {
     const f = this.snapshotFiles();
     this.bm25 = new Bm25Index(this.opts.bm25);
     this.vectors = null;
@@ -270,15 +271,17 @@ export class MemoryIndex {
         this.opts.log?.warn({ err: (e as Error).message }, 'memory: snapshot unusable, rebuilding indexes from lmdb');
       }
     }
-    this.rebuildFromStore();
+    await this.rebuildFromStore();
     this.loadedFrom = 'rebuild';
   }
 
   /** Rebuild BM25 and HNSW from the chunk texts and vectors in lmdb (no re-embedding). */
-  private rebuildFromStore(): void {
+  private async rebuildFromStore(): Promise<void> {
     this.bm25 = new Bm25Index(this.opts.bm25);
     this.vectors = this.meta.dim ? new VectorIndex(this.meta.dim, this.opts.hnsw) : null;
+    const pause = yielder();
     for (const label of this.labelDoc.keys()) {
+      await pause();
       const c = this.chunksDb.get(label);
       const v = this.vectorsDb.getBinary(label);
       if (!c || !v) {
@@ -435,12 +438,12 @@ export class MemoryIndex {
   }
 
   /** Drop deleted entries from both indexes if enough accumulated (or `force`). */
-  compact(force = false): boolean {
+  async compact(force = false): Promise<boolean> {
     const live = this.bm25.size;
     const deleted = Math.max(this.bm25.deletedCount, this.vectors?.deletedCount ?? 0);
     if (!deleted || (!force && deleted < this.opts.compactRatio * Math.max(1, live))) return false;
     this.bm25.compact();
-    this.vectors?.rebuild();
+    await this.vectors?.rebuild();
     this.dirtySince ||= Date.now();
     return true;
   }
@@ -472,14 +475,25 @@ export class MemoryIndex {
     const staged: Array<{ rec: DocRecord; rows: Array<{ label: number; chunk: ChunkRecord; vec: Float32Array }> }> = [];
     let done = 0;
     onProgress?.(0, ids.length);
-    for (const id of ids) {
-      const rec = this.docsDb.get(id);
-      if (!rec) continue;
-      const chunks = chunkText(rec.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
-      const vecs = await e.embed(chunks.map((c) => c.text));
-      const rows = chunks.map((c, i) => ({ label: next++, chunk: { doc: id, text: c.text, start_line: c.startLine, end_line: c.endLine }, vec: vecs[i] }));
-      staged.push({ rec: { ...rec, labels: rows.map((r) => r.label) }, rows });
-      onProgress?.(++done, ids.length);
+    // Embed several documents per call so the pool's batches stay full.
+    for (let i = 0; i < ids.length; ) {
+      const group: Array<{ rec: DocRecord; chunks: ReturnType<typeof chunkText> }> = [];
+      let n = 0;
+      while (i < ids.length && (n < 256 || group.length === 0)) {
+        const rec = this.docsDb.get(ids[i++]);
+        if (!rec) continue;
+        const chunks = chunkText(rec.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
+        group.push({ rec, chunks });
+        n += chunks.length;
+      }
+      const vecs = await e.embed(group.flatMap((g) => g.chunks.map((c) => c.text)));
+      let vi = 0;
+      for (const g of group) {
+        const rows = g.chunks.map((c) => ({ label: next++, chunk: { doc: g.rec.id, text: c.text, start_line: c.startLine, end_line: c.endLine }, vec: vecs[vi++] }));
+        staged.push({ rec: { ...g.rec, labels: rows.map((r) => r.label) }, rows });
+      }
+      done += group.length;
+      onProgress?.(done, ids.length);
     }
     // Swap in one transaction: the old index stays intact until this commits.
     this.meta = { format: INDEX_FORMAT, model: e.model, dim: e.dim, next_label: next, generation: this.meta.generation + 1 };
@@ -498,8 +512,10 @@ export class MemoryIndex {
     this.docs.clear();
     this.labelDoc.clear();
     let chunks = 0;
+    const pause = yielder();
     for (const s of staged) {
       this.trackDoc(s.rec);
+      await pause();
       for (const r of s.rows) {
         bm25.add(r.label, analyze(r.chunk.text));
         vectors.add(r.label, r.vec);

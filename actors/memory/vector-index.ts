@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import hnswlib from 'hnswlib-node';
 import type { ScoredLabel } from './bm25-index.js';
+import { yielder } from './yielder.js';
 
 export interface VectorIndexOptions {
   m?: number;
@@ -93,9 +94,14 @@ export class VectorIndex {
   }
 
   /** Rebuild the graph without deleted points (compaction). */
-  rebuild(): void {
+  async rebuild(): Promise<void> {
     const next = this.fresh(Math.max(1024, this.labels.size * 2));
-    for (const label of this.labels) next.addPoint(this.index.getPoint(label), label);
+    const pause = yielder();
+    // Searches keep using the old graph until the swap; callers serialise writes around this.
+    for (const label of this.labels) {
+      await pause();
+      next.addPoint(this.index.getPoint(label), label);
+    }
     this.index = next;
     this.deleted = 0;
   }
