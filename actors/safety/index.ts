@@ -32,7 +32,7 @@ export default defineActor<LayerConfig & { fingerprint_salt?: string; log_decisi
     try {
       layer = new SafetyLayer(cfg, { fingerprintKey: key });
     } catch (e) {
-      throw new Error(`safety config: ${(e as Error).message}`);
+      throw new Error(`safety config: ${(e as Error).message}`, { cause: e });
     }
     const logDecisions = cfg.log_decisions !== false;
     const log = (type: string, scope: { agent?: string; channel?: string }, action: string, findings: Finding[]) => {

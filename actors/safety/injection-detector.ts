@@ -92,8 +92,15 @@ export class InjectionDetector {
       }
     }
     const score = Math.round((1 - keep) * 1000) / 1000;
-    spans.sort((a, b) => a.start - b.start);
-    return { score, families, spans };
+    spans.sort((a, b) => a.start - b.start || b.end - a.end);
+    // Several patterns often cover the same words: keep non-overlapping spans.
+    const merged: InjectionSpan[] = [];
+    for (const sp of spans) {
+      const last = merged[merged.length - 1];
+      if (last && sp.start < last.end) continue;
+      merged.push(sp);
+    }
+    return { score, families, spans: merged };
   }
 }
 

@@ -26,10 +26,10 @@ export function compileUserRegex(pattern: unknown, flags: unknown, path: string)
   }
 }
 
-interface GroupState { hasQuantifier: boolean; hasAlternation: boolean }
+interface GroupState { hasQuantifier: boolean; hasUnbounded: boolean; hasAlternation: boolean }
 
 function checkShape(p: string, path: string): void {
-  const stack: GroupState[] = [{ hasQuantifier: false, hasAlternation: false }];
+  const stack: GroupState[] = [{ hasQuantifier: false, hasUnbounded: false, hasAlternation: false }];
   let inClass = false;
   for (let i = 0; i < p.length; i++) {
     const c = p[i];
@@ -49,7 +49,7 @@ function checkShape(p: string, path: string): void {
     }
     if (c === '(') {
       if (p.startsWith('(?<=', i) || p.startsWith('(?<!', i)) throw new RegexConfigError(path, `lookbehind is not allowed (at ${i})`);
-      stack.push({ hasQuantifier: false, hasAlternation: false });
+      stack.push({ hasQuantifier: false, hasUnbounded: false, hasAlternation: false });
       continue;
     }
     if (c === '|') {
@@ -60,35 +60,42 @@ function checkShape(p: string, path: string): void {
       const g = stack.pop();
       if (!g || stack.length === 0) throw new RegexConfigError(path, `unbalanced ")" at ${i}`);
       const q = quantifierAt(p, i + 1);
-      if (q && q.unbounded && (g.hasQuantifier || g.hasAlternation)) {
-        throw new RegexConfigError(path, `nested quantifier: a group containing ${g.hasQuantifier ? 'a quantifier' : 'an alternation'} is itself repeated without bound (at ${i + 1}); this can backtrack catastrophically`);
+      // (a+)+, (a|aa)*: exponential; (.*a){20}: polynomial of degree 20. Both rejected.
+      if (q && ((q.infinite && (g.hasQuantifier || g.hasAlternation)) || (q.repeats && g.hasUnbounded))) {
+        throw new RegexConfigError(path, `nested quantifier: a group containing ${g.hasUnbounded || g.hasQuantifier ? 'a quantifier' : 'an alternation'} is itself repeated (at ${i + 1}); this can backtrack catastrophically`);
       }
+      const parent = stack[stack.length - 1];
       if (q) {
         if (q.count > 1000) throw new RegexConfigError(path, `repetition count above 1000 (at ${i + 1})`);
-        stack[stack.length - 1].hasQuantifier = true;
+        parent.hasQuantifier = true;
+        if (q.infinite) parent.hasUnbounded = true;
+        i += q.length;
       }
-      if (g.hasQuantifier || g.hasAlternation) stack[stack.length - 1].hasQuantifier ||= g.hasQuantifier;
+      parent.hasQuantifier ||= g.hasQuantifier;
+      parent.hasUnbounded ||= g.hasUnbounded;
       continue;
     }
     const q = quantifierAt(p, i);
     if (q && (c === '*' || c === '+' || c === '{' || c === '?')) {
       if (q.count > 1000) throw new RegexConfigError(path, `repetition count above 1000 (at ${i})`);
       stack[stack.length - 1].hasQuantifier = true;
+      if (q.infinite) stack[stack.length - 1].hasUnbounded = true;
       i += q.length - 1;
     }
   }
   if (stack.length !== 1) throw new RegexConfigError(path, 'unbalanced "("');
 }
 
-function quantifierAt(p: string, i: number): { unbounded: boolean; count: number; length: number } | null {
+/** `infinite`: no upper bound (* + {n,}); `repeats`: may match more than once. */
+function quantifierAt(p: string, i: number): { infinite: boolean; repeats: boolean; count: number; length: number } | null {
   const c = p[i];
-  if (c === '*' || c === '+') return { unbounded: true, count: 0, length: p[i + 1] === '?' ? 2 : 1 };
-  if (c === '?') return { unbounded: false, count: 1, length: 1 };
+  if (c === '*' || c === '+') return { infinite: true, repeats: true, count: 0, length: p[i + 1] === '?' ? 2 : 1 };
+  if (c === '?') return { infinite: false, repeats: false, count: 1, length: p[i + 1] === '?' ? 2 : 1 };
   if (c === '{') {
     const m = /^\{(\d+)(,(\d*))?\}\??/.exec(p.slice(i, i + 20));
     if (!m) return null;
     const hi = m[2] === undefined ? Number(m[1]) : m[3] === '' ? Infinity : Number(m[3]);
-    return { unbounded: hi === Infinity || hi > 1, count: Number.isFinite(hi) ? Math.max(hi, Number(m[1])) : Number(m[1]), length: m[0].length };
+    return { infinite: hi === Infinity, repeats: hi > 1, count: Number.isFinite(hi) ? Math.max(hi, Number(m[1])) : Number(m[1]), length: m[0].length };
   }
   return null;
 }

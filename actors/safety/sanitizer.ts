@@ -17,6 +17,7 @@ export interface Edit {
 }
 
 /** Invisible and direction-changing code points, plus C0/C1 controls (tab, LF, CR allowed). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const INVISIBLE_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB]+|(?:\uDB40[\uDC00-\uDDEF])+/g;
 
 function classify(ch: string): { rule: string; severity: Severity } {
@@ -53,6 +54,7 @@ function invisibleChars(text: string, out: Edit[]): void {
         if (classify(String.fromCodePoint(cp2)).rule !== kind.rule) break;
         j += cp2 > 0xffff ? 2 : 1;
       }
+      // eslint-disable-next-line no-control-regex -- vertical tab / form feed become a space
       const nl = kind.rule === 'control.chars' && /[\u000B\u000C\u0085]/.test(run.slice(i, j)) ? ' ' : '';
       out.push({ rule: kind.rule, category: 'control', severity: kind.severity, start: m.index + i, end: m.index + j, replacement: nl });
       i = j;

@@ -47,12 +47,15 @@ export function decodeInput(input: unknown, limits: TextLimits): DecodedText {
 function looksBinary(text: string): boolean {
   const n = Math.min(text.length, 8192);
   if (n === 0) return false;
-  let ctrl = 0;
+  let ctrl = 0, replaced = 0, nul = false;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if ((c < 32 && c !== 9 && c !== 10 && c !== 13) || c === 0xfffd) ctrl++;
+    if (c === 0) nul = true;
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13) ctrl++;
+    else if (c === 0xfffd) replaced++;
   }
-  return ctrl / n > BINARY_RATIO;
+  // NUL never occurs in text; undecodable bytes in bulk mean a binary file, a few mean a bad encoding.
+  return nul || ctrl / n > BINARY_RATIO || (n >= 64 && replaced / n > 0.3);
 }
 
 export interface JsonLimits { maxBytes: number; maxDepth: number; maxKeys: number; maxStringLength: number; maxArrayLength: number }
