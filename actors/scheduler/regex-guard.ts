@@ -17,7 +17,8 @@ import { Worker } from 'node:worker_threads';
 let linearAvailable = false;
 try {
   v8.setFlagsFromString('--enable-experimental-regexp-engine');
-  new RegExp('a', 'l');
+  const linearFlag = 'l';
+  new RegExp('a', linearFlag);
   linearAvailable = true;
 } catch {
   linearAvailable = false;
