@@ -11,50 +11,7 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Message kinds inside an in-process frame. */
-export const enum Kind {
-  Tell = 0,
-  Ask = 1,
-  Reply = 2,
-  Publish = 3,
-}
-
-/** A tell or ask travelling between threads. `s` is the per-link sequence number (credits, redelivery). */
-export interface WireMessage {
-  k: Kind.Tell | Kind.Ask;
-  s: number;
-  /** Ask id, unique per sending thread (absent for tells). */
-  id?: number;
-  to: string;
-  from: string;
-  ty: string;
-  p: unknown;
-}
-
-export interface WireReply {
-  k: Kind.Reply;
-  id: number;
-  /** Error, when the ask failed: `{code, message, details?}`. */
-  e?: { code: string; message: string; details?: unknown };
-  p?: unknown;
-}
-
-export interface WirePublish {
-  k: Kind.Publish;
-  tp: string;
-  p: unknown;
-}
-
-export type WireItem = WireMessage | WireReply | WirePublish;
-
-/**
- * What one postMessage carries: a batch of items plus a cumulative acknowledgement
- * (the highest sequence number of the peer's messages that this side has started to process).
- */
-export interface Frame {
-  a?: number;
-  m?: WireItem[];
-}
+export * from './wire.js';
 
 // ---- External envelope (WebSocket endpoint) -------------------------------------------------
 

@@ -5,10 +5,15 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { rootSchema } from './sections.js';
+
+// The YAML parser is loaded only when a file is read (embedders passing objects never pay for it).
+const require = createRequire(import.meta.url);
+const parseDocument = (text: string, opts: Record<string, unknown>): Document => (require('yaml') as typeof import('yaml')).parseDocument(text, opts);
 
 export type RootConfig = Record<string, any> & {
   data_dir: string;

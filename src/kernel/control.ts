@@ -25,4 +25,5 @@ export type ControlFromHost =
   | { t: 'setup_failed'; error: { message: string; stack?: string } }
   | { t: 'sub'; pattern: string; on: boolean }
   | { t: 'stats'; n: number; actors: Array<{ path: string; mailbox: number; handled: number }>; heapUsed: number }
-  | { t: 'stopped_ok' };
+  | { t: 'stopped_ok' }
+  | { t: 'log'; rec: import('./worker-log.js').LogRecord };

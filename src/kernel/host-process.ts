@@ -24,7 +24,6 @@ export interface HostEnv {
   rootConfig: Record<string, any>;
   routerOpts: RouterOptions;
   logLevel: string;
-  logFile?: string;
   log: Logger;
   /** The worker exists (its actors are in setup): give it the directory and its links. */
   onSpawn(host: HostProcess): void;
@@ -82,7 +81,6 @@ export class HostProcess {
         rootConfig: env.rootConfig,
         routerOpts: env.routerOpts,
         logLevel: env.logLevel,
-        logFile: env.logFile,
       },
       resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryLimitMb },
       stdout: false,

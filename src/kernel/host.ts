@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import type { ActorContext, ActorDefinition } from './actor.js';
 import { Router, type DirectoryEntry, type RouterOptions } from './router.js';
-import { createLogger } from './log.js';
+import { forwardingLogger } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import type { ControlToHost, HostActorSpec } from './control.js';
 
@@ -22,11 +22,10 @@ interface InitData {
   rootConfig: Record<string, any>;
   routerOpts: RouterOptions;
   logLevel: string;
-  logFile?: string;
 }
 
 const init = workerData as InitData;
-const log = createLogger(init.logLevel, init.logFile).child({ thread: init.node });
+const log = forwardingLogger(init.logLevel, { thread: init.node }, (rec) => port.postMessage({ t: 'log', rec }));
 const router = new Router(init.node, init.routerOpts);
 router.onSubscriptionChange = (pattern, on) => port.postMessage({ t: 'sub', pattern, on });
 router.onDeadLetter = (m, reason) => log.warn({ to: m.to, type: m.ty, reason }, 'dead letter: tell could not be delivered');
@@ -90,7 +89,6 @@ async function stopAll(): Promise<void> {
   }
   for (const l of router.links.values()) l.flush();
   await closeEnv();
-  await new Promise<void>((resolve) => log.flush(() => resolve()));
 }
 
 port.on('message', (m: ControlToHost) => {

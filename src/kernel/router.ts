@@ -6,7 +6,7 @@
  * Routing never goes through the main thread: a worker sends straight over the MessageChannel
  * that the kernel gave it for the target's thread.
  */
-import { Kind, type Frame, type WireMessage, type WirePublish, type WireReply } from '../../protocol/envelope.js';
+import { Kind, type Frame, type WireMessage, type WirePublish, type WireReply } from '../../protocol/wire.js';
 import { ActorError, type ActorContext, type AskOptions, type Handler, type MessageMeta } from './actor.js';
 import { Link, type LinkOptions } from './link.js';
 import { topicMatches } from './topics.js';
@@ -342,6 +342,11 @@ export class Router {
     if (!actor) {
       if (link) link.noteStarted(msg.s);
       this.replyError(msg, link, new ActorError('unknown_actor', `no actor at path '${msg.to}' on ${this.id}`));
+      return;
+    }
+    if (link !== null && actor.mailbox.length === 0 && actor.running < actor.concurrency) {
+      // Fast path: nothing queued ahead of it, run now without a trip through the mailbox.
+      this.run(actor, msg, link);
       return;
     }
     actor.mailbox.push({ msg, link });

@@ -7,8 +7,14 @@
  * whose callback throws does not roll back (see REFERENCE.md).
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { open, type RootDatabase, type Database } from 'lmdb';
+import type { RootDatabase, Database } from 'lmdb';
+
+// lmdb is loaded on first use: it costs ~28 ms and several MB per thread, and most actors never
+// open the store.
+const require = createRequire(import.meta.url);
+let lmdbOpen: typeof import('lmdb').open | null = null;
 import type { ActorStore } from './actor.js';
 
 let root: RootDatabase | null = null;
@@ -18,7 +24,8 @@ export function openEnv(dataDir: string): RootDatabase {
   const p = path.join(dataDir, 'lmdb');
   if (root && rootPath === p) return root;
   mkdirSync(p, { recursive: true });
-  root = open({ path: p, maxDbs: 512, compression: false });
+  lmdbOpen ??= (require('lmdb') as typeof import('lmdb')).open;
+  root = lmdbOpen({ path: p, maxDbs: 512, compression: false });
   rootPath = p;
   return root;
 }

@@ -1,5 +1,5 @@
 /**
- * OTP-style supervisor. Children start in order and stop in reverse order. When a child ends:
+ * OTP-style supervisor. Children become ready in order and stop in reverse order. When a child ends:
  * - restart type `permanent` always restarts, `transient` only after an abnormal end, `temporary` never;
  * - strategy `one_for_one` restarts that child, `one_for_all` all children, `rest_for_one` that child
  *   and the ones started after it;
@@ -79,18 +79,27 @@ export class Supervisor implements Child {
     this.queue = this.queue.then(op).catch((err) => this.hooks.log.error({ supervisor: this.id, err }, 'supervisor operation failed'));
   }
 
+  /**
+   * Children's threads are spawned concurrently (thread start-up is the dominant cost and two cores
+   * overlap it), and become ready in order: the supervisor waits for them first to last. An actor
+   * that asks an earlier sibling during its setup simply waits: messages queue until it is ready.
+   */
   async start(): Promise<void> {
     this.state = 'running';
     this.restartTimes = [];
     this.consecutive = 0;
-    for (const c of this.children) {
-      if (this.state !== 'running') return;
+    const starts = this.children.map((c) => {
+      const p = c.start();
+      p.catch(() => {}); // awaited below, in order
+      return p;
+    });
+    for (let i = 0; i < starts.length; i++) {
       try {
-        await c.start();
+        await starts[i];
       } catch (err) {
         // The failed start already counts as an exit of that child and is being handled by policy;
         // the rest of the tree still starts.
-        this.hooks.log.error({ supervisor: this.id, child: c.id, err: (err as Error).message }, 'child failed to start');
+        this.hooks.log.error({ supervisor: this.id, child: this.children[i].id, err: (err as Error).message }, 'child failed to start');
       }
     }
   }

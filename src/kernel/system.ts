@@ -12,6 +12,7 @@ import { HostProcess, type ExitReason, type HostEnv } from './host-process.js';
 import { Supervisor, type Child, type RestartType, type SupervisorHooks } from './supervisor.js';
 import { defaultTree, type SupervisorNode, type TreeNode, type WorkerNode } from './tree.js';
 import { createLogger } from './log.js';
+import { levelName } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
 import type { ControlFromHost } from './control.js';
@@ -191,7 +192,6 @@ export class ActorSystem {
       rootConfig: this.config,
       routerOpts: { window: k.mailbox.capacity, batchMax: k.batch_max, overflow: k.mailbox.overflow, askTimeoutMs: k.ask_timeout_ms },
       logLevel: this.config.log.level,
-      logFile: this.config.log.file,
       log: this.log,
       onSpawn: (host) => this.hostSpawned(host),
       onReady: (host, actors) => this.hostReady(host, actors),
@@ -260,6 +260,7 @@ export class ActorSystem {
 
   private hostControl(host: HostProcess, msg: ControlFromHost): void {
     if (msg.t === 'sub') this.subscriptionChanged(host.spec.id, msg.pattern, msg.on);
+    else if (msg.t === 'log') this.log[levelName(msg.rec.level)](msg.rec.obj, msg.rec.msg);
   }
 
   private subscriptionChanged(node: string, pattern: string, on: boolean): void {

@@ -1,0 +1,4 @@
+/** Baseline task for piscina: echo. */
+export default function echo(p: unknown): unknown {
+  return p;
+}

@@ -1,0 +1,51 @@
+/**
+ * `ask`: request/reply between the main thread and one actor thread — RustyClaw against a raw
+ * MessagePort with a promise map, comlink and piscina, measured in the same run.
+ */
+import { bootBench, benchTree, knobs } from '../lib/kernel-fixture.js';
+import { measureCalls, type CallMetrics } from '../lib/measure.js';
+import { medianOf, round } from '../lib/stats.js';
+import { comlinkCaller, piscinaCaller, rawCaller, type Caller } from '../baselines/clients.js';
+
+export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
+  const k = knobs(opts.set);
+  const sizes = { rtt: opts.quick ? 500 : 3000, calls: opts.quick ? 20_000 : 200_000, window: Number(opts.set.window ?? 256) };
+  const runs = opts.quick ? 1 : 3;
+  const impls: Record<string, () => Promise<Caller>> = {
+    rustyclaw: async () => {
+      const b = await bootBench(benchTree(1, 'dedicated'), k);
+      return { call: (p) => b.sys.ask('bench/0', 'bench.echo', p), close: b.close };
+    },
+    raw: rawCaller,
+    comlink: comlinkCaller,
+    piscina: piscinaCaller,
+  };
+  const results: Record<string, CallMetrics> = {};
+  // Interleave implementations run by run, so machine noise spreads over all of them alike.
+  const perImpl: Record<string, CallMetrics[]> = {};
+  for (let r = 0; r < runs; r++) {
+    for (const [name, make] of Object.entries(impls)) {
+      const c = await make();
+      try {
+        (perImpl[name] ??= []).push(await measureCalls(c.call, sizes));
+      } finally {
+        await c.close();
+      }
+    }
+  }
+  for (const [name, list] of Object.entries(perImpl)) {
+    let i = 0;
+    const m = await medianOf(list.length, async () => list[i++]);
+    results[name] = { rtt_p50_us: round(m.rtt_p50_us), rtt_p99_us: round(m.rtt_p99_us), calls_per_s: Math.round(m.calls_per_s) };
+  }
+  const rc = results.rustyclaw;
+  return {
+    results,
+    ratios: {
+      calls_vs_raw: round(rc.calls_per_s / results.raw.calls_per_s, 2),
+      calls_vs_comlink: round(rc.calls_per_s / results.comlink.calls_per_s, 2),
+      rtt_p50_vs_raw: round(rc.rtt_p50_us / results.raw.rtt_p50_us, 2),
+    },
+    notes: [`${runs} runs interleaved, medians; ${sizes.calls} pipelined calls with ${sizes.window} in flight; ${sizes.rtt} sequential round trips`],
+  };
+}
