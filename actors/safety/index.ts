@@ -4,7 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { defineActor, ActorError } from '../../src/kernel/actor.js';
-import { SafetyLayer, type LayerConfig, type Finding } from './layer.js';
+import { Value } from '@sinclair/typebox/value';
+import { SafetyConfigSchema, type SafetyConfig } from '../../protocol/safety.js';
+import { SafetyLayer, type Finding } from './layer.js';
 
 const SOURCES = new Set(['tool', 'web', 'document']);
 
@@ -18,10 +20,20 @@ function scopeOf(p: any) {
   return { agent: typeof p.agent === 'string' ? p.agent : undefined, channel: typeof p.channel === 'string' ? p.channel : undefined };
 }
 
-export default defineActor<LayerConfig & { fingerprint_salt?: string; log_decisions?: boolean }>({
+/** Applies schema defaults and rejects a bad section with errors named by YAML path (safety.x.y). */
+export function resolveConfig(raw: unknown): SafetyConfig {
+  const cfg = Value.Default(SafetyConfigSchema, structuredClone(raw ?? {})) as SafetyConfig;
+  const errors = [...Value.Errors(SafetyConfigSchema, cfg)].slice(0, 5);
+  if (errors.length > 0) {
+    throw new Error(errors.map((e) => `safety${e.path.replace(/\//g, '.')}: ${e.message}`).join('; '));
+  }
+  return cfg;
+}
+
+export default defineActor<Partial<SafetyConfig>>({
   onCrash: 'fail',
   async setup(ctx) {
-    const cfg = ctx.config ?? {};
+    const cfg = resolveConfig(ctx.config);
     // A stable per-installation fingerprint key, so fingerprints match across restarts but not across installations.
     let key = cfg.fingerprint_salt || ctx.store.get<string>('fingerprint_key');
     if (!key) {

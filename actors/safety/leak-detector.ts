@@ -208,10 +208,7 @@ function emails(text: string, out: ContextHit[]): void {
       const d = EMAIL_DOMAIN_RE.exec(text);
       // `user:pw@host` in URLs and npm specs like `pkg@npm:1.0` are not emails.
       if (d && !(s > 0 && text[s - 1] === ':') && !/^(?:npm|git|github|workspace|patch|file|link)$/.test(d[0])) {
-        const local = text.slice(s, at);
-        if (!looksLikePlaceholder(local) || local === 'example') {
-          out.push({ rule: 'email', severity: 'medium', start: s, end: at + 1 + d[0].length });
-        }
+        out.push({ rule: 'email', severity: 'medium', start: s, end: at + 1 + d[0].length });
       }
     }
     at = text.indexOf('@', at + 1);
