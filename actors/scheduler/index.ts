@@ -1,0 +1,156 @@
+/**
+ * `system/scheduler`: jobs (persisted, parallel, leased, retried), routines (cron, event, webhook,
+ * manual) and per-agent heartbeats. Thin shell over job-scheduler.ts, routines.ts, webhook.ts and
+ * heartbeat.ts; jobs run on the scheduler's own worker threads (worker-pool.ts).
+ */
+import { Value } from '@sinclair/typebox/value';
+import { ActorError, defineActor } from '../../src/kernel/actor.js';
+import {
+  JobIdRequest,
+  JobListRequest,
+  JobSubmitRequest,
+  RoutineIdRequest,
+  RoutineRunRequest,
+  schedulerMessages,
+  type Job,
+  type SchedulerConfig,
+} from '../../protocol/scheduler.js';
+import { resolveSchedulerConfig, schemaError } from './config.js';
+import { HeartbeatService, heartbeatAgents } from './heartbeat.js';
+import { JobInputError, JobScheduler } from './job-scheduler.js';
+import { RoutineEngine, RoutineInputError } from './routines.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, startWebhookServer } from './webhook.js';
+
+function check<T>(schema: Parameters<typeof Value.Check>[0], payload: unknown, type: string): T {
+  const err = schemaError(schema, payload ?? {});
+  if (err) throw new ActorError('invalid_message', `${type}: ${err}`);
+  return (payload ?? {}) as T;
+}
+
+/** Domain errors become typed actor errors that name the field. */
+function typed(e: unknown): never {
+  if (e instanceof RoutineInputError) throw new ActorError(/^no routine/.test(e.message.replace(/^id: /, '')) ? 'not_found' : 'invalid_routine', e.message, { field: e.field });
+  if (e instanceof JobInputError) throw new ActorError(/not found/.test(e.message) ? 'not_found' : 'invalid_job', e.message);
+  throw e;
+}
+
+export default defineActor<Partial<SchedulerConfig>>({
+  onCrash: 'redeliver',
+  async setup(ctx) {
+    const cfg = resolveSchedulerConfig(ctx.config);
+    const sched = await JobScheduler.create({
+      store: ctx.store,
+      config: cfg,
+      host: { ask: (to, type, payload, opts) => ctx.ask(to, type, payload, opts) },
+      log: ctx.log,
+    });
+    const routines = new RoutineEngine({
+      store: ctx.store,
+      config: cfg.routines,
+      submit: (s) => sched.submit(s),
+      activeJobs: () => [...sched.store.all()].filter((j) => j.state === 'pending' || j.state === 'running'),
+      subscribe: (topic, fn) => ctx.subscribe(topic, fn),
+      publish: (topic, p) => ctx.publish(topic, p),
+      log: ctx.log,
+    });
+    const heartbeat = new HeartbeatService({
+      config: cfg.heartbeat,
+      agents: heartbeatAgents(ctx.rootConfig, ctx.dataDir, cfg.heartbeat.agents),
+      store: ctx.store,
+      submit: (s) => sched.submit(s),
+      isActive: (id) => sched.isActive(id),
+      publish: (topic, p) => ctx.publish(topic, p),
+      log: ctx.log,
+    });
+    sched.on('finished', (j: Job) => {
+      heartbeat.onJobFinished(j);
+      void routines.onJobFinished(j).catch((e) => ctx.log.warn({ err: e, job: j.id }, 'routine bookkeeping failed'));
+    });
+    await routines.start();
+
+    let webhook: Awaited<ReturnType<typeof startWebhookServer>> | undefined;
+    if (cfg.webhook.enabled) {
+      try {
+        webhook = await startWebhookServer({
+          host: cfg.webhook.host,
+          port: cfg.webhook.port,
+          bodyLimit: cfg.webhook.body_limit,
+          windowS: cfg.webhook.timestamp_window_s,
+          lookup: (id) => {
+            const secret = routines.webhookSecret(id);
+            return secret ? { secret } : undefined;
+          },
+          fire: (id, body) => routines.fire(id, 'webhook', body.toString('utf8')),
+        });
+        ctx.log.info({ url: webhook.url }, 'webhook endpoint listening');
+      } catch (e) {
+        // The rest of the scheduler works without it; routine.create says so for webhook routines.
+        ctx.log.error({ err: e, host: cfg.webhook.host, port: cfg.webhook.port }, 'webhook endpoint could not start');
+      }
+    }
+    heartbeat.start();
+
+    return {
+      handlers: {
+        'job.submit': async (p) => {
+          const spec = check<any>(JobSubmitRequest, p, 'job.submit');
+          const j = await sched.submit(spec).catch(typed);
+          return { id: j.id, state: j.state };
+        },
+        'job.status': (p) => {
+          const { id } = check<{ id: string }>(JobIdRequest, p, 'job.status');
+          const j = sched.get(id);
+          if (!j) throw new ActorError('not_found', `job ${id}: not found`);
+          return j;
+        },
+        'job.list': (p) => sched.list(check(JobListRequest, p, 'job.list')),
+        'job.cancel': async (p) => {
+          const { id } = check<{ id: string }>(JobIdRequest, p, 'job.cancel');
+          const j = await sched.cancel(id).catch(typed);
+          return { id: j.id, state: j.state };
+        },
+        'routine.create': async (p) => {
+          const { routine, secret } = await routines.create(p).catch(typed);
+          if (routine.trigger.type !== 'webhook' || !secret) return { routine };
+          if (!webhook) return { routine, warning: 'webhook endpoint is not running (scheduler.webhook.enabled / port in use?)' };
+          return {
+            routine,
+            webhook: { url: `${webhook.url}/hooks/${routine.id}`, secret, signature_header: SIGNATURE_HEADER, timestamp_header: TIMESTAMP_HEADER },
+          };
+        },
+        'routine.delete': async (p) => ({ deleted: await routines.remove(check<{ id: string }>(RoutineIdRequest, p, 'routine.delete').id) }),
+        'routine.list': () => ({ routines: routines.list() }),
+        'routine.run': async (p) => {
+          const { id, input } = check<{ id: string; input?: string }>(RoutineRunRequest, p, 'routine.run');
+          return routines.fire(id, 'manual', input).catch(typed);
+        },
+        'routine.enable': async (p) => ({ routine: await routines.setEnabled(check<{ id: string }>(RoutineIdRequest, p, 'routine.enable').id, true).catch(typed) }),
+        'routine.disable': async (p) => ({
+          routine: await routines.setEnabled(check<{ id: string }>(RoutineIdRequest, p, 'routine.disable').id, false, 'disabled by request').catch(typed),
+        }),
+        'scheduler.stats': () => ({
+          ...sched.stats(),
+          counters: { ...sched.counters, ...prefixed('routines', routines.counters), ...prefixed('heartbeat', heartbeat.counters) },
+          routines: routines.list().length,
+          ...(webhook ? { webhook: { url: webhook.url } } : {}),
+        }),
+        'scheduler.kill_worker': async (p) => {
+          const { worker } = check<{ worker?: number }>(schedulerMessages['scheduler.kill_worker'].request, p, 'scheduler.kill_worker');
+          const r = await sched.pool.kill(worker);
+          if (!r) throw new ActorError('not_found', worker === undefined ? 'no live worker to kill' : `worker ${worker}: not alive or no such worker`);
+          return r;
+        },
+      },
+      async stop() {
+        heartbeat.stop();
+        routines.stop();
+        await webhook?.close();
+        await sched.close();
+      },
+    };
+  },
+});
+
+function prefixed(p: string, o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}.${k}`, v]));
+}
