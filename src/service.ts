@@ -59,7 +59,7 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
       url = (await transport.start(sys)).url;
     } catch (err) {
       await sys.stop();
-      throw new Error(`cannot open the endpoint on ${config.endpoint.host}:${config.endpoint.port}: ${(err as Error).message}`);
+      throw new Error(`cannot open the endpoint on ${config.endpoint.host}:${config.endpoint.port}: ${(err as Error).message}`, { cause: err });
     }
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify({ url, token: transport.token, pid: process.pid }), { mode: 0o600 });

@@ -104,7 +104,9 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
   }
 
   const agents: SupervisorNode = { kind: 'supervisor', id: 'agents', strategy: 'one_for_one', children: [] };
-  if (actorModuleExists('agent')) {
+  if (override('agent').enabled === false) {
+    // Agents switched off (a kernel-only service).
+  } else if (actorModuleExists('agent')) {
     const o = override('agent');
     const list = configuredAgents(config);
     if (shared && list.length > 0) {

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../kernel/helpers.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const exec = promisify(execFile);
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return exec(process.execPath, [CLI, ...args], { env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 });
+}
+
+test('start prints a ready line; status lists actors; stop ends the process', async () => {
+  const dir = tempDir('rc-cli-');
+  const cfg = path.join(dir, 'rustyclaw.yaml');
+  // Only the kernel: the test is about the service's life cycle, not the subsystems.
+  writeFileSync(cfg, `data_dir: ${dir}/data\nkernel:\n  system_actors: []\n  actors:\n    agent:\n      enabled: false\nendpoint:\n  port: 0\n`);
+  const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], { env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' } });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const t0 = Date.now();
+  while (!out.includes('ready in')) {
+    if (Date.now() - t0 > 30_000) throw new Error(`no ready line: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(out, /rustyclaw ready in \d+ ms: \d+ actors on \d+ threads \(dedicated\), endpoint ws:\/\/127\.0\.0\.1:\d+/);
+
+  const { stdout } = await cli(['--config', cfg, 'status', '--json']);
+  const st = JSON.parse(stdout);
+  assert.ok(Array.isArray(st.actors));
+  assert.equal(st.pid, child.pid);
+
+  const table = await cli(['--config', cfg, 'status']);
+  assert.match(table.stdout, /PATH\s+THREAD\s+STATE\s+RESTARTS\s+MAILBOX\s+HANDLED/);
+
+  // A second service on the same data dir is refused with a clear message.
+  const second = await cli(['--config', cfg, 'start']).catch((e) => e);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /already runs on data dir/);
+
+  const stop = await cli(['--config', cfg, 'stop']);
+  assert.match(stop.stdout, /stopped/);
+  assert.equal(await exited, 0);
+});
+
+test('a bad config file stops start with an error naming the YAML path', async () => {
+  const dir = tempDir('rc-cli-');
+  const cfg = path.join(dir, 'bad.yaml');
+  writeFileSync(cfg, 'kernel:\n  mailbox:\n    capacity: -3\n');
+  const r = await cli(['--config', cfg, 'start']).catch((e) => e);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /kernel\.mailbox\.capacity/);
+  assert.match(r.stderr, /line 3/);
+});
+
+test('status without a running service boots the tree in-process', async () => {
+  const dir = tempDir('rc-cli-');
+  const cfg = path.join(dir, 'rustyclaw.yaml');
+  writeFileSync(cfg, `data_dir: ${dir}/data\nkernel:\n  system_actors: []\n  actors:\n    agent:\n      enabled: false\n`);
+  const { stdout } = await cli(['--config', cfg, 'status', '--json']);
+  assert.equal(JSON.parse(stdout).pid > 0, true);
+});
