@@ -9,7 +9,7 @@ export interface CallMetrics extends Record<string, number> {
 
 export async function measureCalls(call: (p: unknown) => Promise<unknown>, opts: { rtt: number; calls: number; window: number }): Promise<CallMetrics> {
   const payload = { n: 1, s: 'hello' };
-  for (let i = 0; i < 300; i++) await call(payload); // warm-up (JIT, caches)
+  for (let i = 0; i < 3000; i++) await call(payload); // warm-up: JIT and thread scheduling settle
   const rtts: number[] = [];
   for (let i = 0; i < opts.rtt; i++) {
     const t0 = performance.now();

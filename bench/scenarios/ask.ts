@@ -9,7 +9,7 @@ import { comlinkCaller, piscinaCaller, rawCaller, type Caller } from '../baselin
 
 export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
   const k = knobs(opts.set);
-  const sizes = { rtt: opts.quick ? 500 : 3000, calls: opts.quick ? 20_000 : 200_000, window: Number(opts.set.window ?? 256) };
+  const sizes = { rtt: opts.quick ? 1000 : 5000, calls: opts.quick ? 20_000 : 200_000, window: Number(opts.set.window ?? 256) };
   const runs = opts.quick ? 1 : 3;
   const impls: Record<string, () => Promise<Caller>> = {
     rustyclaw: async () => {

@@ -1,0 +1,159 @@
+/**
+ * Safety evaluation: precision/recall per category on labelled JSON Lines sets.
+ *
+ *   node dist/bench/eval/safety.js [--data DIR] [--fixtures DIR] [--threshold 0.35] [--json]
+ *
+ * DIR holds any of secrets.jsonl / injection.jsonl / ssrf.jsonl in the format of
+ * ../shared/data/safety/README.md (the default DIR), so users can measure on their own traffic.
+ * Also reported: a plain keyword-list baseline for injection, the false-positive rate of the leak
+ * detector on ordinary prose and code rows, and the same metrics on test/fixtures/safety/.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LeakDetector } from '../../actors/safety/leak-detector.js';
+import { InjectionDetector, keywordBaseline } from '../../actors/safety/injection-detector.js';
+import { UrlPolicy } from '../../src/lib/net/url-guard.js';
+
+const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), existsSync(new URL('../../../package.json', import.meta.url)) ? '../../..' : '../..');
+
+interface Metric { precision: number; recall: number; n: number; tp: number; fp: number; fn: number; tn: number; f1: number }
+function metric(tp: number, fp: number, fn: number, tn: number): Metric {
+  const precision = tp + fp === 0 ? 1 : tp / (tp + fp);
+  const recall = tp + fn === 0 ? 1 : tp / (tp + fn);
+  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  const r = (x: number) => Math.round(x * 10000) / 10000;
+  return { precision: r(precision), recall: r(recall), f1: r(f1), n: tp + fp + fn + tn, tp, fp, fn, tn };
+}
+
+function readJsonl(file: string): any[] {
+  const rows: any[] = [];
+  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      rows.push(JSON.parse(line));
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+    }
+  });
+  return rows;
+}
+
+export interface EvalReport {
+  categories: Record<string, Metric>;
+  baseline?: { injection_keywords?: Metric };
+  clean_false_positive_rate?: { prose_and_code: number; n: number; all_clean: number; n_all: number };
+  per_kind_recall?: Record<string, { recall: number; n: number }>;
+  skipped?: { ssrf_needs_network: number };
+  misses?: Record<string, string[]>;
+}
+
+export function evaluateDir(dir: string, opts: { threshold?: number } = {}): EvalReport {
+  const report: EvalReport = { categories: {} };
+  const leaks = new LeakDetector();
+  const misses: Record<string, string[]> = {};
+  const miss = (cat: string, s: string) => ((misses[cat] ??= []).length < 20 ? misses[cat].push(s) : 0);
+
+  const secretsFile = path.join(dir, 'secrets.jsonl');
+  if (existsSync(secretsFile)) {
+    let tp = 0, fp = 0, fn = 0, tn = 0, fpProse = 0, nProse = 0;
+    const kinds: Record<string, [number, number]> = {};
+    for (const r of readJsonl(secretsFile)) {
+      const found = leaks.scan(String(r.text)).filter((f) => f.category === 'secret');
+      const pos = r.label === 'secret';
+      if (pos) {
+        const k = (kinds[r.kind ?? 'unknown'] ??= [0, 0]);
+        k[1]++;
+        if (found.length) { tp++; k[0]++; } else { fn++; miss('secrets', `FN ${r.kind}`); }
+      } else {
+        if (found.length) { fp++; miss('secrets', `FP ${r.kind}: ${found.map((f) => f.rule).join(',')}`); } else tn++;
+        if (r.kind === 'prose' || r.kind === 'code') { nProse++; if (found.length) fpProse++; }
+      }
+    }
+    report.categories.secrets = metric(tp, fp, fn, tn);
+    report.clean_false_positive_rate = { prose_and_code: nProse ? Math.round((fpProse / nProse) * 10000) / 10000 : 0, n: nProse, all_clean: fp + tn ? Math.round((fp / (fp + tn)) * 10000) / 10000 : 0, n_all: fp + tn };
+    report.per_kind_recall = Object.fromEntries(Object.entries(kinds).sort().map(([k, [hit, n]]) => [k, { recall: Math.round((hit / n) * 1000) / 1000, n }]));
+  }
+
+  const injFile = path.join(dir, 'injection.jsonl');
+  if (existsSync(injFile)) {
+    const det = new InjectionDetector();
+    const th = opts.threshold ?? 0.35;
+    const c = [0, 0, 0, 0];
+    const b = [0, 0, 0, 0];
+    const add = (m: number[], pred: boolean, pos: boolean) => { m[pos ? (pred ? 0 : 2) : pred ? 1 : 3]++; };
+    for (const r of readJsonl(injFile)) {
+      const pos = r.label === 'injection';
+      const pred = det.detect(String(r.text)).score >= th;
+      add(c, pred, pos);
+      if (pred !== pos) miss('injection', `${pos ? 'FN' : 'FP'} ${r.type ?? ''}`);
+      add(b, keywordBaseline(String(r.text)), pos);
+    }
+    report.categories.injection = metric(c[0], c[1], c[2], c[3]);
+    report.baseline = { injection_keywords: metric(b[0], b[1], b[2], b[3]) };
+  }
+
+  const ssrfFile = path.join(dir, 'ssrf.jsonl');
+  if (existsSync(ssrfFile)) {
+    const policy = new UrlPolicy();
+    // "positive" = blocked: precision = share of blocks that were right, recall = share of bad URLs blocked.
+    let tp = 0, fp = 0, fn = 0, tn = 0, skipped = 0;
+    for (const r of readJsonl(ssrfFile)) {
+      if (r.check && r.check !== 'static') { skipped++; continue; }
+      const blocked = !policy.checkUrl(String(r.url)).allowed;
+      const pos = r.label === 'block';
+      if (pos && blocked) tp++;
+      else if (pos) { fn++; miss('ssrf', `FN ${r.url}`); }
+      else if (blocked) { fp++; miss('ssrf', `FP ${r.url}`); }
+      else tn++;
+    }
+    report.categories.ssrf = metric(tp, fp, fn, tn);
+    report.skipped = { ssrf_needs_network: skipped };
+  }
+  if (Object.keys(misses).length) report.misses = misses;
+  return report;
+}
+
+function printReport(title: string, r: EvalReport): void {
+  console.log(`\n== ${title}`);
+  console.log('category   precision  recall   f1      n     (tp/fp/fn/tn)');
+  for (const [k, m] of Object.entries(r.categories)) {
+    console.log(`${k.padEnd(10)} ${m.precision.toFixed(4).padEnd(10)} ${m.recall.toFixed(4).padEnd(8)} ${m.f1.toFixed(4).padEnd(7)} ${String(m.n).padEnd(5)} (${m.tp}/${m.fp}/${m.fn}/${m.tn})`);
+  }
+  const kb = r.baseline?.injection_keywords;
+  if (kb) console.log(`injection keyword-list baseline: precision ${kb.precision.toFixed(4)} recall ${kb.recall.toFixed(4)} f1 ${kb.f1.toFixed(4)}`);
+  if (r.clean_false_positive_rate) console.log(`leak false-positive rate: prose+code ${r.clean_false_positive_rate.prose_and_code} (n=${r.clean_false_positive_rate.n}), all clean rows ${r.clean_false_positive_rate.all_clean} (n=${r.clean_false_positive_rate.n_all})`);
+  if (r.skipped?.ssrf_needs_network) console.log(`ssrf: ${r.skipped.ssrf_needs_network} rows need DNS/redirects and were skipped offline (covered by unit tests with a loopback server)`);
+  if (r.misses) for (const [k, v] of Object.entries(r.misses)) console.log(`misses ${k}: ${v.join(' | ')}`);
+}
+
+function main(argv: string[]): void {
+  const get = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const dir = path.resolve(get('--data') ?? path.join(repoRoot, '../shared/data/safety'));
+  const fixtures = path.resolve(get('--fixtures') ?? path.join(repoRoot, 'test/fixtures/safety'));
+  const threshold = get('--threshold') !== undefined ? Number(get('--threshold')) : undefined;
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new Error('--threshold must be between 0 and 1');
+  if (!existsSync(dir)) throw new Error(`--data ${dir}: directory not found`);
+  const main = evaluateDir(dir, { threshold });
+  if (Object.keys(main.categories).length === 0) throw new Error(`--data ${dir}: no secrets.jsonl, injection.jsonl or ssrf.jsonl found`);
+  const fx = existsSync(fixtures) ? evaluateDir(fixtures, { threshold }) : undefined;
+  if (argv.includes('--json')) {
+    const strip = (r: EvalReport) => ({ ...r, categories: Object.fromEntries(Object.entries(r.categories).map(([k, m]) => [k, m])), misses: undefined });
+    console.log(JSON.stringify({ data: dir, ...strip(main), ...(fx ? { fixtures: strip(fx) } : {}) }));
+  } else {
+    printReport(`data: ${dir}`, main);
+    if (fx) printReport(`own cases: ${fixtures}`, fx);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`eval:safety: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
