@@ -33,7 +33,7 @@ function readJsonl(file: string): any[] {
     try {
       rows.push(JSON.parse(line));
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`, { cause: e });
     }
   });
   return rows;
