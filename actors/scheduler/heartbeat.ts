@@ -117,12 +117,14 @@ export class HeartbeatService {
     this.clock = d.clock ?? Date.now;
   }
 
-  /** Arm one timer per agent; the first beat comes one interval after the last persisted one. */
+  /** Arm one timer per agent; the first beat comes one interval after the last persisted one, and not before min(interval, 60 s) from now. */
   start(): void {
     if (!this.d.config.enabled) return;
     for (const a of this.d.agents) {
       const last = this.d.store.get<{ last_run_at: number }>(`hb:${a.id}`)?.last_run_at ?? this.clock();
-      const first = Math.max(0, last + this.d.config.interval_ms - this.clock());
+      // Never right at start-up: a short-lived process (a CLI command booting the service in
+      // process) must not spend tokens on a heartbeat that was due while nothing ran.
+      const first = Math.max(Math.min(this.d.config.interval_ms, 60_000), last + this.d.config.interval_ms - this.clock());
       this.arm(a, first);
     }
   }

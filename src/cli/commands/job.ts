@@ -1,0 +1,106 @@
+/**
+ * `rustyclaw job list | status ID | cancel ID`: the scheduler's jobs from the shell.
+ */
+import type { Command } from 'commander';
+import type { Job } from '../../../protocol/scheduler.js';
+import { table } from '../table.js';
+
+const S = 'system/scheduler';
+const STATES = ['pending', 'running', 'completed', 'failed', 'cancelled'];
+
+export interface JobCliRuntime {
+  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+  close(): Promise<void>;
+}
+
+function ago(ms: number | undefined, now = Date.now()): string {
+  if (!ms) return '-';
+  const s = Math.round((now - ms) / 1000);
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function short(t: string | undefined, n = 60): string {
+  const s = (t ?? '').replace(/\s+/g, ' ').trim();
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+export function jobRows(jobs: Job[], now = Date.now()): string {
+  return table(
+    ['id', 'state', 'kind', 'agent', 'routine', 'attempts', 'created', 'what'],
+    jobs.map((j) => [j.id, j.state, j.purpose === 'heartbeat' ? 'heartbeat' : j.kind, j.agent ?? '-', j.routine_id ?? '-', j.attempts, ago(j.created_at, now), short(j.error ? `${j.error.code}: ${j.error.message}` : j.prompt)]),
+  );
+}
+
+export function jobDetail(j: Job): string {
+  const rows: Array<[string, string | number]> = [
+    ['id', j.id],
+    ['state', j.state],
+    ['kind', j.kind],
+    ['purpose', j.purpose],
+    ['agent', j.agent ?? '-'],
+    ['routine', j.routine_id ?? '-'],
+    ['attempts', `${j.attempts} of ${j.retry.max_attempts} (backoff ${j.retry.backoff_ms} ms)`],
+    ['created', new Date(j.created_at).toISOString()],
+    ['started', j.started_at ? new Date(j.started_at).toISOString() : '-'],
+    ['finished', j.finished_at ? new Date(j.finished_at).toISOString() : '-'],
+  ];
+  if (j.model) rows.push(['model', j.model]);
+  if (j.lease) rows.push(['lease', `${j.lease.worker} (scheduler incarnation ${j.lease.incarnation})`]);
+  if (j.error) rows.push(['error', `${j.error.code}: ${j.error.message}`]);
+  for (const [i, e] of (j.attempt_errors ?? []).entries()) rows.push([`attempt error ${i + 1}`, `${e.code}: ${e.message}`]);
+  let out = table(['', ''], rows).split('\n').slice(1).join('\n') + '\n';
+  if (j.prompt) out += `\nprompt:\n${j.prompt}\n`;
+  if (j.result !== undefined) {
+    const r = j.result as { text?: string };
+    out += `\nresult:\n${typeof r?.text === 'string' ? r.text : JSON.stringify(j.result, null, 2)}\n`;
+  }
+  return out;
+}
+
+export function register(program: Command, rt: JobCliRuntime): void {
+  const job = program.command('job').description('scheduled and background jobs (agent turns run in their own sessions)');
+
+  job
+    .command('list')
+    .option('--state <state>', `only jobs in this state (${STATES.join('|')})`)
+    .option('--routine <id>', 'only jobs fired by this routine')
+    .option('-n, --limit <n>', 'at most this many (newest first)', '50')
+    .option('--json', 'print the reply as JSON')
+    .description('list jobs, newest first')
+    .action(async (o: { state?: string; routine?: string; limit: string; json?: boolean }) => {
+      if (o.state && !STATES.includes(o.state)) throw new Error(`--state must be one of ${STATES.join(', ')} (got '${o.state}')`);
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer (got '${o.limit}')`);
+      const r = await rt.ask<{ jobs: Job[]; total: number }>(S, 'job.list', { limit, ...(o.state ? { state: o.state } : {}), ...(o.routine ? { routine_id: o.routine } : {}) });
+      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else if (r.jobs.length === 0) process.stdout.write('no jobs\n');
+      else process.stdout.write(jobRows(r.jobs) + (r.total > r.jobs.length ? `\n(${r.jobs.length} of ${r.total})\n` : '\n'));
+      await rt.close();
+    });
+
+  job
+    .command('status')
+    .argument('<id>', 'job id')
+    .option('--json', 'print the job as JSON')
+    .description("a job's state, attempts, errors and result")
+    .action(async (id: string, o: { json?: boolean }) => {
+      const j = await rt.ask<Job>(S, 'job.status', { id });
+      process.stdout.write(o.json ? JSON.stringify(j) + '\n' : jobDetail(j));
+      await rt.close();
+    });
+
+  job
+    .command('cancel')
+    .argument('<id>', 'job id')
+    .option('--json', 'print the reply as JSON')
+    .description('cancel a pending or running job (a running agent turn is aborted)')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const r = await rt.ask<{ id: string; state: string }>(S, 'job.cancel', { id });
+      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else process.stdout.write(r.state === 'cancelled' ? `cancelled ${r.id}\n` : `${r.id} had already ${r.state === 'completed' ? 'completed' : 'failed'}; nothing to cancel\n`);
+      await rt.close();
+    });
+}
