@@ -60,7 +60,14 @@ export function jobDetail(j: Job): string {
   return out;
 }
 
-export function register(program: Command, rt: JobCliRuntime): void {
+/** Where command output goes (stdout/stderr by default; tests capture it). */
+export interface CliIO {
+  out(s: string): void;
+  err(s: string): void;
+}
+export const stdio: CliIO = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
+
+export function register(program: Command, rt: JobCliRuntime, io: CliIO = stdio): void {
   const job = program.command('job').description('scheduled and background jobs (agent turns run in their own sessions)');
 
   job
@@ -75,9 +82,9 @@ export function register(program: Command, rt: JobCliRuntime): void {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer (got '${o.limit}')`);
       const r = await rt.ask<{ jobs: Job[]; total: number }>(S, 'job.list', { limit, ...(o.state ? { state: o.state } : {}), ...(o.routine ? { routine_id: o.routine } : {}) });
-      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
-      else if (r.jobs.length === 0) process.stdout.write('no jobs\n');
-      else process.stdout.write(jobRows(r.jobs) + (r.total > r.jobs.length ? `\n(${r.jobs.length} of ${r.total})\n` : '\n'));
+      if (o.json) io.out(JSON.stringify(r) + '\n');
+      else if (r.jobs.length === 0) io.out('no jobs\n');
+      else io.out(jobRows(r.jobs) + (r.total > r.jobs.length ? `\n(${r.jobs.length} of ${r.total})\n` : '\n'));
       await rt.close();
     });
 
@@ -88,7 +95,7 @@ export function register(program: Command, rt: JobCliRuntime): void {
     .description("a job's state, attempts, errors and result")
     .action(async (id: string, o: { json?: boolean }) => {
       const j = await rt.ask<Job>(S, 'job.status', { id });
-      process.stdout.write(o.json ? JSON.stringify(j) + '\n' : jobDetail(j));
+      io.out(o.json ? JSON.stringify(j) + '\n' : jobDetail(j));
       await rt.close();
     });
 
@@ -99,8 +106,8 @@ export function register(program: Command, rt: JobCliRuntime): void {
     .description('cancel a pending or running job (a running agent turn is aborted)')
     .action(async (id: string, o: { json?: boolean }) => {
       const r = await rt.ask<{ id: string; state: string }>(S, 'job.cancel', { id });
-      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
-      else process.stdout.write(r.state === 'cancelled' ? `cancelled ${r.id}\n` : `${r.id} had already ${r.state === 'completed' ? 'completed' : 'failed'}; nothing to cancel\n`);
+      if (o.json) io.out(JSON.stringify(r) + '\n');
+      else io.out(r.state === 'cancelled' ? `cancelled ${r.id}\n` : `${r.id} had already ${r.state === 'completed' ? 'completed' : 'failed'}; nothing to cancel\n`);
       await rt.close();
     });
 }

@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import type { Routine, RoutineSpec } from '../../../protocol/scheduler.js';
 import { validateRoutineSpec } from '../../../actors/scheduler/routines.js';
 import { table } from '../table.js';
+import { stdio, type CliIO } from './job.js';
 
 const S = 'system/scheduler';
 
@@ -128,7 +129,7 @@ export function routineRows(rs: Routine[]): string {
   );
 }
 
-export function register(program: Command, rt: RoutineCliRuntime): void {
+export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = stdio): void {
   const routine = program.command('routine').description('routines: prompts run as jobs on a cron schedule, an event, a webhook or by hand');
 
   routine
@@ -137,8 +138,8 @@ export function register(program: Command, rt: RoutineCliRuntime): void {
     .description('list routines')
     .action(async (o: { json?: boolean }) => {
       const r = await rt.ask<{ routines: Routine[] }>(S, 'routine.list', {});
-      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
-      else process.stdout.write(r.routines.length ? routineRows(r.routines) + '\n' : 'no routines\n');
+      if (o.json) io.out(JSON.stringify(r) + '\n');
+      else io.out(r.routines.length ? routineRows(r.routines) + '\n' : 'no routines\n');
       await rt.close();
     });
 
@@ -185,15 +186,15 @@ export function register(program: Command, rt: RoutineCliRuntime): void {
       for (const spec of specs) {
         const r = await rt.ask<{ routine: Routine; webhook?: { url: string; secret: string; signature_header: string; timestamp_header: string }; warning?: string }>(S, 'routine.create', spec);
         if (f.json) {
-          process.stdout.write(JSON.stringify(r) + '\n');
+          io.out(JSON.stringify(r) + '\n');
           continue;
         }
-        process.stdout.write(`created routine ${r.routine.id}: ${triggerText(r.routine)}${r.routine.next_fire_at ? `, next ${new Date(r.routine.next_fire_at).toISOString()}` : ''}\n`);
+        io.out(`created routine ${r.routine.id}: ${triggerText(r.routine)}${r.routine.next_fire_at ? `, next ${new Date(r.routine.next_fire_at).toISOString()}` : ''}\n`);
         if (r.webhook) {
-          process.stdout.write(`  POST ${r.webhook.url}\n  secret (shown once): ${r.webhook.secret}\n`);
-          process.stdout.write(`  sign: ${r.webhook.timestamp_header}: <unix seconds>, ${r.webhook.signature_header}: sha256=hex(HMAC-SHA256(secret, "<timestamp>.<raw body>"))\n`);
+          io.out(`  POST ${r.webhook.url}\n  secret (shown once): ${r.webhook.secret}\n`);
+          io.out(`  sign: ${r.webhook.timestamp_header}: <unix seconds>, ${r.webhook.signature_header}: sha256=hex(HMAC-SHA256(secret, "<timestamp>.<raw body>"))\n`);
         }
-        if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
+        if (r.warning) io.err(`warning: ${r.warning}\n`);
       }
       await rt.close();
     });
@@ -206,7 +207,7 @@ export function register(program: Command, rt: RoutineCliRuntime): void {
       .description(describe)
       .action(async (id: string, o: { json?: boolean }) => {
         const r = await rt.ask(S, type, { id });
-        process.stdout.write(o.json ? JSON.stringify(r) + '\n' : print(r, id));
+        io.out(o.json ? JSON.stringify(r) + '\n' : print(r, id));
         await rt.close();
       });
 
@@ -222,10 +223,10 @@ export function register(program: Command, rt: RoutineCliRuntime): void {
     .description('fire a routine now (also when disabled; max-concurrent still applies)')
     .action(async (id: string, o: { input?: string; json?: boolean }) => {
       const r = await rt.ask<{ job_id?: string; skipped?: string }>(S, 'routine.run', { id, ...(o.input ? { input: o.input } : {}) });
-      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
-      else if (r.job_id) process.stdout.write(`started job ${r.job_id} (rustyclaw job status ${r.job_id})\n`);
+      if (o.json) io.out(JSON.stringify(r) + '\n');
+      else if (r.job_id) io.out(`started job ${r.job_id} (rustyclaw job status ${r.job_id})\n`);
       else {
-        process.stdout.write(`skipped: ${r.skipped}\n`);
+        io.out(`skipped: ${r.skipped}\n`);
         process.exitCode = 1;
       }
       await rt.close();
