@@ -1,8 +1,20 @@
-// Minimal typing for the parts of wink-nlp-utils used by the analyzer (the package ships none).
+// Minimal typings for the wink packages used here (they ship none).
 declare module 'wink-nlp-utils' {
   const nlp: {
     string: { lowerCase(s: string): string; tokenize0(s: string): string[]; stem(s: string): string };
     tokens: { removeWords(t: string[]): string[]; stem(t: string[]): string[] };
   };
   export default nlp;
+}
+// Minimal typing for wink-bm25-text-search (the memory bench compares it with bm25-index.ts).
+declare module 'wink-bm25-text-search' {
+  interface WinkBm25 {
+    defineConfig(cfg: { fldWeights: Record<string, number>; bm25Params?: { k1?: number; b?: number; k?: number } }): boolean;
+    definePrepTasks(tasks: Array<(input: any) => any>, field?: string): number;
+    addDoc(doc: Record<string, string>, id: string | number): number;
+    consolidate(fp?: number): boolean;
+    search(text: string, limit?: number): Array<[string | number, number]>;
+  }
+  const factory: () => WinkBm25;
+  export default factory;
 }

@@ -17,6 +17,11 @@ import { MemoryIndex, type Embedder } from '../../actors/memory/memory-index.js'
 import { loadTokenCounter } from '../../actors/memory/token-counter.js';
 import { MEMORY_DEFAULTS } from '../../actors/memory/defaults.js';
 import { startSystem } from '../../src/kernel/index.js';
+import { analyze } from '../../actors/memory/analyzer.js';
+import { Bm25Index } from '../../actors/memory/bm25-index.js';
+import { VectorIndex } from '../../actors/memory/vector-index.js';
+import usearch from 'usearch';
+import winkBm25 from 'wink-bm25-text-search';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MODEL = path.resolve(repoRoot, '../shared/models/all-MiniLM-L6-v2');
@@ -114,6 +119,79 @@ async function embedThroughput(precision: 'fp32' | 'q8', texts: string[]): Promi
   } finally {
     await p.close();
   }
+}
+
+/** Library choices, measured on the same data (`set compare=1`): see docs/decisions.md, "memory". */
+async function compareLibraries(corpus: SyntheticCorpus, queries: Array<{ text: string; vec: Float32Array }>, notes: string[]): Promise<Record<string, number>> {
+  const n = corpus.texts.length;
+  const out: Record<string, number> = {};
+  // Ground truth for recall.
+  const truth = queries.map((q) => {
+    const s = corpus.vectors.map((v, i) => {
+      let d = 0;
+      for (let j = 0; j < DIM; j++) d += v[j] * q.vec[j];
+      return [d, i] as const;
+    });
+    s.sort((a, b) => b[0] - a[0]);
+    return new Set(s.slice(0, 10).map((x) => x[1]));
+  });
+  const recallOf = (lists: number[][]) => lists.reduce((a, l, i) => a + l.filter((x) => truth[i].has(x)).length / 10, 0) / lists.length;
+  // hnswlib-node (single thread, as used) at several ef.
+  let t = performance.now();
+  const h = new VectorIndex(DIM, { m: MEMORY_DEFAULTS.hnsw_m, efConstruction: MEMORY_DEFAULTS.hnsw_ef_construction });
+  corpus.vectors.forEach((v, i) => h.add(i, v));
+  out.hnswlib_add_per_s = Math.round(n / ((performance.now() - t) / 1000));
+  for (const ef of [32, 64, 100, 200]) {
+    h.efSearch = ef;
+    t = performance.now();
+    const lists = queries.map((q) => h.search(q.vec, 10).map((x) => x.label));
+    out[`hnswlib_ef${ef}_ms`] = round((performance.now() - t) / queries.length);
+    out[`hnswlib_ef${ef}_recall10`] = round(recallOf(lists));
+  }
+  // usearch (its own multi-threaded add over all cores), same M and expansion values.
+  const flat = new Float32Array(n * DIM);
+  corpus.vectors.forEach((v, i) => flat.set(v, i * DIM));
+  for (const ef of [32, 64, 100, 200]) {
+    const u = new usearch.Index({ dimensions: DIM, metric: 'ip' as any, connectivity: MEMORY_DEFAULTS.hnsw_m, expansion_add: MEMORY_DEFAULTS.hnsw_ef_construction, expansion_search: ef } as any);
+    if (ef === 32) {
+      t = performance.now();
+      u.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), flat, 0);
+      out.usearch_add_per_s = Math.round(n / ((performance.now() - t) / 1000));
+      u.save(path.join(os.tmpdir(), `rc-usearch-${process.pid}.bin`));
+    } else u.load(path.join(os.tmpdir(), `rc-usearch-${process.pid}.bin`));
+    t = performance.now();
+    const lists = queries.map((q) => Array.from((u.search(q.vec, 10, 1) as any).keys as BigUint64Array, Number));
+    out[`usearch_ef${ef}_ms`] = round((performance.now() - t) / queries.length);
+    out[`usearch_ef${ef}_recall10`] = round(recallOf(lists));
+  }
+  fs.rmSync(path.join(os.tmpdir(), `rc-usearch-${process.pid}.bin`), { force: true });
+  // BM25: wink-bm25-text-search vs this index, same analyzer.
+  t = performance.now();
+  const w = winkBm25();
+  w.defineConfig({ fldWeights: { body: 1 }, bm25Params: { k1: 1.2, b: 0.75, k: 1 } });
+  w.definePrepTasks([analyze]);
+  corpus.texts.forEach((text, i) => w.addDoc({ body: text }, i));
+  w.consolidate();
+  out.wink_index_ms = Math.round(performance.now() - t);
+  t = performance.now();
+  for (const q of queries) w.search(q.text, 10);
+  out.wink_query_ms = round((performance.now() - t) / queries.length);
+  t = performance.now();
+  const b = new Bm25Index();
+  corpus.texts.forEach((text, i) => b.add(i, analyze(text)));
+  out.own_bm25_index_ms = Math.round(performance.now() - t);
+  t = performance.now();
+  for (const q of queries) b.search(analyze(q.text), 10);
+  out.own_bm25_query_ms = round((performance.now() - t) / queries.length);
+  let canAdd = 1;
+  try {
+    w.addDoc({ body: 'one more document' }, n + 1);
+  } catch {
+    canAdd = 0;
+  }
+  out.wink_add_after_consolidate = canAdd;
+  notes.push(`library comparison on ${n} chunks, ${queries.length} queries (see docs/decisions.md)`);
+  return out;
 }
 
 export async function run(opts: { set: Record<string, string>; quick?: boolean }): Promise<{ results: Record<string, Record<string, number>>; notes?: string[] }> {
@@ -227,6 +305,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       subFull.push(performance.now() - s);
       if (count < 0) notes.push('unreachable');
     }
+    const heapMb = Math.round(process.memoryUsage().heapUsed / 1e6);
     await idx.close();
 
     // ---- hybrid latency through the memory actor in the real kernel
@@ -265,7 +344,9 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       q8 = await embedThroughput('q8', embedTexts);
     } else notes.push(`model not found at ${MODEL}: embedding throughput not measured`);
 
+    const compare = opts.set.compare === '1' ? await compareLibraries(opts.quick ? corpus : syntheticCorpus(Math.min(n, 50_000)), queries.slice(0, 100), notes) : null;
     notes.push(
+      `heap after loading the index in this thread: ${heapMb} MB (the memory actor needs kernel.actors.memory.memory_limit_mb above this)`,
       `${n} chunks (${corpus.centroids.length} topic clusters), ${nq} queries; in-thread hybrid p50 ${round(percentile(inThread, 50))} ms p99 ${round(percentile(inThread, 99))} ms; ` +
         `full substring scan (all chunks, all query words) p50 ${round(percentile(subFull, 50))} ms; query vectors precomputed (embedding a short query adds a few ms on this model)`,
     );
@@ -275,6 +356,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         substring: { query_ms_p50: round(percentile(sub, 50)) },
         index: { chunks_per_s: Math.round(n / indexS), reload_ms: Math.round(reloadMs), hnsw_recall10: round(recall) },
         embed: { fp32_chunks_per_s: round(fp32, 1), q8_chunks_per_s: round(q8, 1) },
+        ...(compare ? { compare } : {}),
       },
       notes,
     };
