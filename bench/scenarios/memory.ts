@@ -94,7 +94,7 @@ export function syntheticCorpus(n: number, seed = 7): SyntheticCorpus {
     cluster[i] = c;
     const cen = centroids[c];
     vectors.push(normalise(Float32Array.from({ length: DIM }, (_, d) => cen[d] + 0.24 * r.gauss() * scale[d])));
-    const len = 25 + Math.floor(r.next() * 25);
+    const len = 20 + Math.floor(r.next() * 22);
     const words: string[] = [];
     for (let w = 0; w < len; w++) words.push(r.next() < 0.15 ? topicWords[c][Math.floor(r.next() * 40)] : pickCommon());
     texts.push(`${words.join(' ')}.`);
