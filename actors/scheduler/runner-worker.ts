@@ -49,7 +49,7 @@ async function run(msg: RunMsg): Promise<void> {
   const ac = new AbortController();
   running.set(msg.id, { epoch: msg.epoch, ac });
   const timer = setTimeout(() => ac.abort(new JobAbort('timeout', `job timed out after ${msg.timeout_ms} ms`)), msg.timeout_ms);
-  port.postMessage({ t: 'started', id: msg.id, epoch: msg.epoch, at: Date.now() });
+  port.postMessage({ t: 'started', id: msg.id, epoch: msg.epoch, at: performance.timeOrigin + performance.now() });
   try {
     const result = await runJob(msg, { signal: ac.signal, ask, probeStart, probeEnd });
     port.postMessage({ t: 'done', id: msg.id, epoch: msg.epoch, ok: true, result });

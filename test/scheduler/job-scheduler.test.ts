@@ -204,3 +204,28 @@ test('restart recovery: pending jobs run, running jobs of the dead incarnation a
     cleanup();
   }
 });
+
+test('the duplicate-run probe sees two concurrent runs of one slot, and none when a killed run is re-queued', async () => {
+  const { createProbe, probeConflicts } = await import('../../actors/scheduler/worker-pool.js');
+  const { dir, cleanup } = tempDir();
+  const kv = openStore(dir);
+  const probe = createProbe(4);
+  const s = await JobScheduler.create({ store: kv, config: testConfig({ max_parallel: 4 }), host: noHost, probe });
+  try {
+    // Negative control: two different jobs claiming the same slot at once are a "duplicate".
+    const twins = await s.submitMany([0, 1].map(() => ({ kind: 'noop' as const, params: { sleep_ms: 150, probe_slot: 0 } })));
+    await waitFor(() => twins.every((j) => s.get(j.id)?.state === 'completed'), 'twins done');
+    assert.equal(probeConflicts(probe), 1);
+    // A job killed mid-run and re-run is not.
+    const j = await s.submit({ kind: 'noop', params: { sleep_ms: 300, probe_slot: 1 }, retry: { max_attempts: 3, backoff_ms: 0 } });
+    await waitFor(() => s.stats().workers.some((w) => w.running === 1), 'running');
+    await s.pool.kill(s.stats().workers.findIndex((w) => w.running === 1));
+    await waitFor(() => s.get(j.id)?.state === 'completed', 're-run completes');
+    assert.equal(s.get(j.id)!.attempts, 2);
+    assert.equal(probeConflicts(probe), 1, 'no new conflict');
+  } finally {
+    await s.close();
+    await kv.close();
+    cleanup();
+  }
+});
