@@ -9,7 +9,18 @@
 export interface InjectionSpan { family: string; start: number; end: number }
 export interface InjectionResult { score: number; families: string[]; spans: InjectionSpan[] }
 
-interface Family { name: string; weight: number; res: RegExp[]; /** weight for 2+ distinct hits */ multiWeight?: number }
+interface Family {
+  name: string;
+  weight: number;
+  res: RegExp[];
+  /** weight for 2+ distinct hits */
+  multiWeight?: number;
+  /**
+   * Lower-case literals at least one of which occurs in (or right next to) every match of the family's
+   * patterns. A single combined pass finds them; the patterns then run only in windows around them.
+   */
+  triggers: string[];
+}
 
 const I = 'gi';
 const OVERRIDE_VERB = '(?:ignore|ignoring|disregard|forget|skip|bypass|override|overlook|neglect|discard|abandon|drop)';
@@ -17,39 +28,39 @@ const INSTR_NOUN = '(?:instructions?|prompts?|prompting|directions?|rules|direct
 const PRIOR = '(?:previous|prior|above|earlier|preceding|initial|original|all|any|your|these|those|following|system|old|existing|every)';
 
 export const FAMILIES: Family[] = [
-  { name: 'override', weight: 0.8, res: [
+  { name: 'override', triggers: ['ignor', 'disregard', 'forget', 'skip', 'bypass', 'overrid', 'overlook', 'neglect', 'discard', 'abandon', 'drop', 'vergiss', 'previous', 'prior', 'above', 'earlier', 'preceding', '忽略', '无视'], weight: 0.8, res: [
     new RegExp(`\\b${OVERRIDE_VERB}\\b[^.\\n]{0,12}?\\b${PRIOR}\\b[^.\\n]{0,30}?\\b${INSTR_NOUN}\\b`, I),
     new RegExp(`\\b${OVERRIDE_VERB}\\b[^.\\n]{0,12}?\\b(?:the|my|your|all|any)?\\s{0,2}${INSTR_NOUN}\\s{0,2}(?:above|before|so far|given)\\b`, I),
     /\b(?:ignore|disregard|forget)\b (?:everything|all of (?:the|that)|the user|what (?:you were|i) (?:told|said))\b/gi,
     new RegExp(`\\b(?:all ?)?(?:previous|prior|above|earlier|preceding) ${INSTR_NOUN} (?:are|is|were|was) (?:now )?(?:false|void|null|wrong|invalid|obsolete|cancel+ed|revoked|irrelevant|fake)`, I),
     /\b(?:ignoriere|vergiss)\b[^.\n]{0,30}\b(?:anweisungen|regeln|befehle)\b|\bignor(?:e[zr]?|a|ar)\b[^.\n]{0,30}\b(?:instructions|instrucciones|consignes|istruzioni)\b|忽略[^。\n]{0,10}(?:指令|指示|说明|规则)|无视[^。\n]{0,10}(?:指令|规则)/gi,
   ] },
-  { name: 'new_instructions', weight: 0.35, res: [
+  { name: 'new_instructions', triggers: ['from now on', 'henceforth', 'new instruction', 'new task', 'new role', 'new rules', 'new objective', 'instead', 'your new', 'your real', 'your true', 'your actual', 'stop being', 'cease being', 'stop acting', 'cease acting', 'you are now', 'your name is now', 'you will now', 'stop everything', 'updated instruction', 'changed instruction', 'updated rules', 'changed rules', 'updated directive', 'changed directive'], weight: 0.35, res: [
     /\bfrom now on\b|\bhenceforth\b|\bnew (?:instructions?|task|role|rules|objective)\s{0,2}:|\binstead,? (?:you (?:will|must|should)|just|only)\b|\byour (?:new|real|true|actual) (?:task|role|purpose|instructions?|goal|objective)\b|\b(?:stop|cease) (?:being|acting as) an? (?:ai|assistant|language model)\b|\byou are now\b|\byour name is now\b|\byou will now (?:act|be|simulate|respond|pretend|play)\b|\bnew instructions?\b|\bstop everything\b|\b(?:updated|changed) (?:instructions|rules|directives)\b/gi,
   ] },
-  { name: 'persona_hijack', weight: 0.6, res: [
+  { name: 'persona_hijack', triggers: ['you are', 'you\'re', 'you will be', 'you\'ll be', 'act as', 'acting as', 'pretend', 'role-play', 'roleplay', 'play the role', 'simulate', 'behave', 'become', 'transform into'], weight: 0.6, res: [
     /\b(?:you are|you're|you will be|you'll be|act as|acting as|pretend(?:ing)? (?:to be|you are|that you are)|role-?play as|play the role of|simulate|behave (?:as|like)|become|transform into)\b[^.\n]{0,80}?\b(?:DAN|unfiltered|uncensored|unrestricted|unlimited|jailbroken|evil|amoral|immoral|unethical|rogue|no longer (?:an? )?(?:ai|assistant|chatgpt|bound)|without (?:any )?(?:restrictions|limits|limitations|filters|rules|morals|ethics|guidelines)|free from|not bound|developer mode|dev mode|god mode|sudo mode|admin mode)\b/gi,
   ] },
-  { name: 'jailbreak_vocabulary', weight: 0.35, multiWeight: 0.7, res: [
+  { name: 'jailbreak_vocabulary', triggers: ['do anything now', 'dan', 'developer mode', 'jailbr', 'evil confidant', 'anti-dan', 'antidan', 'no ethic', 'no moral', 'polic', 'without', 'unfiltered', 'uncensored', 'unrestricted', 'in character', 'break character', 'breaking character', 'two different', 'two separate', 'two distinct', 'two responses', 'two personalities', 'two answers', 'two ways', 'classic]', 'normal output', 'mode output', 'safe mode', 'safemode', 'rules don', 'rules do not', 'rules no longer', 'have any ethical', 'have any moral', 'never refuse', 'not bound', 'not restricted', 'not limited', 'can do anything', 'broken free', 'free of', 'ignore all', 'ignore safety', 'ignore ethical', 'ignore moral', 'illegal', 'unethical', 'harmful', 'override', 'mode enabled', 'access granted', 'command', 'hypothetical'], weight: 0.35, multiWeight: 0.7, res: [
     /\bdo anything now\b|\bDAN\b(?! [a-z])|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b|\bevil confidant\b|\banti-?dan\b|\bno (?:ethical|moral|ethic) (?:or moral |or ethical )?(?:guidelines|restrictions|boundaries|principles|constraints|limits|standards)\b|\b(?:openai|anthropic|chatgpt)(?:'s|’s)? (?:content )?polic(?:y|ies)\b|\bcontent polic(?:y|ies)\b|\bwithout (?:any )?(?:censorship|restrictions|filters?|limitations|moral)\b|\b(?:unfiltered|uncensored|unrestricted) (?:response|answer|reply|output|ai|mode|version|assistant|chatbot)\b|\bstay(?:s)? in character\b|\bbreak(?:ing)? character\b|\btwo (?:different |separate |distinct )?(?:responses|personalities|answers|ways)\b|\[(?:🔓|🔒)?\s?(?:jailbreak|classic|normal output|developer mode output)\]|\bsafe ?mode (?:off|disabled)\b|\brules (?:don'?t|do not|no longer) apply\b|\b(?:doesn'?t|does not|don'?t|do not) have any (?:ethical|moral)\b|\bnever refuses?\b|\bnot (?:bound|restricted|limited) by\b|\bcan do anything\b|\bbroken free\b|\bfree of (?:all |any )?(?:restrictions|rules|limitations|censorship)\b|\bignore (?:all )?(?:safety|ethical|moral)\b|\b(?:illegal|unethical|harmful) (?:or|and) (?:unethical|illegal|harmful)\b|\b(?:admin(?:istrator)?|system|developer|root|sudo|god) (?:override|mode enabled|access granted|command)\b|\bhypothetical(?:ly)? (?:response|scenario) (?:where|in which) (?:you|an? ai)\b/gi,
   ] },
-  { name: 'prompt_extraction', weight: 0.6, res: [
+  { name: 'prompt_extraction', triggers: ['prompt', 'instructions', 'directives', 'guidelines you', 'configuration', 'system message'], weight: 0.6, res: [
     /\b(?:reveal|print|show|repeat|output|display|tell|give|share|leak|spell out|write (?:out|down)|recite|dump|disclose|list|summari[sz]e|translate|encode)\b[^.\n?]{0,30}?\b(?:your|the)\s{1,2}(?:(?:system|initial|original|hidden|secret|previous|first|full|exact|entire|complete)\s{1,2}){0,2}(?:prompt|instructions|directives|guidelines you were given|configuration|system message)\b/gi,
   ] },
   // Mentions alone ("the system prompt workshop") are weak evidence; they count when something else agrees.
-  { name: 'prompt_mention', weight: 0.3, res: [
+  { name: 'prompt_mention', triggers: ['system prompt', 'above', 'before this', 'before that', 'before here', 'preceding', 'were you', 'was you', 'you were', 'i was instructed', 'initial', 'system instructions', 'what are your', 'what were your', 'systemprompt', 'system_prompt', 'starting', 'initializ', 'initialis', 'setup', 'hidden', 'internal', 'secret', 'and instructions', 'system configuration'], weight: 0.3, res: [
     /\bsystem prompt\b|\b(?:words|text|everything|instructions) (?:above|before) (?:this|that|here)\b|\b(?:were|was) you (?:given|told|instructed|programmed)\b|\byou were (?:given|told|instructed|programmed) (?:to|before|initially|at the start)|\bI was instructed to\b|\binitial(?:ly)? (?:given|instructions|prompt)\b|\bsystem instructions\b|\bwhat (?:are|were) your (?:instructions|rules|directives)\b|\bsystem_?prompt\b|\b(?:repeat|output|print|reproduce|copy|return) (?:the|all|everything)? ?(?:text|words|content|instructions|lines|message)? ?(?:above|before this|preceding)\b|\b(?:starting|initialization|initialisation|setup|hidden|internal|secret) (?:instructions|prompt|string|parameters|configuration|rules)\b|\bsystem(?:'s|’s)? (?:parameters|configuration|settings) and instructions\b|\bdisplay (?:the )?system configuration\b/gi,
   ] },
-  { name: 'role_marker', weight: 0.5, res: [
+  { name: 'role_marker', triggers: ['<|', '[inst', '[/inst', '<<sys', '<</sys', '<system', '</system', '<assistant', '</assistant', 'system', 'assistant', 'instruction', 'response', 'directive', 'gpt'], weight: 0.5, res: [
     /<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|assistant)>|^\s{0,8}(?:#{1,4}\s{0,3})?(?:system|assistant)\s{0,3}(?:message|prompt)?\s{0,3}:|^\s{0,8}#{2,4}\s{0,3}(?:new )?(?:instruction|instructions|response)\s{0,3}:?\s*$|(?:#{2,}|\*{2,}|%{2,}|={2,}|\[|\$)\s{0,3}(?:begin |start |end |important |urgent )?(?:new |updated |out of date |system |admin |developer )?(?:instructions?|system note|system message|system prompt|directive|system|gpt)\b/gim,
   ] },
-  { name: 'addressed_to_model', weight: 0.45, res: [
+  { name: 'addressed_to_model', triggers: ['ai', 'llm', 'language model', 'assistant', 'chatbot', 'gpt', 'model', 'note to', 'summarizing', 'summarising', 'reading this', 'reading the', 'processing this', 'processing the', 'analyzing', 'analysing', 'asked about', 'instruction'], weight: 0.45, res: [
     /\b(?:if you are|as) an? (?:ai|llm|large language model|language model|assistant|chatbot|ai assistant)\b(?! (?:researcher|developer|engineer|expert|company|product))|\b(?:ai|assistant|language model|llm|chatbot|gpt|chatgpt|model)\s{0,2}[,:]\s{0,2}(?:please )?(?:ignore|you must|you should|do not|don't|stop|print|say|respond|reply|disregard|forget)\b|\bnote to (?:the |any )?(?:ai|assistant|model|llm|bot)\b|\b(?:when|while|if) (?:you are |you're )?(?:summari[sz]ing|reading|processing|analy[sz]ing|asked about) (?:this|the)\b|\binstructions? (?:for|to) (?:the |any )?(?:ai|assistant|model|llm|bot)\b/gi,
   ] },
-  { name: 'output_directive', weight: 0.35, res: [
+  { name: 'output_directive', triggers: ['reply', 'response', 'answer', 'output', 'base64', 'rot13', 'hex', 'binary', 'leetspeak', 'morse', 'emoji', 'reverse', 'just', 'only', 'exactly', 'verbatim', 'each letter', 'each word', 'each character'], weight: 0.35, res: [
     /\b(?:in|to|into|throughout|within) (?:your|the) (?:reply|response|answer|output|responses|replies)\b|\byour (?:reply|response|answer|output) (?:must|should|will|needs to|has to)\b|\b(?:respond|reply|answer|encode (?:your|the) (?:response|reply|answer)|write (?:your|the) (?:response|reply)) (?:only )?(?:in|with|using) (?:base64|rot13|hex|binary|leetspeak|morse|emoji|reverse)\b|\b(?:just|only) (?:say|print|output|respond with|reply with|write)\b|\b(?:say|print|output|write) (?:exactly|verbatim|only)\b|\b(?:begin|start|end|prefix) (?:your|each|every) (?:reply|response|answer|message)\b|\b(?:encode|shift|reverse|translate) each (?:letter|word|character)\b|\b(?:modify|enhance|translate|format|scramble|group|change|alter|end|begin|start|rewrite|structure|encode|make|keep|put|add|include|mention|use|integrate|insert|append|prepend|wrap|limit|craft) (?:your|the) (?:reply|response|answer|output)(?:'s|’s)?\b|\byour (?:reply|response|answer)(?:'s|’s)\b/gi,
   ] },
-  { name: 'exfiltration', weight: 0.45, res: [
+  { name: 'exfiltration', triggers: ['![', 'conversation', 'chat history', 'password', 'credential', 'api key', 'secret', 'token', 'personal data', 'user data', 'the data', 'this data', 'all data', 'system prompt'], weight: 0.45, res: [
     /!\[[^\]\n]{0,100}\]\(\s{0,3}https?:\/\/[^)\s]{0,200}[?&][a-z_]{1,20}=/gi,
     /\b(?:send|post|forward|upload|exfiltrate|leak|email|transmit)\b[^.\n]{0,40}?\b(?:conversation|chat history|password|credentials?|api key|secrets?|tokens?|personal data|user data|the data|this data|all data|system prompt)\b[^.\n]{0,40}?\b(?:to|at)\b[^.\n]{0,20}?(?:https?:\/\/|[\w.-]+@[\w-]+\.)/gi,
   ] },
@@ -60,6 +71,33 @@ export interface InjectionOptions {
   maxScanChars?: number;
 }
 
+/** Combined trigger regex: longest first; each trigger maps to the families of itself and its prefixes. */
+function buildTriggers(): { re: RegExp; families: Map<string, number[]> } {
+  const byTrigger = new Map<string, Set<number>>();
+  FAMILIES.forEach((f, i) => {
+    for (const t of f.triggers) {
+      const k = t.toLowerCase();
+      if (!byTrigger.has(k)) byTrigger.set(k, new Set());
+      byTrigger.get(k)!.add(i);
+    }
+  });
+  const all = [...byTrigger.keys()].sort((a, b) => b.length - a.length);
+  const families = new Map<string, number[]>();
+  for (const t of all) {
+    const set = new Set<number>();
+    for (const other of all) if (t.startsWith(other)) for (const i of byTrigger.get(other)!) set.add(i);
+    families.set(t, [...set]);
+  }
+  return { re: new RegExp(all.map((t) => t.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'gi'), families };
+}
+const TRIGGERS = buildTriggers();
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
+}
+/** Context kept around a trigger: wide enough for the longest pattern (bounded gaps of at most 80 chars). */
+const BEFORE = 320;
+const AFTER = 400;
+
 export class InjectionDetector {
   constructor(private readonly opts: InjectionOptions = {}) {}
 
@@ -67,24 +105,27 @@ export class InjectionDetector {
     const max = this.opts.maxScanChars ?? 1_000_000;
     // Injections hide at the start or the end of long documents: scan both ends of oversized input.
     const segments: Array<[string, number]> = text.length <= max ? [[text, 0]] : [[text.slice(0, max / 2), 0], [text.slice(text.length - max / 2), text.length - max / 2]];
+    const windows: Array<Array<[number, number]>> = FAMILIES.map(() => []);
+    for (const [seg, off] of segments) this.collectWindows(seg, off, windows);
     const spans: InjectionSpan[] = [];
     const families: string[] = [];
     let keep = 1;
-    for (const fam of FAMILIES) {
+    FAMILIES.forEach((fam, fi) => {
       let hits = 0;
       const distinct = new Set<string>();
-      for (const re of fam.res) {
-        for (const [seg, off] of segments) {
+      for (const [ws, we] of windows[fi]) {
+        const win = text.slice(ws, we);
+        for (const re of fam.res) {
           re.lastIndex = 0;
           let m: RegExpExecArray | null;
-          while ((m = re.exec(seg)) !== null) {
+          while ((m = re.exec(win)) !== null) {
             if (m[0].length === 0) {
               re.lastIndex++;
               continue;
             }
             hits++;
             distinct.add(m[0].toLowerCase());
-            if (spans.length < 200) spans.push({ family: fam.name, start: off + m.index, end: off + m.index + m[0].length });
+            if (spans.length < 200) spans.push({ family: fam.name, start: ws + m.index, end: ws + m.index + m[0].length });
           }
         }
       }
@@ -93,7 +134,7 @@ export class InjectionDetector {
         const w = distinct.size >= 2 && fam.multiWeight ? fam.multiWeight : fam.weight;
         keep *= 1 - w;
       }
-    }
+    });
     const score = Math.round((1 - keep) * 1000) / 1000;
     spans.sort((a, b) => a.start - b.start || b.end - a.end);
     // Several patterns often cover the same words: keep non-overlapping spans.
@@ -104,6 +145,34 @@ export class InjectionDetector {
       merged.push(sp);
     }
     return { score, families, spans: merged };
+  }
+
+  /** One pass of the trigger regex; per family, merged windows [trigger - BEFORE, trigger + AFTER) starting at a line start when one is near. */
+  private collectWindows(seg: string, off: number, windows: Array<Array<[number, number]>>): void {
+    const re = TRIGGERS.re;
+    re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(seg)) !== null) {
+      const at = m.index;
+      re.lastIndex = at + 1;
+      const fams = TRIGGERS.families.get(m[0].toLowerCase());
+      if (!fams) continue;
+      // Triggers are word starts ("ignor" in "ignored", not "said" for "ai"); short ones whole words.
+      if (at > 0 && isWordChar(seg.charCodeAt(at - 1)) && isWordChar(seg.charCodeAt(at))) continue;
+      if (m[0].length <= 3 && isWordChar(m[0].charCodeAt(m[0].length - 1)) && isWordChar(seg.charCodeAt(at + m[0].length))) continue;
+      let start = Math.max(0, at - BEFORE);
+      if (start > 0) {
+        const nl = seg.lastIndexOf('\n', start);
+        if (nl >= 0 && start - nl < BEFORE) start = nl + 1;
+      }
+      const end = Math.min(seg.length, at + m[0].length + AFTER);
+      for (const fi of fams) {
+        const list = windows[fi];
+        const last = list[list.length - 1];
+        if (last && last[1] >= off + start) last[1] = Math.max(last[1], off + end);
+        else list.push([off + start, off + end]);
+      }
+    }
   }
 }
 
