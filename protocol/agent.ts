@@ -132,7 +132,7 @@ export const CompactionConfigSchema = Type.Object({
   keep_last_turns: Type.Integer({ default: 6, minimum: 1 }),
   /** Model alias for summaries ('' = the agent's model). */
   summary_model: Type.String({ default: '' }),
-}, { additionalProperties: false });
+}, { additionalProperties: false, default: {} });
 export type CompactionConfig = Static<typeof CompactionConfigSchema>;
 
 export const AgentConfigSchema = Type.Object({

@@ -124,7 +124,8 @@ export class FailoverChain {
     if (d) return { reason: `disabled after ${d.reason}; fix its key/config to enable it again` };
     const b = this.breakers.get(e.key);
     if (b && b.cooldownUntil > now) {
-      return { reason: `cooling down for ${Math.ceil((b.cooldownUntil - now) / 1000)} s after ${b.lastError ?? 'failures'}`, until: b.cooldownUntil };
+      const left = b.cooldownUntil - now;
+      return { reason: `cooling down for ${left < 1000 ? `${left} ms` : `${Math.ceil(left / 1000)} s`} after ${b.lastError ?? 'failures'}`, until: b.cooldownUntil };
     }
     return undefined;
   }
@@ -254,6 +255,8 @@ export class FailoverChain {
       return new ChainError('no_provider', `no LLM provider is configured for model '${alias}' (${why}). To chat, ${hint}`, attempts);
     }
     const parts = chain.map((e) => `${e.key}: ${lastFailure.get(e.key) ?? this.blocked(e, now)?.reason ?? 'not tried'}`);
-    return new ChainError('all_providers_failed', `all providers failed for model '${alias}': ${parts.join('; ')}`, attempts);
+    const only = new Set(attempts.map((a) => a.provider));
+    return new ChainError('all_providers_failed', `all providers failed for model '${alias}': ${parts.join('; ')}`, attempts,
+      only.size === 1 ? [...only][0] : undefined);
   }
 }

@@ -34,6 +34,14 @@ export interface StreamCallOptions {
   signal: AbortSignal;
   /** What the body should be: 'sse' | 'ndjson' (used for the content-type check). */
   expect: 'sse' | 'ndjson';
+  /** Scrubbed from error messages (providers sometimes echo the key back). */
+  secret?: string;
+}
+
+function scrub(e: ProviderError, secret: string | undefined): ProviderError {
+  if (!secret || secret.length < 4 || !e.message.includes(secret)) return e;
+  const msg = e.message.slice(e.provider.length + 2).split(secret).join('[redacted]');
+  return new ProviderError(e.kind, e.provider, msg, { ...(e.status !== undefined ? { status: e.status } : {}), ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}) });
 }
 
 /** Controls of a running stream, given to the adapter's chunk loop. */
@@ -145,7 +153,7 @@ export async function streamPost(
     }
   } catch (err) {
     if (failure) throw failure;
-    if (err instanceof ProviderError) throw err;
+    if (err instanceof ProviderError) throw scrub(err, opts.secret);
     const net = classifyNetworkError(provider, err);
     // The response had started: the stream broke (before or after its first token — the chain decides).
     if (gotHeaders && net.kind === 'connection') throw new ProviderError('stream_died', provider, `stream broke ${gotFirst ? 'mid-answer' : 'before its first token'} (${net.message.replace(`${provider}: `, '')})`);

@@ -17,6 +17,11 @@ import { UsageLedger, costUsd, countPromptTokens } from './usage.js';
 
 const DISABLED_KEY = 'disabled';
 
+export const REDACT_PATHS = [
+  'api_key', '*.api_key', '*.*.api_key', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.authorization',
+  '*.headers.authorization', 'headers["x-api-key"]', '*.headers["x-api-key"]', '["x-api-key"]',
+];
+
 export interface RouterOptions {
   rootConfig: Record<string, any>;
   env?: NodeJS.ProcessEnv;
@@ -39,7 +44,8 @@ export class ProviderRouter {
   private readonly log: Logger;
 
   constructor(opts: RouterOptions) {
-    this.log = opts.log;
+    // Keys never reach a log line, even if an object carrying one is logged by mistake.
+    this.log = opts.log.child({}, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
     this.settings = resolveSettings(opts.rootConfig, opts.env ?? process.env);
     const r = this.settings.router;
     const timeouts: Timeouts = {

@@ -135,7 +135,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     };
 
     await streamPost(
-      { provider: p.id, url: `${p.base_url}/v1/messages`, headers, body, timeouts: this.timeouts, signal, expect: 'sse' },
+      { provider: p.id, url: `${p.base_url}/v1/messages`, headers, body, timeouts: this.timeouts, signal, secret: p.api_key, expect: 'sse' },
       (chunk, ctl) => {
         for (const ev of parser.push(chunk)) handle(ev.event, ev.data, ctl);
       },

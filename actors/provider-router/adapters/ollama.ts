@@ -87,7 +87,7 @@ export class OllamaAdapter implements ProviderAdapter {
     };
 
     await streamPost(
-      { provider: p.id, url: `${p.base_url}/api/chat`, headers, body, timeouts: this.timeouts, signal, expect: 'ndjson' },
+      { provider: p.id, url: `${p.base_url}/api/chat`, headers, body, timeouts: this.timeouts, signal, secret: p.api_key, expect: 'ndjson' },
       (chunk, ctl) => parse(() => parser.push(chunk), ctl),
     );
     parse(() => parser.end(), { firstToken() {} });

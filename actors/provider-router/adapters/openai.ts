@@ -92,7 +92,7 @@ export class OpenAiAdapter implements ProviderAdapter {
     };
 
     await streamPost(
-      { provider: p.id, url: `${p.base_url}/chat/completions`, headers, body: openAiBody(req), timeouts: this.timeouts, signal, expect: 'sse' },
+      { provider: p.id, url: `${p.base_url}/chat/completions`, headers, body: openAiBody(req), timeouts: this.timeouts, signal, secret: p.api_key, expect: 'sse' },
       (chunk, ctl) => {
         for (const ev of parser.push(chunk)) handle(ev.data, ctl);
       },
