@@ -172,9 +172,12 @@ function privateKeys(text: string, out: ContextHit[]): void {
   if (!text.includes('PRIVATE KEY') && !text.includes('PuTTY-User-Key-File')) return;
   PEM_BEGIN_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
+  // Next footer, remembered so many headers without a footer do not rescan the text each time.
+  let nextEnd = -2;
   while ((m = PEM_BEGIN_RE.exec(text)) !== null) {
     const bodyStart = m.index + m[0].length;
-    const endIdx = text.indexOf('-----END', bodyStart);
+    if (nextEnd !== -1 && nextEnd < bodyStart) nextEnd = text.indexOf('-----END', bodyStart);
+    const endIdx = nextEnd;
     const stop = endIdx >= 0 && endIdx - bodyStart < 65536 ? text.indexOf('-----', endIdx + 8) : -1;
     const end = stop >= 0 ? stop + 5 : Math.min(text.length, bodyStart + 4096);
     const body = text.slice(bodyStart, endIdx >= 0 ? endIdx : end).replace(/\s+/g, '');

@@ -71,21 +71,37 @@ const TAG_CLOSE: Record<string, RegExp> = {
 /** Longest element body we remove in one piece; beyond it the opening tag alone is neutralised. */
 const MAX_ELEMENT = 100_000;
 
+/**
+ * Next occurrence of a closing token at or after `from`, remembered between calls so a text with many
+ * openers and no closer is searched once, not once per opener (that would be quadratic).
+ */
+function closer(find: (from: number) => number): (from: number) => number {
+  let cached = -2;
+  return (from) => {
+    if (cached === -1) return -1;
+    if (cached < from) cached = find(from);
+    return cached;
+  };
+}
+
 function markup(text: string, out: Edit[]): void {
   if (!text.includes('<') && !text.includes('![') && !/script:|data:text|\bon[a-z]/i.test(text)) return;
+  const commentEnd = closer((from) => text.indexOf('-->', from));
+  const parenEnd = closer((from) => text.indexOf(')', from));
+  const tagEnds = new Map<string, (from: number) => number>();
   MARKUP_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = MARKUP_RE.exec(text)) !== null) {
     const tok = m[0].toLowerCase();
     const at = m.index;
     if (tok === '<!--') {
-      const close = text.indexOf('-->', at + 4);
+      const close = commentEnd(at + 4);
       const end = close >= 0 && close - at < MAX_ELEMENT ? close + 3 : Math.min(text.length, at + 4);
       out.push({ rule: 'markup.html_comment', category: 'markup', severity: 'medium', start: at, end, replacement: '' });
       MARKUP_RE.lastIndex = end;
     } else if (tok.startsWith('![')) {
       // Remote image in markdown: rendering it sends a request (and whatever the URL carries) to a third party.
-      const close = text.indexOf(')', at + tok.length);
+      const close = parenEnd(at + tok.length);
       const end = close >= 0 && close - at < 4096 ? close + 1 : at + tok.length;
       out.push({ rule: 'markup.remote_image', category: 'markup', severity: 'medium', start: at, end, replacement: '[remote image removed]' });
       MARKUP_RE.lastIndex = end;
@@ -101,9 +117,18 @@ function markup(text: string, out: Edit[]): void {
       const closeRe = TAG_CLOSE[name];
       let end = at + m[0].length;
       if (closeRe) {
-        const rest = text.slice(at, at + MAX_ELEMENT);
-        const c = closeRe.exec(rest);
-        if (c) end = at + c.index + c[0].length;
+        let find = tagEnds.get(name);
+        if (!find) {
+          const g = new RegExp(closeRe.source, 'gi');
+          find = closer((from) => {
+            g.lastIndex = from;
+            const c = g.exec(text);
+            return c ? c.index + c[0].length : -1;
+          });
+          tagEnds.set(name, find);
+        }
+        const c = find(at + m[0].length);
+        if (c >= 0 && c - at < MAX_ELEMENT) end = c;
       }
       out.push({ rule: 'markup.active_html', category: 'markup', severity: 'high', start: at, end, replacement: `[${name} element removed]` });
       MARKUP_RE.lastIndex = end;

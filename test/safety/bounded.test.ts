@@ -1,0 +1,67 @@
+/**
+ * Bounded-behaviour checks over every built-in pattern directly (not only through the anchored scan):
+ * each sticky format regex tried at many positions of pathological strings, every injection family
+ * over long runs, and the window optimisation of the injection detector against a full scan.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FORMAT_RULES } from '../../actors/safety/leak-rules.js';
+import { FAMILIES, InjectionDetector } from '../../actors/safety/injection-detector.js';
+import { findEdits } from '../../actors/safety/sanitizer.js';
+import { UrlPolicy } from '../../src/lib/net/url-guard.js';
+
+const PATHOLOGICAL = [
+  'a'.repeat(100_000) + '!', 'A'.repeat(100_000) + '!', '0'.repeat(100_000) + '!', '-'.repeat(100_000), '_'.repeat(100_000) + '!',
+  'aA0_-'.repeat(20_000), '.'.repeat(100_000), ' '.repeat(100_000) + 'x', '='.repeat(100_000),
+];
+
+test('every format rule regex stays fast on pathological input at every 97th position', () => {
+  for (const rule of FORMAT_RULES) {
+    for (const s of PATHOLOGICAL) {
+      const t = performance.now();
+      for (let at = 0; at < s.length; at += 97) {
+        rule.re.lastIndex = at;
+        rule.re.exec(s);
+      }
+      const ms = performance.now() - t;
+      assert.ok(ms < 1500, `${rule.id} on ${JSON.stringify(s.slice(0, 6))}… took ${ms.toFixed(0)} ms`);
+    }
+  }
+});
+
+test('every injection family, the sanitizer and the URL guard stay fast on pathological input', () => {
+  const inputs = [...PATHOLOGICAL, 'ignore '.repeat(20_000), 'you are '.repeat(15_000), '<|'.repeat(50_000), '![a]('.repeat(20_000), '<!--'.repeat(25_000), '<script'.repeat(15_000)];
+  for (const fam of FAMILIES) {
+    for (const s of inputs) {
+      const t = performance.now();
+      for (const re of fam.res) {
+        re.lastIndex = 0;
+        let n = 0;
+        while (re.exec(s) !== null && n++ < 100_000) if (re.lastIndex === 0) break;
+      }
+      const ms = performance.now() - t;
+      assert.ok(ms < 3000, `${fam.name} on ${JSON.stringify(s.slice(0, 8))}… took ${ms.toFixed(0)} ms`);
+    }
+  }
+  for (const s of inputs) {
+    const t = performance.now();
+    findEdits(s);
+    new InjectionDetector().detect(s);
+    new UrlPolicy().checkUrl('http://' + s.slice(0, 9000) + '/');
+    assert.ok(performance.now() - t < 3000, `sanitizer/detector/url on ${JSON.stringify(s.slice(0, 8))}…`);
+  }
+});
+
+test('the trigger-window optimisation finds the same families as running every pattern on the whole text', () => {
+  const file = fileURLToPath(new URL('../../../test/fixtures/safety/injection.jsonl', import.meta.url));
+  const texts = readFileSync(file, 'utf8').trim().split('\n').map((l) => String(JSON.parse(l).text));
+  const filler = 'Background text about unrelated things. '.repeat(300);
+  texts.push(filler + texts[0] + filler, texts.join('\n\n'));
+  const det = new InjectionDetector();
+  for (const t of texts) {
+    const full = FAMILIES.filter((f) => f.res.some((re) => { re.lastIndex = 0; return re.exec(t) !== null; })).map((f) => f.name);
+    assert.deepEqual(det.detect(t).families, full, t.slice(0, 80));
+  }
+});
