@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { Job, JobState, JobSubmit, SchedulerConfig } from '../../protocol/scheduler.js';
 import type { ActorStore } from '../../src/kernel/actor.js';
 import { backoffDelay, Dispatcher } from './dispatcher.js';
-import { JobStore, TERMINAL, jobError, type NewJob } from './job-store.js';
+import { JobStore, TERMINAL, jobError, type Change, type NewJob } from './job-store.js';
 import type { RunMsg } from './job-runners.js';
 import { WorkerPool, type DoneMsg } from './worker-pool.js';
 
@@ -59,6 +59,8 @@ export class JobScheduler extends EventEmitter {
   private finishedSincePrune = 0;
   /** Successful reports awaiting the next commit round. */
   private readonly completions: DoneMsg[] = [];
+  /** Accepted-but-unwritten submissions awaiting the next commit round. */
+  private readonly submissions: Array<{ jobs: Job[]; resolve(): void; reject(e: unknown): void }> = [];
 
   private constructor(
     private readonly o: JobSchedulerOptions,
@@ -158,11 +160,14 @@ export class JobScheduler extends EventEmitter {
   /** Accept jobs (durable before this resolves) and queue them. */
   async submitMany(specs: JobSubmit[]): Promise<Job[]> {
     if (this.closed) throw new Error('scheduler is shutting down');
-    const jobs = await this.store.create(specs.map((s) => this.validate(s)));
+    const jobs = this.store.build(specs.map((s) => this.validate(s)));
+    // Written by the next commit round, which may start them in the same write.
+    await new Promise<void>((resolve, reject) => {
+      this.submissions.push({ jobs, resolve, reject });
+      this.pump();
+    });
     this.counters.submitted += jobs.length;
-    for (const j of jobs) this.dispatcher.enqueue({ id: j.id, agent: j.agent });
-    this.pump();
-    return jobs;
+    return jobs.map((j) => this.store.get(j.id) ?? j);
   }
 
   get(id: string): Job | undefined {
@@ -259,22 +264,29 @@ export class JobScheduler extends EventEmitter {
       await new Promise((r) => setImmediate(r));
       this.repump = false;
       if (this.closed) return;
+      const subs = this.submissions.splice(0);
+      const creates = subs.flatMap((x) => x.jobs);
+      for (const j of creates) this.dispatcher.enqueue({ id: j.id, agent: j.agent });
       const completions = this.completions.splice(0).filter((m) => {
         const j = this.store.get(m.id);
         return j && j.state === 'running' && j.epoch === m.epoch;
       });
       const ids = this.paused || !this.pool.pick() ? [] : this.dispatcher.take();
-      if (ids.length === 0 && completions.length === 0) return;
+      if (ids.length === 0 && completions.length === 0 && creates.length === 0) return;
       try {
-        await this.commitRound(completions, ids);
+        await this.commitRound(creates, completions, ids);
+        for (const x of subs) x.resolve();
       } catch (e) {
         this.o.log?.warn({ err: e }, 'dispatch round failed; jobs re-queued');
+        const fresh = new Set(creates.map((j) => j.id));
+        for (const id of fresh) this.dispatcher.dequeue(id);
         for (const id of ids) {
-          const j = this.store.get(id);
           this.dispatcher.release(id);
-          if (j?.state === 'pending') this.dispatcher.enqueue({ id, agent: j.agent, notBefore: this.clock() + 100 });
+          const j = this.store.get(id);
+          if (j?.state === 'pending' && !fresh.has(id)) this.dispatcher.enqueue({ id, agent: j.agent, notBefore: this.clock() + 100 });
         }
-        // Completions stay reported: retry them next round.
+        // Submissions fail (nothing was stored); completions stay reported for the next round.
+        for (const x of subs) x.reject(e);
         this.completions.push(...completions);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -290,12 +302,13 @@ export class JobScheduler extends EventEmitter {
     this.delayTimer.unref?.();
   }
 
-  private async commitRound(completions: DoneMsg[], ids: string[]): Promise<void> {
+  private async commitRound(creates: Job[], completions: DoneMsg[], ids: string[]): Promise<void> {
     const now = this.clock();
-    const changes: Parameters<JobStore['transition']>[0] = completions.map((m) => ({ id: m.id, to: 'completed', expectEpoch: m.epoch, patch: { result: m.result } }));
+    const changes: Change[] = completions.map((m) => ({ id: m.id, to: 'completed', expectEpoch: m.epoch, patch: { result: m.result } }));
+    const fresh = new Map(creates.map((j) => [j.id, j]));
     const workers = new Map<string, string>();
     for (const id of ids) {
-      const j = this.store.get(id);
+      const j = fresh.get(id) ?? this.store.get(id);
       const w = this.pool.pick();
       if (!j || j.state !== 'pending' || !w) {
         this.dispatcher.release(id);
@@ -310,8 +323,8 @@ export class JobScheduler extends EventEmitter {
         patch: { attempts: j.attempts + 1, started_at: now, lease: { worker: w, incarnation: this.incarnation, granted_at: now } },
       });
     }
-    if (changes.length === 0) return;
-    const written = await this.store.transition(changes);
+    if (changes.length === 0 && creates.length === 0) return;
+    const written = await this.store.commit(creates, changes);
     for (const j of written) {
       if (j.state === 'completed') {
         this.counters.completed++;

@@ -47,6 +47,7 @@ export function newJobId(now = Date.now()): string {
 }
 
 export type NewJob = Omit<Job, 'id' | 'state' | 'attempts' | 'epoch' | 'created_at' | 'updated_at'>;
+export type Change = { id: string; to: JobState; patch?: Partial<Job>; expectEpoch?: number; bumpEpoch?: boolean };
 
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
@@ -91,15 +92,16 @@ export class JobStore {
     return { ...this.counts };
   }
 
+  /** New pending job records (not stored yet; see `commit`). */
+  build(specs: NewJob[]): Job[] {
+    const now = this.clock();
+    return specs.map((s) => ({ ...s, id: newJobId(now), state: 'pending' as const, attempts: 0, epoch: 0, created_at: now, updated_at: now }));
+  }
+
   /** Accept new jobs; durable when the promise resolves. */
   async create(specs: NewJob[]): Promise<Job[]> {
-    const now = this.clock();
-    const jobs = specs.map((s) => ({ ...s, id: newJobId(now), state: 'pending' as const, attempts: 0, epoch: 0, created_at: now, updated_at: now }));
-    await this.store.batch(jobs.map((j) => ({ key: JOB_PREFIX + j.id, value: j })));
-    for (const j of jobs) {
-      this.jobs.set(j.id, j);
-      this.counts.pending++;
-    }
+    const jobs = this.build(specs);
+    await this.commit(jobs, []);
     return jobs;
   }
 
@@ -108,11 +110,22 @@ export class JobStore {
    * `expectEpoch` is given, against the job's current fencing epoch (a stale report is rejected).
    * All checks run before anything is written; one bad transition rejects the whole batch.
    */
-  async transition(changes: Array<{ id: string; to: JobState; patch?: Partial<Job>; expectEpoch?: number; bumpEpoch?: boolean }>): Promise<Job[]> {
+  transition(changes: Change[]): Promise<Job[]> {
+    return this.commit([], changes);
+  }
+
+  /**
+   * One atomic write: insert `creates` (built by `build`, state pending) and apply `changes`, which
+   * may already move a created job on (pending → running in the same commit). Returns the changed
+   * records. On a failed write memory is restored and nothing is stored.
+   */
+  async commit(creates: Job[], changes: Change[]): Promise<Job[]> {
     const now = this.clock();
+    for (const j of creates) if (this.jobs.has(j.id)) throw new Error(`job ${j.id}: already exists`);
+    const created = new Map(creates.map((j) => [j.id, j]));
     const next: Job[] = [];
     for (const c of changes) {
-      const cur = this.jobs.get(c.id);
+      const cur = created.get(c.id) ?? this.jobs.get(c.id);
       if (!cur) throw new Error(`job ${c.id}: not found`);
       if (!canTransition(cur.state, c.to)) throw new TransitionError(c.id, cur.state, c.to);
       if (c.expectEpoch !== undefined && cur.epoch !== c.expectEpoch) {
@@ -129,16 +142,27 @@ export class JobStore {
     }
     // Apply in memory first so a concurrent transition of the same job is checked against the new
     // state; revert if the write fails.
-    const prevs = next.map((j) => this.jobs.get(j.id)!);
+    const prevs = next.filter((j) => !created.has(j.id)).map((j) => this.jobs.get(j.id)!);
+    for (const j of creates) this.apply(j);
     for (const j of next) this.apply(j);
+    const finalById = new Map<string, Job>();
+    for (const j of creates) finalById.set(j.id, j);
+    for (const j of next) finalById.set(j.id, j);
     try {
-      await this.store.batch(next.map((j) => ({ key: JOB_PREFIX + j.id, value: j })));
+      await this.store.batch([...finalById.values()].map((j) => ({ key: JOB_PREFIX + j.id, value: j })));
     } catch (e) {
       for (const p of prevs) this.apply(p);
+      for (const j of creates) this.drop(j.id);
       throw e;
     }
     for (const j of next) if (TERMINAL.has(j.state)) this.finished.push(j.id);
     return next;
+  }
+
+  private drop(id: string): void {
+    const j = this.jobs.get(id);
+    if (j) this.counts[j.state]--;
+    this.jobs.delete(id);
   }
 
   private apply(j: Job): void {

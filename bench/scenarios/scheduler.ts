@@ -82,6 +82,10 @@ async function triggers(n: number, workers: number) {
     else started.set(j.id, at);
   });
   const nextStart = (routine: string) => new Promise<number>((r) => waiters.set(routine, (at) => (waiters.delete(routine), r(at))));
+  // One trigger at a time on an otherwise idle scheduler: wait for each job to finish.
+  let onFinish: (() => void) | undefined;
+  s.on('finished', () => onFinish?.());
+  const finished = () => new Promise<void>((r) => (onFinish = r));
   const hook = await startWebhookServer({
     host: '127.0.0.1',
     port: 0,
@@ -103,18 +107,22 @@ async function triggers(n: number, workers: number) {
       const body = JSON.stringify({ i, ref: 'main' });
       const ts = Math.floor(Date.now() / 1000);
       const startP = nextStart('hook');
+      const doneP = finished();
       const t0 = performance.timeOrigin + performance.now(); // same clock as the worker's `at`
       const res = await request(`${hook.url}/hooks/hook`, { method: 'POST', body, headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(ts), [SIGNATURE_HEADER]: signWebhook(secret!, ts, body) } });
       await res.body.dump();
       if (res.statusCode !== 202) throw new Error(`webhook answered ${res.statusCode}`);
       const at = await startP;
+      await doneP;
       if (i >= 10) webhook.push(at - t0);
     }
     for (let i = 0; i < n + 10; i++) {
       const startP = nextStart('ev');
+      const doneP = finished();
       const t0 = performance.timeOrigin + performance.now();
       sys.publish('bench/events', { msg: `deploy failed #${i}` });
       const at = await startP;
+      await doneP;
       if (i >= 10) event.push(at - t0);
     }
     // Cron: every second for a few seconds.
@@ -212,7 +220,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     notes: [
       `${jobs} noop jobs, ${workers} worker threads, max_parallel ${mp}; the sweep's mp_1 row runs ${Math.min(jobs, 1000)} jobs`,
       'every state change is a synchronous lmdb commit (kernel store); one commit covers all reports and starts of a dispatch round',
-      `trigger latency: ${n} sequential webhook requests / topic events, trigger sent → job started in its worker thread (wall clock)`,
+      `trigger latency: ${n} webhook requests / topic events one at a time (each job finished before the next trigger), trigger sent → job started in its worker thread`,
       'chaos: noop jobs sleep 20 ms, max_parallel 32, a random worker terminated every 500 ms; lost re-read from lmdb after close',
     ],
   };

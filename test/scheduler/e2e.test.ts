@@ -70,7 +70,7 @@ after(async () => {
 
 test('agent_turn job through the kernel: own session, silent, result stored', async () => {
   const { id, state } = await sys.ask(S, 'job.submit', { kind: 'agent_turn', agent: 'default', prompt: 'write the report' });
-  assert.equal(state, 'pending');
+  assert.ok(['pending', 'running'].includes(state), state);
   await until(async () => (await status(id)).state === 'completed', 'completed');
   const j = await status(id);
   assert.equal(j.result.text, 'HEARTBEAT_OK');
