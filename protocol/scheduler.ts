@@ -185,6 +185,8 @@ export const RoutineCreateReply = Type.Object({
   routine: Type.Unknown(),
   /** Webhook routines: the URL to POST to and the secret (shown once). */
   webhook: Type.Optional(Type.Object({ url: Type.String(), secret: Type.String(), signature_header: Type.String(), timestamp_header: Type.String() })),
+  /** Set when a webhook routine was stored but the HTTP endpoint is not running. */
+  warning: Type.Optional(Type.String()),
 });
 export const RoutineRunRequest = Type.Object(
   { id: Type.String({ minLength: 1 }), input: Type.Optional(Type.String({ maxLength: 100_000 })) },

@@ -102,3 +102,11 @@ test('routine and job commands end to end', async () => {
   await assert.rejects(cli('job', 'status', 'nope'), /not found/);
   await assert.rejects(cli('job', 'list', '--state', 'weird'), /--state must be one of/);
 });
+
+test('notification lines for heartbeat alerts and auto-disabled routines', async () => {
+  const { notificationLine } = await import('../../src/cli/commands/job.js');
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5);
+  assert.equal(notificationLine({ kind: 'heartbeat', agent: 'default', job_id: 'j1', text: 'backup failed', at }), '2026-01-02 03:04:05  heartbeat default: backup failed (job j1)');
+  assert.equal(notificationLine({ kind: 'routine_disabled', routine: 'r', reason: 'auto-disabled after 3 consecutive failures', at }), '2026-01-02 03:04:05  routine r: auto-disabled after 3 consecutive failures');
+  assert.equal(notificationLine({ other: 1 }, at), '2026-01-02 03:04:05  {"other":1}');
+});

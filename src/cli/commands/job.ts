@@ -10,7 +10,16 @@ const STATES = ['pending', 'running', 'completed', 'failed', 'cancelled'];
 
 export interface JobCliRuntime {
   ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+  subscribe?(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
   close(): Promise<void>;
+}
+
+/** One line per notification (heartbeat alerts, auto-disabled routines, anything else as JSON). */
+export function notificationLine(p: any, now = Date.now()): string {
+  const at = new Date(typeof p?.at === 'number' ? p.at : now).toISOString().slice(0, 19).replace('T', ' ');
+  if (p?.kind === 'heartbeat') return `${at}  heartbeat ${p.agent}: ${p.text} (job ${p.job_id})`;
+  if (p?.kind === 'routine_disabled') return `${at}  routine ${p.routine}: ${p.reason}`;
+  return `${at}  ${typeof p === 'string' ? p : JSON.stringify(p)}`;
 }
 
 function ago(ms: number | undefined, now = Date.now()): string {
@@ -96,6 +105,19 @@ export function register(program: Command, rt: JobCliRuntime, io: CliIO = stdio)
     .action(async (id: string, o: { json?: boolean }) => {
       const j = await rt.ask<Job>(S, 'job.status', { id });
       io.out(o.json ? JSON.stringify(j) + '\n' : jobDetail(j));
+      await rt.close();
+    });
+
+  job
+    .command('watch')
+    .option('--topic <topic>', 'topic to follow', 'notifications')
+    .description('print notifications as they come (heartbeat alerts, auto-disabled routines) until Ctrl-C')
+    .action(async (o: { topic: string }) => {
+      if (!rt.subscribe) throw new Error('this runtime cannot subscribe to topics');
+      const off = await rt.subscribe(o.topic, (p) => io.out(notificationLine(p) + '\n'));
+      io.err(`watching ${o.topic} (Ctrl-C to stop)\n`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      off();
       await rt.close();
     });
 
