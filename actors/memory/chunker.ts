@@ -222,3 +222,31 @@ function pack(units: Unit[], max: number, overlap: number): Chunk[] {
   emit();
   return chunks;
 }
+
+const SEGMENT_CHARS = 256 * 1024;
+
+/**
+ * `chunkText` for texts of any size without blocking the thread: a long text is cut into segments
+ * of about 256 KB at paragraph breaks, each chunked on its own (line numbers kept), yielding to the
+ * event loop in between so the actor keeps answering liveness pings.
+ */
+export async function chunkTextAsync(text: string, opts: ChunkerOptions): Promise<Chunk[]> {
+  if (text.length <= 2 * SEGMENT_CHARS) return chunkText(text, opts);
+  const out: Chunk[] = [];
+  let start = 0;
+  let lineOffset = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + SEGMENT_CHARS);
+    if (end < text.length) {
+      const para = text.indexOf('\n\n', end);
+      const nl = text.indexOf('\n', end);
+      end = para >= 0 && para - end < SEGMENT_CHARS ? para + 2 : nl >= 0 && nl - end < SEGMENT_CHARS ? nl + 1 : end;
+    }
+    const seg = text.slice(start, end);
+    for (const c of chunkText(seg, opts)) out.push({ ...c, startLine: c.startLine + lineOffset, endLine: c.endLine + lineOffset });
+    lineOffset += countNewlines(seg, 0, seg.length);
+    start = end;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return out;
+}

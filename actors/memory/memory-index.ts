@@ -14,7 +14,7 @@ import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { analyze } from './analyzer.js';
 import { Bm25Index } from './bm25-index.js';
-import { chunkText } from './chunker.js';
+import { chunkTextAsync, type Chunk } from './chunker.js';
 import { InputError } from './file-reader.js';
 import { rrfFuse } from './rrf.js';
 import type { TokenCounter } from './token-counter.js';
@@ -315,7 +315,8 @@ export class MemoryIndex {
    * batches) and one lmdb transaction. A document whose content hash is unchanged is skipped.
    */
   async addBatch(reqs: AddRequest[]): Promise<AddResult[]> {
-    const prepared = reqs.map((req) => this.prepare(req));
+    const prepared: Awaited<ReturnType<MemoryIndex['prepare']>>[] = [];
+    for (const req of reqs) prepared.push(await this.prepare(req));
     const todo = prepared.filter((p) => p.chunks.length > 0);
     if (!todo.length) return prepared.map((p) => p.result);
     const emb = this.requireEmbedder();
@@ -358,21 +359,24 @@ export class MemoryIndex {
     });
     // lmdb is committed: now mirror in memory.
     if (!this.vectors) this.vectors = new VectorIndex(emb.dim, this.opts.hnsw);
+    const pause = yielder();
     for (const r of rows) {
+      await pause();
       const cur = this.docs.get(r.p.id);
       if (cur) this.unindexDoc(cur);
       this.trackDoc(r.rec);
-      r.p.chunks.forEach((c, i) => {
-        this.bm25.add(r.labels[i], analyze(c.text));
+      for (let i = 0; i < r.p.chunks.length; i++) {
+        await pause();
+        this.bm25.add(r.labels[i], analyze(r.p.chunks[i].text));
         this.vectors!.add(r.labels[i], r.v[i]);
-      });
+      }
       r.p.result = { doc_id: r.p.id, status: r.old ? 'updated' : 'added', chunks: r.labels.length };
     }
     this.dirtySince ||= Date.now();
     return prepared.map((p) => p.result);
   }
 
-  private prepare(req: AddRequest) {
+  private async prepare(req: AddRequest) {
     if (!req || typeof req.text !== 'string') throw new MemoryError('invalid_input', 'memory.add needs text (string)');
     if (!req.source) throw new MemoryError('invalid_input', 'memory.add needs a source');
     const where = req.path ?? req.source;
@@ -381,7 +385,7 @@ export class MemoryIndex {
     const hash = contentHash(req.text);
     const prev = this.docs.get(id);
     const unchanged = !!prev && prev.hash === hash && !this.mismatch;
-    const chunks = unchanged ? [] : chunkText(req.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
+    const chunks = unchanged ? [] : await chunkTextAsync(req.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
     if (!unchanged && chunks.length === 0) throw new InputError('empty_input', `${where} has no indexable text`);
     const result: AddResult = { doc_id: id, status: 'unchanged', chunks: prev?.labels.length ?? 0 };
     return { req, id, hash, chunks, result };
@@ -477,12 +481,12 @@ export class MemoryIndex {
     onProgress?.(0, ids.length);
     // Embed several documents per call so the pool's batches stay full.
     for (let i = 0; i < ids.length; ) {
-      const group: Array<{ rec: DocRecord; chunks: ReturnType<typeof chunkText> }> = [];
+      const group: Array<{ rec: DocRecord; chunks: Chunk[] }> = [];
       let n = 0;
       while (i < ids.length && (n < 256 || group.length === 0)) {
         const rec = this.docsDb.get(ids[i++]);
         if (!rec) continue;
-        const chunks = chunkText(rec.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
+        const chunks = await chunkTextAsync(rec.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
         group.push({ rec, chunks });
         n += chunks.length;
       }
@@ -517,6 +521,7 @@ export class MemoryIndex {
       this.trackDoc(s.rec);
       await pause();
       for (const r of s.rows) {
+        await pause();
         bm25.add(r.label, analyze(r.chunk.text));
         vectors.add(r.label, r.vec);
         chunks++;

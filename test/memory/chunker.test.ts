@@ -59,3 +59,20 @@ test('fenced code blocks stay together when they fit', () => {
   assert.equal(c.length, 1);
   assert.ok(c[0].text.includes('const a = 1;\n\nconst b = 2;'));
 });
+
+test('chunkTextAsync splits huge texts into segments and keeps line numbers', async () => {
+  const { chunkTextAsync } = await import('../../actors/memory/chunker.js');
+  const para = (i: number) => `Paragraph ${i} says something short.\nIt has a second line.`;
+  const text = Array.from({ length: 20_000 }, (_, i) => para(i)).join('\n\n'); // ~1.2 MB
+  const opts = { maxTokens: 40, overlapTokens: 0, count: words };
+  const seq = chunkText(text, opts);
+  const seg = await chunkTextAsync(text, opts);
+  const find = (cs: typeof seq, needle: string) => cs.find((c) => c.text.includes(needle))!;
+  for (const i of [0, 7_000, 19_999]) {
+    const c = find(seg, `Paragraph ${i} `);
+    assert.equal(text.split('\n')[c.startLine - 1].startsWith('Paragraph'), true);
+    const line = 1 + 3 * i; // each paragraph: 2 lines + 1 blank
+    assert.ok(c.startLine <= line && c.endLine >= line + 1, `paragraph ${i} at ${line}, chunk ${c.startLine}-${c.endLine}`);
+  }
+  assert.ok(Math.abs(seg.length - seq.length) <= 10, `${seg.length} vs ${seq.length}`);
+});
