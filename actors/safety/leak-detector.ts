@@ -44,8 +44,26 @@ const ASSIGN_RE = /[A-Za-z0-9_.-]{0,30}["'\]]{0,2}[ \t]{0,5}(?::=|=>|==|[:=]|"?[
 /** Values that are code or references, not literals. */
 const REFERENCE_RE = /^(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$|[a-z][a-z0-9+.-]{1,20}:\/\/|~?\/|\.\.?\/|\$|%|@|&|env[.:(]|process\.env|os\.environ|os\.getenv|getenv|secrets\.|vault:|ref\+|arn:|true$|false$|null$|none$|nil$|undefined$|self\.|this\.|config\.|settings\.|args\.|options\.|opts\.|params\.|req\.|request\.|ctx\.|context\.)/i;
 
+/**
+ * Code identifiers made of words (KeyOfPropertyKeys, collectASequenceOfBytes, writeUint32Key): word
+ * segments are long and contain vowels, unlike random tokens (AAqajBPBoDsMrrT splits into A/Aqaj/BP/Bo/Ds…).
+ */
+export function looksLikeIdentifier(v: string): boolean {
+  if (!/^[A-Za-z_$][A-Za-z0-9_$.]*$/.test(v)) return false;
+  const words = v.match(/[A-Z]?[a-z]+|[A-Z]+(?![a-z])/g) ?? [];
+  if (words.length === 0) return false;
+  const digits = (v.match(/\d/g) ?? []).length;
+  const singles = words.filter((w) => w.length === 1).length;
+  const voweled = words.filter((w) => w.length >= 2 && /[aeiouyAEIOUY]/.test(w)).length;
+  const avg = words.reduce((n, w) => n + w.length, 0) / words.length;
+  return digits <= 4 && singles <= 1 && voweled / words.length >= 0.75 && avg >= 3;
+}
+
 function isRandomLooking(v: string, minEntropy: number): boolean {
   if (v.length < 8) return false;
+  if (v.startsWith('!') || looksLikeIdentifier(v)) return false;
+  // Secrets are printable ASCII; accented or non-Latin letters mean natural language.
+  if (/[^\x21-\x7e]/.test(v)) return false;
   // Numbers alone (ports, timeouts, ids, versions) and version specs are not secrets.
   if (/^[\d.:-]+$/.test(v) || v.includes('^')) return false;
   // CONSTANT_CASE, snake_case, kebab and dotted identifiers: code, not secrets.

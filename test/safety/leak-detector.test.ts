@@ -31,6 +31,10 @@ const tokens: Array<[string, () => string]> = [
   ['secret.postman_api_key', () => 'PM' + 'AK-' + rand(HEX, 24) + '-' + rand(HEX, 34)],
   ['secret.pulumi_token', () => 'pu' + 'l-' + rand(HEX, 40)],
   ['secret.dynatrace_token', () => 'dt0' + 'c01.' + rand(UPPER32, 24) + '.' + rand(UPPER32, 64)],
+  ['secret.openrouter_api_key', () => 'sk-' + 'or-v1-' + rand(HEX, 64)],
+  ['secret.google_oauth_client_secret', () => 'GOC' + 'SPX-' + mixed(ALNUM, 28)],
+  ['secret.docker_hub_pat', () => 'dckr' + '_pat_' + mixed(ALNUM, 27)],
+  ['secret.azure_ad_client_secret', () => mixed(ALNUM, 3) + '8Q' + '~' + mixed(ALNUM, 34)],
   ['secret.jwt', () => 'ey' + 'J' + mixed(ALNUM, 30) + '.ey' + 'J' + mixed(ALNUM, 40) + '.' + mixed(ALNUM + '_-', 43)],
 ];
 
