@@ -84,14 +84,23 @@ export interface HeartbeatAgent {
   workspace: string;
 }
 
-/** Agents named in the root config (`agents.<id>.workspace`, default `<dataDir>/workspaces/<id>`). */
+/**
+ * Agents of the root config with their workspaces, resolved as the agent actor does: `agents` is a
+ * list of `{id, workspace}` (a map `id → {workspace}` is accepted too); workspace '' means
+ * `<dataDir>/workspaces/<id>`, a relative one is relative to the working directory. No `agents`
+ * section means the one `default` agent.
+ */
 export function heartbeatAgents(rootConfig: Readonly<Record<string, any>>, dataDir: string, only: string[]): HeartbeatAgent[] {
-  const agents = rootConfig?.agents && typeof rootConfig.agents === 'object' ? (rootConfig.agents as Record<string, any>) : {};
-  const ids = only.length > 0 ? only : Object.keys(agents);
-  return ids.map((id) => {
-    const ws = agents[id]?.workspace;
-    return { id, workspace: typeof ws === 'string' && ws ? path.resolve(dataDir, ws) : path.join(dataDir, 'workspaces', id) };
-  });
+  const a = rootConfig?.agents;
+  let list: Array<{ id: string; workspace?: unknown }>;
+  if (Array.isArray(a)) list = a.filter((x) => x && typeof x.id === 'string');
+  else if (a && typeof a === 'object') list = Object.entries(a as Record<string, any>).map(([id, v]) => ({ id, workspace: v?.workspace }));
+  else list = [{ id: 'default' }];
+  if (only.length > 0) list = only.map((id) => list.find((x) => x.id === id) ?? { id });
+  return list.map(({ id, workspace }) => ({
+    id,
+    workspace: typeof workspace === 'string' && workspace ? path.resolve(workspace) : path.join(dataDir, 'workspaces', id),
+  }));
 }
 
 export interface HeartbeatDeps {

@@ -40,13 +40,15 @@ test('heartbeat answer protocol: HEARTBEAT_OK (with little slack) is silent, any
   assert.equal(parseHeartbeatAnswer('ALL_GOOD', 'ALL_GOOD').actionNeeded, false);
 });
 
-test('heartbeat agents: workspace from the root config or <dataDir>/workspaces/<id>', () => {
-  const a = heartbeatAgents({ agents: { main: { workspace: '/srv/ws' }, other: {} } }, '/data', []);
-  assert.deepEqual(a, [
+test('heartbeat agents: workspaces resolved like the agent actor (list or map; default <dataDir>/workspaces/<id>)', () => {
+  const list = heartbeatAgents({ agents: [{ id: 'main', workspace: '/srv/ws' }, { id: 'other', workspace: '' }] }, '/data', []);
+  assert.deepEqual(list, [
     { id: 'main', workspace: '/srv/ws' },
     { id: 'other', workspace: path.join('/data', 'workspaces', 'other') },
   ]);
-  assert.deepEqual(heartbeatAgents({ agents: { main: {}, other: {} } }, '/data', ['other']).map((x) => x.id), ['other']);
+  assert.deepEqual(heartbeatAgents({ agents: { main: { workspace: 'rel/ws' } } }, '/data', []), [{ id: 'main', workspace: path.resolve('rel/ws') }]);
+  assert.deepEqual(heartbeatAgents({}, '/data', []), [{ id: 'default', workspace: path.join('/data', 'workspaces', 'default') }]);
+  assert.deepEqual(heartbeatAgents({ agents: [{ id: 'main' }, { id: 'other' }] }, '/data', ['other']).map((x) => x.id), ['other']);
 });
 
 test('heartbeat end to end: no agent call while HEARTBEAT.md is empty; silent on HEARTBEAT_OK; notifies otherwise', async () => {
