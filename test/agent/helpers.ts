@@ -28,6 +28,7 @@ export function makeHarness(servers: LlmServer[], opts: {
   dataDir?: string;
   providers?: Record<string, unknown>;
   services?: AgentServices;
+  router?: Record<string, unknown>;
 } = {}): Harness {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'rc-agent-'));
   const workspace = path.join(dataDir, 'workspaces', 'default');
@@ -37,7 +38,7 @@ export function makeHarness(servers: LlmServer[], opts: {
     rootConfig: {
       providers,
       models: { default: { chain: Object.keys(providers), context_window: opts.window ?? 8000 } },
-      provider_router: { cooldown_base_ms: 10, cooldown_max_ms: 50, max_retry_wait_ms: 0, first_token_timeout_ms: 2000 },
+      provider_router: { cooldown_base_ms: 10, cooldown_max_ms: 50, max_retry_wait_ms: 0, first_token_timeout_ms: 2000, ...opts.router },
     },
     env: {},
     log: pino({ level: 'silent' }),
