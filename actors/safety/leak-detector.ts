@@ -41,8 +41,9 @@ interface ContextHit { rule: string; severity: Severity; start: number; end: num
 const KEY_WORDS = ['pass', 'pwd', 'secret', 'token', 'key', 'credential', 'auth'];
 /** After a key name: rest of the identifier, closing quote, assignment operator (also XML `value=`), the value. */
 const ASSIGN_RE = /[A-Za-z0-9_.-]{0,30}["'\]]{0,2}[ \t]{0,5}(?::=|=>|==|[:=]|"?[ \t]{1,3}value=)[ \t]{0,5}(?:[a-z]?["'`]){0,1}([^\s"'`;,<>(){}[\]]{6,256})/y;
+const NON_SECRET_NAME_RE = /websocket-key|idempotency[_-]?key|cache[_-]?key|sort[_-]?key|partition[_-]?key|primary[_-]?key|foreign[_-]?key|key[_-]?id\b|public[_-]?key|pub[_-]?key|lock-token|csrf|xsrf|token[_-]?(?:type|url|endpoint|uri|count|limit|length)|keyboard|keystroke|keyword/;
 /** Values that are code or references, not literals. */
-const REFERENCE_RE = /^(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$|[a-z][a-z0-9+.-]{1,20}:\/\/|~?\/|\.\.?\/|\$|%|@|&|env[.:(]|process\.env|os\.environ|os\.getenv|getenv|secrets\.|vault:|ref\+|arn:|true$|false$|null$|none$|nil$|undefined$|self\.|this\.|config\.|settings\.|args\.|options\.|opts\.|params\.|req\.|request\.|ctx\.|context\.)/i;
+const REFERENCE_RE = /^(?:urn:|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$|[a-z][a-z0-9+.-]{1,20}:\/\/|~?\/|\.\.?\/|\$|%|@|&|env[.:(]|process\.env|os\.environ|os\.getenv|getenv|secrets\.|vault:|ref\+|arn:|true$|false$|null$|none$|nil$|undefined$|self\.|this\.|config\.|settings\.|args\.|options\.|opts\.|params\.|req\.|request\.|ctx\.|context\.)/i;
 
 /**
  * Code identifiers made of words (KeyOfPropertyKeys, collectASequenceOfBytes, writeUint32Key): word
@@ -54,7 +55,8 @@ export function looksLikeIdentifier(v: string): boolean {
   if (words.length === 0) return false;
   const digits = (v.match(/\d/g) ?? []).length;
   const singles = words.filter((w) => w.length === 1).length;
-  const voweled = words.filter((w) => w.length >= 2 && /[aeiouyAEIOUY]/.test(w)).length;
+  // Words with a vowel, or short acronyms (HTML, URL, JSON).
+  const voweled = words.filter((w) => (w.length >= 2 && /[aeiouyAEIOUY]/.test(w)) || /^[A-Z]{2,5}$/.test(w)).length;
   const avg = words.reduce((n, w) => n + w.length, 0) / words.length;
   return digits <= 4 && singles <= 1 && voweled / words.length >= 0.75 && avg >= 3;
 }
@@ -95,7 +97,9 @@ function genericAt(text: string, at: number, word: string, out: ContextHit[], la
   const isPassword = word === 'pass' || word === 'pwd';
   if (!isRandomLooking(value, isPassword ? 2.8 : 3.2)) return;
   if (REFERENCE_RE.test(value) || looksLikePlaceholder(value)) return;
-  const name = text.slice(Math.max(0, at - 30), at + word.length).toLowerCase();
+  const name = text.slice(Math.max(0, at - 30), start).toLowerCase();
+  // Key-like names that hold public or non-secret values (nonces, ids, public keys, cache keys).
+  if (NON_SECRET_NAME_RE.test(name)) return;
   const rule = /aws/.test(name) && /^[A-Za-z0-9/+=]{40}$/.test(value) ? 'aws_secret_key' : isPassword ? 'generic_password' : 'generic_secret';
   out.push({ rule, severity: rule === 'aws_secret_key' ? 'critical' : 'high', start, end: start + value.length });
 }

@@ -1,14 +1,14 @@
 /**
  * Safety evaluation: precision/recall per category on labelled JSON Lines sets.
  *
- *   node dist/bench/eval/safety.js [--data DIR] [--fixtures DIR] [--threshold 0.35] [--json]
+ *   node dist/bench/eval/safety.js [--data DIR] [--fixtures DIR] [--threshold 0.35] [--clean DIR ...] [--json]
  *
  * DIR holds any of secrets.jsonl / injection.jsonl / ssrf.jsonl in the format of
  * ../shared/data/safety/README.md (the default DIR), so users can measure on their own traffic.
  * Also reported: a plain keyword-list baseline for injection, the false-positive rate of the leak
  * detector on ordinary prose and code rows, and the same metrics on test/fixtures/safety/.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeakDetector } from '../../actors/safety/leak-detector.js';
@@ -114,6 +114,37 @@ export function evaluateDir(dir: string, opts: { threshold?: number } = {}): Eva
   return report;
 }
 
+/**
+ * Leak-detector findings on a directory of ordinary text files that should contain no credentials
+ * (e.g. source trees, docs): every finding there is a false positive (or a real leak worth knowing).
+ */
+export function scanCleanDir(dir: string): { files: number; mb: number; files_with_findings: number; file_rate: number; per_mb: number; rules: Record<string, number> } {
+  const leaks = new LeakDetector();
+  const exts = /\.(?:js|mjs|cjs|ts|tsx|jsx|md|txt|json|ya?ml|toml|py|go|rs|java|rb|sh|html|css)$/i;
+  let files = 0, chars = 0, withFindings = 0, total = 0;
+  const rules: Record<string, number> = {};
+  const walk = (d: string, depth: number) => {
+    if (depth > 20) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '.git') walk(p, depth + 1);
+      } else if (e.isFile() && exts.test(e.name) && statSync(p).size < 5_000_000) {
+        const text = readFileSync(p, 'utf8');
+        files++;
+        chars += text.length;
+        const found = leaks.scan(text).filter((f) => f.category === 'secret');
+        if (found.length) withFindings++;
+        total += found.length;
+        for (const f of found) rules[f.rule] = (rules[f.rule] ?? 0) + 1;
+      }
+    }
+  };
+  walk(dir, 0);
+  const r4 = (x: number) => Math.round(x * 10000) / 10000;
+  return { files, mb: r4(chars / 1e6), files_with_findings: withFindings, file_rate: r4(files ? withFindings / files : 0), per_mb: r4(chars ? total / (chars / 1e6) : 0), rules };
+}
+
 function printReport(title: string, r: EvalReport): void {
   console.log(`\n== ${title}`);
   console.log('category   precision  recall   f1      n     (tp/fp/fn/tn)');
@@ -140,12 +171,19 @@ function main(argv: string[]): void {
   const main = evaluateDir(dir, { threshold });
   if (Object.keys(main.categories).length === 0) throw new Error(`--data ${dir}: no secrets.jsonl, injection.jsonl or ssrf.jsonl found`);
   const fx = existsSync(fixtures) ? evaluateDir(fixtures, { threshold }) : undefined;
+  // --clean DIR (repeatable): leak findings on text that should hold no secrets.
+  const cleanDirs = argv.flatMap((a, i) => (a === '--clean' && argv[i + 1] ? [path.resolve(argv[i + 1])] : []));
+  for (const c of cleanDirs) if (!existsSync(c)) throw new Error(`--clean ${c}: directory not found`);
+  const clean = cleanDirs.map((c) => ({ dir: c, ...scanCleanDir(c) }));
   if (argv.includes('--json')) {
     const strip = (r: EvalReport) => ({ ...r, categories: Object.fromEntries(Object.entries(r.categories).map(([k, m]) => [k, m])), misses: undefined });
-    console.log(JSON.stringify({ data: dir, ...strip(main), ...(fx ? { fixtures: strip(fx) } : {}) }));
+    console.log(JSON.stringify({ data: dir, ...strip(main), ...(fx ? { fixtures: strip(fx) } : {}), ...(clean.length ? { clean_dirs: clean } : {}) }));
   } else {
     printReport(`data: ${dir}`, main);
     if (fx) printReport(`own cases: ${fixtures}`, fx);
+    for (const c of clean) {
+      console.log(`\n== clean text: ${c.dir}\n${c.files} files, ${c.mb} MB: ${c.files_with_findings} files with a secret finding (${(c.file_rate * 100).toFixed(2)} %), ${c.per_mb} findings/MB ${JSON.stringify(c.rules)}`);
+    }
   }
 }
 
