@@ -104,6 +104,8 @@ export const MemoryStatsReplySchema = Type.Object({
   store_bytes: Type.Integer(),
   path: Type.String(),
   loaded_from: Type.String(),
+  /** V8 heap used by the memory actor's thread. */
+  heap_bytes: Type.Optional(Type.Integer()),
   embedder: Type.Union([Type.String(), Type.Null()]),
   /** Set when the index is unusable (other format version) or holds another model's vectors. */
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
@@ -142,7 +144,7 @@ export const MemoryConfigSchema = Type.Object(
     hnsw: Type.Object(
       {
         m: Type.Integer({ minimum: 2, maximum: 128, default: 16 }),
-        ef_construction: Type.Integer({ minimum: 8, maximum: 2000, default: 100 }),
+        ef_construction: Type.Integer({ minimum: 8, maximum: 2000, default: 40 }),
         ef_search: Type.Integer({ minimum: 8, maximum: 5000, default: 100 }),
       },
       { additionalProperties: false, default: {} },

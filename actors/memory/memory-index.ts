@@ -10,6 +10,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { analyze } from './analyzer.js';
@@ -667,6 +668,8 @@ export class MemoryIndex {
       store_bytes: bytes,
       path: this.opts.dir,
       loaded_from: this.loadedFrom,
+      /** V8 heap in use by this thread (the index's JS structures live here; HNSW is native memory). */
+      heap_bytes: v8.getHeapStatistics().used_heap_size,
       ...(this.mismatch ? { model_mismatch: this.mismatch } : {}),
     };
   }

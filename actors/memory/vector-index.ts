@@ -29,8 +29,8 @@ export class VectorIndex {
     opts: VectorIndexOptions = {},
   ) {
     this.m = opts.m ?? 16;
-    this.efConstruction = opts.efConstruction ?? 100;
-    this.efSearch = opts.efSearch ?? 64;
+    this.efConstruction = opts.efConstruction ?? 40;
+    this.efSearch = opts.efSearch ?? 100;
     this.index = this.fresh(1024);
   }
 

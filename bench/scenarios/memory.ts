@@ -121,9 +121,22 @@ async function embedThroughput(precision: 'fp32' | 'q8', texts: string[]): Promi
   }
 }
 
+/** Queries: three topic words of a random cluster, and a vector near that cluster's centroid. */
+function makeQueries(corpus: SyntheticCorpus, nq: number, seed = 99): Array<{ text: string; vec: Float32Array }> {
+  const r = rng(seed);
+  return Array.from({ length: nq }, () => {
+    const c = Math.floor(r.next() * corpus.centroids.length);
+    const words = Array.from({ length: 3 }, () => corpus.topicWords[c][Math.floor(r.next() * 40)]);
+    const cen = corpus.centroids[c];
+    const vec = normalise(Float32Array.from({ length: DIM }, (_, d) => cen[d] + (0.24 * r.gauss()) / Math.sqrt(1 + d / 16)));
+    return { text: words.join(' '), vec };
+  });
+}
+
 /** Library choices, measured on the same data (`set compare=1`): see docs/decisions.md, "memory". */
-async function compareLibraries(corpus: SyntheticCorpus, queries: Array<{ text: string; vec: Float32Array }>, notes: string[]): Promise<Record<string, number>> {
+async function compareLibraries(corpus: SyntheticCorpus, notes: string[]): Promise<Record<string, number>> {
   const n = corpus.texts.length;
+  const queries = makeQueries(corpus, 100, 1234);
   const out: Record<string, number> = {};
   // Ground truth for recall.
   const truth = queries.map((q) => {
@@ -245,14 +258,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     if (idx.loadedFrom !== 'snapshot') notes.push(`reload came from ${idx.loadedFrom}, not the snapshot`);
 
     // ---- queries: topic words of a cluster + a vector near its centroid
-    const r = rng(99);
-    const queries = Array.from({ length: nq }, () => {
-      const c = Math.floor(r.next() * corpus.centroids.length);
-      const words = Array.from({ length: 3 }, () => corpus.topicWords[c][Math.floor(r.next() * 40)]);
-      const cen = corpus.centroids[c];
-      const vec = normalise(Float32Array.from({ length: DIM }, (_, d) => cen[d] + 0.24 * r.gauss() / Math.sqrt(1 + d / 16)));
-      return { text: words.join(' '), vec };
-    });
+    const queries = makeQueries(corpus, nq);
 
     // ---- HNSW recall@10 at the default ef vs brute force
     const flat = new Float32Array(n * DIM);
@@ -305,7 +311,6 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       subFull.push(performance.now() - s);
       if (count < 0) notes.push('unreachable');
     }
-    const heapMb = Math.round(process.memoryUsage().heapUsed / 1e6);
     await idx.close();
 
     // ---- hybrid latency through the memory actor in the real kernel
@@ -319,10 +324,12 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     });
     const viaActor: number[] = [];
     let actorReloadMs = 0;
+    let actorHeapMb = 0;
     try {
       const st = await sys.ask('system/memory', 'memory.stats', {});
       if (st.chunks !== n) notes.push(`actor sees ${st.chunks} chunks (${st.error?.message ?? ''})`);
       actorReloadMs = st.loaded_from === 'snapshot' ? 0 : -1;
+      actorHeapMb = Math.round((st.heap_bytes ?? 0) / 1e6);
       for (const q of queries.slice(0, 20)) await sys.ask('system/memory', 'memory.search', { query: q.text, k: 10, vector: Array.from(q.vec) }); // warm-up
       for (const q of queries) {
         const vector = Array.from(q.vec);
@@ -344,9 +351,9 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       q8 = await embedThroughput('q8', embedTexts);
     } else notes.push(`model not found at ${MODEL}: embedding throughput not measured`);
 
-    const compare = opts.set.compare === '1' ? await compareLibraries(opts.quick ? corpus : syntheticCorpus(Math.min(n, 50_000)), queries.slice(0, 100), notes) : null;
+    const compare = opts.set.compare === '1' ? await compareLibraries(opts.quick ? corpus : syntheticCorpus(Math.min(n, 50_000)), notes) : null;
     notes.push(
-      `heap after loading the index in this thread: ${heapMb} MB (the memory actor needs kernel.actors.memory.memory_limit_mb above this)`,
+      `memory actor heap with the index loaded: ${actorHeapMb} MB (kernel.actors.memory.memory_limit_mb must exceed it)`,
       `${n} chunks (${corpus.centroids.length} topic clusters), ${nq} queries; in-thread hybrid p50 ${round(percentile(inThread, 50))} ms p99 ${round(percentile(inThread, 99))} ms; ` +
         `full substring scan (all chunks, all query words) p50 ${round(percentile(subFull, 50))} ms; query vectors precomputed (embedding a short query adds a few ms on this model)`,
     );
