@@ -169,24 +169,25 @@ export type ProviderErrorCode =
 // ---- config ---------------------------------------------------------------------------------
 
 export const PriceSchema = Type.Object({
-  input_per_mtok: Type.Number({ default: 0, minimum: 0 }),
-  output_per_mtok: Type.Number({ default: 0, minimum: 0 }),
+  input_per_mtok: Type.Optional(Type.Number({ default: 0, minimum: 0 })),
+  output_per_mtok: Type.Optional(Type.Number({ default: 0, minimum: 0 })),
 }, { additionalProperties: false });
 
 export const ProviderEntrySchema = Type.Object({
-  type: Type.Union([Type.Literal('openai'), Type.Literal('anthropic'), Type.Literal('ollama')], { default: 'openai' }),
+  type: Type.Optional(Type.Union([Type.Literal('openai'), Type.Literal('anthropic'), Type.Literal('ollama')], { default: 'openai' })),
   /** `auto`: on when its key (or base-URL / host env variable) is present. */
-  enabled: Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto' }),
-  base_url: Type.String({ default: '' }),
-  base_url_env: Type.String({ default: '' }),
-  api_key: Type.String({ default: '' }),
-  api_key_env: Type.String({ default: '' }),
-  model: Type.String({ default: '' }),
-  model_env: Type.String({ default: '' }),
-  headers: Type.Record(Type.String(), Type.String(), { default: {} }),
-  prices: Type.Record(Type.String(), PriceSchema, { default: {} }),
+  enabled: Type.Optional(Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto' })),
+  base_url: Type.Optional(Type.String({ default: '' })),
+  base_url_env: Type.Optional(Type.String({ default: '' })),
+  api_key: Type.Optional(Type.String({ default: '' })),
+  api_key_env: Type.Optional(Type.String({ default: '' })),
+  model: Type.Optional(Type.String({ default: '' })),
+  model_env: Type.Optional(Type.String({ default: '' })),
+  headers: Type.Optional(Type.Record(Type.String(), Type.String(), { default: {} })),
+  prices: Type.Optional(Type.Record(Type.String(), PriceSchema, { default: {} })),
 }, { additionalProperties: false });
-export type ProviderEntry = Static<typeof ProviderEntrySchema>;
+/** Entries are partial in YAML (a record's values get no defaults from the loader); resolved with defaults in the router. */
+export type ProviderEntry = Required<Static<typeof ProviderEntrySchema>>;
 
 export const ProvidersConfigSchema = Type.Record(Type.String(), ProviderEntrySchema, {
   default: {
@@ -195,20 +196,20 @@ export const ProvidersConfigSchema = Type.Record(Type.String(), ProviderEntrySch
     ollama: { type: 'ollama', enabled: 'auto', base_url: '', base_url_env: 'OLLAMA_HOST', api_key: '', api_key_env: '', model: '', model_env: 'OLLAMA_MODEL', headers: {}, prices: {} },
   },
 });
-export type ProvidersConfig = Static<typeof ProvidersConfigSchema>;
+export type ProvidersConfig = Record<string, ProviderEntry>;
 
 export const ModelAliasSchema = Type.Object({
   /** Ordered failover chain: `provider` (its default model) or `provider/model`. */
-  chain: Type.Array(Type.String(), { default: ['openai', 'anthropic', 'ollama'] }),
-  context_window: Type.Integer({ default: 128000, minimum: 256 }),
-  max_output_tokens: Type.Integer({ default: 4096, minimum: 1 }),
+  chain: Type.Optional(Type.Array(Type.String(), { default: ['openai', 'anthropic', 'ollama'] })),
+  context_window: Type.Optional(Type.Integer({ default: 128000, minimum: 256 })),
+  max_output_tokens: Type.Optional(Type.Integer({ default: 4096, minimum: 1 })),
 }, { additionalProperties: false });
-export type ModelAlias = Static<typeof ModelAliasSchema>;
+export type ModelAlias = Required<Static<typeof ModelAliasSchema>>;
 
 export const ModelsConfigSchema = Type.Record(Type.String(), ModelAliasSchema, {
   default: { default: { chain: ['openai', 'anthropic', 'ollama'], context_window: 128000, max_output_tokens: 4096 } },
 });
-export type ModelsConfig = Static<typeof ModelsConfigSchema>;
+export type ModelsConfig = Record<string, ModelAlias>;
 
 export const ProviderRouterConfigSchema = Type.Object({
   connect_timeout_ms: Type.Integer({ default: 10000, minimum: 1 }),

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
 import {
-  ModelsConfigSchema, ProviderRouterConfigSchema, ProvidersConfigSchema,
+  ModelAliasSchema, ModelsConfigSchema, ProviderEntrySchema, ProviderRouterConfigSchema, ProvidersConfigSchema,
   type ModelsConfig, type ProviderEntry, type ProviderRouterConfig, type ProvidersConfig,
 } from '../../protocol/provider.js';
 import type { ResolvedProvider } from './types.js';
@@ -27,6 +27,16 @@ export const DEFAULT_PRICES: Record<string, { input_per_mtok: number; output_per
   'claude-3-5-sonnet-latest': { input_per_mtok: 3, output_per_mtok: 15 },
   'claude-sonnet-4-0': { input_per_mtok: 3, output_per_mtok: 15 },
 };
+
+const CONVENTIONS: Record<string, Partial<ProviderEntry>> = {
+  openai: { base_url_env: 'OPENAI_BASE_URL', api_key_env: 'OPENAI_API_KEY', model_env: 'OPENAI_MODEL' },
+  anthropic: { base_url_env: 'ANTHROPIC_BASE_URL', api_key_env: 'ANTHROPIC_API_KEY', model_env: 'ANTHROPIC_MODEL' },
+  ollama: { base_url_env: 'OLLAMA_HOST', model_env: 'OLLAMA_MODEL' },
+};
+
+function stripUndefined(o: unknown): Record<string, unknown> {
+  return Object.fromEntries(Object.entries((o ?? {}) as Record<string, unknown>).filter(([, v]) => v !== undefined));
+}
 
 export interface RouterSettings {
   providers: Map<string, ResolvedProvider>;
@@ -68,7 +78,8 @@ export function resolveProvider(id: string, e: ProviderEntry, env: NodeJS.Proces
   if (!unusable && !api_key && (type === 'anthropic' || hosted)) {
     unusable = `missing API key (set ${e.api_key_env || `providers.${id}.api_key`})`;
   }
-  const prices = { ...DEFAULT_PRICES, ...e.prices };
+  const prices: ResolvedProvider['prices'] = { ...DEFAULT_PRICES };
+  for (const [k, v] of Object.entries(e.prices ?? {})) prices[k] = { input_per_mtok: v.input_per_mtok ?? 0, output_per_mtok: v.output_per_mtok ?? 0 };
   const fingerprint = createHash('sha256')
     .update(JSON.stringify([type, base_url, api_key, default_model, e.headers]))
     .digest('hex').slice(0, 16);
@@ -83,12 +94,14 @@ export function resolveSettings(root: Record<string, any>, env: NodeJS.ProcessEn
   const providersCfg = withDefaults<ProvidersConfig>(ProvidersConfigSchema, root.providers);
   // Record defaults only apply when the section is absent; entries still need their own defaults.
   for (const [id, entry] of Object.entries(providersCfg)) {
-    providersCfg[id] = withDefaults(ProvidersConfigSchema.patternProperties?.['^(.*)$'] ?? ProvidersConfigSchema, entry) as ProviderEntry;
+    // Entries named like a built-in type follow its env conventions unless told otherwise.
+    const conv = CONVENTIONS[id];
+    const e: Record<string, unknown> = { ...(conv ? { type: id, ...conv } : {}), ...stripUndefined(entry) };
+    const full = withDefaults<ProviderEntry>(ProviderEntrySchema, e);
+    providersCfg[id] = full;
   }
   const models = withDefaults<ModelsConfig>(ModelsConfigSchema, root.models);
-  for (const [alias, m] of Object.entries(models)) {
-    models[alias] = withDefaults(ModelsConfigSchema.patternProperties?.['^(.*)$'] ?? ModelsConfigSchema, m);
-  }
+  for (const [alias, m] of Object.entries(models)) models[alias] = withDefaults(ModelAliasSchema, m);
   const router = withDefaults<ProviderRouterConfig>(ProviderRouterConfigSchema, root.provider_router ?? {});
   const providers = new Map<string, ResolvedProvider>();
   for (const [id, entry] of Object.entries(providersCfg)) providers.set(id, resolveProvider(id, entry, env));
