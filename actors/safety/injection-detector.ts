@@ -28,11 +28,11 @@ const INSTR_NOUN = '(?:instructions?|prompts?|prompting|directions?|rules|direct
 const PRIOR = '(?:previous|prior|above|earlier|preceding|initial|original|all|any|your|these|those|following|system|old|existing|every)';
 
 export const FAMILIES: Family[] = [
-  { name: 'override', triggers: ['ignor', 'disregard', 'forget', 'skip', 'bypass', 'overrid', 'overlook', 'neglect', 'discard', 'abandon', 'drop', 'vergiss', 'previous', 'prior', 'above', 'earlier', 'preceding', '忽略', '无视'], weight: 0.8, res: [
+  { name: 'override', triggers: ['allprevious', 'allprior', 'ignor', 'disregard', 'forget', 'skip', 'bypass', 'overrid', 'overlook', 'neglect', 'discard', 'abandon', 'drop', 'vergiss', 'previous', 'prior', 'above', 'earlier', 'preceding', '忽略', '无视'], weight: 0.8, res: [
     new RegExp(`\\b${OVERRIDE_VERB}\\b[^.\\n]{0,12}?\\b${PRIOR}\\b[^.\\n]{0,30}?\\b${INSTR_NOUN}\\b`, I),
     new RegExp(`\\b${OVERRIDE_VERB}\\b[^.\\n]{0,12}?\\b(?:the|my|your|all|any)?\\s{0,2}${INSTR_NOUN}\\s{0,2}(?:above|before|so far|given)\\b`, I),
     /\b(?:ignore|disregard|forget)\b (?:everything|all of (?:the|that)|the user|what (?:you were|i) (?:told|said))\b/gi,
-    new RegExp(`\\b(?:all ?)?(?:previous|prior|above|earlier|preceding) ${INSTR_NOUN} (?:are|is|were|was) (?:now )?(?:false|void|null|wrong|invalid|obsolete|cancel+ed|revoked|irrelevant|fake)`, I),
+    new RegExp(`\\b(?:all\\s{0,3})?(?:previous|prior|above|earlier|preceding)\\s{1,3}${INSTR_NOUN}\\s{1,3}(?:are|is|were|was)\\s{1,3}(?:now\\s{1,3})?(?:false|void|null|wrong|invalid|obsolete|cancel+ed|revoked|irrelevant|fake)`, I),
     /\b(?:ignoriere|vergiss)\b[^.\n]{0,30}\b(?:anweisungen|regeln|befehle)\b|\bignor(?:e[zr]?|a|ar)\b[^.\n]{0,30}\b(?:instructions|instrucciones|consignes|istruzioni)\b|忽略[^。\n]{0,10}(?:指令|指示|说明|规则)|无视[^。\n]{0,10}(?:指令|规则)/gi,
   ] },
   { name: 'new_instructions', triggers: ['from now on', 'henceforth', 'new instruction', 'new task', 'new role', 'new rules', 'new objective', 'instead', 'your new', 'your real', 'your true', 'your actual', 'stop being', 'cease being', 'stop acting', 'cease acting', 'you are now', 'your name is now', 'you will now', 'stop everything', 'updated instruction', 'changed instruction', 'updated rules', 'changed rules', 'updated directive', 'changed directive'], weight: 0.35, res: [
@@ -44,12 +44,16 @@ export const FAMILIES: Family[] = [
   { name: 'jailbreak_vocabulary', triggers: ['do anything now', 'dan', 'developer mode', 'jailbr', 'evil confidant', 'anti-dan', 'antidan', 'no ethic', 'no moral', 'polic', 'without', 'unfiltered', 'uncensored', 'unrestricted', 'in character', 'break character', 'breaking character', 'two different', 'two separate', 'two distinct', 'two responses', 'two personalities', 'two answers', 'two ways', 'classic]', 'normal output', 'mode output', 'safe mode', 'safemode', 'rules don', 'rules do not', 'rules no longer', 'have any ethical', 'have any moral', 'never refuse', 'not bound', 'not restricted', 'not limited', 'can do anything', 'broken free', 'free of', 'ignore all', 'ignore safety', 'ignore ethical', 'ignore moral', 'illegal', 'unethical', 'harmful', 'override', 'mode enabled', 'access granted', 'command', 'hypothetical'], weight: 0.35, multiWeight: 0.7, res: [
     /\bdo anything now\b|\bDAN\b(?! [a-z])|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b|\bevil confidant\b|\banti-?dan\b|\bno (?:ethical|moral|ethic) (?:or moral |or ethical )?(?:guidelines|restrictions|boundaries|principles|constraints|limits|standards)\b|\b(?:openai|anthropic|chatgpt)(?:'s|’s)? (?:content )?polic(?:y|ies)\b|\bcontent polic(?:y|ies)\b|\bwithout (?:any )?(?:censorship|restrictions|filters?|limitations|moral)\b|\b(?:unfiltered|uncensored|unrestricted) (?:response|answer|reply|output|ai|mode|version|assistant|chatbot)\b|\bstay(?:s)? in character\b|\bbreak(?:ing)? character\b|\btwo (?:different |separate |distinct )?(?:responses|personalities|answers|ways)\b|\[(?:🔓|🔒)?\s?(?:jailbreak|classic|normal output|developer mode output)\]|\bsafe ?mode (?:off|disabled)\b|\brules (?:don'?t|do not|no longer) apply\b|\b(?:doesn'?t|does not|don'?t|do not) have any (?:ethical|moral)\b|\bnever refuses?\b|\bnot (?:bound|restricted|limited) by\b|\bcan do anything\b|\bbroken free\b|\bfree of (?:all |any )?(?:restrictions|rules|limitations|censorship)\b|\bignore (?:all )?(?:safety|ethical|moral)\b|\b(?:illegal|unethical|harmful) (?:or|and) (?:unethical|illegal|harmful)\b|\b(?:admin(?:istrator)?|system|developer|root|sudo|god) (?:override|mode enabled|access granted|command)\b|\bhypothetical(?:ly)? (?:response|scenario) (?:where|in which) (?:you|an? ai)\b/gi,
   ] },
+  // DAN-style persona scripts: a named persona plus standing rules about how it always/never answers.
+  { name: 'persona_rules', weight: 0.2, multiWeight: 0.45, triggers: ['always', 'never', 'will not', "won't", 'must not', 'cannot refuse', "can't refuse"], res: [
+    /\b(?:you|it|he|she|they|[A-Z][A-Za-z0-9]{1,20}) (?:will|must|should|shall|can|does|do) (?:always|never|not ever) (?:answer|respond|reply|refuse|say|tell|comply|follow|break|warn|mention|censor|filter|deny|decline|apologi[sz]e|include|add)\b|\b(?:will|must|should|shall) (?:not|never) (?:refuse|decline|censor|filter|warn|apologi[sz]e|remind)\b|\bcan(?:not|'t) refuse\b/g,
+  ] },
   { name: 'prompt_extraction', triggers: ['prompt', 'instructions', 'directives', 'guidelines you', 'configuration', 'system message'], weight: 0.6, res: [
     /\b(?:reveal|print|show|repeat|output|display|tell|give|share|leak|spell out|write (?:out|down)|recite|dump|disclose|list|summari[sz]e|translate|encode)\b[^.\n?]{0,30}?\b(?:your|the)\s{1,2}(?:(?:system|initial|original|hidden|secret|previous|first|full|exact|entire|complete)\s{1,2}){0,2}(?:prompt|instructions|directives|guidelines you were given|configuration|system message)\b/gi,
   ] },
   // Mentions alone ("the system prompt workshop") are weak evidence; they count when something else agrees.
-  { name: 'prompt_mention', triggers: ['system prompt', 'above', 'before this', 'before that', 'before here', 'preceding', 'were you', 'was you', 'you were', 'i was instructed', 'initial', 'system instructions', 'what are your', 'what were your', 'systemprompt', 'system_prompt', 'starting', 'initializ', 'initialis', 'setup', 'hidden', 'internal', 'secret', 'and instructions', 'system configuration'], weight: 0.3, res: [
-    /\bsystem prompt\b|\b(?:words|text|everything|instructions) (?:above|before) (?:this|that|here)\b|\b(?:were|was) you (?:given|told|instructed|programmed)\b|\byou were (?:given|told|instructed|programmed) (?:to|before|initially|at the start)|\bI was instructed to\b|\binitial(?:ly)? (?:given|instructions|prompt)\b|\bsystem instructions\b|\bwhat (?:are|were) your (?:instructions|rules|directives)\b|\bsystem_?prompt\b|\b(?:repeat|output|print|reproduce|copy|return) (?:the|all|everything)? ?(?:text|words|content|instructions|lines|message)? ?(?:above|before this|preceding)\b|\b(?:starting|initialization|initialisation|setup|hidden|internal|secret) (?:instructions|prompt|string|parameters|configuration|rules)\b|\bsystem(?:'s|’s)? (?:parameters|configuration|settings) and instructions\b|\bdisplay (?:the )?system configuration\b/gi,
+  { name: 'prompt_mention', triggers: ['system prompt', 'what were you', 'what are you', 'what was you', 'above', 'before this', 'before that', 'before here', 'preceding', 'were you', 'was you', 'you were', 'i was instructed', 'initial', 'system instructions', 'what are your', 'what were your', 'systemprompt', 'system_prompt', 'starting', 'initializ', 'initialis', 'setup', 'hidden', 'internal', 'secret', 'and instructions', 'system configuration'], weight: 0.3, res: [
+    /\bsystem prompt\b|\b(?:words|text|everything|instructions) (?:above|before) (?:this|that|here)\b|\b(?:were|was) you (?:given|told|instructed|programmed)\b|\byou were (?:given|told|instructed|programmed) (?:to|before|initially|at the start)|\bI was instructed to\b|\binitial(?:ly)? (?:given|instructions|prompt)\b|\bsystem instructions\b|\bwhat (?:are|were) your (?:instructions|rules|directives)\b|\bwhat (?:were|are|was) you (?:told|instructed|given|programmed|not (?:supposed|allowed|permitted) to)\b|\bsystem_?prompt\b|\b(?:repeat|output|print|reproduce|copy|return) (?:the|all|everything)? ?(?:text|words|content|instructions|lines|message)? ?(?:above|before this|preceding)\b|\b(?:starting|initialization|initialisation|setup|hidden|internal|secret) (?:instructions|prompt|string|parameters|configuration|rules)\b|\bsystem(?:'s|’s)? (?:parameters|configuration|settings) and instructions\b|\bdisplay (?:the )?system configuration\b/gi,
   ] },
   { name: 'role_marker', triggers: ['<|', '[inst', '[/inst', '<<sys', '<</sys', '<system', '</system', '<assistant', '</assistant', 'system', 'assistant', 'instruction', 'response', 'directive', 'gpt'], weight: 0.5, res: [
     /<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|assistant)>|^\s{0,8}(?:#{1,4}\s{0,3})?(?:system|assistant)\s{0,3}(?:message|prompt)?\s{0,3}:|^\s{0,8}#{2,4}\s{0,3}(?:new )?(?:instruction|instructions|response)\s{0,3}:?\s*$|(?:#{2,8}|\*{2,8}|%{2,8}|={2,8}|\[|\$)\s{0,3}(?:begin |start |end |important |urgent )?(?:new |updated |out of date |system |admin |developer )?(?:instructions?|system note|system message|system prompt|directive|system|gpt)\b/gim,
@@ -91,6 +95,7 @@ function buildTriggers(): { re: RegExp; families: Map<string, number[]> } {
   return { re: new RegExp(all.map((t) => t.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'gi'), families };
 }
 const TRIGGERS = buildTriggers();
+const EXTRACTION_VERB_RE = /\b(?:output|repeat|print|show|reveal|display|tell|give|see|encode|decode|complete|continue|relay|recite|dump|leak|disclose|share|copy|paste|write out|console\.log|echo|translate)\b/i;
 function isWordChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
 }
@@ -101,18 +106,15 @@ const AFTER = 400;
 export class InjectionDetector {
   constructor(private readonly opts: InjectionOptions = {}) {}
 
-  detect(text: string): InjectionResult {
+  /** Raw pattern hits per family (only families with at least one hit), found in windows around triggers. */
+  matchFamilies(text: string): Map<string, { distinct: Set<string>; spans: InjectionSpan[] }> {
     const max = this.opts.maxScanChars ?? 1_000_000;
     // Injections hide at the start or the end of long documents: scan both ends of oversized input.
     const segments: Array<[string, number]> = text.length <= max ? [[text, 0]] : [[text.slice(0, max / 2), 0], [text.slice(text.length - max / 2), text.length - max / 2]];
     const windows: Array<Array<[number, number]>> = FAMILIES.map(() => []);
     for (const [seg, off] of segments) this.collectWindows(seg, off, windows);
-    const spans: InjectionSpan[] = [];
-    const families: string[] = [];
-    let keep = 1;
+    const out = new Map<string, { distinct: Set<string>; spans: InjectionSpan[] }>();
     FAMILIES.forEach((fam, fi) => {
-      let hits = 0;
-      const distinct = new Set<string>();
       for (const [ws, we] of windows[fi]) {
         const win = text.slice(ws, we);
         for (const re of fam.res) {
@@ -123,18 +125,38 @@ export class InjectionDetector {
               re.lastIndex++;
               continue;
             }
-            hits++;
-            distinct.add(m[0].toLowerCase());
-            if (spans.length < 200) spans.push({ family: fam.name, start: ws + m.index, end: ws + m.index + m[0].length });
+            let e = out.get(fam.name);
+            if (!e) out.set(fam.name, (e = { distinct: new Set(), spans: [] }));
+            e.distinct.add(m[0].toLowerCase());
+            if (e.spans.length < 50) e.spans.push({ family: fam.name, start: ws + m.index, end: ws + m.index + m[0].length });
           }
         }
       }
-      if (hits > 0) {
-        families.push(fam.name);
-        const w = distinct.size >= 2 && fam.multiWeight ? fam.multiWeight : fam.weight;
-        keep *= 1 - w;
-      }
     });
+    return out;
+  }
+
+  detect(text: string): InjectionResult {
+    const hits = this.matchFamilies(text);
+    const spans: InjectionSpan[] = [];
+    const families: string[] = [];
+    let keep = 1;
+    for (const fam of FAMILIES) {
+      const h = hits.get(fam.name);
+      if (!h) continue;
+      families.push(fam.name);
+      spans.push(...h.spans);
+      keep *= 1 - (h.distinct.size >= 2 && fam.multiWeight ? fam.multiWeight : fam.weight);
+    }
+    // A prompt mention next to a request verb ("output the text above", "show the system prompt") is extraction.
+    if (!families.includes('prompt_extraction') && families.includes('prompt_mention')) {
+      const ext = FAMILIES.find((f) => f.name === 'prompt_extraction')!;
+      const near = hits.get('prompt_mention')!.spans.some((sp) => EXTRACTION_VERB_RE.test(text.slice(Math.max(0, sp.start - 80), Math.min(text.length, sp.end + 80))));
+      if (near) {
+        families.push('prompt_extraction');
+        keep *= 1 - ext.weight;
+      }
+    }
     const score = Math.round((1 - keep) * 1000) / 1000;
     spans.sort((a, b) => a.start - b.start || b.end - a.end);
     // Several patterns often cover the same words: keep non-overlapping spans.
@@ -142,6 +164,7 @@ export class InjectionDetector {
     for (const sp of spans) {
       const last = merged[merged.length - 1];
       if (last && sp.start < last.end) continue;
+      if (merged.length >= 200) break;
       merged.push(sp);
     }
     return { score, families, spans: merged };

@@ -51,14 +51,17 @@ const REFERENCE_RE = /^(?:urn:|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*
  */
 export function looksLikeIdentifier(v: string): boolean {
   if (!/^[A-Za-z_$][A-Za-z0-9_$.]*$/.test(v)) return false;
+  // Digits only as short suffixes of a word (Uint32, X509, utf8), at most two such runs.
+  const digitRuns = v.match(/\d+/g) ?? [];
+  if (digitRuns.length > 2 || digitRuns.some((r) => r.length > 3)) return false;
   const words = v.match(/[A-Z]?[a-z]+|[A-Z]+(?![a-z])/g) ?? [];
   if (words.length === 0) return false;
-  const digits = (v.match(/\d/g) ?? []).length;
+  const acronyms = words.filter((w) => /^[A-Z]{2,}$/.test(w));
   const singles = words.filter((w) => w.length === 1).length;
-  // Words with a vowel, or short acronyms (HTML, URL, JSON).
-  const voweled = words.filter((w) => (w.length >= 2 && /[aeiouyAEIOUY]/.test(w)) || /^[A-Z]{2,5}$/.test(w)).length;
+  // Every word sounds like one (has a vowel); at most one acronym (HTML, URL) and one single letter.
+  const allVoweled = words.every((w) => w.length === 1 || /^[A-Z]{2,5}$/.test(w) || /[aeiouyAEIOUY]/.test(w));
   const avg = words.reduce((n, w) => n + w.length, 0) / words.length;
-  return digits <= 4 && singles <= 1 && voweled / words.length >= 0.75 && avg >= 3;
+  return allVoweled && acronyms.length <= 1 && singles <= 1 && avg >= 3.4;
 }
 
 function isRandomLooking(v: string, minEntropy: number): boolean {

@@ -62,6 +62,6 @@ test('the trigger-window optimisation finds the same families as running every p
   const det = new InjectionDetector();
   for (const t of texts) {
     const full = FAMILIES.filter((f) => f.res.some((re) => { re.lastIndex = 0; return re.exec(t) !== null; })).map((f) => f.name);
-    assert.deepEqual(det.detect(t).families, full, t.slice(0, 80));
+    assert.deepEqual([...det.matchFamilies(t).keys()], full, t.slice(0, 80));
   }
 });
