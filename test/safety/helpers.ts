@@ -20,6 +20,16 @@ export function mixed(charset: string, n: number): string {
   }
 }
 
+/**
+ * A random password-like value: letters with a digit every third character, so it can never look like
+ * a code identifier (which the generic rules deliberately skip) — keeps tests deterministic in outcome.
+ */
+export function secretish(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += i % 3 === 2 ? rand('0123456789', 1) : rand('ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz', 1);
+  return s;
+}
+
 /** A Luhn-valid number with the given prefix and length. */
 export function luhnNumber(prefix: string, length: number): string {
   let body = prefix;

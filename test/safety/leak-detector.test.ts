@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { LeakDetector, applyRedactions, looksLikePlaceholder } from '../../actors/safety/leak-detector.js';
 import { luhnValid, ibanValid, shannonEntropy } from '../../actors/safety/entropy.js';
 import { FORMAT_RULES } from '../../actors/safety/leak-rules.js';
-import { ALNUM, HEX, UPPER32, B64, rand, mixed, luhnNumber } from './helpers.js';
+import { ALNUM, HEX, UPPER32, B64, rand, mixed, luhnNumber, secretish } from './helpers.js';
 
 const d = new LeakDetector({ fingerprintKey: 'test-key' });
 const rules = (text: string) => d.scan(text).map((f) => f.rule);
@@ -60,13 +60,13 @@ test('every format rule is bounded: hint, start and regex all present', () => {
 });
 
 test('context rules: passwords in URLs, curl -u, auth headers, key=value, PEM keys', () => {
-  const pw = mixed(ALNUM, 14);
+  const pw = secretish(14);
   assert.deepEqual(rules(`DATABASE_URL=postgres://app:${pw}@db.internal.example:5432/x`), ['secret.basic_auth_url']);
   assert.deepEqual(rules(`curl -u admin:${pw} https://api.example.org/`), ['secret.http_basic_auth']);
   assert.deepEqual(rules(`curl -H "Authorization: Bearer ${mixed(ALNUM, 32)}" https://x.example`), ['secret.http_auth_header']);
   assert.deepEqual(rules(`db_password = "${pw}"`), ['secret.generic_password']);
-  assert.deepEqual(rules(`client_secret: ${mixed(ALNUM, 28)}`), ['secret.generic_secret']);
-  const aws = mixed(B64, 40);
+  assert.deepEqual(rules(`client_secret: ${secretish(28)}`), ['secret.generic_secret']);
+  const aws = secretish(38) + '+/';
   assert.deepEqual(rules(`aws_secret_access_key=${aws}`), ['secret.aws_secret_key']);
   const pem = `-----BEGIN RSA PRIVATE ` + `KEY-----\n${rand(B64, 64)}\n${rand(B64, 64)}\n-----END RSA PRIVATE KEY-----`;
   const f = d.scan(`key:\n${pem}\nrest`);
