@@ -69,7 +69,7 @@ export function resolveProvider(id: string, e: ProviderEntry, env: NodeJS.Proces
     const explicitBase = Boolean(e.base_url || envBase);
     const on = type === 'ollama' ? explicitBase : type === 'openai' ? Boolean(api_key) || explicitBase : Boolean(api_key);
     if (!on) {
-      const vars = [e.api_key_env, e.base_url_env].filter(Boolean).join(type === 'openai' ? ' or ' : ' / ');
+      const vars = (type === 'openai' ? [e.api_key_env, e.base_url_env] : [e.api_key_env]).filter(Boolean).join(' or ');
       unusable = `not configured (set ${type === 'ollama' ? e.base_url_env || 'base_url' : vars || 'api_key'})`;
     }
   }
