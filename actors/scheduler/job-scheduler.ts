@@ -40,6 +40,8 @@ export class JobInputError extends Error {
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const CANCEL_TIMEOUT_MS = 5000;
+/** Errors another attempt cannot fix (no such agent, a message the agent rejects): fail at once. */
+const PERMANENT_ERRORS = new Set(['unknown_actor', 'unknown_type', 'invalid_message', 'payload_too_large']);
 
 export class JobScheduler extends EventEmitter {
   readonly store: JobStore;
@@ -110,6 +112,7 @@ export class JobScheduler extends EventEmitter {
     this.pool.on('done', (m: DoneMsg) => void this.onDone(m).catch((e) => this.o.log?.warn({ err: e, job: m.id }, 'job report failed')));
     this.pool.on('exit', (w: string, lost: Array<{ id: string; epoch: number }>) => {
       this.dispatcher.forgetWorker(w);
+      if (this.closed) return; // close() hands these back itself
       for (const l of lost) void this.onLost(l.id, l.epoch, 'worker_lost', `worker ${w} died`).catch((e) => this.o.log?.warn({ err: e, job: l.id }, 'lost job handling failed'));
     });
     this.pool.on('worker_error', (w: string, e: unknown) => this.o.log?.warn({ err: e, worker: w }, 'scheduler worker crashed'));
@@ -228,11 +231,39 @@ export class JobScheduler extends EventEmitter {
     };
   }
 
+  /**
+   * Stop: terminate the workers and hand the interrupted runs back as `pending` — a shutdown is not
+   * the job's fault, so the interrupted attempt is not counted (agent turns are cancelled first).
+   * Completions already reported are written as such. Unwritten submissions are refused.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     clearInterval(this.leaseTimer);
     clearTimeout(this.delayTimer);
+    for (const x of this.submissions.splice(0)) x.reject(new Error('scheduler is shutting down'));
     await this.pool.close();
+    const running = [...this.store.all()].filter((j) => j.state === 'running');
+    await Promise.all(running.filter((j) => j.kind === 'agent_turn').map((j) => this.cancelAgentTurn(j, 1000)));
+    const done = new Map(this.completions.splice(0).map((m) => [m.id, m]));
+    const changes: Change[] = [];
+    for (const j of running) {
+      const cur = this.store.get(j.id);
+      if (!cur || cur.state !== 'running') continue;
+      const m = done.get(j.id);
+      if (m && m.epoch === cur.epoch) changes.push({ id: j.id, to: 'completed', expectEpoch: cur.epoch, patch: { result: m.result } });
+      else {
+        const errors = [...(cur.attempt_errors ?? []), jobError('shutdown', 'the service stopped during this run (not counted as an attempt)')].slice(-5);
+        changes.push({ id: j.id, to: 'pending', expectEpoch: cur.epoch, bumpEpoch: true, patch: { attempts: Math.max(0, cur.attempts - 1), attempt_errors: errors } });
+      }
+    }
+    if (changes.length === 0) return;
+    try {
+      await this.store.commit([], changes);
+    } catch (e) {
+      // Left `running`: the next start recovers them as lost attempts instead.
+      this.o.log?.warn({ err: e }, 'could not hand back running jobs at shutdown');
+    }
   }
 
   // ---- dispatch ----
@@ -372,6 +403,7 @@ export class JobScheduler extends EventEmitter {
   }
 
   private async onDone(m: DoneMsg): Promise<void> {
+    if (this.closed) return;
     this.letGo(m.id, m.epoch);
     const j = this.store.get(m.id);
     if (!j || j.state !== 'running' || j.epoch !== m.epoch) {
@@ -395,9 +427,11 @@ export class JobScheduler extends EventEmitter {
     const j = this.store.get(id);
     try {
       if (!j || j.state !== 'running' || j.epoch !== epoch) return;
+      if (this.closed) return;
       this.counters.worker_lost++;
       // The agent may still be running the turn the dead worker asked for: stop it first.
       if (j.kind === 'agent_turn') await this.cancelAgentTurn(j);
+      if (this.closed) return;
       this.letGo(id, epoch); // the slot is free before the job may be queued again
       const cur = this.store.get(id);
       if (cur && cur.state === 'running' && cur.epoch === epoch) await this.retryOrFail(cur, { code, message });
@@ -408,7 +442,7 @@ export class JobScheduler extends EventEmitter {
 
   private async retryOrFail(j: Job, err: { code: string; message: string }): Promise<void> {
     const errors = [...(j.attempt_errors ?? []), jobError(err.code, err.message)].slice(-5);
-    if (j.attempts < j.retry.max_attempts) {
+    if (j.attempts < j.retry.max_attempts && !PERMANENT_ERRORS.has(err.code)) {
       const notBefore = this.clock() + backoffDelay(j.retry.backoff_ms, j.attempts, this.cfg.retry.max_backoff_ms);
       const [c] = await this.store.transition([{ id: j.id, to: 'pending', expectEpoch: j.epoch, bumpEpoch: true, patch: { not_before: notBefore, attempt_errors: errors } }]);
       this.counters.requeued++;
@@ -421,10 +455,10 @@ export class JobScheduler extends EventEmitter {
     this.finish(c);
   }
 
-  private async cancelAgentTurn(j: Job): Promise<void> {
+  private async cancelAgentTurn(j: Job, timeoutMs = CANCEL_TIMEOUT_MS): Promise<void> {
     if (!j.agent) return;
     try {
-      await this.o.host.ask(`agents/${j.agent}`, 'agent.cancel', { session: `job:${j.id}` }, { timeoutMs: CANCEL_TIMEOUT_MS });
+      await this.o.host.ask(`agents/${j.agent}`, 'agent.cancel', { session: `job:${j.id}` }, { timeoutMs });
     } catch (e: any) {
       // unknown_actor / actor_crashed: the turn is gone with the agent. Anything else is logged.
       if (!['unknown_actor', 'actor_crashed', 'actor_stopped', 'unknown_type'].includes(e?.code)) this.o.log?.warn({ err: e, job: j.id }, 'agent.cancel failed');

@@ -229,3 +229,39 @@ test('the duplicate-run probe sees two concurrent runs of one slot, and none whe
     cleanup();
   }
 });
+
+test('an unknown agent fails the job at once (no retries); a missing one in a kernel says unknown_actor', async () => {
+  await withScheduler({}, noHost, async (s) => {
+    const j = await s.submit({ kind: 'agent_turn', agent: 'ghost', prompt: 'hi', retry: { max_attempts: 5, backoff_ms: 10 } });
+    await waitFor(() => terminal(s.get(j.id)), 'failed');
+    assert.equal(s.get(j.id)!.state, 'failed');
+    assert.equal(s.get(j.id)!.attempts, 1);
+    assert.equal(s.get(j.id)!.error?.code, 'unknown_actor');
+  });
+});
+
+test('close hands interrupted runs back as pending without counting the attempt; the next start runs them', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    let kv = openStore(dir);
+    let s = await JobScheduler.create({ store: kv, config: testConfig(), host: noHost });
+    const j = await s.submit({ kind: 'noop', params: { sleep_ms: 200 }, retry: { max_attempts: 1, backoff_ms: 0 } });
+    await waitFor(() => s.stats().workers.some((w) => w.running === 1), 'running');
+    await s.close();
+    assert.equal(s.get(j.id)!.state, 'pending');
+    assert.equal(s.get(j.id)!.attempts, 0);
+    await kv.close();
+    kv = openStore(dir);
+    s = await JobScheduler.create({ store: kv, config: testConfig(), host: noHost });
+    try {
+      await waitFor(() => s.get(j.id)?.state === 'completed', 'completed after restart');
+      assert.equal(s.get(j.id)!.attempts, 1);
+      assert.equal(s.get(j.id)!.attempt_errors?.[0].code, 'shutdown');
+    } finally {
+      await s.close();
+      await kv.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
