@@ -40,7 +40,9 @@ interface ContextHit { rule: string; severity: Severity; start: number; end: num
 /** Key-like names: a value assigned to one of these is a secret if it looks random enough. */
 const KEY_WORDS = ['pass', 'pwd', 'secret', 'token', 'key', 'credential', 'auth'];
 /** After a key name: rest of the identifier, closing quote, assignment operator (also XML `value=`), the value. */
-const ASSIGN_RE = /[A-Za-z0-9_.-]{0,30}["'\]]{0,2}[ \t]{0,5}(?::=|=>|==|[:=]|"?[ \t]{1,3}value=)[ \t]{0,5}(?:[a-z]?["'`]){0,1}([^\s"'`;,<>(){}[\]]{6,256})/y;
+const ASSIGN_RE = /[A-Za-z0-9_.-]{0,30}["'\]]{0,2}[ \t]{0,5}(?::=|=>|==|[:=>]|"?[ \t]{1,3}value=)[ \t]{0,5}(?:[a-z]?["'`]){0,1}([^\s"'`;,<>(){}[\]&]{6,256})/y;
+/** Command-line flags: `--password X`, `--api-token=X`. */
+const FLAG_RE = /[A-Za-z0-9_-]{0,20}(?:[ \t]{1,3}|=)["']?([^\s"'`;,<>(){}[\]&]{6,256})/y;
 const NON_SECRET_NAME_RE = /websocket-key|idempotency[_-]?key|cache[_-]?key|sort[_-]?key|partition[_-]?key|primary[_-]?key|foreign[_-]?key|key[_-]?id\b|public[_-]?key|pub[_-]?key|lock-token|csrf|xsrf|token[_-]?(?:type|url|endpoint|uri|count|limit|length)|keyboard|keystroke|keyword/;
 /** Values that are code or references, not literals. */
 const REFERENCE_RE = /^(?:urn:|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$|[a-z][a-z0-9+.-]{1,20}:\/\/|~?\/|\.\.?\/|\$|%|@|&|env[.:(]|process\.env|os\.environ|os\.getenv|getenv|secrets\.|vault:|ref\+|arn:|true$|false$|null$|none$|nil$|undefined$|self\.|this\.|config\.|settings\.|args\.|options\.|opts\.|params\.|req\.|request\.|ctx\.|context\.)/i;
@@ -91,8 +93,16 @@ function genericAt(text: string, at: number, word: string, out: ContextHit[], la
   // `pass` as in db_pass / PASSWORD / mysqlpassword, not `minipass` or `bypass`.
   if (word === 'pass' && isLower(before) && !text.startsWith('word', at + 4) && !text.startsWith('wd', at + 4)) return;
   ASSIGN_RE.lastIndex = at + word.length;
-  const a = ASSIGN_RE.exec(text);
-  if (!a) return;
+  let a = ASSIGN_RE.exec(text);
+  if (!a) {
+    // `--db-password X`: a flag name (leading dashes) followed by its value.
+    let s0 = at;
+    while (s0 > 0 && /[A-Za-z0-9_]/.test(text[s0 - 1]) && at - s0 < 30) s0--;
+    if (text[s0 - 1] !== '-' || !/(?:^|\s)-/.test(text.slice(Math.max(0, s0 - 3), s0))) return;
+    FLAG_RE.lastIndex = at + word.length;
+    a = FLAG_RE.exec(text);
+    if (!a) return;
+  }
   const value = a[1].replace(/[.]+$/, '');
   const start = a.index + a[0].length - a[1].length;
   if (start < lastEnd.v) return;

@@ -65,6 +65,12 @@ test('context rules: passwords in URLs, curl -u, auth headers, key=value, PEM ke
   assert.deepEqual(rules(`curl -u admin:${pw} https://api.example.org/`), ['secret.http_basic_auth']);
   assert.deepEqual(rules(`curl -H "Authorization: Bearer ${mixed(ALNUM, 32)}" https://x.example`), ['secret.http_auth_header']);
   assert.deepEqual(rules(`db_password = "${pw}"`), ['secret.generic_password']);
+  assert.deepEqual(rules(`<password>${pw}</password>`), ['secret.generic_password']);
+  assert.deepEqual(rules(`psql --password ${pw} -h db`), ['secret.generic_password']);
+  const q = `https://api.example.com/v1?api_key=${pw}&format=json`;
+  const fq = d.scan(q);
+  assert.deepEqual(fq.map((f) => q.slice(f.start, f.end)), [pw], 'value stops at &');
+  assert.deepEqual(rules('if (token > maxTokens) return;'), []);
   assert.deepEqual(rules(`client_secret: ${secretish(28)}`), ['secret.generic_secret']);
   const aws = secretish(38) + '+/';
   assert.deepEqual(rules(`aws_secret_access_key=${aws}`), ['secret.aws_secret_key']);
