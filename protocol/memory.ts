@@ -145,7 +145,7 @@ export const MemoryConfigSchema = Type.Object(
       {
         m: Type.Integer({ minimum: 2, maximum: 128, default: 16 }),
         ef_construction: Type.Integer({ minimum: 8, maximum: 2000, default: 40 }),
-        ef_search: Type.Integer({ minimum: 8, maximum: 5000, default: 100 }),
+        ef_search: Type.Integer({ minimum: 8, maximum: 5000, default: 200 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -14,7 +14,7 @@ export const MEMORY_DEFAULTS = {
   bm25_b: 0.75,
   hnsw_m: 16,
   hnsw_ef_construction: 40,
-  hnsw_ef_search: 100,
+  hnsw_ef_search: 200,
   max_file_bytes: 10 * 1024 * 1024,
   max_query_words: 512,
   compact_ratio: 0.25,

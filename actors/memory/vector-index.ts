@@ -30,7 +30,7 @@ export class VectorIndex {
   ) {
     this.m = opts.m ?? 16;
     this.efConstruction = opts.efConstruction ?? 40;
-    this.efSearch = opts.efSearch ?? 100;
+    this.efSearch = opts.efSearch ?? 200;
     this.index = this.fresh(1024);
   }
 
