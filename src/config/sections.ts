@@ -4,14 +4,45 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { EndpointConfigSchema, KernelConfigSchema, LogConfigSchema } from './kernel-schema.js';
+import { SafetyConfigSchema } from '../../protocol/safety.js';
+import { ModelsConfigSchema, ProviderRouterConfigSchema, ProvidersConfigSchema } from '../../protocol/provider.js';
+import { AgentsConfigSchema } from '../../protocol/agent.js';
+import { EmbedderConfigSchema } from '../../protocol/embedder.js';
+import { MemoryConfigSchema } from '../../protocol/memory.js';
+import { SchedulerConfigSchema } from '../../protocol/scheduler.js';
 
 export const sectionSchemas: Record<string, TSchema> = {
   data_dir: Type.String({ default: '.rustyclaw' }),
   log: LogConfigSchema,
   kernel: KernelConfigSchema,
   endpoint: EndpointConfigSchema,
+  safety: SafetyConfigSchema,
+  providers: ProvidersConfigSchema,
+  models: ModelsConfigSchema,
+  provider_router: ProviderRouterConfigSchema,
+  agents: AgentsConfigSchema,
+  embedder: EmbedderConfigSchema,
+  memory: MemoryConfigSchema,
+  scheduler: SchedulerConfigSchema,
 };
 
+/**
+ * Every object in the config gets an empty default when it has none, so that a section (or a nested
+ * group) left out of the YAML is filled with its properties' defaults instead of being "required".
+ */
+function defaultObjects(schema: TSchema): void {
+  if (schema.type === 'object' && schema.properties) {
+    if (schema.default === undefined) schema.default = {};
+    for (const p of Object.values(schema.properties as Record<string, TSchema>)) defaultObjects(p);
+  }
+}
+
+let root: TSchema | null = null;
+
 export function rootSchema(): TSchema {
-  return Type.Object(sectionSchemas, { additionalProperties: false });
+  if (!root) {
+    for (const s of Object.values(sectionSchemas)) defaultObjects(s);
+    root = Type.Object(sectionSchemas, { additionalProperties: false });
+  }
+  return root;
 }
