@@ -67,9 +67,9 @@ export default defineActor<Partial<SafetyConfig>>({
           log('safety.inspect_untrusted', scope, r.action, r.findings);
           return r;
         },
-        'safety.redact': (p: any) => {
+        'safety.redact': async (p: any) => {
           const scope = scopeOf(p);
-          const r = layer.redact(textOf(p, 'safety.redact'), scope);
+          const r = await layer.redactAsync(textOf(p, 'safety.redact'), scope);
           log('safety.redact', scope, r.findings.length ? 'sanitize' : 'allow', r.findings);
           return r;
         },

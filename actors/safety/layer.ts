@@ -24,6 +24,17 @@ export interface Scope { agent?: string; channel?: string }
 export interface InspectResult { action: Verdict; text: string; findings: Finding[]; truncated_findings?: number }
 export interface UntrustedResult extends InspectResult { injection: InjectionResult }
 
+export interface RedactResult { text: string; findings: Finding[]; truncated_findings?: number }
+
+/**
+ * Redaction windows (characters): each window owns REDACT_WINDOW characters and also sees
+ * REDACT_CONTEXT before them (key names before values) and REDACT_OVERLAP after (a secret up to that
+ * long starting in the window is never split).
+ */
+export const REDACT_WINDOW = 1_000_000;
+const REDACT_OVERLAP = 65_536;
+const REDACT_CONTEXT = 4096;
+
 interface RawFinding { rule: string; start: number; end: number; fingerprint?: string; edit?: string }
 
 export class SafetyLayer {
@@ -61,21 +72,59 @@ export class SafetyLayer {
   }
 
   /** Secrets and PII replaced by stable fingerprints (for outputs leaving the process or being logged). */
-  redact(input: unknown, scope: Scope = {}): { text: string; findings: Finding[]; truncated_findings?: number } {
+  /** Secrets and PII replaced by stable fingerprints (for outputs leaving the process or being logged). */
+  redact(input: unknown, scope: Scope = {}): RedactResult {
+    const it = this.redactSteps(input, scope);
+    for (;;) {
+      const r = it.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * The same, yielding to the event loop between 1 MB windows so a 50 MB text does not block the
+   * actor's thread (and its liveness pings) for seconds.
+   */
+  async redactAsync(input: unknown, scope: Scope = {}): Promise<RedactResult> {
+    const it = this.redactSteps(input, scope);
+    for (;;) {
+      const r = it.next();
+      if (r.done) return r.value;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Redaction as a generator: scans overlapping windows (WINDOW + OVERLAP); a finding belongs to the
+   * window its start falls in, so nothing is reported twice and nothing shorter than OVERLAP is cut.
+   */
+  private *redactSteps(input: unknown, scope: Scope): Generator<void, RedactResult> {
     const decoded = decodeInput(input, { maxInputBytes: this.limits.max_input_bytes });
     this.count('redact', decoded.text.length);
     if (decoded.tooLarge) {
       const f = this.finish([{ rule: 'size.too_large', start: 0, end: 0 }], scope);
       return { text: '[withheld: input too large to scan]', findings: f.findings };
     }
+    const text = decoded.text;
     const raw: RawFinding[] = [];
-    for (const l of this.leaks.scan(decoded.text)) raw.push({ rule: l.rule, start: l.start, end: l.end, fingerprint: l.fingerprint, edit: `[REDACTED:${l.rule.replace(/^(?:secret|pii)\./, '')}:${l.fingerprint}]` });
-    this.customRules(decoded.text, raw);
+    const whole = text.length <= REDACT_WINDOW + REDACT_OVERLAP;
+    for (let off = 0; off < text.length || off === 0; off += REDACT_WINDOW) {
+      const base = whole ? 0 : Math.max(0, off - REDACT_CONTEXT);
+      const win = whole ? text : text.slice(base, off + REDACT_WINDOW + REDACT_OVERLAP);
+      for (const l of this.leaks.scan(win)) {
+        const start = base + l.start;
+        if (!whole && (start < off || start >= off + REDACT_WINDOW)) continue;
+        raw.push({ rule: l.rule, start, end: base + l.end, fingerprint: l.fingerprint, edit: `[REDACTED:${l.rule.replace(/^(?:secret|pii)\./, '')}:${l.fingerprint}]` });
+      }
+      if (whole) break;
+      yield;
+    }
+    this.customRules(text, raw);
     const defs = this.policy.scope(scope.agent, scope.channel);
     // Redaction replaces every secret/PII finding not explicitly ignored.
     const edits: Edit[] = raw.filter((r) => r.edit !== undefined && defs.get(r.rule)?.action !== 'ignore').map((r) => ({ rule: r.rule, category: 'control', severity: 'high', start: r.start, end: r.end, replacement: r.edit! }));
     const f = this.finish(raw, scope, 'redact');
-    return { text: applyEdits(decoded.text, sortEdits(edits)), findings: f.findings, ...(f.truncated ? { truncated_findings: f.truncated } : {}) };
+    return { text: applyEdits(text, sortEdits(edits)), findings: f.findings, ...(f.truncated ? { truncated_findings: f.truncated } : {}) };
   }
 
   async checkUrl(url: string, resolve?: boolean): Promise<{ allowed: boolean; reason?: string; address?: string; rule?: string }> {
