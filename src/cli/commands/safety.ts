@@ -55,7 +55,10 @@ function locator(text: string): (offset: number) => string {
   };
 }
 
-export function register(program: Command, rt: CliRuntime): void {
+/** Where command output goes (stdout by default; tests pass their own sink). */
+export interface CliOutput { write(s: string): void }
+
+export function register(program: Command, rt: CliRuntime, io: CliOutput = { write: (s) => void process.stdout.write(s) }): void {
   const safety = program.command('safety').description('scan text for secrets, PII and prompt injection; check URLs; show safety counters');
 
   safety
@@ -81,15 +84,15 @@ export function register(program: Command, rt: CliRuntime): void {
       const verdict = 'action' in reply ? reply.action : reply.findings.length ? 'sanitize' : 'allow';
       if (o.json) {
         const { text, ...rest } = reply;
-        process.stdout.write(JSON.stringify({ file: target, verdict, ...rest, ...(o.text ? { text } : {}) }) + '\n');
+        io.write(JSON.stringify({ file: target, verdict, ...rest, ...(o.text ? { text } : {}) }) + '\n');
       } else {
         const loc = locator(new TextDecoder().decode(bytes));
         const rows = reply.findings.map((f) => [f.rule, loc(f.start), f.end - f.start, f.severity, f.action, f.fingerprint ?? '']);
-        if (rows.length) process.stdout.write(table(['rule', 'line:col', 'length', 'severity', 'action', 'fingerprint'], rows) + '\n');
+        if (rows.length) io.write(table(['rule', 'line:col', 'length', 'severity', 'action', 'fingerprint'], rows) + '\n');
         const inj = 'injection' in reply ? `, injection score ${reply.injection.score}${reply.injection.families.length ? ` (${reply.injection.families.join(', ')})` : ''}` : '';
         const more = reply.truncated_findings ? ` (+${reply.truncated_findings} more not listed)` : '';
-        process.stdout.write(`${target}: ${verdict}, ${reply.findings.length} finding${reply.findings.length === 1 ? '' : 's'}${more}${inj}\n`);
-        if (o.text) process.stdout.write(reply.text + '\n');
+        io.write(`${target}: ${verdict}, ${reply.findings.length} finding${reply.findings.length === 1 ? '' : 's'}${more}${inj}\n`);
+        if (o.text) io.write(reply.text + '\n');
       }
       if (verdict === 'block') process.exitCode = 2;
       await rt.close();
@@ -103,8 +106,8 @@ export function register(program: Command, rt: CliRuntime): void {
     .description('say whether an outbound request to URL would be allowed (SSRF guard); exit code 2 when blocked')
     .action(async (url: string, o: { resolve: boolean; json?: boolean }) => {
       const r = await rt.ask<CheckUrlReply>(SAFETY_ACTOR, 'safety.check_url', { url, resolve: o.resolve });
-      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
-      else process.stdout.write(`${r.allowed ? 'allowed' : 'blocked'}${r.address ? ` (${r.address})` : ''}${r.reason ? `: ${r.reason}` : ''}\n`);
+      if (o.json) io.write(JSON.stringify(r) + '\n');
+      else io.write(`${r.allowed ? 'allowed' : 'blocked'}${r.address ? ` (${r.address})` : ''}${r.reason ? `: ${r.reason}` : ''}\n`);
       if (!r.allowed) process.exitCode = 2;
       await rt.close();
     });
@@ -115,11 +118,11 @@ export function register(program: Command, rt: CliRuntime): void {
     .description('decision counters per rule and action since the safety actor started')
     .action(async (o: { json?: boolean }) => {
       const s = await rt.ask<StatsReply>(SAFETY_ACTOR, 'safety.stats', {});
-      if (o.json) process.stdout.write(JSON.stringify(s) + '\n');
+      if (o.json) io.write(JSON.stringify(s) + '\n');
       else {
-        process.stdout.write(`since ${s.since}; scans ${Object.entries(s.scans).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; ${s.bytes} characters\n`);
+        io.write(`since ${s.since}; scans ${Object.entries(s.scans).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; ${s.bytes} characters\n`);
         const rows = Object.entries(s.rules).sort().map(([rule, a]) => [rule, a.warn ?? 0, a.sanitize ?? 0, a.block ?? 0]);
-        if (rows.length) process.stdout.write(table(['rule', 'warn', 'sanitize', 'block'], rows) + '\n');
+        if (rows.length) io.write(table(['rule', 'warn', 'sanitize', 'block'], rows) + '\n');
       }
       await rt.close();
     });
@@ -132,8 +135,8 @@ export function register(program: Command, rt: CliRuntime): void {
     .description('list every rule with its category, severity and effective action')
     .action(async (o: { agent?: string; channel?: string; json?: boolean }) => {
       const r = await rt.ask<{ rules: Array<{ id: string; category: string; severity: string; action: string; description: string }> }>(SAFETY_ACTOR, 'safety.rules', { agent: o.agent, channel: o.channel });
-      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
-      else process.stdout.write(table(['rule', 'category', 'severity', 'action', 'description'], r.rules.map((x) => [x.id, x.category, x.severity, x.action, x.description])) + '\n');
+      if (o.json) io.write(JSON.stringify(r) + '\n');
+      else io.write(table(['rule', 'category', 'severity', 'action', 'description'], r.rules.map((x) => [x.id, x.category, x.severity, x.action, x.description])) + '\n');
       await rt.close();
     });
 }
