@@ -19,9 +19,16 @@ export interface ScoredLabel {
   score: number;
 }
 
+/** Loaded postings stay typed-array views of the snapshot until the first change (fast reload). */
 interface Posting {
-  labels: number[];
-  tfs: number[];
+  labels: number[] | Uint32Array;
+  tfs: number[] | Uint32Array;
+}
+
+function mutable(p: Posting): { labels: number[]; tfs: number[] } {
+  if (!Array.isArray(p.labels)) p.labels = Array.from(p.labels);
+  if (!Array.isArray(p.tfs)) p.tfs = Array.from(p.tfs);
+  return p as { labels: number[]; tfs: number[] };
 }
 
 export class Bm25Index {
@@ -68,7 +75,7 @@ export class Bm25Index {
       tf.set(id, (tf.get(id) ?? 0) + 1);
     }
     for (const [id, n] of tf) {
-      const p = this.postings[id];
+      const p = mutable(this.postings[id]);
       p.labels.push(label);
       p.tfs.push(n);
     }
@@ -90,7 +97,11 @@ export class Bm25Index {
 
   /** Rewrite postings without deleted labels and recount N/avgdl exactly. */
   compact(): void {
-    for (const p of this.postings) {
+    for (const posting of this.postings) {
+      let dead = false;
+      for (let i = 0; i < posting.labels.length && !dead; i++) dead = this.lengths[posting.labels[i]] < 0;
+      if (!dead) continue;
+      const p = mutable(posting);
       let w = 0;
       for (let i = 0; i < p.labels.length; i++) {
         if (this.lengths[p.labels[i]] >= 0) {
@@ -179,7 +190,7 @@ export class Bm25Index {
     for (let i = 0; i < nTerms; i++) {
       idx.termIds.set(head.terms[i], i);
       const n = counts[i];
-      idx.postings.push({ labels: Array.from(labels.subarray(p, p + n)), tfs: Array.from(tfs.subarray(p, p + n)) });
+      idx.postings.push({ labels: labels.subarray(p, p + n), tfs: tfs.subarray(p, p + n) });
       p += n;
     }
     idx.lengths = Array.from(lengths);

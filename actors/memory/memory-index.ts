@@ -107,7 +107,6 @@ interface DocRecord {
   time: number;
   added_at: number;
   labels: number[];
-  text: string;
 }
 
 interface ChunkRecord {
@@ -153,6 +152,8 @@ export class MemoryIndex {
   private env!: RootDatabase;
   private metaDb!: Database<any, string>;
   private docsDb!: Database<DocRecord, string>;
+  /** Full document texts, apart from `docs` so start-up reads only the small records. */
+  private textsDb!: Database<string, string>;
   private chunksDb!: Database<ChunkRecord, number>;
   private vectorsDb!: Database<Buffer, number>;
   private meta!: Meta;
@@ -194,6 +195,7 @@ export class MemoryIndex {
     this.env = open({ path: this.dbPath, maxDbs: 8, noSubdir: false, compression: false });
     this.metaDb = this.env.openDB({ name: 'meta', encoding: 'msgpack' });
     this.docsDb = this.env.openDB({ name: 'docs', encoding: 'msgpack' });
+    this.textsDb = this.env.openDB({ name: 'texts', encoding: 'string' });
     this.chunksDb = this.env.openDB({ name: 'chunks', encoding: 'msgpack', keyEncoding: 'uint32' });
     this.vectorsDb = this.env.openDB({ name: 'vectors', encoding: 'binary', keyEncoding: 'uint32' });
     const stored = this.metaDb.get('meta') as Meta | undefined;
@@ -335,7 +337,7 @@ export class MemoryIndex {
     let vi = 0;
     const rows = todo.map((p) => {
       const labels = p.chunks.map(() => this.meta.next_label++);
-      const rec: DocRecord = { id: p.id, source: p.req.source, hash: p.hash, time: p.req.time ?? now, added_at: now, labels, text: p.req.text };
+      const rec: DocRecord = { id: p.id, source: p.req.source, hash: p.hash, time: p.req.time ?? now, added_at: now, labels };
       if (p.req.path) rec.path = path.resolve(p.req.path);
       if (p.req.agent) rec.agent = p.req.agent;
       const v = p.chunks.map(() => vecs[vi++]);
@@ -355,6 +357,7 @@ export class MemoryIndex {
           this.vectorsDb.putSync(r.labels[i], Buffer.from(r.v[i].buffer, r.v[i].byteOffset, r.v[i].byteLength));
         });
         this.docsDb.putSync(r.p.id, r.rec);
+        this.textsDb.putSync(r.p.id, r.p.req.text);
       }
       this.metaDb.putSync('meta', this.meta);
     });
@@ -433,6 +436,7 @@ export class MemoryIndex {
       for (const d of unique) {
         for (const l of d.labels) this.dropChunkRows(l);
         this.docsDb.removeSync(d.id);
+        this.textsDb.removeSync(d.id);
         chunks += d.labels.length;
       }
       this.metaDb.putSync('meta', this.meta);
@@ -485,9 +489,11 @@ export class MemoryIndex {
       const group: Array<{ rec: DocRecord; chunks: Chunk[] }> = [];
       let n = 0;
       while (i < ids.length && (n < 256 || group.length === 0)) {
-        const rec = this.docsDb.get(ids[i++]);
-        if (!rec) continue;
-        const chunks = await chunkTextAsync(rec.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
+        const id = ids[i++];
+        const rec = this.docsDb.get(id);
+        const text = this.textsDb.get(id);
+        if (!rec || text === undefined) continue;
+        const chunks = await chunkTextAsync(text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
         group.push({ rec, chunks });
         n += chunks.length;
       }
