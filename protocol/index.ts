@@ -5,6 +5,12 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { kernelMessages } from './kernel.js';
+import { safetyMessages } from './safety.js';
+import { providerMessages } from './provider.js';
+import { agentMessages } from './agent.js';
+import { embedderMessages } from './embedder.js';
+import { memoryMessages } from './memory.js';
+import { schedulerMessages } from './scheduler.js';
 
 export * from './envelope.js';
 export { kernelMessages } from './kernel.js';
@@ -16,4 +22,10 @@ export interface MessageSchemas {
 
 export const messageSchemas: Record<string, MessageSchemas> = {
   ...kernelMessages,
+  ...safetyMessages,
+  ...providerMessages,
+  ...agentMessages,
+  ...embedderMessages,
+  ...memoryMessages,
+  ...schedulerMessages,
 };

@@ -176,7 +176,9 @@ export class HostProcess {
     for (const resolve of this.statsWaiters.values()) resolve({ t: 'stats', n: -1, actors: [], heapUsed: 0 });
     this.statsWaiters.clear();
     if (w) w.removeAllListeners('message');
-    if (reason !== 'normal') this.env.onDown(this, reason, detail);
+    // Every end of an incarnation (even a planned stop) is a `down` for the other threads: their asks
+    // to it must settle, and what it never started must be redelivered or failed.
+    this.env.onDown(this, reason, detail);
     this.onExit(reason, detail);
     if (w && reason !== 'normal') void w.terminate();
   }

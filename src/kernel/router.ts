@@ -100,7 +100,8 @@ export class Router {
     const kept = new Set<WireMessage>();
     for (const m of unstarted) {
       const entry = this.directory.get(m.to);
-      if (code !== 'actor_stopped' && entry?.onCrash === 'redeliver') {
+      // Kept for the successor; if the actor is stopped for good, markStopped fails them later.
+      if (entry?.onCrash === 'redeliver') {
         keep.push(m);
         kept.add(m);
       } else if (m.k === Kind.Tell) {

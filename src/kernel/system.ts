@@ -232,16 +232,22 @@ export class ActorSystem {
 
   private hostDown(host: HostProcess, reason: ExitReason, detail: string): void {
     const id = host.spec.id;
-    const code = reason === 'stuck' ? 'actor_stuck' : 'actor_crashed';
+    const code = reason === 'stuck' ? 'actor_stuck' : reason === 'normal' ? 'actor_stopped' : 'actor_crashed';
     const paths = host.spec.actors.map((a) => a.path).join(', ');
     if (reason === 'oom') {
       this.log.error({ thread: id, actors: paths, memory_limit_mb: host.spec.memoryLimitMb }, 'actor exceeded its memory limit; terminated, its supervisor restarts it');
     } else if (reason === 'stuck') {
       this.log.error({ thread: id, actors: paths, deadline_ms: host.spec.livenessDeadlineMs }, 'actor stopped answering liveness pings; terminated');
-    } else {
+    } else if (reason === 'crash') {
       this.log.error({ thread: id, actors: paths, detail }, 'actor crashed');
+    } else {
+      this.log.debug({ thread: id, actors: paths, detail }, 'thread ended');
     }
-    const why = reason === 'stuck' ? 'actor was stuck and has been restarted' : reason === 'oom' ? 'actor ran out of memory' : `actor crashed (${detail})`;
+    const why =
+      reason === 'stuck' ? 'actor was stuck and has been restarted'
+      : reason === 'oom' ? 'actor ran out of memory'
+      : reason === 'normal' ? `actor stopped (${detail})`
+      : `actor crashed (${detail})`;
     for (const other of this.hosts.values()) {
       if (other !== host && other.alive) other.post({ t: 'down', peer: id, code, why });
     }

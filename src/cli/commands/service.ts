@@ -7,6 +7,7 @@ import { connect } from '../../client/index.js';
 import { table } from '../table.js';
 import { loadConfig } from '../../config/load.js';
 import type { StatusReply } from '../../../protocol/kernel.js';
+import type { StatsReply as SafetyStats } from '../../../protocol/safety.js';
 
 export function register(program: Command, rt: CliRuntime): void {
   program
@@ -48,9 +49,13 @@ export function register(program: Command, rt: CliRuntime): void {
     .option('--json', 'print one JSON object')
     .action(async (o: { json?: boolean }) => {
       const st = await rt.ask<StatusReply>('kernel', 'kernel.status');
+      // Safety decisions are counted by the safety actor; show them when it runs.
+      const safety = st.actors.some((a) => a.path === 'system/safety' && a.state === 'running')
+        ? await rt.ask<SafetyStats>('system/safety', 'safety.stats', {}, { timeoutMs: 5000 }).catch(() => null)
+        : null;
       await rt.close();
       if (o.json) {
-        process.stdout.write(JSON.stringify(st) + '\n');
+        process.stdout.write(JSON.stringify(safety ? { ...st, safety } : st) + '\n');
         return;
       }
       process.stdout.write(
@@ -61,6 +66,13 @@ export function register(program: Command, rt: CliRuntime): void {
           ) +
           '\n',
       );
+      if (safety) {
+        const rows = Object.entries(safety.rules).flatMap(([rule, byAction]) => Object.entries(byAction).map(([action, n]) => [rule, action, n]));
+        process.stdout.write(
+          `\nsafety: ${Object.values(safety.scans).reduce((a, b) => a + b, 0)} scans, ${Math.round(safety.bytes / 1024)} KB since ${safety.since}\n` +
+            (rows.length ? table(['RULE', 'ACTION', 'COUNT'], rows) + '\n' : 'no findings\n'),
+        );
+      }
     });
 
   program
