@@ -11,7 +11,8 @@ import { closeHttpPools } from './http.js';
 import { ProviderRouter } from './router.js';
 
 function check<T>(schema: Parameters<typeof Value.Check>[0], payload: unknown, type: string): T {
-  const v = Value.Default(schema, structuredClone(payload ?? {}));
+  // The payload is already this thread's own copy (structured clone on the way in).
+  const v = Value.Default(schema, payload ?? {});
   const first = Value.Errors(schema, v).First();
   if (first) throw new ActorError('invalid_message', `${type}: ${first.path || '/'} ${first.message}`);
   return v as T;
@@ -29,15 +30,29 @@ export default defineActor({
           const req = check<ChatRequest>(ChatRequestSchema, payload, 'provider.chat');
           const to = req.stream_to;
           const topic = req.stream_topic && req.request_id ? `provider/stream/${req.request_id}` : undefined;
+          // Deltas parsed from one network read are sent as one chunk (fewer cross-thread messages,
+          // no added latency: the flush runs right after the read's parsing finishes).
+          let pending = '';
+          let pendingProvider = '';
+          const flush = () => {
+            if (!pending) return;
+            const chunk = { request_id: req.request_id ?? '', text: pending, provider: pendingProvider };
+            pending = '';
+            if (to) {
+              try { ctx.tell(to, 'provider.chunk', chunk); } catch (e) { ctx.log.debug({ to, err: (e as Error).message }, 'chunk not delivered'); }
+            }
+            if (topic) ctx.publish(topic, chunk);
+          };
           try {
-            return await router.chat(req, (text, provider) => {
-              const chunk = { request_id: req.request_id ?? '', text, provider };
-              if (to) {
-                try { ctx.tell(to, 'provider.chunk', chunk); } catch (e) { ctx.log.debug({ to, err: (e as Error).message }, 'chunk not delivered'); }
-              }
-              if (topic) ctx.publish(topic, chunk);
+            const result = await router.chat(req, (text, provider) => {
+              if (!pending) queueMicrotask(flush);
+              pending += text;
+              pendingProvider = provider;
             });
+            flush(); // every chunk goes out before the reply
+            return result;
           } catch (e) {
+            flush();
             if (e instanceof ChainError) {
               ctx.log.warn({ code: e.code, from: meta.from, agent: req.agent }, e.message);
               throw new ActorError(e.code, e.message, { attempts: e.attempts, ...(e.provider ? { provider: e.provider } : {}) });

@@ -99,10 +99,11 @@ export class ProviderRouter {
       const output = result.usage?.output_tokens
         ?? countTokens(result.text) + result.tool_calls.reduce((n, c) => n + countTokens(c.name) + countTokens(c.arguments), 0);
       const cost = costUsd(p.prices, entry.model, input, output);
-      await this.ledger.record({
+      // Accounting must not delay the answer: the lmdb write completes in the background.
+      this.ledger.record({
         provider: entry.provider, model: entry.model, agent: req.agent ?? '-', purpose: req.purpose ?? 'chat',
         input_tokens: input, output_tokens: output, cost_usd: cost, at: Date.now(),
-      });
+      }).catch((e: Error) => this.log.warn({ err: e.message }, 'usage record not persisted'));
       return {
         request_id,
         text: result.text,

@@ -1,0 +1,184 @@
+/**
+ * Bench scenario `provider`: the cost of the router actor on a streamed chat, failover switch time
+ * and token counting, against loopback OpenAI-compatible servers running in their own worker
+ * thread (so neither the direct client nor the router competes with the server for a thread).
+ *
+ * Reported (ms, medians):
+ *   router     — `provider.chat` asked of system/provider-router in its worker, chunks published
+ *                back on `provider/stream/<id>`: request_ms_p50 (send → final reply), first_token_ms_p50
+ *   direct     — the same request from the main thread with the same HTTP/SSE code, no actor hop
+ *   failover   — switch_ms_p50: first provider's 503 written → request arriving at the second
+ *                (excludes Retry-After and provider latency; each sample uses a fresh alias so
+ *                last-good-first does not skip the failing provider)
+ *   tokenizer  — count_100k_ms: counting a ~100k-token history from scratch; incremental_turn_ms:
+ *                adding one turn with per-message counts cached (what the agent does each turn)
+ *   set: n=N requests per mode (default 300, quick 60), chunks=N text pieces per answer (default 50)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSystem } from '../../src/kernel/index.js';
+import { OpenAiAdapter } from '../../actors/provider-router/adapters/openai.js';
+import { resolveSettings } from '../../actors/provider-router/config.js';
+import { closeHttpPools } from '../../actors/provider-router/http.js';
+import { messageTokens } from '../../actors/agent/tokens.js';
+import { Worker } from 'node:worker_threads';
+import type { ChatMessage } from '../../protocol/provider.js';
+import { percentile, round } from '../lib/stats.js';
+
+const now = () => performance.timeOrigin + performance.now();
+
+function history(targetTokens: number): ChatMessage[] {
+  const words = 'the agent reads a config file then sends a message to the router actor which streams tokens back quickly'.split(' ');
+  const msgs: ChatMessage[] = [];
+  let n = 0;
+  let i = 0;
+  while (n < targetTokens) {
+    const len = 120 + (i % 7) * 20;
+    const text = Array.from({ length: len }, (_, k) => words[(i * 31 + k * 7) % words.length] + (k % 17 === 0 ? `-${i}.${k}` : '')).join(' ');
+    const m: ChatMessage = { role: i % 2 ? 'assistant' : 'user', content: text };
+    msgs.push(m);
+    n += messageTokens(m);
+    i++;
+  }
+  return msgs;
+}
+
+/** The loopback servers live in a worker: `answer` (the streamed reply), `down` (503) and `up`. */
+async function startServers(text: string): Promise<{ urls: Record<string, string>; switches(): Promise<number[]>; close(): Promise<void> }> {
+  const mod = new URL('../../test/support/llm-servers.js', import.meta.url).href;
+  const code = `
+    const { parentPort } = await import('node:worker_threads');
+    const { startLlmServer } = await import(${JSON.stringify(mod)});
+    const text = ${JSON.stringify(text)};
+    const answer = await startLlmServer('openai', { fallback: () => ({ kind: 'reply', reply: { text, chunk_size: 4 } }) });
+    const down = await startLlmServer('openai', { fallback: () => ({ kind: 'status', status: 503, message: 'overloaded' }) });
+    const switches = [];
+    const up = await startLlmServer('openai', { fallback: (req) => { switches.push(req.at - down.lastFailureAt); return { kind: 'reply' }; } });
+    parentPort.on('message', async (m) => {
+      if (m === 'switches') parentPort.postMessage({ switches });
+      if (m === 'close') { await Promise.all([answer.close(), down.close(), up.close()]); parentPort.postMessage({ closed: true }); }
+    });
+    parentPort.postMessage({ urls: { answer: answer.url, down: down.url, up: up.url } });
+  `;
+  const w = new Worker(code, { eval: true, type: 'module' } as any);
+  const next = () => new Promise<any>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  const { urls } = await next();
+  return {
+    urls,
+    async switches() {
+      w.postMessage('switches');
+      return (await next()).switches;
+    },
+    async close() {
+      w.postMessage('close');
+      await next();
+      await w.terminate();
+    },
+  };
+}
+
+const entry = (url: string) => ({ type: 'openai', enabled: true, base_url: url, api_key: 'bench-key', model: 'bench-model' });
+
+export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
+  const n = Number(opts.set.n ?? (opts.quick ? 60 : 300));
+  const chunks = Number(opts.set.chunks ?? 50);
+  const text = 'abcd'.repeat(chunks);
+  const servers = await startServers(text);
+  const dir = mkdtempSync(path.join(tmpdir(), 'rc-bench-provider-'));
+  const notes: string[] = [];
+  const messages: ChatMessage[] = [{ role: 'user', content: 'say something' }];
+  const aliases: Record<string, unknown> = { default: { chain: ['local'] } };
+  for (let i = 0; i < n; i++) aliases[`f${i}`] = { chain: ['down', 'up'] };
+  const config = {
+    data_dir: dir, log: { level: 'silent' }, endpoint: { enabled: false },
+    kernel: { system_actors: ['provider-router'] },
+    providers: { local: entry(servers.urls.answer), down: entry(servers.urls.down), up: entry(servers.urls.up) },
+    models: aliases,
+    // Cooldown 0: every sample meets the failing provider again (fresh alias → no last-good shortcut).
+    provider_router: { cooldown_base_ms: 0 },
+    agents: [],
+  };
+  try {
+    // ---- direct: the same adapter code in the main thread ----
+    const settings = resolveSettings(config, {});
+    const adapter = new OpenAiAdapter(settings.providers.get('local')!, { connect_timeout_ms: 5000, first_token_timeout_ms: 5000, idle_timeout_ms: 5000, request_timeout_ms: 30000 });
+    const direct = { req: [] as number[], first: [] as number[] };
+    for (let i = 0; i < n + 20; i++) {
+      const t0 = now();
+      let first = 0;
+      const r = await adapter.chat({ model: 'm', messages }, { onText() { if (!first) first = now(); } }, new AbortController().signal);
+      if (r.text !== text) throw new Error('direct: wrong answer');
+      if (i >= 20) {
+        direct.req.push(now() - t0);
+        direct.first.push(first - t0);
+      }
+    }
+
+    // ---- router: through the actor in its worker ----
+    const sys = await startSystem({ config });
+    await sys.waitUp('system/provider-router');
+    // The main thread is no actor the worker can tell: chunks come back on the stream topic.
+    let firstAt = 0;
+    sys.subscribe('provider/stream/*', () => {
+      if (!firstAt) firstAt = now();
+    });
+    await new Promise((res) => setTimeout(res, 50)); // the subscription reaches the router's thread
+    const router = { req: [] as number[], first: [] as number[] };
+    for (let i = 0; i < n + 20; i++) {
+      firstAt = 0;
+      const t0 = now();
+      const r = await sys.ask<{ text: string }>('system/provider-router', 'provider.chat', { model: 'default', messages, request_id: `b${i}`, stream_topic: true, agent: 'bench' });
+      const t1 = now();
+      if (r.text !== text) throw new Error('router: wrong answer');
+      while (!firstAt) await new Promise((res) => setImmediate(res));
+      if (i >= 20) {
+        router.req.push(t1 - t0);
+        router.first.push(firstAt - t0);
+      }
+    }
+
+    // ---- failover: 503 from `down` → request at `up` ----
+    for (let i = 0; i < n; i++) {
+      const r = await sys.ask<{ usage: { provider: string } }>('system/provider-router', 'provider.chat', { model: `f${i}`, messages, agent: 'bench' });
+      if (r.usage.provider !== 'up') throw new Error('failover: wrong provider');
+    }
+    const switches = await servers.switches();
+    await sys.stop();
+
+    // ---- tokenizer ----
+    // Warm the tokenizer's code on other text first (a running service has), then count fresh text.
+    for (const m of history(5_000).map((x) => ({ ...x, content: x.content.split('').reverse().join('') }))) messageTokens(m);
+    const hist = history(100_000);
+    const t0 = performance.now();
+    let total = 0;
+    const counts = hist.map((m) => messageTokens(m));
+    for (const c of counts) total += c;
+    const count100k = performance.now() - t0;
+    const extra: ChatMessage = { role: 'user', content: 'one more question about the router actor and its failover chain' };
+    const t1 = performance.now();
+    const inc = total + messageTokens(extra);
+    const incremental = performance.now() - t1;
+    notes.push(`history: ${hist.length} messages, ${total} tokens (${inc} after one more turn)`);
+
+    const p50 = (a: number[]) => round(percentile(a, 50), 3);
+    const results = {
+      router: { request_ms_p50: p50(router.req), first_token_ms_p50: p50(router.first) },
+      direct: { request_ms_p50: p50(direct.req), first_token_ms_p50: p50(direct.first) },
+      failover: { switch_ms_p50: p50(switches) },
+      tokenizer: { count_100k_ms: round(count100k, 2), incremental_turn_ms: round(incremental, 3) },
+    };
+    const ratios = {
+      router_overhead_ms: round(results.router.request_ms_p50 - results.direct.request_ms_p50, 3),
+      first_token_ratio: round(results.router.first_token_ms_p50 / results.direct.first_token_ms_p50, 3),
+    };
+    return { results, ratios, notes };
+  } finally {
+    await servers.close();
+    await closeHttpPools();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
