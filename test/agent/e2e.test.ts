@@ -43,7 +43,7 @@ async function until(fn: () => boolean, ms = 5000): Promise<void> {
 }
 
 test('agent.send through the kernel: streamed events, usage per provider/agent/purpose, sessions survive an agent crash', async () => {
-  const s = await startLlmServer('openai', { fallback: () => ({ kind: 'reply', reply: { text: 'streamed through two threads', chunk_size: 3, usage: { input_tokens: 20, output_tokens: 6 } } }) });
+  const s = await startLlmServer('openai', { fallback: () => ({ kind: 'reply', reply: { text: 'streamed through two threads', chunk_size: 3, chunk_delay_ms: 5, usage: { input_tokens: 20, output_tokens: 6 } } }) });
   servers.push(s);
   const t = await boot({ local: { ...providerEntry(s), prices: { 'openai-test-model': { input_per_mtok: 1, output_per_mtok: 1 } } } }, ['local']);
   try {
