@@ -137,3 +137,34 @@ test('a corrupted file fails its sha256, is fetched again cleanly, and persisten
     fs.rmSync(dest, { recursive: true, force: true });
   }
 });
+
+test('the embedder service downloads the model on first use into the data dir, then works offline', async () => {
+  const { Value } = await import('@sinclair/typebox/value');
+  const { EmbedderConfigSchema } = await import('../../protocol/embedder.js');
+  const { EmbedderService, modelCacheDir } = await import('../../actors/embedder/service.js');
+  const h = await hub({ drop: new Map([['onnx/model_quantized.onnx', 3_000_000]]) });
+  const dataDir = tmp();
+  const progress: number[] = [];
+  const lines: string[] = [];
+  const log = { info: () => undefined, warn: (_o: unknown, m?: string) => void lines.push(m ?? '') };
+  const cfg = Value.Default(EmbedderConfigSchema, { threads: 1, local: { precision: 'q8', base_url: h.base } }) as any;
+  try {
+    const svc = new EmbedderService(cfg, { dataDir, log, onDownloadProgress: (p) => progress.push(p.overallReceived), env: {} });
+    await svc.start();
+    assert.equal(svc.info().provider, 'local', JSON.stringify(svc.info().failed));
+    assert.ok(fs.existsSync(path.join(modelCacheDir(dataDir, 'Xenova/all-MiniLM-L6-v2', 'main'), 'onnx', 'model_quantized.onnx')));
+    assert.ok(progress.length > 2);
+    const r = await svc.embed(['This is an example sentence', 'Each sentence is converted']);
+    assert.ok(Math.abs(r.vectors[0][0] - 0.061456) < 1e-4);
+    await svc.close();
+    // Second start: served from the data dir, the server is not asked again.
+    await h.close();
+    const again = new EmbedderService(cfg, { dataDir, log, env: {} });
+    await again.start();
+    assert.equal(again.info().provider, 'local');
+    await again.close();
+  } finally {
+    await h.close().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
