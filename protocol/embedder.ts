@@ -23,10 +23,17 @@ export const EmbedReplySchema = Type.Object({
 });
 export type EmbedReply = Static<typeof EmbedReplySchema>;
 
-export const EmbedderInfoRequestSchema = Type.Object({}, { additionalProperties: false });
+export const EmbedderInfoRequestSchema = Type.Object(
+  {
+    /** Wait until the provider finished loading (first use may download the model). */
+    wait: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
 export const EmbedderInfoReplySchema = Type.Object({
-  /** `local`, `openai`, or `none` when no provider could load. */
+  /** `local`, `openai`, `none` when no provider could load, `loading` while starting. */
   provider: Type.String(),
+  ready: Type.Boolean(),
   model: Type.Union([Type.String(), Type.Null()]),
   dim: Type.Union([Type.Integer(), Type.Null()]),
   max_tokens: Type.Union([Type.Integer(), Type.Null()]),

@@ -26,11 +26,21 @@ export default defineActor<EmbedderConfig>({
         }
       },
     });
-    await svc.start();
+    // Load (and on first use download) the model in the background: setup must finish quickly
+    // (the kernel gives it 60 s), a 90 MB download may not. Callers wait on `starting`.
+    let ready = false;
+    const starting = svc.start().then(
+      () => void (ready = true),
+      (e) => {
+        ready = true;
+        ctx.log.error({ err: (e as Error).message }, 'embedder start failed');
+      },
+    );
     return {
       handlers: {
         'embedder.embed': async (payload: { texts: string[] }) => {
           try {
+            await starting;
             const r = await svc.embed(payload?.texts);
             return { model: r.model, dim: r.dim, vectors: r.vectors.map((v) => Array.from(v)) };
           } catch (e) {
@@ -38,9 +48,15 @@ export default defineActor<EmbedderConfig>({
             throw new ActorError(err.code ?? 'handler_error', err.message);
           }
         },
-        'embedder.info': () => svc.info(),
+        'embedder.info': async (payload: { wait?: boolean } | undefined) => {
+          if (payload?.wait) await starting;
+          return ready ? { ...svc.info(), ready } : { ...svc.info(), provider: 'loading', ready };
+        },
       },
-      stop: () => svc.close(),
+      stop: async () => {
+        await starting;
+        await svc.close();
+      },
     };
   },
 });

@@ -70,10 +70,10 @@ export default defineActor<MemoryConfig>({
       return e;
     };
 
-    /** Ask the embedder what it serves; keep going without it (bm25 still works). */
+    /** Ask the embedder what it serves (waiting while it loads); keep going without it (bm25 still works). */
     const connect = async (timeoutMs = 5000): Promise<Embedder | null> => {
       try {
-        const info = await ctx.ask<EmbedderInfo>(cfg.embedder, 'embedder.info', {}, { timeoutMs });
+        const info = await ctx.ask<EmbedderInfo>(cfg.embedder, 'embedder.info', { wait: true }, { timeoutMs });
         if (!info.model || !info.dim) {
           embedder = null;
         } else if (!embedder || embedder.model !== info.model || embedder.dim !== info.dim) {
@@ -122,7 +122,8 @@ export default defineActor<MemoryConfig>({
 
     const ready = async (needEmbedder: boolean): Promise<MemoryIndex> => {
       if (broken) throw broken;
-      if (needEmbedder && !embedder) await connect(30_000);
+      // First use may be downloading the model: wait for it rather than fail.
+      if (needEmbedder && !embedder) await connect(600_000);
       return index!;
     };
 
@@ -219,7 +220,7 @@ export default defineActor<MemoryConfig>({
           write(async () => {
             try {
               // An index of another format can't be read, hence not re-embedded either: say so (ready() throws it).
-              await connect(30_000);
+              await connect(600_000);
               const idx = await ready(true);
               return await idx.reindex(progress('reindex'));
             } catch (e) {
