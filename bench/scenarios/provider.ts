@@ -28,18 +28,20 @@ import { percentile, round } from '../lib/stats.js';
 
 const now = () => performance.timeOrigin + performance.now();
 
-function history(targetTokens: number): ChatMessage[] {
-  const words = 'the agent reads a config file then sends a message to the router actor which streams tokens back quickly'.split(' ');
+/**
+ * A synthetic chat history of about `targetChars` characters (~4.7 chars per token) with varied
+ * numbers so the tokenizer's per-word cache does not make it trivially cheap. Not counted while
+ * being built: the measured pass is the first count of this text.
+ */
+function history(targetChars: number, seed: number): ChatMessage[] {
+  const words = 'the agent reads a config file then sends a message to the router actor which streams tokens back quickly while the supervisor restarts crashed workers and lmdb keeps sessions'.split(' ');
   const msgs: ChatMessage[] = [];
   let n = 0;
-  let i = 0;
-  while (n < targetTokens) {
+  for (let i = 0; n < targetChars; i++) {
     const len = 120 + (i % 7) * 20;
-    const text = Array.from({ length: len }, (_, k) => words[(i * 31 + k * 7) % words.length] + (k % 17 === 0 ? `-${i}.${k}` : '')).join(' ');
-    const m: ChatMessage = { role: i % 2 ? 'assistant' : 'user', content: text };
-    msgs.push(m);
-    n += messageTokens(m);
-    i++;
+    const text = Array.from({ length: len }, (_, k) => words[(i * 31 + k * 7 + seed) % words.length] + (k % 9 === 0 ? ` ${(i * 7919 + k * 104729 + seed) % 100000}` : '')).join(' ');
+    msgs.push({ role: i % 2 ? 'assistant' : 'user', content: text });
+    n += text.length;
   }
   return msgs;
 }
@@ -151,12 +153,11 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
 
     // ---- tokenizer ----
     // Warm the tokenizer's code on other text first (a running service has), then count fresh text.
-    for (const m of history(5_000).map((x) => ({ ...x, content: x.content.split('').reverse().join('') }))) messageTokens(m);
-    const hist = history(100_000);
+    for (const m of history(40_000, 3)) messageTokens({ ...m, content: m.content.toUpperCase() });
+    const hist = history(470_000, 1);
     const t0 = performance.now();
     let total = 0;
-    const counts = hist.map((m) => messageTokens(m));
-    for (const c of counts) total += c;
+    for (const m of hist) total += messageTokens(m);
     const count100k = performance.now() - t0;
     const extra: ChatMessage = { role: 'user', content: 'one more question about the router actor and its failover chain' };
     const t1 = performance.now();
