@@ -572,16 +572,22 @@ export class MemoryIndex {
     if (useVec && this.mismatch) throw this.mismatchError();
     if (this.labelDoc.size === 0) return { hits: [], mode, ...(warnings.length ? { warnings } : {}) };
 
+    if (req.vector && this.meta.dim && req.vector.length !== this.meta.dim) {
+      throw new MemoryError('invalid_query', `query vector has ${req.vector.length} dimensions; the index holds ${this.meta.dim}-dim vectors of ${this.meta.model}`);
+    }
     const bm = useBm25 ? this.bm25.search(analyze(query), mode === 'bm25' ? k : depth, accept) : [];
     let vec: { label: number; score: number }[] = [];
     if (useVec && this.vectors) {
       let qv = req.vector;
       if (!qv) {
         const e = this.opts.embedder;
-        if (!e) throw new MemoryError('embedder_unavailable', 'vector search needs an embedding provider and none is available; use mode bm25');
-        qv = (await e.embed([query]))[0];
+        if (!e && mode === 'vector') throw new MemoryError('embedder_unavailable', 'vector search needs an embedding provider and none is available; use mode bm25');
+        // Hybrid without an embedder still answers, by keywords, and says so.
+        if (!e) {
+          warnings.push('no embedding provider is available: hybrid search fell back to bm25 only');
+        } else qv = (await e.embed([query]))[0];
       }
-      vec = this.vectors.search(qv, mode === 'vector' ? k : depth, accept, acceptCount);
+      if (qv) vec = this.vectors.search(qv, mode === 'vector' ? k : depth, accept, acceptCount);
     }
     const bmScore = new Map(bm.map((h) => [h.label, h.score]));
     const vecScore = new Map(vec.map((h) => [h.label, h.score]));

@@ -159,3 +159,20 @@ test('bad queries: empty is refused, 10,000 words is cut with a warning, unknown
   await idx.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('without an embedder: hybrid answers by bm25 with a warning, vector mode is a clear error, adds are refused', async () => {
+  const dir = tmpDir();
+  let idx = await openIndex(dir, await realEmbedder());
+  await idx.add({ text: NOTES.code, source: 's', id: 'code' });
+  await idx.close();
+  idx = await openIndex(dir, null);
+  const r = await idx.search({ query: 'ZX-4417 calibration' });
+  assert.equal(r.hits[0].doc_id, 'code');
+  assert.match(r.warnings![0], /bm25 only/);
+  await assert.rejects(() => idx.search({ query: 'x', mode: 'vector' }), (e: any) => e.code === 'embedder_unavailable');
+  await assert.rejects(() => idx.add({ text: NOTES.cats, source: 's' }), (e: any) => e.code === 'embedder_unavailable');
+  await assert.rejects(() => idx.search({ query: 'x', vector: [1, 2, 3] }), (e: any) => e.code === 'invalid_query' && /3 dimensions/.test(e.message));
+  assert.equal(idx.stats().docs, 1);
+  await idx.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
