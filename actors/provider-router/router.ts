@@ -60,7 +60,8 @@ export class ProviderRouter {
       const cur = { ...(store?.get<Record<string, DisabledProvider>>(DISABLED_KEY) ?? {}) };
       if (d) cur[id] = d;
       else delete cur[id];
-      void store?.put(DISABLED_KEY, cur);
+      // batch commits synchronously: the disable holds even if the thread dies right after.
+      void store?.batch([{ key: DISABLED_KEY, value: cur }]);
     });
     this.ledger = new UsageLedger(store, r.usage_retention_days);
     const on = [...this.settings.providers.values()].filter((p) => !p.unusable).map((p) => `${p.id} (${p.type} ${p.base_url})`);
