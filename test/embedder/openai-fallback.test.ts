@@ -117,3 +117,23 @@ test('no provider at all: embed fails with a clear error naming each failure; th
     await small.close();
   }
 });
+
+test('a provider that stops working mid-run fails over to the next with one log line', async () => {
+  const s = await fakeOpenAI();
+  const { lines, log } = logger();
+  const svc = new EmbedderService(cfg({ embedding_provider: 'openai', fallback: ['local'], local: { model_path: MODEL, precision: 'q8' }, openai: { base_url: s.base, timeout_ms: 500 } }), { dataDir: os.tmpdir(), log, env: {} });
+  try {
+    await svc.start();
+    assert.equal(svc.info().provider, 'openai');
+    await s.close(); // the endpoint goes away
+    const r = await svc.embed(['This is an example sentence', 'Each sentence is converted']);
+    assert.equal(r.model, 'all-MiniLM-L6-v2@q8');
+    assert.equal(r.vectors[0].length, 384);
+    const warns = lines.filter((l) => l.level === 'warn');
+    assert.equal(warns.length, 1);
+    assert.match(warns[0].msg, /openai provider unavailable.*unreachable.*falling back to local/);
+    assert.equal(svc.info().provider, 'local');
+  } finally {
+    await svc.close();
+  }
+});
