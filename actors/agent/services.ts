@@ -12,19 +12,19 @@ export const MEMORY_PATH = 'system/memory';
 export const SAFETY_PATH = 'system/safety';
 
 function snippets(reply: any): string[] {
-  const list: any[] = Array.isArray(reply) ? reply : Array.isArray(reply?.results) ? reply.results : Array.isArray(reply?.hits) ? reply.hits : [];
+  const list: any[] = Array.isArray(reply?.hits) ? reply.hits : Array.isArray(reply) ? reply : [];
   return list.map((h) => {
     if (typeof h === 'string') return h;
     const text = h?.text ?? h?.content ?? h?.snippet ?? h?.chunk ?? '';
-    const where = h?.path ?? h?.source ?? h?.file;
+    const where = h?.location?.path ?? h?.path ?? h?.source;
     return `${String(text).replace(/\s+/g, ' ').slice(0, 600)}${where ? ` (${where})` : ''}`;
   }).filter((s) => s.trim().length > 0);
 }
 
-/** A reply that blocks: {blocked:true}, {allowed:false}, {action:'block'} or {verdict:'block'}. */
+/** A safety reply that blocks (`action: 'block'`, protocol/safety.ts); the reason names the rules that fired. */
 function blockReason(r: any): string | undefined {
   if (!r || typeof r !== 'object') return undefined;
-  if (r.blocked === true || r.allowed === false || r.action === 'block' || r.verdict === 'block') {
+  if (r.action === 'block' || r.blocked === true) {
     const why = r.reason ?? (Array.isArray(r.reasons) ? r.reasons.join('; ') : undefined) ?? (Array.isArray(r.findings) ? r.findings.map((f: any) => f?.rule ?? f?.type ?? f).join(', ') : undefined);
     return String(why ?? 'blocked by the safety policy');
   }
@@ -69,13 +69,13 @@ export function makeServices(ask: Ask, agent: string, log: Logger): AgentService
       return typeof r?.text === 'string' ? r.text : text;
     },
     async inspectUntrusted(text, tool) {
-      const r = await safety('safety.inspect_untrusted', { text, source: 'tool', agent, tool });
+      const r = await safety('safety.inspect_untrusted', { text, source: 'tool', agent });
       const why = blockReason(r);
       if (why) return `[tool output from ${tool} withheld by safety: ${why}]`;
       return typeof r?.text === 'string' ? r.text : text;
     },
     async redact(text) {
-      const r = await safety('safety.redact', { text });
+      const r = await safety('safety.redact', { text, agent });
       return typeof r?.text === 'string' ? r.text : typeof r === 'string' ? r : text;
     },
   };

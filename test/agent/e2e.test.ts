@@ -13,11 +13,11 @@ after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function boot(providers: Record<string, unknown>, chain: string[], agents: unknown[] = [{ id: 'default' }]) {
+async function boot(providers: Record<string, unknown>, chain: string[], agents: unknown[] = [{ id: 'default' }], systemActors = ['provider-router']) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rc-e2e-'));
   const config = {
     data_dir: dir, log: { level: 'silent' }, endpoint: { enabled: false },
-    kernel: { system_actors: ['provider-router'] },
+    kernel: { system_actors: systemActors },
     providers, models: { default: { chain, context_window: 8000 } },
     provider_router: { cooldown_base_ms: 10, cooldown_max_ms: 50, max_retry_wait_ms: 0 },
     agents,
@@ -122,6 +122,27 @@ test('agent.cancel aborts a running turn through the router', async () => {
     assert.equal(c.cancelled, 1);
     const err: any = await pending;
     assert.equal(err.code, 'cancelled');
+  } finally {
+    await t.close();
+  }
+});
+
+test('with system/safety running, tool output reaches the model wrapped as untrusted content', async () => {
+  const s = await startLlmServer('openai', {
+    fallback: (req) => {
+      const last = req.body.messages.at(-1);
+      return last.role === 'tool' ? { kind: 'reply', reply: { text: 'done' } } : { kind: 'reply', reply: { text: '', tool_calls: [{ name: 'current_time', arguments: '{}' }] } };
+    },
+  });
+  servers.push(s);
+  const t = await boot({ a: providerEntry(s) }, ['a'], [{ id: 'default' }], ['safety', 'provider-router']);
+  try {
+    await t.sys.waitUp('system/safety');
+    const r = await t.sys.ask<any>('agents/default', 'agent.send', { text: 'time please' }, { timeoutMs: 10_000 });
+    assert.equal(r.text, 'done');
+    const toolMsg = s.requests[1].body.messages.at(-1);
+    assert.equal(toolMsg.role, 'tool');
+    assert.match(toolMsg.content, /<untrusted_content[^>]*>[\s\S]*"iso"/);
   } finally {
     await t.close();
   }
