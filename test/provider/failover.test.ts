@@ -35,6 +35,7 @@ const retryable: Array<[string, Behaviour, string]> = [
   ['HTML instead of JSON (502 page)', { kind: 'html', status: 502 }, 'server'],
   ['HTML instead of an event stream (200)', { kind: 'html', status: 200 }, 'bad_response'],
   ['malformed first chunk', { kind: 'malformed', after: 0 }, 'bad_response'],
+  ['an in-stream error event before the first token', { kind: 'stream_error', message: 'upstream overloaded' }, 'server'],
 ];
 
 for (const [name, behaviour, code] of retryable) {
@@ -279,3 +280,27 @@ test('cancel aborts a running stream', async () => {
 function tempStore() {
   return actorStore(mkdtempSync(path.join(os.tmpdir(), 'rc-router-')), 'system/provider-router');
 }
+
+test('anthropic: an in-stream overloaded_error event before the first token fails over', async () => {
+  const t = await pair([{ kind: 'stream_error', message: 'Overloaded', error_type: 'overloaded_error' }], 'anthropic', 'ollama');
+  try {
+    const { result } = await chatCollect(t.router, 'hello');
+    assert.equal(result.usage.provider, 'b');
+    assert.equal(result.attempts[0].code, 'overloaded');
+    assert.match(result.attempts[0].error ?? '', /overloaded_error: Overloaded/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a stream that goes silent after its first token times out as stream_failed', async () => {
+  const a = await startLlmServer('openai', { script: [{ kind: 'reply', reply: { text: 'one two three', chunk_size: 4, chunk_delay_ms: 400 } }] });
+  try {
+    const router = makeRouter({ a: providerEntry(a) }, ['a'], { router: { idle_timeout_ms: 100 } });
+    const err = await rejection(chatCollect(router, 'x'));
+    assert.equal(err.code, 'stream_failed');
+    assert.match(err.message, /a: no data for 100 ms while streaming/);
+  } finally {
+    await a.close();
+  }
+});

@@ -34,6 +34,8 @@ export type Behaviour =
   | { kind: 'die'; chunks: number; text?: string }
   /** Send `after` good chunks then one that is not valid JSON. */
   | { kind: 'malformed'; after?: number }
+  /** Start a 200 stream, then send the format's in-stream error event (e.g. Anthropic overloaded_error). */
+  | { kind: 'stream_error'; message?: string; error_type?: string }
   /** Accept and never answer (timeouts). */
   | { kind: 'hang' }
   /** Destroy the connection without any response (connection reset). */
@@ -109,6 +111,7 @@ interface Frames {
   tool(i: number, id: string, name: string, args: string, size: number): string[];
   tail(reply: ReplySpec, finish: string, input: number, output: number): string[];
   malformed(): string;
+  streamError(message: string, type?: string): string;
   errorBody(status: number, message: string, type?: string, code?: string): string;
 }
 
@@ -134,6 +137,7 @@ function openAiFrames(model: string): Frames {
       'data: [DONE]\n\n',
     ],
     malformed: () => 'data: {"id":"x","choices":[{"delta":{"content":"oops"\n\n',
+    streamError: (message, type) => sse(undefined, { error: { message, type: type ?? 'server_error', code: null } }),
     errorBody: (status, message, type, code) => JSON.stringify({ error: { message, type: type ?? (status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error'), param: null, code: code ?? null } }),
   };
 }
@@ -172,6 +176,7 @@ function anthropicFrames(model: string): Frames {
       sse('message_stop', { type: 'message_stop' }),
     ],
     malformed: () => 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n',
+    streamError: (message, type) => sse('error', { type: 'error', error: { type: type ?? 'overloaded_error', message } }),
     errorBody: (status, message, type) => JSON.stringify({
       type: 'error',
       error: { type: type ?? (status === 529 ? 'overloaded_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'api_error' : status === 401 ? 'authentication_error' : 'invalid_request_error'), message },
@@ -196,6 +201,7 @@ function ollamaFrames(model: string): Frames {
       total_duration: 1000, ...(reply.no_usage ? {} : { prompt_eval_count: input, eval_count: output }),
     })],
     malformed: () => '{"model":"x","message":{"content":"oo\n',
+    streamError: (message) => line({ error: message }),
     errorBody: (_status, message) => JSON.stringify({ error: message }),
   };
 }
@@ -268,6 +274,11 @@ export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[
       for (const p of pieces(b.text ?? 'partial answer that breaks', 4).slice(0, b.chunks)) await write(f.text(p));
       state.lastFailureAt = now();
       res.destroy();
+      return;
+    }
+    if (b.kind === 'stream_error') {
+      await write(f.streamError(b.message ?? 'Overloaded', b.error_type));
+      res.end(() => { state.lastFailureAt = now(); });
       return;
     }
     if (b.kind === 'malformed') {
