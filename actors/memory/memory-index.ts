@@ -192,13 +192,20 @@ export class MemoryIndex {
 
   private async openStore(): Promise<void> {
     fs.mkdirSync(this.opts.dir, { recursive: true });
-    this.env = open({ path: this.dbPath, maxDbs: 8, noSubdir: false, compression: false });
-    this.metaDb = this.env.openDB({ name: 'meta', encoding: 'msgpack' });
-    this.docsDb = this.env.openDB({ name: 'docs', encoding: 'msgpack' });
-    this.textsDb = this.env.openDB({ name: 'texts', encoding: 'string' });
-    this.chunksDb = this.env.openDB({ name: 'chunks', encoding: 'msgpack', keyEncoding: 'uint32' });
-    this.vectorsDb = this.env.openDB({ name: 'vectors', encoding: 'binary', keyEncoding: 'uint32' });
-    const stored = this.metaDb.get('meta') as Meta | undefined;
+    checkLmdbHeader(path.join(this.dbPath, 'data.mdb'));
+    let stored: Meta | undefined;
+    try {
+      this.env = open({ path: this.dbPath, maxDbs: 8, noSubdir: false, compression: false });
+      this.metaDb = this.env.openDB({ name: 'meta', encoding: 'msgpack' });
+      this.docsDb = this.env.openDB({ name: 'docs', encoding: 'msgpack' });
+      this.textsDb = this.env.openDB({ name: 'texts', encoding: 'string' });
+      this.chunksDb = this.env.openDB({ name: 'chunks', encoding: 'msgpack', keyEncoding: 'uint32' });
+      this.vectorsDb = this.env.openDB({ name: 'vectors', encoding: 'binary', keyEncoding: 'uint32' });
+      stored = this.metaDb.get('meta') as Meta | undefined;
+    } catch (e) {
+      // Leave the files as they are: they may be recoverable, and nothing may be lost.
+      throw new MemoryError('index_unreadable', `cannot open memory index ${this.dbPath}: ${(e as Error).message}. Nothing was changed; move the folder aside to start a new index`);
+    }
     if (stored && stored.format !== INDEX_FORMAT) {
       const msg = `memory index ${this.dbPath} was written by index format ${stored.format}; this version reads format ${INDEX_FORMAT}. Nothing was changed: use the RustyClaw version that wrote it, or move ${this.opts.dir} aside and re-add your files with \`rustyclaw memory add\``;
       this.env.close();
@@ -689,6 +696,35 @@ export class MemoryIndex {
   async close(): Promise<void> {
     this.snapshot();
     await this.env.close();
+  }
+}
+
+/**
+ * lmdb maps the file and trusts it: a damaged file can crash the whole process (SIGSEGV), which a
+ * worker thread cannot contain. So check both meta pages' magic number (0xBEEFC0DE) before opening.
+ * This catches garbage and truncated files, not every corruption inside data pages.
+ */
+function checkLmdbHeader(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return; // no file yet: a new index
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return;
+    const buf = Buffer.alloc(32);
+    const bad = (why: string) =>
+      new MemoryError('index_unreadable', `memory index file ${file} is damaged (${why}); nothing was changed. Move its folder aside to start a new index (and re-add your files)`);
+    const pageSizes = [4096, 8192, 16384, 65536];
+    if (fs.readSync(fd, buf, 0, 32, 0) < 32 || buf.readUInt32LE(24) !== 0xbeefc0de) throw bad('no lmdb meta page at the start');
+    // The second meta page follows at one page size (which the first page does not state plainly).
+    if (!pageSizes.some((ps) => size >= ps + 32 && fs.readSync(fd, buf, 0, 32, ps) === 32 && buf.readUInt32LE(24) === 0xbeefc0de)) {
+      throw bad('second lmdb meta page missing or truncated');
+    }
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -176,3 +176,25 @@ test('without an embedder: hybrid answers by bm25 with a warning, vector mode is
   await idx.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a corrupted index file is a clear error naming it, and is left as it was', async () => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'index.lmdb'));
+  const junk = Buffer.alloc(64 * 1024, 0x5a);
+  fs.writeFileSync(path.join(dir, 'index.lmdb', 'data.mdb'), junk);
+  await assert.rejects(() => openIndex(dir, null), (e: any) => e.code === 'index_unreadable' && e.message.includes(path.join(dir, 'index.lmdb')));
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'index.lmdb', 'data.mdb')), junk);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a truncated index file is refused before lmdb maps it', async () => {
+  const dir = tmpDir();
+  const idx = await openIndex(dir, await realEmbedder());
+  await idx.add({ text: NOTES.cats, source: 's', id: 'cats' });
+  await idx.close();
+  const file = path.join(dir, 'index.lmdb', 'data.mdb');
+  fs.truncateSync(file, 4096);
+  await assert.rejects(() => openIndex(dir, null), (e: any) => e.code === 'index_unreadable' && e.message.includes(file) && /second lmdb meta page/.test(e.message));
+  assert.equal(fs.statSync(file).size, 4096);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
