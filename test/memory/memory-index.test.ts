@@ -198,3 +198,20 @@ test('a truncated index file is refused before lmdb maps it', async () => {
   assert.equal(fs.statSync(file).size, 4096);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('damaged snapshot files are ignored: indexes are rebuilt from lmdb', async () => {
+  const dir = tmpDir();
+  let idx = await openIndex(dir, await realEmbedder());
+  for (const [name, text] of Object.entries(NOTES)) await idx.add({ text, source: 'notes', id: name });
+  await idx.close();
+  fs.writeFileSync(path.join(dir, 'hnsw.bin'), Buffer.alloc(5000, 0x7f));
+  fs.writeFileSync(path.join(dir, 'bm25.bin'), Buffer.from('garbage'));
+  const warnings: string[] = [];
+  idx = await openIndex(dir, await realEmbedder(), { log: { info: () => undefined, warn: (_o, m) => void warnings.push(String(m)) } });
+  assert.equal(idx.loadedFrom, 'rebuild');
+  assert.match(warnings[0], /snapshot unusable/);
+  assert.equal((await idx.search({ query: 'sourdough', mode: 'bm25' })).hits[0].doc_id, 'bread');
+  assert.equal((await idx.search({ query: 'kitten naps', mode: 'vector', k: 1 })).hits[0].doc_id, 'cats');
+  await idx.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
