@@ -489,6 +489,8 @@ export class MemoryIndex {
     const vectors = new VectorIndex(e.dim, this.opts.hnsw);
     let next = 1;
     const staged: Array<{ rec: DocRecord; rows: Array<{ label: number; chunk: ChunkRecord; vec: Float32Array }> }> = [];
+    const unusable: string[] = [];
+    const recoveredTexts = new Map<string, string>();
     let done = 0;
     onProgress?.(0, ids.length);
     // Embed several documents per call so the pool's batches stay full.
@@ -498,8 +500,19 @@ export class MemoryIndex {
       while (i < ids.length && (n < 256 || group.length === 0)) {
         const id = ids[i++];
         const rec = this.docsDb.get(id);
-        const text = this.textsDb.get(id);
-        if (!rec || text === undefined) continue;
+        if (!rec) continue;
+        let text = this.textsDb.get(id);
+        if (text === undefined) {
+          // No stored full text (should not happen): rebuild it from the chunks rather than lose the document.
+          const parts = rec.labels.map((l) => this.chunksDb.get(l)?.text).filter((t): t is string => t !== undefined);
+          this.opts.log?.warn({ doc: id, chunks: parts.length }, 'memory: document text missing, reindexing it from its chunks');
+          if (!parts.length) {
+            unusable.push(id);
+            continue;
+          }
+          text = parts.join('\n');
+          recoveredTexts.set(id, text);
+        }
         const chunks = await chunkTextAsync(text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
         group.push({ rec, chunks });
         n += chunks.length;
@@ -518,6 +531,9 @@ export class MemoryIndex {
     this.env.transactionSync(() => {
       this.chunksDb.clearSync();
       this.vectorsDb.clearSync();
+      // Documents with neither text nor chunks hold nothing that could be re-embedded.
+      for (const id of unusable) this.docsDb.removeSync(id);
+      for (const [id, text] of recoveredTexts) this.textsDb.putSync(id, text);
       for (const s of staged) {
         for (const r of s.rows) {
           this.chunksDb.putSync(r.label, r.chunk);

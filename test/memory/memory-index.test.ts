@@ -215,3 +215,22 @@ test('damaged snapshot files are ignored: indexes are rebuilt from lmdb', async 
   await idx.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('reindex never drops a document: a missing stored text is rebuilt from its chunks', async () => {
+  const dir = tmpDir();
+  let idx = await openIndex(dir, await realEmbedder());
+  await idx.add({ text: NOTES.rust, source: 's', id: 'rust' });
+  await idx.add({ text: NOTES.bread, source: 's', id: 'bread' });
+  await idx.close();
+  const { open } = await import('lmdb');
+  const env = open({ path: path.join(dir, 'index.lmdb'), maxDbs: 8, noSubdir: false });
+  await env.openDB({ name: 'texts', encoding: 'string' }).remove('rust');
+  await env.close();
+  idx = await openIndex(dir, await realEmbedder());
+  const r = await idx.reindex();
+  assert.equal(r.docs, 2);
+  assert.equal((await idx.search({ query: 'borrow checker', mode: 'bm25' })).hits[0].doc_id, 'rust');
+  assert.equal((await idx.search({ query: 'sourdough', mode: 'bm25' })).hits[0].doc_id, 'bread');
+  await idx.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
