@@ -34,7 +34,11 @@ interface BreakerState {
   failures: number;
   cooldownUntil: number;
   lastError?: string;
+  /** Worth waiting for: the provider answered (429/5xx/529) or named a time (Retry-After). */
+  waitable: boolean;
 }
+
+const WAITABLE: ReadonlySet<FailureKind> = new Set<FailureKind>(['rate_limited', 'overloaded', 'server']);
 
 export interface DisabledProvider {
   fingerprint: string;
@@ -116,7 +120,7 @@ export class FailoverChain {
   }
 
   /** Why an entry cannot be tried right now, or undefined when it can. */
-  private blocked(e: ChainEntry, now: number): { reason: string; until?: number } | undefined {
+  private blocked(e: ChainEntry, now: number): { reason: string; until?: number; waitable?: boolean } | undefined {
     const a = this.adapters.get(e.provider);
     if (!a) return { reason: 'unknown provider (not in providers:)' };
     if (a.provider.unusable) return { reason: a.provider.unusable };
@@ -125,14 +129,15 @@ export class FailoverChain {
     const b = this.breakers.get(e.key);
     if (b && b.cooldownUntil > now) {
       const left = b.cooldownUntil - now;
-      return { reason: `cooling down for ${left < 1000 ? `${left} ms` : `${Math.ceil(left / 1000)} s`} after ${b.lastError ?? 'failures'}`, until: b.cooldownUntil };
+      return { reason: `cooling down for ${left < 1000 ? `${left} ms` : `${Math.ceil(left / 1000)} s`} after ${b.lastError ?? 'failures'}`, until: b.cooldownUntil, waitable: b.waitable };
     }
     return undefined;
   }
 
   private fail(e: ChainEntry, err: ProviderError): void {
-    const b = this.breakers.get(e.key) ?? { failures: 0, cooldownUntil: 0 };
+    const b = this.breakers.get(e.key) ?? { failures: 0, cooldownUntil: 0, waitable: false };
     b.failures += 1;
+    b.waitable = err.retryAfterMs !== undefined || WAITABLE.has(err.kind);
     const backoff = Math.min(this.opts.cooldown_max_ms, this.opts.cooldown_base_ms * 2 ** (b.failures - 1));
     const ms = err.retryAfterMs !== undefined ? err.retryAfterMs : backoff;
     b.cooldownUntil = this.now() + ms;
@@ -188,7 +193,8 @@ export class FailoverChain {
           pick = e;
           break;
         }
-        if (blk?.until !== undefined && (!soonest || blk.until < soonest.until)) soonest = { entry: e, until: blk.until };
+        // Unreachable providers (connection/timeout) are not waited for: fail fast instead.
+        if (blk?.until !== undefined && blk.waitable && (!soonest || blk.until < soonest.until)) soonest = { entry: e, until: blk.until };
       }
       if (!pick && soonest && attempts.length < this.opts.max_attempts) {
         // Everything usable is cooling down: wait for the first one if that is short enough.

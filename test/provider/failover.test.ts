@@ -304,3 +304,14 @@ test('a stream that goes silent after its first token times out as stream_failed
     await a.close();
   }
 });
+
+test('an unreachable provider is not waited for: the request fails fast, naming it', async () => {
+  const c = await startLlmServer('openai');
+  const port = new URL(c.url).port;
+  await c.close();
+  const router = makeRouter({ a: { type: 'openai', enabled: true, base_url: `http://127.0.0.1:${port}/v1`, model: 'm' } }, ['a'], { router: { max_retry_wait_ms: 30000, cooldown_base_ms: 1000 } });
+  const t0 = Date.now();
+  const err = await rejection(chatCollect(router, 'x'));
+  assert.ok(Date.now() - t0 < 900, 'no backoff sleep');
+  assert.match(err.message, /a\/m: connection failed \(ECONNREFUSED/);
+});
