@@ -11,11 +11,16 @@
  *  - cron: a 6-field every-second routine, lateness of each firing after its second;
  *  - chaos: N noop jobs (sleep 20 ms) while one of the 2 workers is terminated every 500 ms;
  *    lost = accepted jobs not completed (re-read from lmdb after closing), duplicated = starts of a
- *    job while another, not yet dead thread still ran it (shared-memory probe, worker-pool.ts).
+ *    job while another, not yet dead thread still ran it (shared-memory probe, worker-pool.ts);
+ *  - chaos_thread (opt-in, `--set thread_chaos=1`): N agent_turn jobs through the real kernel while
+ *    the scheduler actor's own thread is crashed every 500 ms (its job threads die with it); the
+ *    agent (a fixture actor, 5 ms per turn, honours agent.cancel like the real one) counts turns of
+ *    one job session running at once. Opt-in because of a kernel store issue (see the notes).
  *
- *   set: jobs=N, mp=MAX_PARALLEL, triggers=T (per kind, default 200), workers=W (default 2)
+ *   set: jobs=N, mp=MAX_PARALLEL, triggers=T (per kind, default 200), workers=W (default 2), thread_chaos=1
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
@@ -190,6 +195,105 @@ async function chaos(jobs: number, workers: number) {
   }
 }
 
+const FAKE_AGENT = fileURLToPath(new URL('../../test/scheduler/fixtures/fake-agent.js', import.meta.url));
+const S = 'system/scheduler';
+
+async function chaosThread(jobs: number, workers: number) {
+  const t = tmp();
+  const sys = await startSystem({
+    config: { data_dir: t.dir, log: { level: 'silent' }, endpoint: { enabled: false } },
+    tree: {
+      kind: 'supervisor',
+      id: 'root',
+      intensity: 100_000,
+      periodMs: 1000,
+      backoffInitialMs: 0,
+      backoffMaxMs: 0,
+      children: [
+        {
+          kind: 'worker',
+          id: S,
+          actors: [
+            {
+              path: S,
+              module: 'scheduler',
+              config: {
+                workers,
+                max_parallel: 64,
+                per_agent: { bench: 64 },
+                worker_heartbeat_ms: 100,
+                lease_ms: 2000,
+                retry: { max_attempts: 100, backoff_ms: 10, max_backoff_ms: 100 },
+                webhook: { enabled: false },
+                heartbeat: { enabled: false },
+              },
+            },
+          ],
+        },
+        { kind: 'worker', id: 'agents/bench', actors: [{ path: 'agents/bench', module: FAKE_AGENT, config: { delay_ms: 5 } }] },
+      ],
+    },
+  });
+  const retrying = async <T>(fn: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e: any) {
+        if (!['actor_crashed', 'actor_stopped', 'unknown_actor', 'timeout', 'shutting_down'].includes(e?.code)) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  let kills = 0;
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < jobs; i += 500) {
+      const batch = Array.from({ length: Math.min(500, jobs - i) }, (_, k) => ({ kind: 'agent_turn', agent: 'bench', prompt: `task ${i + k}` }));
+      const refs = await Promise.all(batch.map((b) => sys.ask<{ id: string }>(S, 'job.submit', b)));
+      ids.push(...refs.map((r) => r.id));
+    }
+    timer = setInterval(() => {
+      const h = sys.threadOf(S);
+      if (h) {
+        kills++;
+        h.kill('crash', 'bench chaos');
+      }
+    }, 500);
+    // Watchdog: no answer from the scheduler for 30 s means it is not coming back (see notes).
+    let lastProgress = Date.now();
+    for (;;) {
+      const st = await sys.ask<{ jobs: Record<string, number> }>(S, 'scheduler.stats', {}, { timeoutMs: 1000 }).catch(() => undefined);
+      if (st) lastProgress = Date.now();
+      if (process.env.BENCH_DEBUG) process.stderr.write(`chaos_thread: kills ${kills} ${JSON.stringify(st?.jobs)}\n`);
+      if (st && (st.jobs.completed ?? 0) + (st.jobs.failed ?? 0) >= jobs) break;
+      if (Date.now() - lastProgress > 30_000) {
+        clearInterval(timer);
+        stalled = true;
+        return { jobs: ids.length, lost: NaN, duplicated: NaN, kills, stalled: 1 };
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    clearInterval(timer);
+    await sys.waitUp(S, 10_000);
+    let completed = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const st = await Promise.all(ids.slice(i, i + 500).map((id) => retrying(() => sys.ask<{ state: string }>(S, 'job.status', { id }))));
+      completed += st.filter((x) => x.state === 'completed').length;
+    }
+    const agent = await sys.ask<{ duplicates: number; turns: number }>('agents/bench', 'test.counts');
+    return { jobs: ids.length, lost: ids.length - completed, duplicated: agent.duplicates, kills, agent_turns: agent.turns, stalled: 0 };
+  } finally {
+    clearInterval(timer);
+    // A stalled store may block shutdown too; the harness exits the process after the scenario.
+    if (!stalled) {
+      await sys.stop();
+      t.done();
+    }
+  }
+}
+
 export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
   const jobs = Number(opts.set.jobs ?? (opts.quick ? 2000 : 10_000));
   const mp = Number(opts.set.mp ?? 256);
@@ -201,6 +305,9 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   for (const m of [1, 4, 16, 64, 256]) sweep[`mp_${m}`] = round(await throughput(Math.min(jobs, m === 1 ? 1000 : jobs), m, workers), 0);
   const lat = await triggers(n, workers);
   const ch = await chaos(jobs, workers);
+  // Opt-in (--set thread_chaos=1): see the note on lmdb below. Needs the compiled test fixture
+  // (dist/test/...), present after `npm run build`.
+  const chThread = opts.set.thread_chaos === '1' && existsSync(FAKE_AGENT) ? await chaosThread(jobs, workers) : undefined;
   return {
     results: {
       rustyclaw: {
@@ -216,12 +323,15 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       },
       jobs_per_s_by_max_parallel: sweep,
       chaos: ch,
+      ...(chThread ? { chaos_thread: chThread } : {}),
     },
     notes: [
       `${jobs} noop jobs, ${workers} worker threads, max_parallel ${mp}; the sweep's mp_1 row runs ${Math.min(jobs, 1000)} jobs`,
       'every state change is a synchronous lmdb commit (kernel store); one commit covers all reports and starts of a dispatch round',
       `trigger latency: ${n} webhook requests / topic events one at a time (each job finished before the next trigger), trigger sent → job started in its worker thread`,
       'chaos: noop jobs sleep 20 ms, max_parallel 32, a random worker terminated every 500 ms; lost re-read from lmdb after close',
+      'chaos_thread (opt-in, --set thread_chaos=1): agent_turn jobs via the kernel, the scheduler actor thread crashed every 500 ms; duplicated = turns of one job session running at once in the agent. ' +
+        "Known kernel issue: a thread terminated inside the kernel store's synchronous lmdb transaction leaves the write lock held and every later write in the process blocks (stalled: 1)",
     ],
   };
 }
