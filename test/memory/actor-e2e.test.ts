@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startSystem, type ActorSystem, type SupervisorNode } from '../../src/kernel/index.js';
+import { Value } from '@sinclair/typebox/value';
 import { MODEL, tmpDir } from './helpers.js';
+import { memoryMessages } from '../../protocol/memory.js';
+import { embedderMessages } from '../../protocol/embedder.js';
+
+/** Replies must match the published schemas (the kernel validates traffic from outside with them). */
+function conforms(type: string, reply: unknown): void {
+  const schema = ((memoryMessages as any)[type] ?? (embedderMessages as any)[type]).reply;
+  const errors = [...Value.Errors(schema, reply)].map((e) => `${e.path}: ${e.message}`);
+  assert.deepEqual(errors, [], `${type} reply does not match its schema`);
+}
 
 function tree(memoryConfig: Record<string, unknown> = {}, precision = 'q8'): SupervisorNode {
   return {
@@ -41,16 +51,19 @@ test('memory and embedder actors: add a folder, hybrid search, bad files reporte
   try {
     const info = await sys.ask('system/embedder', 'embedder.info', {});
     assert.equal(info.model, 'all-MiniLM-L6-v2@q8');
+    conforms('embedder.info', info);
     assert.equal(info.dim, 384);
     const emb = await sys.ask('system/embedder', 'embedder.embed', { texts: ['hello world', 'second'] });
     assert.equal(emb.vectors.length, 2);
     assert.equal(emb.vectors[0].length, 384);
+    conforms('embedder.embed', emb);
 
     const events: any[] = [];
     const unsub = sys.subscribe('memory.progress', (p) => events.push(p));
     const add = await sys.ask('system/memory', 'memory.add', { path: ws, agent: 'main' }, { timeoutMs: 60_000 });
     unsub();
     assert.equal(add.added, 2);
+    conforms('memory.add', add);
     assert.deepEqual(add.errors.map((e: any) => [path.basename(e.path), e.code]).sort(), [
       ['blob.txt', 'binary_input'],
       ['empty.txt', 'empty_input'],
@@ -61,6 +74,7 @@ test('memory and embedder actors: add a folder, hybrid search, bad files reporte
 
     const r = await sys.ask('system/memory', 'memory.search', { query: 'how to get rid of aphids', k: 3 });
     assert.equal(r.mode, 'hybrid');
+    conforms('memory.search', r);
     const top = r.hits[0];
     assert.equal(path.basename(top.location.path), 'garden.md');
     assert.ok(top.text.includes('Aphids'));
@@ -83,6 +97,9 @@ test('memory and embedder actors: add a folder, hybrid search, bad files reporte
     const stats = await sys.ask('system/memory', 'memory.stats', {});
     assert.equal(stats.docs, 2);
     assert.equal(stats.model, 'all-MiniLM-L6-v2@q8');
+    conforms('memory.stats', stats);
+    const del = await sys.ask('system/memory', 'memory.delete', { id: 'nonexistent' });
+    conforms('memory.delete', del);
   } finally {
     await sys.stop();
   }
@@ -107,6 +124,7 @@ test('memory and embedder actors: add a folder, hybrid search, bad files reporte
     assert.equal(bm.hits.length, 1);
     const re = await sys.ask('system/memory', 'memory.reindex', {}, { timeoutMs: 60_000 });
     assert.equal(re.model, 'all-MiniLM-L6-v2@fp32');
+    conforms('memory.reindex', re);
     const v = await sys.ask('system/memory', 'memory.search', { query: 'internet access code for visitors', mode: 'vector', k: 1 });
     assert.equal(v.hits[0].source, 'conversation');
   } finally {
