@@ -147,6 +147,9 @@ async function repl(rt: ChatCliRuntime, agent: string, opts: { session: string; 
     rl.prompt();
   }
   rl.close();
+  // A TTY stdin keeps the event loop alive after the REPL is done.
+  process.stdin.pause();
+  if (process.stdin.isTTY) process.stdin.destroy();
 }
 
 export function register(program: Command, rt: ChatCliRuntime, io: ChatIO = stdio): void {
