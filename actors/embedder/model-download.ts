@@ -79,6 +79,7 @@ export async function downloadModel(opts: DownloadOptions): Promise<string> {
     const url = fileUrl(opts.baseUrl, opts.repo, opts.revision, f.name);
     const partial = `${dest}.partial`;
     let lastError: EmbedderError | null = null;
+    let lastWrong = '';
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, (opts.backoffMs ?? 500) * 2 ** (attempt - 1)));
       try {
@@ -87,17 +88,22 @@ export async function downloadModel(opts: DownloadOptions): Promise<string> {
         );
       } catch (e) {
         lastError = e instanceof EmbedderError ? e : new EmbedderError('model_download_failed', `downloading ${url}: ${(e as Error).message}`, dest);
-        if (lastError.code === 'model_not_found') break; // 404 won't fix itself
+        // A 404 or a server that declares another build won't fix itself.
+        if (lastError.code === 'model_not_found' || lastError.code === 'model_checksum_mismatch') break;
         opts.log?.(`model download of ${f.name} interrupted (${lastError.message}); ${attempt < retries ? 'resuming' : 'giving up'}`);
         continue;
       }
       if (f.sha256) {
         const actual = await sha256File(partial);
         if (actual !== f.sha256) {
-          // A corrupted download can't be resumed: start over.
+          // A corrupted download can't be resumed: start over — unless the same wrong bytes came
+          // twice, which is a different build on the server, not a transfer error.
           fs.rmSync(partial, { force: true });
-          lastError = new EmbedderError('model_checksum_mismatch', `downloaded ${f.name} from ${url} has sha256 ${actual}, expected ${f.sha256} (corrupted download or a different build on the server)`, dest);
-          opts.log?.(`${lastError.message}; ${attempt < retries ? 'downloading it again' : 'giving up'}`);
+          const repeated = actual === lastWrong;
+          lastWrong = actual;
+          lastError = new EmbedderError('model_checksum_mismatch', `downloaded ${f.name} from ${url} has sha256 ${actual}, expected ${f.sha256} (${repeated ? 'twice: the server has a different build' : 'corrupted download or a different build on the server'})`, dest);
+          opts.log?.(`${lastError.message}; ${attempt < retries && !repeated ? 'downloading it again' : 'giving up'}`);
+          if (repeated) break;
           continue;
         }
       }
@@ -135,6 +141,12 @@ async function fetchInto(url: string, partial: string, f: ModelFile, opts: Downl
     if (res.status === 416 && f.size && have === f.size) return; // already complete
     if (res.status !== 200 && res.status !== 206) throw new Error(`HTTP ${res.status} for ${url}`);
     if (res.status === 200 && have) have = 0; // server ignored the range: start over
+    // The hub declares an LFS file's sha256 in its ETag: a different build is known before 90 MB flow.
+    const declared = (res.headers.get('x-linked-etag') ?? res.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+    if (f.sha256 && /^[0-9a-f]{64}$/.test(declared) && declared !== f.sha256) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new EmbedderError('model_checksum_mismatch', `${url} declares sha256 ${declared} for ${f.name}, expected ${f.sha256}: the server has a different build of the model (set embedder.local.sha256 to trust it, or use a mirror of this build)`, f.name);
+    }
     const lenHeader = Number(res.headers.get('content-length'));
     const total = f.size ?? (Number.isFinite(lenHeader) && lenHeader > 0 ? lenHeader + have : null);
     const out = fs.createWriteStream(partial, { flags: have ? 'a' : 'w' });

@@ -18,6 +18,8 @@ interface Behaviour {
   corrupt?: Map<string, number>;
   /** Close the connection after this many bytes, once per file. */
   drop?: Map<string, number>;
+  /** Declare this sha256 in `x-linked-etag`, as the hub does for LFS files. */
+  etag?: Map<string, string>;
 }
 
 /** A loopback server speaking the hub's URL layout with HTTP Range support. */
@@ -48,6 +50,7 @@ async function hub(b: Behaviour = {}) {
     res.writeHead(status, {
       'content-length': String(body.length),
       ...(m ? { 'content-range': `bytes ${start}-${data.length - 1}/${data.length}` } : {}),
+      ...(b.etag?.has(file) ? { 'x-linked-etag': `"${b.etag.get(file)}"` } : {}),
     });
     const dropAt = b.drop?.get(file);
     if (dropAt !== undefined) {
@@ -124,9 +127,9 @@ test('a corrupted file fails its sha256, is fetched again cleanly, and persisten
   try {
     await assert.rejects(
       () => downloadModel({ baseUrl: bad.base, repo: 'Xenova/all-MiniLM-L6-v2', revision: 'main', files: filesFor('q8').filter((f) => f.name === 'config.json'), destDir: dest, retries: 2, backoffMs: 5 }),
-      (e: any) => e.code === 'model_checksum_mismatch' && e.message.includes('config.json') && e.message.includes('953f9c0d'),
+      (e: any) => e.code === 'model_checksum_mismatch' && e.message.includes('config.json') && e.message.includes('953f9c0d') && /different build/.test(e.message),
     );
-    assert.equal(bad.log.length, 3, 'first try + 2 retries');
+    assert.equal(bad.log.length, 2, 'the same wrong bytes twice: a different build, no more retries');
     assert.ok(!fs.existsSync(path.join(dest, 'config.json')), 'a bad file never lands in place');
     await assert.rejects(
       () => downloadModel({ baseUrl: bad.base, repo: 'nobody/nothing', revision: 'main', files: [{ name: 'model.onnx' }], destDir: dest, backoffMs: 5 }),
@@ -134,6 +137,32 @@ test('a corrupted file fails its sha256, is fetched again cleanly, and persisten
     );
   } finally {
     await bad.close();
+    fs.rmSync(dest, { recursive: true, force: true });
+  }
+});
+
+test('a server declaring another sha256 (hub ETag) is refused before the body is downloaded', async () => {
+  const other = 'ab'.repeat(32);
+  const h = await hub({ etag: new Map([['onnx/model_quantized.onnx', other]]) });
+  const dest = tmp();
+  try {
+    await assert.rejects(
+      () => downloadModel({ baseUrl: h.base, repo: 'Xenova/all-MiniLM-L6-v2', revision: 'main', files: filesFor('q8').filter((f) => f.name.endsWith('.onnx')), destDir: dest, backoffMs: 5 }),
+      (e: any) => e.code === 'model_checksum_mismatch' && e.message.includes(other) && /different build/.test(e.message),
+    );
+    assert.equal(h.log.length, 1, 'no retries');
+    // Pinning that build's hash in config (embedder.local.sha256) replaces the built-in pin.
+    const pinned = filesFor('q8', { 'onnx/model_quantized.onnx': other }).find((f) => f.name.endsWith('.onnx'))!;
+    assert.equal(pinned.sha256, other);
+    assert.equal(pinned.size, undefined);
+    const partial = path.join(dest, 'onnx', 'model_quantized.onnx.partial');
+    assert.ok(!fs.existsSync(partial) || fs.statSync(partial).size < 23_400_085);
+    // A declared hash equal to the pin is fine.
+    const h2 = await hub({ etag: new Map([['tokenizer.json', 'be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037']]) });
+    await downloadModel({ baseUrl: h2.base, repo: 'Xenova/all-MiniLM-L6-v2', revision: 'main', files: filesFor('q8').filter((f) => f.name === 'tokenizer.json'), destDir: dest });
+    await h2.close();
+  } finally {
+    await h.close();
     fs.rmSync(dest, { recursive: true, force: true });
   }
 });
