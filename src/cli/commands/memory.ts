@@ -13,6 +13,7 @@ import { EmbedderConfigSchema, type EmbedderConfig } from '../../../protocol/emb
 import { downloadModel } from '../../../actors/embedder/model-download.js';
 import { filesFor } from '../../../actors/embedder/model-files.js';
 import { modelCacheDir } from '../../../actors/embedder/service.js';
+import { runningService } from '../../service.js';
 
 const LONG = { timeoutMs: 24 * 3600_000 };
 
@@ -56,8 +57,9 @@ async function withProgress<T>(rt: CliRuntime, op: string, label: string, work: 
  * (inside the service the download happens in the embedder's setup, where nobody can watch it).
  */
 async function ensureModel(rt: CliRuntime): Promise<void> {
-  if (await rt.remote().catch(() => true)) return;
   const root = rt.config();
+  // A running service has its own model; only an in-process service (booted after this) needs it.
+  if (runningService(path.resolve(root.data_dir))) return;
   const cfg = Value.Default(EmbedderConfigSchema, structuredClone(root.embedder ?? {})) as EmbedderConfig;
   const l = cfg.local;
   if (cfg.embedding_provider !== 'local' || l.model_path) return;
