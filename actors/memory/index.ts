@@ -46,6 +46,7 @@ export default defineActor<MemoryConfig>({
     let embedder: Embedder | null = null;
     let index: MemoryIndex | null = null;
     let broken: ActorError | null = null;
+    let unreachableLogged = false;
     const write = serial();
 
     const adapter = (info: EmbedderInfo): Embedder => {
@@ -83,9 +84,14 @@ export default defineActor<MemoryConfig>({
           if (!c.exact) ctx.log.info({ model: info.model }, 'memory: no tokenizer from the embedder; chunk sizes use a 4-chars-per-token estimate');
         }
       } catch (e) {
-        ctx.log.warn({ err: (e as Error).message }, 'memory: embedder not reachable yet; will retry on demand');
+        // Once per outage, not once per search.
+        if (!unreachableLogged) ctx.log.warn({ err: (e as Error).message }, 'memory: embedder not reachable yet; will retry on demand (bm25 works meanwhile)');
+        unreachableLogged = true;
         embedder = null;
+        index?.setEmbedder(null);
+        return null;
       }
+      unreachableLogged = false;
       index?.setEmbedder(embedder);
       return embedder;
     };
@@ -120,12 +126,17 @@ export default defineActor<MemoryConfig>({
     await connect();
     await openIndex();
 
-    const ready = async (needEmbedder: boolean): Promise<MemoryIndex> => {
+    /**
+     * The index, with the embedder connected if `waitMs` > 0. Writes wait long (first use may be
+     * downloading the model); searches wait briefly and otherwise answer by BM25 with a warning.
+     */
+    const ready = async (waitMs: number): Promise<MemoryIndex> => {
       if (broken) throw broken;
-      // First use may be downloading the model: wait for it rather than fail.
-      if (needEmbedder && !embedder) await connect(600_000);
+      if (waitMs > 0 && !embedder) await connect(waitMs);
       return index!;
     };
+    const WRITE_WAIT = 600_000;
+    const SEARCH_WAIT = 2_000;
 
     const progress = (op: string) => (done: number, total: number) => ctx.publish(MEMORY_PROGRESS_TOPIC, { op, done, total });
 
@@ -133,7 +144,7 @@ export default defineActor<MemoryConfig>({
       for (const p of cfg.workspace.paths) {
         const abs = path.resolve(p);
         try {
-          const r = await indexPath(await ready(true), abs, { include: cfg.workspace.include, exclude: cfg.workspace.exclude, maxFileBytes: cfg.max_file_bytes, source: 'workspace' });
+          const r = await indexPath(await ready(WRITE_WAIT), abs, { include: cfg.workspace.include, exclude: cfg.workspace.exclude, maxFileBytes: cfg.max_file_bytes, source: 'workspace' });
           if (r.added || r.updated || r.deleted || r.errors.length) ctx.log.info({ path: abs, added: r.added, updated: r.updated, deleted: r.deleted, errors: r.errors.length }, 'memory: workspace indexed');
         } catch (e) {
           ctx.log.warn({ path: abs, err: (e as Error).message }, 'memory: workspace indexing failed');
@@ -172,7 +183,7 @@ export default defineActor<MemoryConfig>({
           write(async () => {
             try {
               if (!p || (p.path === undefined) === (p.text === undefined)) throw new ActorError('invalid_message', 'memory.add needs exactly one of path or text');
-              const idx = await ready(true);
+              const idx = await ready(WRITE_WAIT);
               if (p.path !== undefined) {
                 const r = await indexPath(idx, p.path, {
                   include: cfg.workspace.include,
@@ -197,7 +208,7 @@ export default defineActor<MemoryConfig>({
           }),
         'memory.search': async (p: { query: string; mode?: 'hybrid' | 'bm25' | 'vector'; k?: number; filters?: any; vector?: number[] }) => {
           try {
-            const idx = await ready(p?.mode !== 'bm25' && !p?.vector);
+            const idx = await ready(p?.mode !== 'bm25' && !p?.vector ? SEARCH_WAIT : 0);
             return await idx.search({ ...p, k: p?.k ?? cfg.default_k });
           } catch (e) {
             throw toActorError(e);
@@ -206,7 +217,7 @@ export default defineActor<MemoryConfig>({
         'memory.delete': (p: { id?: string; path?: string; source?: string }) =>
           write(async () => {
             try {
-              return (await ready(false)).delete(p ?? {});
+              return (await ready(0)).delete(p ?? {});
             } catch (e) {
               throw toActorError(e);
             }
@@ -221,7 +232,7 @@ export default defineActor<MemoryConfig>({
             try {
               // An index of another format can't be read, hence not re-embedded either: say so (ready() throws it).
               await connect(600_000);
-              const idx = await ready(true);
+              const idx = await ready(WRITE_WAIT);
               return await idx.reindex(progress('reindex'));
             } catch (e) {
               throw toActorError(e);
