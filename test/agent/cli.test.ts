@@ -70,6 +70,10 @@ test('chat one-shot streams the answer to stdout, tool calls to stderr; usage re
     t.out.length = 0;
     await t.run('usage', '--json', '--by', 'agent');
     assert.equal(JSON.parse(t.out.join('')).total.requests, 3);
+    t.out.length = 0;
+    await t.run('providers');
+    assert.match(t.out.join(''), /local\/openai-test-model\s+ok\s+0/);
+    assert.match(t.out.join(''), /default: local\/openai-test-model/);
   } finally {
     await t.close();
   }

@@ -1,4 +1,7 @@
-/** `rustyclaw usage [--json] [--by provider,model,agent,purpose] [--since DATE]`: LLM spend per serving provider. */
+/**
+ * `rustyclaw usage [--json] [--by provider,model,agent,purpose] [--since DATE]`: LLM spend per serving provider.
+ * `rustyclaw providers [--json]`: each chain entry's state (ok, cooldown, disabled, unconfigured) and why.
+ */
 import type { Command } from 'commander';
 import type { UsageGroupKey, UsageReply } from '../../../protocol/provider.js';
 import { table } from '../table.js';
@@ -17,7 +20,31 @@ export function usageTable(r: UsageReply): string {
   return table([...r.group_by, 'requests', 'input_tokens', 'output_tokens', 'cost_usd'], rows);
 }
 
+interface ProviderState { provider: string; model: string; state: string; failures: number; cooldown_until?: number; reason?: string }
+
+export function providersTable(r: { providers: ProviderState[]; aliases: Record<string, string[]> }, now = Date.now()): string {
+  const rows = r.providers.map((p) => [
+    `${p.provider}/${p.model}`, p.state, p.failures,
+    p.cooldown_until ? `${Math.max(0, Math.ceil((p.cooldown_until - now) / 1000))} s` : '-', p.reason ?? '',
+  ]);
+  const aliases = Object.entries(r.aliases).map(([a, chain]) => `${a}: ${chain.join(' → ')}`).join('\n');
+  return `${table(['entry', 'state', 'failures', 'cooldown', 'reason'], rows)}\n\n${aliases}`;
+}
+
 export function register(program: Command, rt: UsageCliRuntime, io = { out: (s: string) => void process.stdout.write(s) }): void {
+  program
+    .command('providers')
+    .description('LLM providers per model alias: ok, cooling down, disabled (401/403) or not configured, and why')
+    .option('--json', 'print the reply as JSON')
+    .action(async (o: { json?: boolean }) => {
+      try {
+        const r = await rt.ask<{ providers: ProviderState[]; aliases: Record<string, string[]> }>('system/provider-router', 'provider.status', {});
+        io.out(o.json ? `${JSON.stringify(r)}\n` : `${providersTable(r)}\n`);
+      } finally {
+        await rt.close();
+      }
+    });
+
   program
     .command('usage')
     .description('LLM usage and cost per serving provider, model, agent and purpose (heartbeats separate)')
