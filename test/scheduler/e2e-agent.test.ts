@@ -88,6 +88,12 @@ test('heartbeat: no LLM request while HEARTBEAT.md is only comments; then silent
     await until(() => notes.length > 0, 'notification', 5000);
     assert.equal(notes[0].kind, 'heartbeat');
     assert.equal(notes[0].text, 'Yes: the disk is 98% full.');
+    // Heartbeat spend is booked apart from jobs and chat (what `rustyclaw usage` shows).
+    const usage = await sys.ask<any>('system/provider-router', 'provider.usage', { group_by: ['purpose'] });
+    const hb = usage.rows.find((r: any) => r.key.purpose === 'heartbeat');
+    const job = usage.rows.find((r: any) => r.key.purpose === 'job');
+    assert.ok(hb && hb.requests >= 2, JSON.stringify(usage.rows));
+    assert.ok(job && job.requests >= 1);
   } finally {
     off();
     writeFileSync(path.join(dir, 'workspaces', 'default', 'HEARTBEAT.md'), '');
