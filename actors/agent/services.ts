@@ -51,14 +51,21 @@ export function makeServices(ask: Ask, agent: string, log: Logger): AgentService
       throw e;
     }
   };
+  // A failing memory actor would otherwise warn on every turn: warn once until it works again.
+  let memoryFailing = false;
   return {
     async memorySearch(query, k, signal) {
       try {
-        return snippets(await ask(MEMORY_PATH, 'memory.search', { query, k }, { timeoutMs: 5_000, signal }));
+        const hits = snippets(await ask(MEMORY_PATH, 'memory.search', { query, k }, { timeoutMs: 5_000, signal }));
+        memoryFailing = false;
+        return hits;
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === 'unknown_actor') log.debug({ agent }, `${MEMORY_PATH} not running; no memory context`);
-        else log.warn({ agent, code }, `memory.search failed: ${(e as Error).message}`);
+        else if (!memoryFailing) {
+          memoryFailing = true;
+          log.warn({ agent, code }, `memory.search failed (turns go on without memory context until it works again): ${(e as Error).message}`);
+        } else log.debug({ agent, code }, `memory.search still failing: ${(e as Error).message}`);
         return [];
       }
     },
