@@ -46,7 +46,8 @@ export class SessionStore {
   constructor(private readonly store: ActorStore, private readonly maxCached = 32) {}
 
   exists(id: string): boolean {
-    return this.cache.has(id) || this.store.get(metaKey(id)) !== undefined;
+    const hit = this.cache.get(id);
+    return (hit !== undefined && hit.meta.next_seq > 0) || this.store.get(metaKey(id)) !== undefined;
   }
 
   load(id: string): Session {

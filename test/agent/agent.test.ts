@@ -29,6 +29,8 @@ test('a message in, a streamed answer out; the session persists across a restart
     assert.equal(texts, 'echo: hello agent');
     assert.equal(h.events.at(-1)?.kind, 'done');
     assert.equal(s.requests[0].body.messages[0].role, 'system');
+    assert.equal(h.agent.sessionInfo('nope').exists, false);
+    assert.equal(h.agent.sessionInfo('nope').exists, false, 'looking does not create a session');
     const again = h.restart();
     const info = again.sessionInfo('s1');
     assert.equal(info.exists, true);
