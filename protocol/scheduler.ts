@@ -53,6 +53,7 @@ export const JobSchema = Type.Object({
   purpose: Type.Union([Type.Literal('job'), Type.Literal('heartbeat')]),
   params: Type.Optional(NoopParamsSchema),
   routine_id: Type.Optional(Type.String()),
+  key: Type.Optional(Type.String()),
   retry: RetryPolicySchema,
   timeout_ms: Type.Integer(),
   /** Runs started so far (a re-queue after a lost worker or a failure counts as one). */
@@ -83,6 +84,11 @@ export const JobSubmitRequest = Type.Object(
     retry: Type.Optional(RetryPolicySchema),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
     routine_id: Type.Optional(Type.String()),
+    /**
+     * Idempotency key: a submit with the key of a job still in the store returns that job instead
+     * of creating another, so a client may retry a submit whose answer it lost (e.g. actor_crashed).
+     */
+    key: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
 );

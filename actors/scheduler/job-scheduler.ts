@@ -61,6 +61,8 @@ export class JobScheduler extends EventEmitter {
   private finishedSincePrune = 0;
   /** Successful reports awaiting the next commit round. */
   private readonly completions: DoneMsg[] = [];
+  /** Idempotency keys of submissions not yet written → their job once written. */
+  private readonly pendingKeys = new Map<string, Promise<Job>>();
   /** Accepted-but-unwritten submissions awaiting the next commit round. */
   private readonly submissions: Array<{ jobs: Job[]; resolve(): void; reject(e: unknown): void }> = [];
 
@@ -150,6 +152,7 @@ export class JobScheduler extends EventEmitter {
       ...(spec.model ? { model: spec.model } : {}),
       ...(spec.params ? { params: spec.params } : {}),
       ...(spec.routine_id ? { routine_id: spec.routine_id } : {}),
+      ...(spec.key ? { key: spec.key } : {}),
       purpose: spec.purpose ?? 'job',
       retry: spec.retry ?? { max_attempts: r.max_attempts, backoff_ms: r.backoff_ms },
       timeout_ms: spec.timeout_ms ?? this.cfg.job_timeout_ms,
@@ -163,14 +166,48 @@ export class JobScheduler extends EventEmitter {
   /** Accept jobs (durable before this resolves) and queue them. */
   async submitMany(specs: JobSubmit[]): Promise<Job[]> {
     if (this.closed) throw new Error('scheduler is shutting down');
-    const jobs = this.store.build(specs.map((s) => this.validate(s)));
-    // Written by the next commit round, which may start them in the same write.
-    await new Promise<void>((resolve, reject) => {
-      this.submissions.push({ jobs, resolve, reject });
-      this.pump();
+    const valid = specs.map((s) => this.validate(s));
+    // Idempotency: a key already stored, or in an unwritten earlier submission, or earlier in this
+    // batch, yields that job instead of a new one.
+    const earlier = new Map<number, Promise<Job> | Job>();
+    const fresh: NewJob[] = [];
+    const freshIndex: number[] = [];
+    const seen = new Set<string>();
+    valid.forEach((v, i) => {
+      const stored = v.key ? this.store.byKey(v.key) : undefined;
+      if (stored) earlier.set(i, stored);
+      else if (v.key && this.pendingKeys.has(v.key)) earlier.set(i, this.pendingKeys.get(v.key)!);
+      else if (v.key && seen.has(v.key)) return; // resolved by key once written
+      else {
+        if (v.key) seen.add(v.key);
+        fresh.push(v);
+        freshIndex.push(i);
+      }
     });
-    this.counters.submitted += jobs.length;
-    return jobs.map((j) => this.store.get(j.id) ?? j);
+    const jobs = this.store.build(fresh);
+    if (jobs.length > 0) {
+      // Written by the next commit round, which may start them in the same write.
+      const written = new Promise<void>((resolve, reject) => {
+        this.submissions.push({ jobs, resolve, reject });
+        this.pump();
+      });
+      for (const j of jobs) if (j.key) this.pendingKeys.set(j.key, written.then(() => this.store.get(j.id)!));
+      try {
+        await written;
+      } finally {
+        for (const j of jobs) if (j.key) this.pendingKeys.delete(j.key);
+      }
+      this.counters.submitted += jobs.length;
+    }
+    const mine = new Map(freshIndex.map((i, k) => [i, jobs[k]]));
+    const out: Job[] = [];
+    for (let i = 0; i < valid.length; i++) {
+      const m = mine.get(i);
+      if (m) out.push(this.store.get(m.id) ?? m);
+      else if (earlier.has(i)) out.push(await earlier.get(i)!);
+      else out.push(this.store.byKey(valid[i].key!)!);
+    }
+    return out;
   }
 
   get(id: string): Job | undefined {

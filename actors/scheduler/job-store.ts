@@ -51,6 +51,8 @@ export type Change = { id: string; to: JobState; patch?: Partial<Job>; expectEpo
 
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
+  /** Idempotency key → job id. */
+  private readonly keys = new Map<string, string>();
   private readonly counts: Record<JobState, number> = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
   /** Finished job ids in finish order, for retention. */
   private readonly finished: string[] = [];
@@ -72,6 +74,7 @@ export class JobStore {
     const done: Job[] = [];
     for (const { value } of store.entries<Job>({ prefix: JOB_PREFIX })) {
       js.jobs.set(value.id, value);
+      if (value.key) js.keys.set(value.key, value.id);
       js.counts[value.state]++;
       if (TERMINAL.has(value.state)) done.push(value);
     }
@@ -82,6 +85,12 @@ export class JobStore {
 
   get(id: string): Job | undefined {
     return this.jobs.get(id);
+  }
+
+  /** The stored job submitted with idempotency key `key`, if any. */
+  byKey(key: string): Job | undefined {
+    const id = this.keys.get(key);
+    return id === undefined ? undefined : this.jobs.get(id);
   }
 
   all(): IterableIterator<Job> {
@@ -121,7 +130,10 @@ export class JobStore {
    */
   async commit(creates: Job[], changes: Change[]): Promise<Job[]> {
     const now = this.clock();
-    for (const j of creates) if (this.jobs.has(j.id)) throw new Error(`job ${j.id}: already exists`);
+    for (const j of creates) {
+      if (this.jobs.has(j.id)) throw new Error(`job ${j.id}: already exists`);
+      if (j.key && this.keys.has(j.key)) throw new Error(`job key ${JSON.stringify(j.key)}: already used by ${this.keys.get(j.key)}`);
+    }
     const created = new Map(creates.map((j) => [j.id, j]));
     const next: Job[] = [];
     for (const c of changes) {
@@ -143,7 +155,10 @@ export class JobStore {
     // Apply in memory first so a concurrent transition of the same job is checked against the new
     // state; revert if the write fails.
     const prevs = next.filter((j) => !created.has(j.id)).map((j) => this.jobs.get(j.id)!);
-    for (const j of creates) this.apply(j);
+    for (const j of creates) {
+      this.apply(j);
+      if (j.key) this.keys.set(j.key, j.id);
+    }
     for (const j of next) this.apply(j);
     const finalById = new Map<string, Job>();
     for (const j of creates) finalById.set(j.id, j);
@@ -162,6 +177,7 @@ export class JobStore {
   private drop(id: string): void {
     const j = this.jobs.get(id);
     if (j) this.counts[j.state]--;
+    if (j?.key && this.keys.get(j.key) === id) this.keys.delete(j.key);
     this.jobs.delete(id);
   }
 
@@ -178,11 +194,7 @@ export class JobStore {
     if (excess <= 0) return 0;
     const ids = this.finished.splice(0, excess).filter((id) => this.jobs.has(id));
     await this.store.batch(ids.map((id) => ({ key: JOB_PREFIX + id, remove: true })));
-    for (const id of ids) {
-      const j = this.jobs.get(id);
-      if (j) this.counts[j.state]--;
-      this.jobs.delete(id);
-    }
+    for (const id of ids) this.drop(id);
     return ids.length;
   }
 }

@@ -265,3 +265,30 @@ test('close hands interrupted runs back as pending without counting the attempt;
     cleanup();
   }
 });
+
+test('idempotency key: a repeated submit returns the same job, also across a restart and within one batch', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    let kv = openStore(dir);
+    let s = await JobScheduler.create({ store: kv, config: testConfig(), host: noHost });
+    const [a, b] = await Promise.all([s.submit({ kind: 'noop', key: 'report-2026-01-01' }), s.submit({ kind: 'noop', key: 'report-2026-01-01' })]);
+    assert.equal(a.id, b.id);
+    const batch = await s.submitMany([{ kind: 'noop', key: 'k2' }, { kind: 'noop', key: 'k2' }, { kind: 'noop' }]);
+    assert.equal(batch[0].id, batch[1].id);
+    assert.notEqual(batch[0].id, batch[2].id);
+    assert.equal(s.counters.submitted, 3);
+    await s.close();
+    await kv.close();
+    kv = openStore(dir);
+    s = await JobScheduler.create({ store: kv, config: testConfig(), host: noHost });
+    try {
+      assert.equal((await s.submit({ kind: 'noop', key: 'report-2026-01-01' })).id, a.id);
+      assert.equal(s.list().total, 3);
+    } finally {
+      await s.close();
+      await kv.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
