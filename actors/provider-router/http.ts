@@ -137,7 +137,10 @@ export async function streamPost(
     if (res.statusCode >= 400) {
       const text = await readLimited(res.body);
       const { message, code } = errorMessageFromBody(text, ctype);
-      throw classifyStatus(provider, res.statusCode, message, parseRetryAfter(res.headers['retry-after'] as string | undefined), code);
+      // OpenAI/Azure also send `retry-after-ms`; it is more precise than `retry-after` when present.
+      const ms = Number(res.headers['retry-after-ms']);
+      const retryAfter = Number.isFinite(ms) && ms >= 0 && res.headers['retry-after-ms'] !== undefined ? ms : parseRetryAfter(res.headers['retry-after'] as string | undefined);
+      throw classifyStatus(provider, res.statusCode, message, retryAfter, code);
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       res.body.destroy();

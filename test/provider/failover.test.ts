@@ -76,6 +76,17 @@ test('Retry-After as an HTTP date sets the cooldown', async () => {
   }
 });
 
+test('retry-after-ms (OpenAI/Azure) wins over Retry-After', async () => {
+  const t = await pair([{ kind: 'status', status: 429, retry_after: '30', retry_after_ms: '2500' }]);
+  try {
+    await chatCollect(t.router, 'x');
+    const left = (t.router.status().providers.find((p) => p.provider === 'a')!.cooldown_until ?? 0) - Date.now();
+    assert.ok(left > 1500 && left <= 2500, `cooldown ${left} ms`);
+  } finally {
+    await t.close();
+  }
+});
+
 test('a single provider answering 429 + Retry-After is retried after the wait when it fits max_retry_wait_ms', async () => {
   const a = await startLlmServer('openai', { script: [{ kind: 'status', status: 429, retry_after: '1' }] });
   try {

@@ -28,7 +28,7 @@ export interface ReplySpec {
 
 export type Behaviour =
   | { kind: 'reply'; reply?: ReplySpec }
-  | { kind: 'status'; status: number; retry_after?: string; message?: string; error_type?: string; code?: string }
+  | { kind: 'status'; status: number; retry_after?: string; retry_after_ms?: string; message?: string; error_type?: string; code?: string }
   | { kind: 'html'; status?: number }
   /** Send headers and `chunks` content chunks, then destroy the socket. 0 = dies before the first token. */
   | { kind: 'die'; chunks: number; text?: string }
@@ -251,7 +251,7 @@ export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[
     switch (b.kind) {
       case 'status':
         return fail(b.status, f.errorBody(b.status, b.message ?? http.STATUS_CODES[b.status] ?? 'error', b.error_type, b.code), 'application/json',
-          b.retry_after !== undefined ? { 'retry-after': b.retry_after } : {});
+          { ...(b.retry_after !== undefined ? { 'retry-after': b.retry_after } : {}), ...(b.retry_after_ms !== undefined ? { 'retry-after-ms': b.retry_after_ms } : {}) });
       case 'html':
         return fail(b.status ?? 200, '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>', 'text/html');
       case 'reset':
