@@ -159,7 +159,7 @@ export default defineActor<MemoryConfig>({
       maintaining = true;
       void write(async () => {
         await index!.compact();
-        index!.snapshot();
+        await index!.snapshot();
         const every = cfg.workspace.rescan_interval_ms;
         if (every > 0 && cfg.workspace.paths.length && Date.now() - lastScan >= every) {
           lastScan = Date.now();

@@ -273,7 +273,7 @@ export class MemoryIndex {
     if (snap && snap.format === INDEX_FORMAT && snap.generation === this.meta.generation && this.meta.dim) {
       try {
         this.bm25 = Bm25Index.deserialize(fs.readFileSync(f.bm25));
-        this.vectors = VectorIndex.load(f.hnsw, this.meta.dim, this.labelDoc.keys(), this.opts.hnsw);
+        this.vectors = await VectorIndex.load(f.hnsw, this.meta.dim, this.labelDoc.keys(), this.opts.hnsw);
         if (this.bm25.size !== this.labelDoc.size) throw new Error(`bm25 snapshot holds ${this.bm25.size} chunks, lmdb ${this.labelDoc.size}`);
         this.loadedFrom = 'snapshot';
         return;
@@ -465,7 +465,7 @@ export class MemoryIndex {
   }
 
   /** Write snapshot files if anything changed since the last one. */
-  snapshot(): boolean {
+  async snapshot(): Promise<boolean> {
     if (!this.dirtySince) return false;
     const f = this.snapshotFiles();
     const gen = this.meta.generation;
@@ -473,7 +473,7 @@ export class MemoryIndex {
       for (const file of Object.values(f)) fs.rmSync(file, { force: true });
     } else {
       writeAtomic(f.bm25, this.bm25.serialize());
-      this.vectors.save(f.hnsw);
+      await this.vectors.save(f.hnsw);
       writeAtomic(f.json, Buffer.from(JSON.stringify({ format: INDEX_FORMAT, generation: gen })));
     }
     this.dirtySince = 0;
@@ -561,7 +561,7 @@ export class MemoryIndex {
     this.vectors = vectors;
     this.mismatch = null;
     this.dirtySince = Date.now();
-    this.snapshot();
+    await this.snapshot();
     return { docs: staged.length, chunks, model: e.model };
   }
 
@@ -710,7 +710,7 @@ export class MemoryIndex {
   }
 
   async close(): Promise<void> {
-    this.snapshot();
+    await this.snapshot();
     await this.env.close();
   }
 }
