@@ -52,6 +52,7 @@ export default defineActor<Partial<SchedulerConfig>>({
       subscribe: (topic, fn) => ctx.subscribe(topic, fn),
       publish: (topic, p) => ctx.publish(topic, p),
       log: ctx.log,
+      knownAgents: () => heartbeatAgents(ctx.rootConfig, ctx.dataDir, []).map((a) => a.id),
     });
     const heartbeat = new HeartbeatService({
       config: cfg.heartbeat,

@@ -121,6 +121,8 @@ export interface RoutineDeps {
   publish?(topic: string, payload: unknown): void;
   clock?: () => number;
   log?: { warn(o: unknown, m?: string): void; info(o: unknown, m?: string): void };
+  /** Configured agent ids; when given, a routine naming another agent is refused at creation. */
+  knownAgents?: () => string[];
   /** Observability hook: a firing became job `jobId` (bench latency). */
   onFired?(r: Routine, source: FireSource, jobId: string): void;
 }
@@ -185,6 +187,11 @@ export class RoutineEngine {
   async create(input: unknown): Promise<{ routine: Routine; secret?: string }> {
     const spec = validateRoutineSpec(input);
     if (this.routines.has(spec.id)) throw new RoutineInputError('id', `routine ${JSON.stringify(spec.id)} already exists`);
+    const agents = this.d.knownAgents?.();
+    const agent = spec.agent ?? 'default';
+    if (agents && (spec.kind ?? 'agent_turn') === 'agent_turn' && !agents.includes(agent)) {
+      throw new RoutineInputError('agent', `no agent ${JSON.stringify(agent)} is configured (agents: ${agents.join(', ') || 'none'})`);
+    }
     if (spec.trigger.type === 'event') await this.compile(spec.trigger.pattern, spec.trigger.flags);
     let secret: string | undefined;
     if (spec.trigger.type === 'webhook') {
