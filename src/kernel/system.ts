@@ -313,7 +313,10 @@ export class ActorSystem {
     };
     const ctxDataDir = this.config.data_dir;
     this.router.local.set(path, { path, handlers, ctx, concurrency: Infinity, running: 0, mailbox: [], handled: 0 });
-    this.router.directory.set(path, { node: MAIN_NODE, onCrash: 'fail', state: 'up' });
+    const entry: DirectoryEntry = { node: MAIN_NODE, onCrash: 'fail', state: 'up' };
+    this.router.directory.set(path, entry);
+    // Threads already running learn the new address at once (later ones get it at spawn).
+    for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'dir', entries: [[path, entry]] });
   }
 
   tell(to: string, type: string, payload?: unknown): void | Promise<void> {

@@ -67,3 +67,9 @@ test('topics: events published in one thread reach subscribers in others and in 
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(seen.length, 1, 'no delivery after unsubscribe');
 });
+
+test('an actor added on the main thread after start is reachable from worker actors', async () => {
+  t.sys.addLocalActor('main/late', { 'late.echo': (p) => ({ late: p }) });
+  await new Promise((r) => setTimeout(r, 20)); // the directory update travels over the control port
+  assert.deepEqual(await t.sys.ask('test/a', 'test.forward', { to: 'main/late', type: 'late.echo', payload: 1 }), { late: 1 });
+});

@@ -197,7 +197,10 @@ test('all providers down: one clear error naming each provider and its failure',
   const cPort = new URL(c.url).port;
   await c.close(); // connection refused
   try {
-    const router = makeRouter({ a: providerEntry(a), b: providerEntry(b), c: { type: 'ollama', enabled: true, base_url: `127.0.0.1:${cPort}`, model: 'm' } }, ['a', 'b', 'c']);
+    // Long cooldowns: the second request must land inside them however slow the machine is.
+    const router = makeRouter({ a: providerEntry(a), b: providerEntry(b), c: { type: 'ollama', enabled: true, base_url: `127.0.0.1:${cPort}`, model: 'm' } }, ['a', 'b', 'c'], {
+      router: { cooldown_base_ms: 60_000, cooldown_max_ms: 60_000 },
+    });
     const err = await rejection(chatCollect(router, 'anyone?'));
     assert.equal(err.code, 'all_providers_failed');
     assert.match(err.message, /all providers failed for model 'default'/);
