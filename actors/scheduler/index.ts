@@ -29,8 +29,8 @@ function check<T>(schema: Parameters<typeof Value.Check>[0], payload: unknown, t
 
 /** Domain errors become typed actor errors that name the field. */
 function typed(e: unknown): never {
-  if (e instanceof RoutineInputError) throw new ActorError(/^no routine/.test(e.message.replace(/^id: /, '')) ? 'not_found' : 'invalid_routine', e.message, { field: e.field });
-  if (e instanceof JobInputError) throw new ActorError(/not found/.test(e.message) ? 'not_found' : 'invalid_job', e.message);
+  if (e instanceof RoutineInputError) throw new ActorError(e.code, e.message, { field: e.field });
+  if (e instanceof JobInputError) throw new ActorError(e.code, e.message);
   throw e;
 }
 

@@ -35,7 +35,11 @@ export interface JobSchedulerOptions {
 }
 
 export class JobInputError extends Error {
-  readonly code = 'invalid_job';
+  readonly code: string = 'invalid_job';
+}
+
+export class JobNotFound extends JobInputError {
+  override readonly code = 'not_found';
 }
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -229,7 +233,7 @@ export class JobScheduler extends EventEmitter {
   /** Cancel a pending or running job; a finished job is returned unchanged. */
   async cancel(id: string): Promise<Job> {
     const j = this.store.get(id);
-    if (!j) throw new JobInputError(`job ${id}: not found`);
+    if (!j) throw new JobNotFound(`job ${id}: not found`);
     if (TERMINAL.has(j.state)) return j;
     if (j.state === 'pending') {
       this.dispatcher.dequeue(id);

@@ -31,13 +31,17 @@ type RoutinesConfig = SchedulerConfig['routines'];
 export type FireSource = 'cron' | 'event' | 'webhook' | 'manual';
 
 export class RoutineInputError extends Error {
-  readonly code = 'invalid_routine';
+  readonly code: string = 'invalid_routine';
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(`${field}: ${message}`);
   }
+}
+
+export class RoutineNotFound extends RoutineInputError {
+  override readonly code = 'not_found';
 }
 
 const TRIGGER_SCHEMAS = { cron: CronTriggerSchema, event: EventTriggerSchema, webhook: WebhookTriggerSchema, manual: ManualTriggerSchema } as const;
@@ -248,7 +252,7 @@ export class RoutineEngine {
 
   private mustGet(id: string): Routine {
     const r = this.routines.get(id);
-    if (!r) throw new RoutineInputError('id', `no routine ${JSON.stringify(id)}`);
+    if (!r) throw new RoutineNotFound('id', `no routine ${JSON.stringify(id)}`);
     return r;
   }
 
