@@ -212,7 +212,11 @@ export class MemoryIndex {
       throw new MemoryError('index_version_mismatch', msg);
     }
     this.meta = stored ?? { format: INDEX_FORMAT, model: null, dim: null, next_label: 1, generation: 0 };
-    for (const { value } of this.docsDb.getRange()) this.trackDoc(value);
+    const pause = yielder();
+    for (const { value } of this.docsDb.getRange()) {
+      this.trackDoc(value);
+      await pause();
+    }
     this.checkModel();
     await this.loadIndexes();
   }
