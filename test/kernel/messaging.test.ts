@@ -70,6 +70,11 @@ test('topics: events published in one thread reach subscribers in others and in 
 
 test('an actor added on the main thread after start is reachable from worker actors', async () => {
   t.sys.addLocalActor('main/late', { 'late.echo': (p) => ({ late: p }) });
-  await new Promise((r) => setTimeout(r, 20)); // the directory update travels over the control port
-  assert.deepEqual(await t.sys.ask('test/a', 'test.forward', { to: 'main/late', type: 'late.echo', payload: 1 }), { late: 1 });
+  // The directory update travels over the control port, the ask over the data port: allow for either order.
+  let reply: unknown;
+  await until(async () => {
+    reply = await t.sys.ask('test/a', 'test.forward', { to: 'main/late', type: 'late.echo', payload: 1 }).catch((e) => e.code);
+    return reply !== 'unknown_actor';
+  }, 2000, 'directory update');
+  assert.deepEqual(reply, { late: 1 });
 });
