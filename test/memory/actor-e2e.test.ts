@@ -25,7 +25,12 @@ function tree(memoryConfig: Record<string, unknown> = {}, precision = 'q8'): Sup
     id: 'system',
     children: [
       { kind: 'worker', id: 'system/embedder', actors: [{ path: 'system/embedder', module: 'embedder', config: { threads: 1, local: { model_path: MODEL, precision } } }] },
-      { kind: 'worker', id: 'system/memory', actors: [{ path: 'system/memory', module: 'memory', config: { chunk_tokens: 64, chunk_overlap_tokens: 8, ...memoryConfig } }] },
+      {
+        kind: 'worker',
+        id: 'system/memory',
+        // Fast maintenance so the test sees periodic compaction and snapshots happen.
+        actors: [{ path: 'system/memory', module: 'memory', config: { chunk_tokens: 64, chunk_overlap_tokens: 8, maintenance_interval_ms: 200, compact_ratio: 0, ...memoryConfig } }],
+      },
     ],
   };
 }
@@ -94,9 +99,15 @@ test('memory and embedder actors: add a folder, hybrid search, bad files reporte
     const again = await sys.ask('system/memory', 'memory.add', { path: ws }, { timeoutMs: 60_000 });
     assert.equal(again.updated, 1);
     assert.equal(again.deleted, 1);
-    const stats = await sys.ask('system/memory', 'memory.stats', {});
+    let stats = await sys.ask('system/memory', 'memory.stats', {});
     assert.equal(stats.docs, 2);
     assert.equal(stats.model, 'all-MiniLM-L6-v2@q8');
+    // Deleted chunks are compacted away by the periodic maintenance.
+    for (let i = 0; i < 100 && stats.deleted_pending > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      stats = await sys.ask('system/memory', 'memory.stats', {});
+    }
+    assert.equal(stats.deleted_pending, 0);
     conforms('memory.stats', stats);
     const del = await sys.ask('system/memory', 'memory.delete', { id: 'nonexistent' });
     conforms('memory.delete', del);
