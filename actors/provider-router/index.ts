@@ -4,18 +4,25 @@
  * final result. Logic lives in router.ts / failover.ts / adapters; this file wires messages.
  */
 import { Value } from '@sinclair/typebox/value';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
 import { CancelRequestSchema, ChatRequestSchema, UsageRequestSchema, type ChatRequest, type UsageRequest } from '../../protocol/provider.js';
 import { ChainError } from './failover.js';
 import { closeHttpPools } from './http.js';
 import { ProviderRouter } from './router.js';
 
-function check<T>(schema: Parameters<typeof Value.Check>[0], payload: unknown, type: string): T {
+const compiled = new Map<TSchema, TypeCheck<TSchema>>();
+
+function check<T>(schema: TSchema, payload: unknown, type: string): T {
   // The payload is already this thread's own copy (structured clone on the way in).
   const v = Value.Default(schema, payload ?? {});
-  const first = Value.Errors(schema, v).First();
-  if (first) throw new ActorError('invalid_message', `${type}: ${first.path || '/'} ${first.message}`);
-  return v as T;
+  let c = compiled.get(schema);
+  if (!c) compiled.set(schema, (c = TypeCompiler.Compile(schema)));
+  // The compiled check is the hot path; the (slower) error walk runs only for a bad payload.
+  if (c.Check(v)) return v as T;
+  const first = c.Errors(v).First();
+  throw new ActorError('invalid_message', `${type}: ${first?.path || '/'} ${first?.message ?? 'invalid'}`);
 }
 
 export default defineActor({
