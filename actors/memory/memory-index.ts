@@ -17,7 +17,7 @@ import { analyze } from './analyzer.js';
 import { Bm25Index } from './bm25-index.js';
 import { chunkTextAsync, type Chunk } from './chunker.js';
 import { InputError } from './file-reader.js';
-import { rrfFuse } from './rrf.js';
+import { buildFilter, rankResults, type SearchFilters, type SearchMode } from './hybrid-search.js';
 import type { TokenCounter } from './token-counter.js';
 import { VectorIndex } from './vector-index.js';
 import { yielder } from './yielder.js';
@@ -50,16 +50,7 @@ export interface MemoryIndexOptions {
   log?: { info(o: unknown, msg?: string): void; warn(o: unknown, msg?: string): void };
 }
 
-export type SearchMode = 'hybrid' | 'bm25' | 'vector';
-
-export interface SearchFilters {
-  source?: string | string[];
-  agent?: string;
-  path_prefix?: string;
-  /** Epoch ms or ISO date: only documents added/modified at or after. */
-  since?: number | string;
-  until?: number | string;
-}
+export type { SearchMode, SearchFilters } from './hybrid-search.js';
 
 export interface SearchRequest {
   query: string;
@@ -618,21 +609,7 @@ export class MemoryIndex {
     }
     const bmScore = new Map(bm.map((h) => [h.label, h.score]));
     const vecScore = new Map(vec.map((h) => [h.label, h.score]));
-    let ranked: Array<{ label: number; score: number; ranks: Record<string, number>; rrf?: number }>;
-    if (mode === 'hybrid') {
-      ranked = rrfFuse(
-        [
-          { name: 'bm25', weight: this.opts.bm25Weight, labels: bm.map((h) => h.label) },
-          { name: 'vector', weight: this.opts.vectorWeight, labels: vec.map((h) => h.label) },
-        ],
-        this.opts.rrfK,
-      )
-        .slice(0, k)
-        .map((f) => ({ ...f, rrf: f.score }));
-    } else {
-      const list = mode === 'bm25' ? bm : vec;
-      ranked = list.slice(0, k).map((h, i) => ({ label: h.label, score: h.score, ranks: { [mode]: i + 1 } }));
-    }
+    const ranked = rankResults(mode, bm, vec, k, { rrfK: this.opts.rrfK, bm25Weight: this.opts.bm25Weight, vectorWeight: this.opts.vectorWeight });
     const hits: Hit[] = [];
     for (const r of ranked) {
       const c = this.chunksDb.get(r.label);
@@ -659,28 +636,11 @@ export class MemoryIndex {
   }
 
   private filterFn(f: SearchFilters | undefined): ((label: number) => boolean) | undefined {
-    if (!f) return undefined;
-    const sources = f.source === undefined ? null : new Set(Array.isArray(f.source) ? f.source : [f.source]);
-    const since = f.since === undefined ? null : toMs(f.since, 'since');
-    const until = f.until === undefined ? null : toMs(f.until, 'until');
-    const prefix = f.path_prefix ? path.resolve(f.path_prefix) : null;
-    if (!sources && !f.agent && since === null && until === null && !prefix) return undefined;
-    const ok = new Map<DocMeta, boolean>();
-    return (label: number) => {
-      const d = this.labelDoc.get(label);
-      if (!d) return false;
-      let r = ok.get(d);
-      if (r === undefined) {
-        r =
-          (!sources || sources.has(d.source)) &&
-          (!f.agent || d.agent === f.agent) &&
-          (since === null || d.time >= since) &&
-          (until === null || d.time <= until) &&
-          (!prefix || (!!d.path && d.path.startsWith(prefix)));
-        ok.set(d, r);
-      }
-      return r;
-    };
+    try {
+      return buildFilter(f, (label) => this.labelDoc.get(label));
+    } catch (e) {
+      throw new MemoryError('invalid_query', (e as Error).message);
+    }
   }
 
   private countAccepted(accept: (label: number) => boolean): number {
@@ -752,12 +712,6 @@ function toF32(b: Buffer | Uint8Array): Float32Array {
   const copy = new Uint8Array(b.byteLength);
   copy.set(b);
   return new Float32Array(copy.buffer);
-}
-
-function toMs(v: number | string, name: string): number {
-  const n = typeof v === 'number' ? v : Date.parse(v);
-  if (!Number.isFinite(n)) throw new MemoryError('invalid_query', `filter ${name} '${v}' is not a date (epoch ms or ISO 8601)`);
-  return n;
 }
 
 function writeAtomic(file: string, data: Buffer): void {
