@@ -3,8 +3,8 @@
  *   pending → running → completed | failed | cancelled,  pending → cancelled | failed,
  *   running → pending (re-queue after a lost lease or a failed attempt with retries left).
  * Every other transition is rejected. The in-memory map mirrors the store (loaded at open) so reads
- * are synchronous; every write goes through `ActorStore.batch`, so a transition and its side records
- * are applied all-or-none. Callers await the returned promise before acting on the new state
+ * are synchronous; writes are durable when their promise resolves (see `write` for why plain puts).
+ * Callers await the returned promise before acting on the new state
  * (e.g. a job is handed to a worker only once `running` with its new fencing epoch is durable).
  */
 import { randomBytes } from 'node:crypto';
@@ -164,7 +164,7 @@ export class JobStore {
     for (const j of creates) finalById.set(j.id, j);
     for (const j of next) finalById.set(j.id, j);
     try {
-      await this.store.batch([...finalById.values()].map((j) => ({ key: JOB_PREFIX + j.id, value: j })));
+      await this.write([...finalById.values()]);
     } catch (e) {
       for (const p of prevs) this.apply(p);
       for (const j of creates) this.drop(j.id);
@@ -172,6 +172,18 @@ export class JobStore {
     }
     for (const j of next) if (TERMINAL.has(j.state)) this.finished.push(j.id);
     return next;
+  }
+
+  /**
+   * Each job record is self-contained (a partial write leaves every job in a valid state that
+   * recovery handles), so records are written with plain async puts rather than one synchronous
+   * `batch`: lmdb-js commits the puts of one event turn in one transaction on its own write thread,
+   * without blocking this thread during fsync, and — unlike a synchronous transaction — a thread
+   * terminated mid-write (a crash restart of this actor) cannot leave lmdb's write lock held, which
+   * would block every later write in the process.
+   */
+  private async write(jobs: Job[]): Promise<void> {
+    await Promise.all(jobs.map((j) => this.store.put(JOB_PREFIX + j.id, j)));
   }
 
   private drop(id: string): void {
@@ -193,7 +205,7 @@ export class JobStore {
     const excess = this.finished.length - keep;
     if (excess <= 0) return 0;
     const ids = this.finished.splice(0, excess).filter((id) => this.jobs.has(id));
-    await this.store.batch(ids.map((id) => ({ key: JOB_PREFIX + id, remove: true })));
+    await Promise.all(ids.map((id) => this.store.remove(JOB_PREFIX + id)));
     for (const id of ids) this.drop(id);
     return ids.length;
   }

@@ -1,7 +1,7 @@
 /**
  * Bench scenario `scheduler` (docs/scheduler.md, "Bench"). The scheduler's real parts run in this
  * process exactly as the actor wires them — JobScheduler with its worker threads, the kernel's lmdb
- * actor store (synchronous commits), RoutineEngine, the fastify webhook server, the kernel's topic
+ * actor store, RoutineEngine, the fastify webhook server, the kernel's topic
  * router for events — so each figure isolates the scheduler from message hops into its thread.
  *
  *  - throughput: N queued noop jobs (default 10,000) dispatched and completed with 2 workers, at
@@ -12,12 +12,11 @@
  *  - chaos: N noop jobs (sleep 20 ms) while one of the 2 workers is terminated every 500 ms;
  *    lost = accepted jobs not completed (re-read from lmdb after closing), duplicated = starts of a
  *    job while another, not yet dead thread still ran it (shared-memory probe, worker-pool.ts);
- *  - chaos_thread (opt-in, `--set thread_chaos=1`): N agent_turn jobs through the real kernel while
- *    the scheduler actor's own thread is crashed every 500 ms (its job threads die with it); the
- *    agent (a fixture actor, 5 ms per turn, honours agent.cancel like the real one) counts turns of
- *    one job session running at once. Opt-in because of a kernel store issue (see the notes).
+ *  - chaos_thread: N agent_turn jobs through the real kernel while the scheduler actor's own thread
+ *    is crashed every 500 ms (its job threads die with it); the agent (a fixture actor, 5 ms per
+ *    turn, honours agent.cancel like the real one) counts turns of one job session running at once.
  *
- *   set: jobs=N, mp=MAX_PARALLEL, triggers=T (per kind, default 200), workers=W (default 2), thread_chaos=1
+ *   set: jobs=N, mp=MAX_PARALLEL, triggers=T (per kind, default 200), workers=W (default 2), thread_chaos=0 (skip chaos_thread)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -305,9 +304,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   for (const m of [1, 4, 16, 64, 256]) sweep[`mp_${m}`] = round(await throughput(Math.min(jobs, m === 1 ? 1000 : jobs), m, workers), 0);
   const lat = await triggers(n, workers);
   const ch = await chaos(jobs, workers);
-  // Opt-in (--set thread_chaos=1): see the note on lmdb below. Needs the compiled test fixture
-  // (dist/test/...), present after `npm run build`.
-  const chThread = opts.set.thread_chaos === '1' && existsSync(FAKE_AGENT) ? await chaosThread(jobs, workers) : undefined;
+  // Needs the compiled test fixture (dist/test/...), present after `npm run build`; `--set thread_chaos=0` skips it.
+  const chThread = opts.set.thread_chaos !== '0' && existsSync(FAKE_AGENT) ? await chaosThread(jobs, workers) : undefined;
   return {
     results: {
       rustyclaw: {
@@ -327,11 +325,10 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     },
     notes: [
       `${jobs} noop jobs, ${workers} worker threads, max_parallel ${mp}; the sweep's mp_1 row runs ${Math.min(jobs, 1000)} jobs`,
-      'every state change is a synchronous lmdb commit (kernel store); one commit covers all reports and starts of a dispatch round',
+      'every state change is durable (lmdb, fsync) before it is acted on; one commit covers all submissions, reports and starts of a dispatch round',
       `trigger latency: ${n} webhook requests / topic events one at a time (each job finished before the next trigger), trigger sent → job started in its worker thread`,
       'chaos: noop jobs sleep 20 ms, max_parallel 32, a random worker terminated every 500 ms; lost re-read from lmdb after close',
-      'chaos_thread (opt-in, --set thread_chaos=1): agent_turn jobs via the kernel, the scheduler actor thread crashed every 500 ms; duplicated = turns of one job session running at once in the agent. ' +
-        "Known kernel issue: a thread terminated inside the kernel store's synchronous lmdb transaction leaves the write lock held and every later write in the process blocks (stalled: 1)",
+      'chaos_thread: agent_turn jobs via the kernel, the scheduler actor thread crashed every 500 ms; duplicated = turns of one job session running at once in the agent; agent_turns - jobs = runs repeated after a crash (never concurrently)',
     ],
   };
 }
