@@ -310,9 +310,10 @@ export class JobScheduler extends EventEmitter {
   // ---- dispatch ----
 
   /**
-   * The commit loop. Each round writes, in ONE store batch, the completions reported since the
-   * last round and the starts of as many queued jobs as the limits allow (a store commit is the
-   * costly part, ~2 ms, so rounds are coalesced); only then are the started jobs sent to workers.
+   * The commit loop. Each round writes, in one lmdb transaction, the jobs submitted since the last
+   * round, the completions reported since then and the starts of as many queued jobs as the limits
+   * allow (a durable commit is the costly part, ~2 ms, so rounds are coalesced); only then are the
+   * started jobs sent to workers.
    */
   private pump(): void {
     if (this.closed) return;
@@ -331,8 +332,8 @@ export class JobScheduler extends EventEmitter {
 
   private async pumpLoop(): Promise<void> {
     do {
-      // Let the reports that queued up during the last (synchronous) commit arrive first, so
-      // that one commit covers all of them.
+      // Let the reports that queued up during the last commit arrive first, so that one commit
+      // covers all of them.
       await new Promise((r) => setImmediate(r));
       this.repump = false;
       if (this.closed) return;
