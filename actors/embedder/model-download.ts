@@ -20,6 +20,9 @@ export interface DownloadProgress {
   overallTotal: number | null;
 }
 
+/** The public hub (the default `embedder.local.base_url`). */
+export const DEFAULT_HUB = 'https://huggingface.co';
+
 export interface DownloadOptions {
   baseUrl: string;
   repo: string;
@@ -34,6 +37,13 @@ export interface DownloadOptions {
   backoffMs?: number;
   onProgress?: (p: DownloadProgress) => void;
   log?: (msg: string) => void;
+  /**
+   * The built-in pins are the project's own build; the public hub serves its own build of the same
+   * model and declares each LFS file's sha256 (over TLS). With this set (default hub, no pins of the
+   * user's), a declared hash that differs from the built-in pin becomes the expected hash, so a fresh
+   * install still gets a verified download. Pins from config are never overridden.
+   */
+  trustDeclared?: boolean;
 }
 
 export function fileUrl(baseUrl: string, repo: string, revision: string, file: string): string {
@@ -69,7 +79,8 @@ export async function downloadModel(opts: DownloadOptions): Promise<string> {
   const retries = opts.retries ?? 3;
   const knownTotal = opts.files.every((f) => f.size) ? opts.files.reduce((a, f) => a + (f.size ?? 0), 0) : null;
   let overallDone = 0;
-  for (const f of opts.files) {
+  for (const file of opts.files) {
+    const f: ModelFile = { ...file };
     const dest = path.join(opts.destDir, f.name);
     if (await alreadyValid(dest, f)) {
       overallDone += fs.statSync(dest).size;
@@ -143,6 +154,11 @@ async function fetchInto(url: string, partial: string, f: ModelFile, opts: Downl
     if (res.status === 200 && have) have = 0; // server ignored the range: start over
     // The hub declares an LFS file's sha256 in its ETag: a different build is known before 90 MB flow.
     const declared = (res.headers.get('x-linked-etag') ?? res.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+    if (f.sha256 && /^[0-9a-f]{64}$/.test(declared) && declared !== f.sha256 && opts.trustDeclared) {
+      opts.log?.(`${f.name}: the server's build (sha256 ${declared}) differs from the built-in pin; verifying against the server's declared hash`);
+      f.sha256 = declared;
+      delete f.size;
+    }
     if (f.sha256 && /^[0-9a-f]{64}$/.test(declared) && declared !== f.sha256) {
       await res.body?.cancel().catch(() => undefined);
       throw new EmbedderError('model_checksum_mismatch', `${url} declares sha256 ${declared} for ${f.name}, expected ${f.sha256}: the server has a different build of the model (set embedder.local.sha256 to trust it, or use a mirror of this build)`, f.name);

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { EmbedderConfig } from '../../protocol/embedder.js';
-import { downloadModel, type DownloadProgress } from './model-download.js';
+import { DEFAULT_HUB, downloadModel, type DownloadProgress } from './model-download.js';
 import { filesFor } from './model-files.js';
 import { LocalProvider } from './providers/local.js';
 import { OpenAIProvider, resolveOpenAIOptions } from './providers/openai.js';
@@ -43,6 +43,7 @@ export async function createProvider(name: string, cfg: EmbedderConfig, env: Ser
         repo: l.repo,
         revision: l.revision,
         files: filesFor(l.precision, l.sha256),
+        trustDeclared: l.base_url === DEFAULT_HUB && Object.keys(l.sha256).length === 0,
         destDir: dir,
         retries: l.download_retries,
         idleTimeoutMs: l.download_timeout_ms,

@@ -66,10 +66,20 @@ export function configuredAgents(config: RootConfig): AgentEntry[] {
   return [{ id: 'default' }];
 }
 
+/**
+ * Built-in per-actor settings, under the user's `kernel.actors` overrides. The memory actor makes
+ * long native calls (hnswlib reads and writes of large indexes): terminating a thread inside a
+ * node-addon-api call can abort the whole process (nodejs/node-addon-api#902), so its liveness
+ * deadline is generous; its own long loops yield to the event loop instead.
+ */
+const BUILTIN: Record<string, { liveness_deadline_ms?: number }> = {
+  memory: { liveness_deadline_ms: 30_000 },
+};
+
 export function defaultTree(config: RootConfig, warn: (msg: string) => void = () => {}): SupervisorNode {
   const k = config.kernel;
   const shared = k.placement === 'shared';
-  const override = (name: string) => k.actors[name] ?? {};
+  const override = (name: string) => ({ ...BUILTIN[name], ...k.actors[name] });
 
   const system: SupervisorNode = { kind: 'supervisor', id: 'system', strategy: k.supervisor.strategy ?? 'one_for_one', children: [] };
   const sharedGroups = new Map<string, WorkerNode>();

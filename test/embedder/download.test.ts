@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -161,6 +162,33 @@ test('a server declaring another sha256 (hub ETag) is refused before the body is
     const h2 = await hub({ etag: new Map([['tokenizer.json', 'be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037']]) });
     await downloadModel({ baseUrl: h2.base, repo: 'Xenova/all-MiniLM-L6-v2', revision: 'main', files: filesFor('q8').filter((f) => f.name === 'tokenizer.json'), destDir: dest });
     await h2.close();
+  } finally {
+    await h.close();
+    fs.rmSync(dest, { recursive: true, force: true });
+  }
+});
+
+test('from the default hub, a build that differs from the built-in pin is verified against the hash the hub declares', async () => {
+  const real = fs.readFileSync(path.join(MODEL, 'onnx', 'model_quantized.onnx'));
+  const realSha = createHash('sha256').update(real).digest('hex');
+  // Pretend the built-in pin is some other build: only the hub's declaration can vouch for these bytes.
+  const files = filesFor('q8').filter((f) => f.name.endsWith('.onnx')).map((f) => ({ ...f, sha256: 'cd'.repeat(32) }));
+  const h = await hub({ etag: new Map([['onnx/model_quantized.onnx', realSha]]) });
+  const dest = tmp();
+  const lines: string[] = [];
+  try {
+    await downloadModel({ baseUrl: h.base, repo: 'Xenova/all-MiniLM-L6-v2', revision: 'main', files, destDir: dest, trustDeclared: true, log: (m) => lines.push(m) });
+    assert.equal(createHash('sha256').update(fs.readFileSync(path.join(dest, 'onnx', 'model_quantized.onnx'))).digest('hex'), realSha);
+    assert.ok(lines.some((l) => /differs from the built-in pin/.test(l)), 'the switch is logged');
+    // Bytes that do not match the declared hash are still refused.
+    const h2 = await hub({ etag: new Map([['onnx/model_quantized.onnx', realSha]]), corrupt: new Map([['onnx/model_quantized.onnx', 9]]) });
+    const dest2 = tmp();
+    await assert.rejects(
+      () => downloadModel({ baseUrl: h2.base, repo: 'Xenova/all-MiniLM-L6-v2', revision: 'main', files, destDir: dest2, trustDeclared: true, retries: 1, backoffMs: 5 }),
+      (e: any) => e.code === 'model_checksum_mismatch',
+    );
+    await h2.close();
+    fs.rmSync(dest2, { recursive: true, force: true });
   } finally {
     await h.close();
     fs.rmSync(dest, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import type { CliRuntime } from '../runtime.js';
 import { table } from '../table.js';
 import { MEMORY_PROGRESS_TOPIC, type MemoryAddReply, type MemorySearchReply, type MemoryStatsReply } from '../../../protocol/memory.js';
 import { EmbedderConfigSchema, type EmbedderConfig } from '../../../protocol/embedder.js';
-import { downloadModel } from '../../../actors/embedder/model-download.js';
+import { DEFAULT_HUB, downloadModel } from '../../../actors/embedder/model-download.js';
 import { filesFor } from '../../../actors/embedder/model-files.js';
 import { modelCacheDir } from '../../../actors/embedder/service.js';
 import { runningService } from '../../service.js';
@@ -72,6 +72,7 @@ async function ensureModel(rt: CliRuntime): Promise<void> {
       repo: l.repo,
       revision: l.revision,
       files: filesFor(l.precision, l.sha256),
+      trustDeclared: l.base_url === DEFAULT_HUB && Object.keys(l.sha256).length === 0,
       destDir: dest,
       retries: l.download_retries,
       idleTimeoutMs: l.download_timeout_ms,
