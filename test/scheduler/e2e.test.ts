@@ -39,6 +39,11 @@ before(async () => {
     tree: {
       kind: 'supervisor',
       id: 'root',
+      // Crash tests restart the scheduler several times in a row.
+      intensity: 1000,
+      periodMs: 1000,
+      backoffInitialMs: 0,
+      backoffMaxMs: 0,
       children: [
         {
           kind: 'worker',
@@ -58,7 +63,7 @@ before(async () => {
             },
           ],
         },
-        { kind: 'worker', id: 'agents/default', actors: [{ path: 'agents/default', module: FAKE_AGENT, config: { answer: 'HEARTBEAT_OK' } }] },
+        { kind: 'worker', id: 'agents/default', actors: [{ path: 'agents/default', module: FAKE_AGENT, config: { answer: 'HEARTBEAT_OK', delay_ms: 2 } }] },
       ],
     },
   });
@@ -182,4 +187,22 @@ test('crash of the scheduler thread: every accepted job is accounted for, none r
   assert.equal(stats.incarnation, inc + 1);
   assert.ok(stats.counters.recovered > 0, 'some jobs were running at the crash and were recovered');
   assert.equal((await sys.ask<any>('agents/default', 'test.log')).duplicates, 0);
+});
+
+test('repeated crashes of the scheduler thread under load: nothing lost, no turn of a job twice at once', async () => {
+  const before = (await sys.ask<any>('agents/default', 'test.log')).duplicates;
+  const ids = (await Promise.all(Array.from({ length: 600 }, (_, i) => sys.ask<any>(S, 'job.submit', { kind: 'agent_turn', agent: 'default', prompt: `chunk ${i}` })))).map((r) => r.id);
+  for (let k = 0; k < 4; k++) {
+    await new Promise((r) => setTimeout(r, 150));
+    await sys.waitUp(S, 10_000);
+    sys.threadOf(S)!.kill('crash', 'chaos in test');
+  }
+  await sys.waitUp(S, 10_000);
+  await until(async () => {
+    const st = await sys.ask<any>(S, 'scheduler.stats').catch(() => undefined);
+    return !!st && st.jobs.pending === 0 && st.jobs.running === 0;
+  }, 'queue drained', 30_000);
+  const states = await Promise.all(ids.map((id) => status(id).then((j) => j.state)));
+  assert.equal(states.filter((x) => x !== 'completed').length, 0);
+  assert.equal((await sys.ask<any>('agents/default', 'test.log')).duplicates, before);
 });
