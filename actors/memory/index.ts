@@ -37,6 +37,8 @@ function serial() {
   };
 }
 
+const WRITE_WAIT_MS = 600_000;
+
 export default defineActor<MemoryConfig>({
   onCrash: 'redeliver',
   async setup(ctx: ActorContext<MemoryConfig>) {
@@ -123,8 +125,10 @@ export default defineActor<MemoryConfig>({
       }
     };
 
-    await connect();
+    // Setup must not wait for the embedder (on first use it may be downloading the model): open the
+    // index now and connect in the background; writes wait for it, searches fall back to BM25.
     await openIndex();
+    void connect(WRITE_WAIT_MS);
 
     /**
      * The index, with the embedder connected if `waitMs` > 0. Writes wait long (first use may be
@@ -135,7 +139,7 @@ export default defineActor<MemoryConfig>({
       if (waitMs > 0 && !embedder) await connect(waitMs);
       return index!;
     };
-    const WRITE_WAIT = 600_000;
+    const WRITE_WAIT = WRITE_WAIT_MS;
     const SEARCH_WAIT = 2_000;
 
     const progress = (op: string) => (done: number, total: number) => ctx.publish(MEMORY_PROGRESS_TOPIC, { op, done, total });
