@@ -511,7 +511,17 @@ export class JobScheduler extends EventEmitter {
     this.emit('finished', j);
     if (++this.finishedSincePrune >= 500) {
       this.finishedSincePrune = 0;
-      void this.store.prune(this.cfg.keep_finished).catch((e) => this.o.log?.warn({ err: e }, 'prune failed'));
+      void this.store
+        .prune(this.cfg.keep_finished)
+        .then((gone) => {
+          // The job's agent session goes with the job (it only served that job).
+          for (const j of gone) {
+            if (j.kind === 'agent_turn' && j.agent && j.attempts > 0) {
+              this.o.host.ask(`agents/${j.agent}`, 'agent.reset', { session: `job:${j.id}` }, { timeoutMs: 5000 }).catch(() => {});
+            }
+          }
+        })
+        .catch((e) => this.o.log?.warn({ err: e }, 'prune failed'));
     }
   }
 

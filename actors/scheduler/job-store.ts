@@ -201,13 +201,16 @@ export class JobStore {
   }
 
   /** Drop the oldest finished jobs beyond `keep`. */
-  async prune(keep: number): Promise<number> {
+  async prune(keep: number): Promise<Job[]> {
     const excess = this.finished.length - keep;
-    if (excess <= 0) return 0;
-    const ids = this.finished.splice(0, excess).filter((id) => this.jobs.has(id));
-    await Promise.all(ids.map((id) => this.store.remove(JOB_PREFIX + id)));
-    for (const id of ids) this.drop(id);
-    return ids.length;
+    if (excess <= 0) return [];
+    const gone = this.finished
+      .splice(0, excess)
+      .map((id) => this.jobs.get(id))
+      .filter((j): j is Job => !!j);
+    await Promise.all(gone.map((j) => this.store.remove(JOB_PREFIX + j.id)));
+    for (const j of gone) this.drop(j.id);
+    return gone;
   }
 }
 

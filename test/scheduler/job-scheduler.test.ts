@@ -292,3 +292,22 @@ test('idempotency key: a repeated submit returns the same job, also across a res
     cleanup();
   }
 });
+
+test('pruning finished jobs beyond keep_finished also resets their agent sessions', async () => {
+  const resets: string[] = [];
+  const host: SchedulerHost = {
+    ask: async (_to, type, payload: any) => {
+      if (type === 'agent.reset') resets.push(payload.session);
+      return { text: 'ok' };
+    },
+  };
+  await withScheduler({ keep_finished: 10, max_parallel: 64, max_parallel_per_agent: 64 }, host, async (s) => {
+    const jobs = await s.submitMany(Array.from({ length: 500 }, (_, i) => ({ kind: 'agent_turn' as const, agent: 'a', prompt: `p${i}` })));
+    await waitFor(() => s.stats().jobs.completed === 10 && resets.length === 490, 'pruned to 10');
+    const kept = jobs.filter((j) => s.get(j.id));
+    assert.equal(kept.length, 10);
+    const reset = new Set(resets);
+    assert.equal(reset.size, 490);
+    for (const j of jobs) assert.equal(reset.has(`job:${j.id}`), !s.get(j.id), j.id);
+  });
+});
