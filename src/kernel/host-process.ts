@@ -96,7 +96,11 @@ export class HostProcess {
         reject(new Error(`${this.spec.id}: setup did not finish within ${this.spec.startTimeoutMs} ms`));
         this.kill('crash', 'start timeout');
       }, this.spec.startTimeoutMs);
+      // Events of an incarnation that has already been replaced (a killed worker's late `exit`)
+      // must not touch its successor.
+      const current = () => this.worker === worker;
       worker.on('message', (m: ControlFromHost) => {
+        if (!current()) return;
         switch (m.t) {
           case 'pong':
             this.stuckTimer?.refresh();
@@ -126,6 +130,7 @@ export class HostProcess {
         }
       });
       worker.on('error', (err: Error & { code?: string }) => {
+        if (!current()) return;
         const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
         if (!settled) {
           settled = true;
@@ -136,6 +141,7 @@ export class HostProcess {
       });
       worker.on('exit', (code) => {
         clearTimeout(startTimer);
+        if (!current()) return;
         if (!settled) {
           settled = true;
           reject(new Error(`${this.spec.id}: worker exited with code ${code} during setup`));

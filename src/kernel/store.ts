@@ -3,8 +3,8 @@
  * (lmdb is safe across threads and processes), one named database per actor path.
  *
  * lmdb commits are atomic and copy-on-write, so a crash in the middle of a write leaves the previous
- * committed state intact. `batch` uses a synchronous transaction because an async `transaction()`
- * whose callback throws does not roll back (see REFERENCE.md).
+ * committed state intact. `batch` is lmdb's async batch (see the comment there for why not a
+ * synchronous transaction).
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -43,13 +43,18 @@ export function actorStore(dataDir: string, name: string): ActorStore {
     get: (key) => db.get(key),
     put: (key, value) => db.put(key, value),
     remove: (key) => db.remove(key),
-    async batch(ops) {
-      db.transactionSync(() => {
+    batch(ops) {
+      // lmdb-js's async batch: the operations are queued here and committed as one transaction by
+      // lmdb's own write thread. A synchronous transaction would hold the environment's write lock in
+      // this thread, and an actor thread terminated inside it (crash, stuck, memory limit) would leave
+      // every writer in the process blocked forever. The callback only enqueues, so it cannot throw
+      // half-way (an async transaction does not roll back on a throw).
+      return db.batch(() => {
         for (const op of ops) {
-          if (op.remove) db.removeSync(op.key);
-          else db.putSync(op.key, op.value);
+          if (op.remove) void db.remove(op.key);
+          else void db.put(op.key, op.value);
         }
-      });
+      }).then(() => undefined);
     },
     *entries<T>(opts: { prefix?: string; limit?: number } = {}) {
       const range: { start?: string; end?: string; limit?: number } = {};

@@ -56,3 +56,37 @@ test('a thread killed in the middle of writing never leaves a partial batch', as
   await closeEnv();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('killing a thread in the middle of store writes leaves the store writable for everyone', async () => {
+  const t = await boot(sup('root', [worker('s/writer'), worker('s/other')], { intensity: 100, periodMs: 60_000 }));
+  try {
+    for (let round = 0; round < 8; round++) {
+      await t.sys.waitUp('s/writer');
+      await t.sys.ask('s/writer', 'test.batch_loop');
+      await new Promise((r) => setTimeout(r, 15));
+      t.sys.threadOf('s/writer')!.kill('crash', 'killed mid-write by test');
+    }
+    await t.sys.waitUp('s/writer');
+    // Another thread, and the restarted writer itself, can still commit.
+    await t.sys.ask('s/other', 'test.put', { key: 'after', value: 1 }, { timeoutMs: 5000 });
+    await t.sys.ask('s/writer', 'test.put', { key: 'after', value: 2 }, { timeoutMs: 5000 });
+    assert.equal(await t.sys.ask('s/writer', 'test.get', { key: 'after' }), 2);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a killed thread is restarted once, not twice', async () => {
+  const t = await boot(sup('root', [worker('s/a')], { intensity: 100, periodMs: 60_000 }));
+  try {
+    const before = await incarnation(t.sys, 's/a');
+    t.sys.threadOf('s/a')!.kill('crash', 'killed by test');
+    await until(async () => (await incarnation(t.sys, 's/a').catch(() => before)) !== before, 5000, 'restart');
+    await new Promise((r) => setTimeout(r, 200)); // a late exit event of the old thread would show now
+    await t.sys.root.settled();
+    const st = await t.sys.status();
+    assert.equal(st.actors.find((a) => a.path === 's/a')?.restarts, 1);
+  } finally {
+    await t.close();
+  }
+});
