@@ -29,7 +29,7 @@ export function createRuntime(program: Command): CliRuntime {
       const overrides: Record<string, unknown> = {};
       if (o.dataDir) overrides.data_dir = o.dataDir;
       // Commands print results on stdout; in-process logs stay quiet unless asked for.
-      overrides.log = { level: o.logLevel ?? process.env.RUSTYCLAW_LOG_LEVEL ?? 'warn' };
+      overrides.log = { level: o.logLevel ?? process.env.RUSTYCLAW_LOG_LEVEL ?? 'error' };
       config = loadConfig({ file: o.config, overrides });
     }
     return config;
