@@ -17,7 +17,8 @@ export type ControlToHost =
   | { t: 'dir'; entries: Array<[string, { node: string; onCrash: 'redeliver' | 'fail'; state: 'up' | 'down' | 'stopped' }]> }
   | { t: 'topic'; pattern: string; nodes: string[] }
   | { t: 'stats'; n: number }
-  | { t: 'stop' };
+  | { t: 'stop' }
+  | { t: 'crash'; why: string };
 
 export type ControlFromHost =
   | { t: 'pong'; n: number }

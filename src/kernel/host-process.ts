@@ -165,11 +165,27 @@ export class HostProcess {
     this.stuckTimer = this.pingTimer = null;
   }
 
-  /** Terminate now (stuck, or a failed start) and report why. */
-  kill(reason: ExitReason, detail: string): void {
+  /**
+   * End this incarnation and report why. A stuck thread can only be terminated. A responsive one is
+   * asked to crash itself first (an uncaught error at its next turn of the event loop): terminating
+   * a thread while it is inside a native addon call (lmdb, hnswlib) can abort the whole process
+   * (nodejs/node-addon-api#902), whereas a thread between two tasks is never inside one. If it has
+   * not ended within `selfCrashMs` (busy in JavaScript), it is terminated; 0 terminates at once.
+   */
+  kill(reason: ExitReason, detail: string, selfCrashMs = 50): void {
     const w = this.worker;
-    this.ended(reason, detail);
-    void w?.terminate();
+    if (!w) return;
+    if (reason === 'stuck' || this.state === 'starting' || selfCrashMs <= 0) {
+      this.ended(reason, detail);
+      void w.terminate();
+      return;
+    }
+    w.postMessage({ t: 'crash', why: detail });
+    setTimeout(() => {
+      if (this.worker !== w) return; // it crashed by itself
+      this.ended(reason, detail);
+      void w.terminate();
+    }, selfCrashMs).unref();
   }
 
   private ended(reason: ExitReason, detail: string): void {

@@ -119,6 +119,12 @@ port.on('message', (m: ControlToHost) => {
         heapUsed: process.memoryUsage().heapUsed,
       });
       break;
+    case 'crash':
+      // Asked to end as if it had crashed: an uncaught error between two tasks (see HostProcess.kill).
+      setImmediate(() => {
+        throw new Error(m.why);
+      });
+      break;
     case 'stop':
       void stopAll().then(() => port.postMessage({ t: 'stopped_ok' }));
       break;

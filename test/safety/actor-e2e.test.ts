@@ -51,7 +51,8 @@ test('e2e: actor crash mid-scan gives the caller a typed error; outbound helpers
   await new Promise((r) => setTimeout(r, 30));
   const url = checkUrlOrDeny(ask, 'https://example.com/');
   const red = redactOrBlock(ask, 'secret stuff');
-  sys.threadOf('system/safety')!.kill('crash', 'killed by test');
+  // Terminated at once, mid-scan (a hard crash: the queued checks never run).
+  sys.threadOf('system/safety')!.kill('crash', 'killed by test', 0);
   const err = await pending;
   assert.ok(err instanceof ActorError, String(err));
   assert.equal(err.code, 'actor_crashed');
