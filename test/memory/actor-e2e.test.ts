@@ -54,7 +54,8 @@ test('memory and embedder actors: add a folder, hybrid search, bad files reporte
   writeWorkspace(ws);
   let sys = await boot(data, tree());
   try {
-    const info = await sys.ask('system/embedder', 'embedder.info', {});
+    // The embedder loads its model in the background; `wait` asks for the loaded state.
+    const info = await sys.ask('system/embedder', 'embedder.info', { wait: true });
     assert.equal(info.model, 'all-MiniLM-L6-v2@q8');
     conforms('embedder.info', info);
     assert.equal(info.dim, 384);

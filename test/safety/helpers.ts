@@ -25,8 +25,13 @@ export function mixed(charset: string, n: number): string {
  * a code identifier (which the generic rules deliberately skip) — keeps tests deterministic in outcome.
  */
 export function secretish(n: number): string {
+  // Characters are drawn without repetition (while the pools last): a random draw like `XC9Vg9kz9Dk9Df`
+  // repeats enough to fall under the entropy bar now and then, which made tests flaky.
+  const letters = [...'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'];
+  const digits = [...'0123456789'];
+  const take = (pool: string[], all: string) => (pool.length ? pool.splice(randomInt(pool.length), 1)[0] : rand(all, 1));
   let s = '';
-  for (let i = 0; i < n; i++) s += i % 3 === 2 ? rand('0123456789', 1) : rand('ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz', 1);
+  for (let i = 0; i < n; i++) s += i % 3 === 2 ? take(digits, '0123456789') : take(letters, 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz');
   return s;
 }
 
