@@ -60,7 +60,8 @@ export class ProviderRouter {
       const cur = { ...(store?.get<Record<string, DisabledProvider>>(DISABLED_KEY) ?? {}) };
       if (d) cur[id] = d;
       else delete cur[id];
-      // batch commits synchronously: the disable holds even if the thread dies right after.
+      // Committed by lmdb's write thread within milliseconds; callers that must see it durable
+      // before going on (tests, shutdown) await `store.flushed()`.
       void store?.batch([{ key: DISABLED_KEY, value: cur }]);
     });
     this.ledger = new UsageLedger(store, r.usage_retention_days);

@@ -61,6 +61,8 @@ export interface ActorStore {
   remove(key: string): Promise<boolean>;
   /** Several puts/removes applied atomically (all or none). */
   batch(ops: Array<{ key: string; value?: unknown; remove?: boolean }>): Promise<void>;
+  /** Resolves when every write issued so far is committed (durable). */
+  flushed(): Promise<void>;
   /** Keys in order, optionally limited to a prefix. */
   entries<T = unknown>(opts?: { prefix?: string; limit?: number }): Iterable<{ key: string; value: T }>;
 }

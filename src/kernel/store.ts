@@ -56,6 +56,7 @@ export function actorStore(dataDir: string, name: string): ActorStore {
         }
       }).then(() => undefined);
     },
+    flushed: () => Promise.resolve(db.flushed).then(() => undefined),
     *entries<T>(opts: { prefix?: string; limit?: number } = {}) {
       const range: { start?: string; end?: string; limit?: number } = {};
       if (opts.prefix !== undefined) {

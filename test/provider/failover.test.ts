@@ -177,6 +177,7 @@ for (const status of [401, 403]) {
       assert.match(line.msg, /provider a disabled: HTTP 40[13].*until its configuration changes/);
       assert.equal(JSON.stringify(cap.lines).includes('wrong-key'), false, 'the key is never logged');
       // After a restart with the same config it stays disabled (persisted) ...
+      await store.flushed();
       const r2 = makeRouter(cfg('wrong-key'), ['a', 'b'], { store });
       await chatCollect(r2, 'three');
       assert.equal(a.requests.length, 1);
