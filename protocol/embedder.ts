@@ -45,6 +45,9 @@ export const EmbedderInfoReplySchema = Type.Object({
 });
 export type EmbedderInfoReply = Static<typeof EmbedderInfoReplySchema>;
 
+/** Topic of the embedder's first-use model download progress: `{op: 'download', file, received, total}`. */
+export const EMBEDDER_PROGRESS_TOPIC = 'embedder.progress';
+
 export const embedderMessages = {
   'embedder.embed': { request: EmbedRequestSchema, reply: EmbedReplySchema },
   'embedder.info': { request: EmbedderInfoRequestSchema, reply: EmbedderInfoReplySchema },

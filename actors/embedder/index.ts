@@ -3,11 +3,11 @@
  * Inference runs in a piscina pool, so this actor's message loop only queues and replies.
  */
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
-import { EmbedderConfigSchema, type EmbedderConfig } from '../../protocol/embedder.js';
+import { EMBEDDER_PROGRESS_TOPIC, EmbedderConfigSchema, type EmbedderConfig } from '../../protocol/embedder.js';
 import { Value } from '@sinclair/typebox/value';
 import { EmbedderService } from './service.js';
 
-export const EMBEDDER_PROGRESS_TOPIC = 'embedder.progress';
+export { EMBEDDER_PROGRESS_TOPIC };
 
 export default defineActor<EmbedderConfig>({
   onCrash: 'redeliver',

@@ -5,15 +5,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { Value } from '@sinclair/typebox/value';
 import type { CliRuntime } from '../runtime.js';
 import { table } from '../table.js';
 import { MEMORY_PROGRESS_TOPIC, type MemoryAddReply, type MemorySearchReply, type MemoryStatsReply } from '../../../protocol/memory.js';
-import { EmbedderConfigSchema, type EmbedderConfig } from '../../../protocol/embedder.js';
-import { DEFAULT_HUB, downloadModel } from '../../../actors/embedder/model-download.js';
-import { filesFor } from '../../../actors/embedder/model-files.js';
-import { modelCacheDir } from '../../../actors/embedder/service.js';
-import { runningService } from '../../service.js';
+import { EMBEDDER_PROGRESS_TOPIC } from '../../../protocol/embedder.js';
 
 const LONG = { timeoutMs: 24 * 3600_000 };
 
@@ -53,42 +48,24 @@ async function withProgress<T>(rt: CliRuntime, op: string, label: string, work: 
 }
 
 /**
- * First use in this process: fetch the local model before the service boots, with a progress bar
- * (inside the service the download happens in the embedder's setup, where nobody can watch it).
+ * Shows the embedder's first-use model download as a progress bar: the embedder (in the running
+ * service, or in the tree this command booted) publishes its progress on a topic.
  */
 async function ensureModel(rt: CliRuntime): Promise<void> {
-  const root = rt.config();
-  // A running service has its own model; only an in-process service (booted after this) needs it.
-  if (runningService(path.resolve(root.data_dir))) return;
-  const cfg = Value.Default(EmbedderConfigSchema, structuredClone(root.embedder ?? {})) as EmbedderConfig;
-  const l = cfg.local;
-  if (cfg.embedding_provider !== 'local' || l.model_path) return;
-  const dest = modelCacheDir(path.resolve(root.data_dir), l.repo, l.revision);
   const b = bar('downloading model');
   let started = false;
-  try {
-    await downloadModel({
-      baseUrl: l.base_url,
-      repo: l.repo,
-      revision: l.revision,
-      files: filesFor(l.precision, l.sha256),
-      trustDeclared: l.base_url === DEFAULT_HUB && Object.keys(l.sha256).length === 0,
-      destDir: dest,
-      retries: l.download_retries,
-      idleTimeoutMs: l.download_timeout_ms,
-      onProgress: (p) => {
-        const total = p.overallTotal ?? p.total ?? 0;
-        if (!started) {
-          b.start(total, 0);
-          started = true;
-        }
-        b.update(p.overallReceived);
-      },
-      log: (m) => process.stderr.write(`\n${m}\n`),
-    });
-  } finally {
-    if (started) b.stop();
-  }
+  const off = await rt.subscribe(EMBEDDER_PROGRESS_TOPIC, (p: { op?: string; received?: number; total?: number | null }) => {
+    if (p.op !== 'download' || !p.total) return;
+    if (!started) {
+      b.start(p.total, 0);
+      started = true;
+    }
+    b.update(p.received ?? 0);
+  });
+  // Wait for the embedder to be ready (or to have given up) before the command goes on.
+  await rt.ask('system/embedder', 'embedder.info', { wait: true }, LONG).catch(() => undefined);
+  off();
+  if (started) b.stop();
 }
 
 function short(text: string, n = 100): string {
