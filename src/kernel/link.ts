@@ -57,15 +57,6 @@ export class Link {
     return this.port !== null;
   }
 
-  /** Messages sent to the peer that it has not started yet (its mailbox depth as seen from here). */
-  get inFlight(): number {
-    return this.unacked.length;
-  }
-
-  get highestAcked(): number {
-    return this.acked;
-  }
-
   hasCredit(): boolean {
     return this.unacked.length < this.opts.window;
   }
@@ -230,8 +221,4 @@ export class Link {
     }
     this.onFrame(this, frame);
   }
-}
-
-export function isSequenced(item: WireItem): item is WireMessage {
-  return item.k === Kind.Tell || item.k === Kind.Ask;
 }

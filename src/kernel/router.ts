@@ -236,11 +236,6 @@ export class Router {
     }
   }
 
-  /** Asks waiting for a reply (for status). */
-  get pendingAsks(): number {
-    return this.pending.size;
-  }
-
   failAllPending(code: string, message: string): void {
     for (const [id, p] of this.pending) this.settle(id, p, new ActorError(code, message));
   }

@@ -150,7 +150,3 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
   }
   return { kind: 'supervisor', id: 'root', strategy: 'one_for_one', children: [system, agents] };
 }
-
-export function workerNodes(node: TreeNode): WorkerNode[] {
-  return node.kind === 'worker' ? [node] : node.children.flatMap(workerNodes);
-}

@@ -64,11 +64,5 @@ export function lastUser(body: any): any {
   return block ? { role: 'tool', content: block.content, tool_call_id: block.tool_use_id } : last;
 }
 
-export async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
+// One definition for both suites.
+export { rejection } from '../provider/helpers.js';
