@@ -210,6 +210,8 @@ export const SchedulerStatsReply = Type.Object({
   counters: Type.Record(Type.String(), Type.Number()),
   routines: Type.Integer(),
   webhook: Type.Optional(Type.Object({ url: Type.String() })),
+  /** Set when scheduler.webhook.enabled but the endpoint could not listen (port in use, ...). */
+  webhook_error: Type.Optional(Type.String()),
 });
 
 export const schedulerMessages = {

@@ -37,7 +37,7 @@ export function runningService(dataDir: string): EndpointInfo | null {
   }
 }
 
-export async function startService(config: RootConfig, opts: { log?: Logger; tree?: SupervisorNode } = {}): Promise<Service> {
+export async function startService(config: RootConfig, opts: { log?: Logger; tree?: SupervisorNode; runInfo?: Partial<EndpointInfo> } = {}): Promise<Service> {
   const t0 = performance.now();
   const log = opts.log ?? createLogger(config.log.level, config.log.file);
   const other = runningService(config.data_dir);
@@ -62,7 +62,7 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
       throw new Error(`cannot open the endpoint on ${config.endpoint.host}:${config.endpoint.port}: ${(err as Error).message}`, { cause: err });
     }
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ url, token: transport.token, pid: process.pid }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, token: transport.token, pid: process.pid }), { mode: 0o600 });
   }
   const readyMs = performance.now() - t0;
   let stopping: Promise<void> | null = null;

@@ -70,6 +70,8 @@ export default defineActor<Partial<SchedulerConfig>>({
     await routines.start();
 
     let webhook: Awaited<ReturnType<typeof startWebhookServer>> | undefined;
+    // Why the webhook endpoint is not listening although enabled (`rustyclaw start` refuses to report ready then).
+    let webhookError: string | undefined;
     if (cfg.webhook.enabled) {
       try {
         webhook = await startWebhookServer({
@@ -86,6 +88,7 @@ export default defineActor<Partial<SchedulerConfig>>({
         ctx.log.info({ url: webhook.url }, 'webhook endpoint listening');
       } catch (e) {
         // The rest of the scheduler works without it; routine.create says so for webhook routines.
+        webhookError = `cannot listen on ${cfg.webhook.host}:${cfg.webhook.port}: ${(e as Error).message}`;
         ctx.log.error({ err: e, host: cfg.webhook.host, port: cfg.webhook.port }, 'webhook endpoint could not start');
       }
     }
@@ -134,6 +137,7 @@ export default defineActor<Partial<SchedulerConfig>>({
           counters: { ...sched.counters, ...prefixed('routines', routines.counters), ...prefixed('heartbeat', heartbeat.counters) },
           routines: routines.list().length,
           ...(webhook ? { webhook: { url: webhook.url } } : {}),
+          ...(webhookError ? { webhook_error: webhookError } : {}),
         }),
         'scheduler.kill_worker': async (p) => {
           const { worker } = check<{ worker?: number }>(schedulerMessages['scheduler.kill_worker'].request, p, 'scheduler.kill_worker');

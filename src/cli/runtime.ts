@@ -1,12 +1,25 @@
 /**
- * What CLI commands use to reach the actors: the running service over its endpoint when there is
- * one, otherwise a tree booted in this process for the duration of the command.
+ * What CLI commands use to reach the actors: the running service over its endpoint, found from any
+ * directory (see ./discovery.ts). When none runs, a command fails with a message saying so; only with
+ * `--in-process` does it boot the tree inside the command for its duration (never reported as "the
+ * service"). Every wait goes through `waiting`, so the overall deadline can say what it was waiting for.
  */
 import type { Command } from 'commander';
-import { loadConfig, type RootConfig } from '../config/load.js';
-import { connect, type RustyClawClient } from '../client/index.js';
-import { runningService, startService, type Service } from '../service.js';
-import { createLogger } from '../kernel/log.js';
+import { loadConfig, configOrigin, type RootConfig } from '../config/load.js';
+import { connect, type EndpointInfo, type RustyClawClient } from '../client/index.js';
+import { startService, type Service } from '../service.js';
+import { createCliLogger, type LogFormat } from './logger.js';
+import { findService, NoServiceError } from './discovery.js';
+import { Waiting } from './deadline.js';
+
+export interface GlobalOptions {
+  config?: string;
+  dataDir?: string;
+  logLevel?: string;
+  logFormat?: string;
+  inProcess?: boolean;
+  timeout?: string;
+}
 
 export interface CliRuntime {
   /** The loaded config (global --config / --data-dir applied). */
@@ -17,20 +30,41 @@ export interface CliRuntime {
   /** True when talking to a separate running service. */
   remote(): Promise<boolean>;
   close(): Promise<void>;
+  /** The running service's run file (pid, url, the variables it was started with), when remote. */
+  service?(): Promise<EndpointInfo | null>;
+  /** Tracks what the command waits for, for the deadline message. */
+  waiting?: Waiting;
+}
+
+/** Flags → config overrides, each with its flag name so a bad value is blamed on the flag. */
+export function globalOverrides(o: GlobalOptions): { overrides: Record<string, any>; overrideSources: Record<string, string> } {
+  const overrides: Record<string, any> = {};
+  const overrideSources: Record<string, string> = {};
+  if (o.dataDir) {
+    overrides.data_dir = o.dataDir;
+    overrideSources.data_dir = `-d ${o.dataDir}`;
+  }
+  if (o.logLevel) {
+    overrides.log = { ...overrides.log, level: o.logLevel };
+    overrideSources['log.level'] = `--log-level ${o.logLevel}`;
+  }
+  if (o.logFormat) {
+    overrides.log = { ...overrides.log, format: o.logFormat };
+    overrideSources['log.format'] = `--log-format ${o.logFormat}`;
+  }
+  return { overrides, overrideSources };
 }
 
 export function createRuntime(program: Command): CliRuntime {
   let config: RootConfig | null = null;
-  let conn: Promise<{ client?: RustyClawClient; service?: Service }> | null = null;
+  let conn: Promise<{ client?: RustyClawClient; service?: Service; info?: EndpointInfo }> | null = null;
+  const waiting = new Waiting();
 
   const getConfig = (): RootConfig => {
     if (!config) {
-      const o = program.opts<{ config?: string; dataDir?: string; logLevel?: string }>();
-      const overrides: Record<string, unknown> = {};
-      if (o.dataDir) overrides.data_dir = o.dataDir;
-      // Commands print results on stdout; in-process logs stay quiet unless asked for.
-      overrides.log = { level: o.logLevel ?? process.env.RUSTYCLAW_LOG_LEVEL ?? 'error' };
-      config = loadConfig({ file: o.config, overrides });
+      const o = program.opts<GlobalOptions>();
+      const { overrides, overrideSources } = globalOverrides(o);
+      config = loadConfig({ file: o.config, overrides, overrideSources });
     }
     return config;
   };
@@ -38,19 +72,37 @@ export function createRuntime(program: Command): CliRuntime {
   const connection = () => {
     conn ??= (async () => {
       const cfg = getConfig();
-      const info = runningService(cfg.data_dir);
-      if (info) return { client: await connect({ url: info.url, token: info.token }) };
-      const inproc = { ...cfg, endpoint: { ...cfg.endpoint, enabled: false } };
-      return { service: await startService(inproc, { log: createLogger(cfg.log.level) }) };
+      const found = findService(cfg.data_dir, configOrigin(cfg).dataDirExplicit);
+      if (found) {
+        const client = await waiting.on(`the service at ${found.info.url} (pid ${found.info.pid}) to accept the connection`, connect({ url: found.info.url, token: found.info.token }));
+        return { client, info: found.info };
+      }
+      if (!program.opts<GlobalOptions>().inProcess) throw new NoServiceError(cfg.data_dir);
+      // A tree for this command only: no endpoint, no webhook port, no heartbeat turns; logs quiet
+      // unless asked for, so a command's output is its own.
+      const level = program.opts<GlobalOptions>().logLevel ?? process.env.RUSTYCLAW_LOG_LEVEL ?? 'error';
+      const sched = (cfg.scheduler ?? {}) as Record<string, any>;
+      const inproc: RootConfig = {
+        ...cfg,
+        log: { ...cfg.log, level },
+        endpoint: { ...cfg.endpoint, enabled: false },
+        scheduler: { ...sched, webhook: { ...sched.webhook, enabled: false }, heartbeat: { ...sched.heartbeat, enabled: false } },
+      };
+      const log = createCliLogger(level, { format: cfg.log.format as LogFormat });
+      return { service: await waiting.on('the in-process tree to start', startService(inproc, { log })) };
     })();
     return conn;
   };
 
+  const label = (to: string, type: string, info?: EndpointInfo) => `the reply to ${type} from ${to}${info ? ` (service pid ${info.pid})` : ' (in-process tree)'}`;
+
   return {
     config: getConfig,
+    waiting,
     async ask(to, type, payload, opts) {
       const c = await connection();
-      return c.client ? c.client.ask(to, type, payload, opts) : c.service!.sys.ask(to, type, payload, opts);
+      const p = c.client ? c.client.ask(to, type, payload, opts) : c.service!.sys.ask(to, type, payload, opts);
+      return waiting.on(label(to, type, c.info), p);
     },
     async tell(to, type, payload) {
       const c = await connection();
@@ -59,15 +111,20 @@ export function createRuntime(program: Command): CliRuntime {
     },
     async subscribe(topic, fn) {
       const c = await connection();
-      return c.client ? c.client.subscribe(topic, fn) : c.service!.sys.subscribe(topic, fn);
+      if (!c.client) return c.service!.sys.subscribe(topic, fn);
+      return waiting.on(`the subscription to ${topic}`, c.client.subscribe(topic, fn));
     },
     async remote() {
       return !!(await connection()).client;
     },
+    async service() {
+      return (await connection()).info ?? null;
+    },
     async close() {
       if (!conn) return;
-      const c = await conn;
+      const pending = conn;
       conn = null;
+      const c = await pending.catch(() => ({}) as { client?: RustyClawClient; service?: Service });
       await c.client?.close();
       await c.service?.stop();
     },

@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { ActorError } from '../kernel/actor.js';
+import { defaultDataDir } from '../config/data-dir.js';
+
+export { defaultDataDir };
 import type { ExternalResponse } from '../../protocol/envelope.js';
 
 export { ActorError };
@@ -19,12 +22,17 @@ export interface EndpointInfo {
   url: string;
   token: string;
   pid: number;
+  /** Written by `rustyclaw start`: its data dir, start time, config file and the variables it saw (no secrets). */
+  data_dir?: string;
+  started_at?: string;
+  config_file?: string | null;
+  env?: Record<string, string>;
 }
 
 export interface ConnectOptions {
   url?: string;
   token?: string;
-  /** Data dir of the service (reads `<dataDir>/run/endpoint.json`); default `.rustyclaw`. */
+  /** Data dir of the service (reads `<dataDir>/run/endpoint.json`); default: `RUSTYCLAW_DATA_DIR`, else `$XDG_DATA_HOME/rustyclaw` or `~/.rustyclaw`. */
   dataDir?: string;
   /** Default ask timeout in ms (default 30 s). */
   timeoutMs?: number;
@@ -53,7 +61,7 @@ export interface RustyClawClient {
 export async function connect(opts: ConnectOptions = {}): Promise<RustyClawClient> {
   let { url, token } = opts;
   if (!url || token === undefined) {
-    const dataDir = path.resolve(opts.dataDir ?? '.rustyclaw');
+    const dataDir = path.resolve(opts.dataDir ?? (process.env.RUSTYCLAW_DATA_DIR || defaultDataDir()));
     const info = readEndpoint(dataDir);
     if (!info) throw new ActorError('unknown_actor', `no running RustyClaw service found (no ${endpointFile(dataDir)})`);
     url ??= info.url;

@@ -78,6 +78,8 @@ export const LogConfigSchema = Type.Object(
       { default: 'info' },
     ),
     file: Type.Optional(Type.String({ description: 'also write JSON logs to this file' })),
+    /** stderr format: auto = readable on a terminal, JSON when piped. */
+    format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }),
   },
   { additionalProperties: false, default: {} },
 );

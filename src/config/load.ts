@@ -10,6 +10,7 @@ import type { Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { rootSchema } from './sections.js';
+import { defaultDataDir } from './data-dir.js';
 
 // The YAML parser is loaded only when a file is read (embedders passing objects never pay for it).
 const require = createRequire(import.meta.url);
@@ -17,7 +18,7 @@ const parseDocument = (text: string, opts: Record<string, unknown>): Document =>
 
 export type RootConfig = Record<string, any> & {
   data_dir: string;
-  log: { level: string; file?: string };
+  log: { level: string; file?: string; format?: 'auto' | 'json' | 'pretty' };
   kernel: import('./kernel-schema.js').KernelConfig;
   endpoint: { enabled: boolean; host: string; port: number; allow_remote: boolean; max_payload_bytes: number };
 };
@@ -36,16 +37,28 @@ export interface LoadOptions {
   file?: string;
   /** Values that win over the file (already-parsed objects, deep-merged). */
   overrides?: Record<string, unknown>;
+  /** Where override values came from, by dotted path (`{'endpoint.port': '--port'}`), for error messages. */
+  overrideSources?: Record<string, string>;
   env?: NodeJS.ProcessEnv;
 }
 
-const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = [
+/** Numbers from the environment stay strings when they are not numbers, so the error shows what was given. */
+const numeric = (v: string): unknown => (/^-?\d+$/.test(v.trim()) ? Number(v) : v);
+
+export const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = [
   ['RUSTYCLAW_DATA_DIR', ['data_dir'], String],
   ['RUSTYCLAW_LOG_LEVEL', ['log', 'level'], String],
+  ['RUSTYCLAW_LOG_FORMAT', ['log', 'format'], String],
   ['RUSTYCLAW_PLACEMENT', ['kernel', 'placement'], String],
-  ['RUSTYCLAW_PORT', ['endpoint', 'port'], Number],
+  ['RUSTYCLAW_PORT', ['endpoint', 'port'], numeric],
   ['RUSTYCLAW_HOST', ['endpoint', 'host'], String],
 ];
+
+/** Re-exported: the data dir when nothing names one (see ./data-dir.ts). */
+export { defaultDataDir };
+
+/** Where each value came from: `--flag`, `ENV_VAR` or the file (the error then gives the line). */
+type Sources = Map<string, string>;
 
 export function loadConfig(opts: LoadOptions = {}): RootConfig {
   const env = opts.env ?? process.env;
@@ -53,7 +66,7 @@ export function loadConfig(opts: LoadOptions = {}): RootConfig {
   if (!file && existsSync('rustyclaw.yaml')) file = 'rustyclaw.yaml';
   let raw: unknown = {};
   let doc: Document | undefined;
-  const source = file ?? '(built-in defaults)';
+  const source = file ?? 'built-in defaults';
   if (file) {
     let text: string;
     try {
@@ -68,19 +81,36 @@ export function loadConfig(opts: LoadOptions = {}): RootConfig {
     raw = doc.toJS() ?? {};
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, ['the top level must be a mapping of sections']);
   }
-  let merged = deepMerge(raw as Record<string, unknown>, opts.overrides ?? {});
+  const sources: Sources = new Map();
+  // Precedence: file < environment < flags (a flag is the most explicit choice).
+  let merged = raw as Record<string, unknown>;
   for (const [name, at, conv] of ENV_OVERRIDES) {
     const v = env[name];
-    if (v !== undefined && v !== '') merged = deepMerge(merged, nest(at, conv(v)));
+    if (v === undefined || v === '') continue;
+    merged = deepMerge(merged, nest(at, conv(v)));
+    sources.set(at.join('.'), `${name}=${JSON.stringify(v).slice(0, 60)} in the environment`);
   }
-  const cfg = validateConfig(merged, source, doc);
-  const base = file ? path.dirname(path.resolve(file)) : process.cwd();
+  merged = deepMerge(merged, opts.overrides ?? {});
+  for (const [at, from] of Object.entries(opts.overrideSources ?? {})) sources.set(at, from);
+  const explicitDir = typeof merged.data_dir === 'string' && merged.data_dir !== '';
+  const cfg = validateConfig(merged, source, doc, sources);
+  if (!explicitDir) cfg.data_dir = defaultDataDir(env);
+  // A data dir from the file is relative to the file; from a flag or the environment, to the cwd.
+  const base = file && explicitDir && !sources.has('data_dir') ? path.dirname(path.resolve(file)) : process.cwd();
   cfg.data_dir = path.resolve(base, cfg.data_dir);
+  Object.defineProperty(cfg, CONFIG_ORIGIN, { value: { file: file ? path.resolve(file) : null, dataDirExplicit: explicitDir }, enumerable: false });
   return cfg;
 }
 
+const CONFIG_ORIGIN = Symbol('rustyclaw.configOrigin');
+
+/** Which file a loaded config came from and whether its data dir was named (file, env or flag) or the default. */
+export function configOrigin(cfg: RootConfig): { file: string | null; dataDirExplicit: boolean } {
+  return (cfg as Record<symbol, { file: string | null; dataDirExplicit: boolean }>)[CONFIG_ORIGIN] ?? { file: null, dataDirExplicit: true };
+}
+
 /** Apply defaults and validate an already-parsed config object. */
-export function validateConfig(obj: Record<string, unknown>, source = '(config object)', doc?: Document): RootConfig {
+export function validateConfig(obj: Record<string, unknown>, source = '(config object)', doc?: Document, sources?: Sources): RootConfig {
   const schema: TSchema = rootSchema();
   const withDefaults = Value.Default(schema, structuredClone(obj)) as Record<string, unknown>;
   const problems: string[] = [];
@@ -89,10 +119,17 @@ export function validateConfig(obj: Record<string, unknown>, source = '(config o
     const yamlPath = e.path.split('/').filter(Boolean).map(decodePointer);
     const where = yamlPath.join('.') || '(top level)';
     if (problems.some((p) => p.includes(`${where}:`))) continue;
-    const line = doc ? lineOf(doc, yamlPath) : undefined;
+    const from = sourceOf(sources, yamlPath);
+    const line = doc && !from ? lineOf(doc, yamlPath) : undefined;
     const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value)?.slice(0, 60);
-    const what = e.message === 'Unexpected property' ? `unknown option (allowed here: ${allowedKeys(schema, yamlPath.slice(0, -1))})` : `${e.message}, got ${got}`;
-    problems.push(`${line ? `line ${line}: ` : ''}${where}: ${what}`);
+    const choices = literalChoices(e.schema);
+    const what =
+      e.message === 'Unexpected property'
+        ? `unknown option (allowed here: ${allowedKeys(schema, yamlPath.slice(0, -1))})`
+        : choices
+          ? `expected one of ${choices.join(', ')}, got ${got}`
+          : `${e.message}, got ${got}`;
+    problems.push(`${line ? `line ${line}: ` : ''}${where}: ${what}${from ? ` (from ${from})` : ''}`);
   }
   const kernel = (withDefaults.kernel ?? {}) as Record<string, any>;
   if (kernel.liveness && kernel.liveness.interval_ms >= kernel.liveness.deadline_ms) {
@@ -104,6 +141,23 @@ export function validateConfig(obj: Record<string, unknown>, source = '(config o
   }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return withDefaults as RootConfig;
+}
+
+/** The source of the value at a path (or of a parent set as a whole). */
+function sourceOf(sources: Sources | undefined, p: string[]): string | undefined {
+  if (!sources) return undefined;
+  for (let n = p.length; n > 0; n--) {
+    const s = sources.get(p.slice(0, n).join('.'));
+    if (s) return s;
+  }
+  return undefined;
+}
+
+/** The allowed values of a union of literals (`placement: dedicated | shared`), else undefined. */
+function literalChoices(schema: TSchema): string[] | undefined {
+  const branches = (schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
+  if (!branches?.length || !branches.every((b) => b.const !== undefined)) return undefined;
+  return branches.map((b) => String(b.const));
 }
 
 export function isLoopback(host: string): boolean {

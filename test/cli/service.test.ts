@@ -58,10 +58,16 @@ test('a bad config file stops start with an error naming the YAML path', async (
   assert.match(r.stderr, /line 3/);
 });
 
-test('status without a running service boots the tree in-process', async () => {
+test('status without a running service says so (exit 1); --in-process boots a tree and says it is not a service', async () => {
   const dir = tempDir('rc-cli-');
   const cfg = path.join(dir, 'rustyclaw.yaml');
   writeFileSync(cfg, `data_dir: ${dir}/data\nkernel:\n  system_actors: []\n  actors:\n    agent:\n      enabled: false\n`);
-  const { stdout } = await cli(['--config', cfg, 'status', '--json']);
-  assert.equal(JSON.parse(stdout).pid > 0, true);
+  const none = await cli(['--config', cfg, 'status']).catch((e) => e);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no running RustyClaw service for data dir .*data.*--in-process/s);
+  assert.equal(none.stdout, '', 'no pid or uptime as if a service were up');
+  const { stdout } = await cli(['--config', cfg, '--in-process', 'status']);
+  assert.match(stdout, /no service running: a tree booted in-process/);
+  const json = JSON.parse((await cli(['--config', cfg, '--in-process', 'status', '--json'])).stdout);
+  assert.equal(json.in_process, true);
 });

@@ -1,13 +1,29 @@
 /** `rustyclaw start | status | stop`: run the service and look at it. */
 import type { Command } from 'commander';
-import type { CliRuntime } from '../runtime.js';
-import { startService, runningService, pidAlive } from '../../service.js';
-import { createLogger } from '../../kernel/log.js';
+import { globalOverrides, type CliRuntime, type GlobalOptions } from '../runtime.js';
+import { startService, pidAlive, type Service } from '../../service.js';
 import { connect } from '../../client/index.js';
 import { table } from '../table.js';
-import { loadConfig } from '../../config/load.js';
+import { loadConfig, configOrigin, type RootConfig } from '../../config/load.js';
+import { createCliLogger, type LogFormat } from '../logger.js';
+import { announce, findService, NoServiceError } from '../discovery.js';
+import { snapshotEnv } from '../service-env.js';
+import { capabilities } from '../capability.js';
 import type { StatusReply } from '../../../protocol/kernel.js';
 import type { StatsReply as SafetyStats } from '../../../protocol/safety.js';
+
+/**
+ * Subsystems that must be up before the ready line: an enabled endpoint that could not open would
+ * otherwise leave a service that prints "ready" while its users cannot reach it.
+ */
+async function readinessProblems(svc: Service, config: RootConfig): Promise<string[]> {
+  const st = await svc.sys.status();
+  if (!st.actors.some((a) => a.path === 'system/scheduler')) return [];
+  const stats = await svc.sys.ask<{ webhook_error?: string }>('system/scheduler', 'scheduler.stats', {}, { timeoutMs: 10_000 }).catch(() => null);
+  if (!stats?.webhook_error) return [];
+  const port = (config.scheduler as { webhook?: { port?: number } } | undefined)?.webhook?.port;
+  return [`the scheduler's webhook endpoint ${stats.webhook_error}; set scheduler.webhook.port (0 = any free port, now ${port}) or scheduler.webhook.enabled: false`];
+}
 
 export function register(program: Command, rt: CliRuntime): void {
   program
@@ -16,28 +32,42 @@ export function register(program: Command, rt: CliRuntime): void {
     .option('--placement <profile>', 'dedicated (a thread per actor) or shared (light actors share threads)')
     .option('--port <port>', 'endpoint port (0 = any free port)')
     .action(async (o: { placement?: string; port?: string }) => {
-      const g = program.opts<{ config?: string; dataDir?: string; logLevel?: string }>();
-      const overrides: Record<string, any> = {};
-      if (g.dataDir) overrides.data_dir = g.dataDir;
-      if (g.logLevel) overrides.log = { level: g.logLevel };
-      if (o.placement) overrides.kernel = { placement: o.placement };
-      if (o.port !== undefined) overrides.endpoint = { port: Number(o.port) };
-      const config = loadConfig({ file: g.config, overrides });
-      const log = createLogger(config.log.level, config.log.file);
-      const svc = await startService(config, { log });
+      const g = program.opts<GlobalOptions>();
+      const { overrides, overrideSources } = globalOverrides(g);
+      if (o.placement) {
+        overrides.kernel = { placement: o.placement };
+        overrideSources['kernel.placement'] = `--placement ${o.placement}`;
+      }
+      if (o.port !== undefined) {
+        overrides.endpoint = { port: /^-?\d+$/.test(o.port.trim()) ? Number(o.port) : o.port };
+        overrideSources['endpoint.port'] = `--port ${o.port}`;
+      }
+      const config = loadConfig({ file: g.config, overrides, overrideSources });
+      const log = createCliLogger(config.log.level, { file: config.log.file, format: config.log.format as LogFormat });
+      const runInfo = { data_dir: config.data_dir, started_at: new Date().toISOString(), config_file: configOrigin(config).file, env: snapshotEnv(config) };
+      const svc = await rt.waiting!.on('the service to start', startService(config, { log, runInfo }));
+      const problems = await rt.waiting!.on('the subsystems to report ready', readinessProblems(svc, config));
+      if (problems.length) {
+        await svc.stop();
+        throw new Error(`not starting: ${problems.join('; ')}`);
+      }
+      const unannounce = announce(config.data_dir);
       const st = await svc.sys.status();
       process.stdout.write(
         `rustyclaw ready in ${Math.round(svc.readyMs)} ms: ${st.actors.length} actors on ${st.threads} threads (${config.kernel.placement}), ` +
           `${svc.url ? `endpoint ${svc.url}` : 'no endpoint'}, data ${config.data_dir}, pid ${process.pid}\n`,
       );
+      rt.waiting!.interactive();
       const shutdown = async (sig: string) => {
         log.info({ signal: sig }, 'stopping');
+        unannounce();
         await svc.stop();
         process.exit(0);
       };
       process.once('SIGINT', () => void shutdown('SIGINT'));
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
       svc.sys.onStopRequest = async () => {
+        unannounce();
         await svc.stop();
         process.exit(0);
       };
@@ -45,24 +75,26 @@ export function register(program: Command, rt: CliRuntime): void {
 
   program
     .command('status')
-    .description('list every actor: path, thread, state, restarts, mailbox depth, messages handled')
+    .description("every actor: path, thread, state, restarts, mailbox depth, messages handled, and what it can do (embedder model, providers, webhooks)")
     .option('--json', 'print one JSON object')
     .action(async (o: { json?: boolean }) => {
       const st = await rt.ask<StatusReply>('kernel', 'kernel.status');
-      // Safety decisions are counted by the safety actor; show them when it runs.
-      const safety = st.actors.some((a) => a.path === 'system/safety' && a.state === 'running')
-        ? await rt.ask<SafetyStats>('system/safety', 'safety.stats', {}, { timeoutMs: 5000 }).catch(() => null)
-        : null;
-      await rt.close();
+      const remote = await rt.remote();
+      const caps = await rt.waiting!.on('the actors to report their capabilities', capabilities((to, type, p, opts) => rt.ask(to, type, p, opts), st.actors));
+      const safety = (caps['system/safety']?.detail as SafetyStats | undefined) ?? null;
       if (o.json) {
-        process.stdout.write(JSON.stringify(safety ? { ...st, safety } : st) + '\n');
+        const capability = Object.fromEntries(Object.entries(caps).map(([k, v]) => [k, v.line]));
+        process.stdout.write(JSON.stringify({ ...st, in_process: !remote, capability, ...(safety ? { safety } : {}) }) + '\n');
         return;
       }
+      const head = remote
+        ? `pid ${st.pid}, up ${Math.round(st.uptime_ms / 1000)} s, ${st.threads} threads (${st.placement}), rss ${st.rss_mb} MB`
+        : `no service running: a tree booted in-process for this command (--in-process), ${st.threads} threads (${st.placement})`;
       process.stdout.write(
-        `pid ${st.pid}, up ${Math.round(st.uptime_ms / 1000)} s, ${st.threads} threads (${st.placement}), rss ${st.rss_mb} MB\n\n` +
+        `${head}\n\n` +
           table(
-            ['PATH', 'THREAD', 'STATE', 'RESTARTS', 'MAILBOX', 'HANDLED'],
-            st.actors.map((a) => [a.path, a.thread, a.state, a.restarts, a.mailbox, a.handled]),
+            ['PATH', 'THREAD', 'STATE', 'RESTARTS', 'MAILBOX', 'HANDLED', 'CAPABILITY'],
+            st.actors.map((a) => [a.path, a.thread, a.state, a.restarts, a.mailbox, a.handled, caps[a.path]?.line ?? '']),
           ) +
           '\n',
       );
@@ -79,17 +111,16 @@ export function register(program: Command, rt: CliRuntime): void {
     .command('stop')
     .description('stop the running service gracefully')
     .action(async () => {
-      const info = runningService(rt.config().data_dir);
-      if (!info) {
-        process.stderr.write(`no running service for data dir ${rt.config().data_dir}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      const c = await connect({ url: info.url, token: info.token });
-      await c.ask('kernel', 'kernel.stop', {});
+      const cfg = rt.config();
+      const found = findService(cfg.data_dir, configOrigin(cfg).dataDirExplicit);
+      if (!found) throw new NoServiceError(cfg.data_dir);
+      const { info } = found;
+      const c = await rt.waiting!.on(`the service at ${info.url} (pid ${info.pid})`, connect({ url: info.url, token: info.token }));
+      await rt.waiting!.on(`the service (pid ${info.pid}) to accept kernel.stop`, c.ask('kernel', 'kernel.stop', {}));
       await c.close();
-      const t0 = Date.now();
-      while (pidAlive(info.pid) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 50));
-      process.stdout.write(pidAlive(info.pid) ? `service (pid ${info.pid}) is still stopping\n` : `stopped (pid ${info.pid})\n`);
+      await rt.waiting!.on(`the service (pid ${info.pid}) to exit`, async () => {
+        while (pidAlive(info.pid)) await new Promise((r) => setTimeout(r, 50));
+      });
+      process.stdout.write(`stopped (pid ${info.pid})\n`);
     });
 }
