@@ -18,6 +18,26 @@ export const ToolCallSchema = Type.Object({
 });
 export type ToolCall = Static<typeof ToolCallSchema>;
 
+/**
+ * A model's reasoning, kept so it can be sent back the way its provider requires (DeepSeek thinking
+ * mode wants `reasoning_content` on assistant messages with tool calls; Anthropic wants thinking
+ * blocks with their signatures before a `tool_use`). Never shown to the user unless asked.
+ */
+export const ReasoningSchema = Type.Object({
+  /** The reasoning text (all blocks joined). */
+  text: Type.String(),
+  /** The wire field it came in on OpenAI-compatible APIs (`reasoning_content`: DeepSeek, older vLLM; `reasoning`: OpenRouter, vLLM). */
+  field: Type.Optional(Type.Union([Type.Literal('reasoning_content'), Type.Literal('reasoning')])),
+  /** Anthropic thinking blocks in order, with their signatures (or redacted_thinking data). */
+  blocks: Type.Optional(Type.Array(Type.Object({
+    thinking: Type.Optional(Type.String()),
+    signature: Type.Optional(Type.String()),
+    /** `redacted_thinking` block data (opaque). */
+    redacted: Type.Optional(Type.String()),
+  }))),
+});
+export type Reasoning = Static<typeof ReasoningSchema>;
+
 export const ChatMessageSchema = Type.Object({
   role: Type.Union([Type.Literal('system'), Type.Literal('user'), Type.Literal('assistant'), Type.Literal('tool')]),
   content: Type.String(),
@@ -26,6 +46,8 @@ export const ChatMessageSchema = Type.Object({
   tool_call_id: Type.Optional(Type.String()),
   /** For role `tool`: the tool's name. */
   name: Type.Optional(Type.String()),
+  /** For role `assistant`: the model's reasoning for this message (sent back where the provider requires it). */
+  reasoning: Type.Optional(ReasoningSchema),
 });
 export type ChatMessage = Static<typeof ChatMessageSchema>;
 
@@ -69,6 +91,8 @@ export const UsageSchema = Type.Object({
   model: Type.String(),
   /** True when the tokens were counted locally because the response carried no usage. */
   estimated: Type.Optional(Type.Boolean()),
+  /** Reasoning tokens (already included in output_tokens) when the provider reports them. */
+  reasoning_tokens: Type.Optional(Type.Integer()),
 });
 export type Usage = Static<typeof UsageSchema>;
 
@@ -82,11 +106,27 @@ export const AttemptSchema = Type.Object({
 });
 export type Attempt = Static<typeof AttemptSchema>;
 
+/**
+ * Why an answer ended, the same across adapters: `stop` (complete), `length` (cut by max_tokens or
+ * the context window), `tool_calls`, `content_filter` (the provider's filter cut it), `refusal` (the
+ * model refused; see `refusal`), `error` (the provider signalled an error after the answer began).
+ */
+export const FinishReasonSchema = Type.Union([
+  Type.Literal('stop'), Type.Literal('length'), Type.Literal('tool_calls'), Type.Literal('content_filter'),
+  Type.Literal('refusal'), Type.Literal('error'),
+]);
+export type FinishReason = Static<typeof FinishReasonSchema>;
+
 export const ChatResultSchema = Type.Object({
   request_id: Type.String(),
   text: Type.String(),
   tool_calls: Type.Array(ToolCallSchema),
-  finish_reason: Type.String(),
+  finish_reason: FinishReasonSchema,
+  /** The provider's own finish/stop reason, for diagnostics. */
+  raw_finish_reason: Type.Optional(Type.String()),
+  /** The refusal message (OpenAI `refusal`), when the model refused. */
+  refusal: Type.Optional(Type.String()),
+  reasoning: Type.Optional(ReasoningSchema),
   usage: UsageSchema,
   attempts: Type.Array(AttemptSchema),
 });
@@ -104,6 +144,8 @@ export const CancelReplySchema = Type.Object({ cancelled: Type.Boolean() });
 
 export const UsageGroupKeySchema = Type.Union([
   Type.Literal('provider'), Type.Literal('model'), Type.Literal('agent'), Type.Literal('purpose'), Type.Literal('day'),
+  /** `ok`, or `failed` for billed tokens of a stream that broke after it began. */
+  Type.Literal('status'),
 ]);
 export type UsageGroupKey = Static<typeof UsageGroupKeySchema>;
 
@@ -138,6 +180,10 @@ export const ProviderStateSchema = Type.Object({
   cooldown_until: Type.Optional(Type.Number()),
   failures: Type.Integer(),
   reason: Type.Optional(Type.String()),
+  /** The error class that caused the cooldown/disable (see docs/providers.md), e.g. `quota`, `rate_limited`, `auth`. */
+  kind: Type.Optional(Type.String()),
+  /** When the cooldown or disable began (epoch ms). */
+  since: Type.Optional(Type.Number()),
 });
 export const StatusReplySchema = Type.Object({
   providers: Type.Array(ProviderStateSchema),
@@ -162,9 +208,12 @@ export type ProviderErrorCode =
   | 'all_providers_failed'
   | 'no_provider' // nothing configured for this alias (names the env variables to set)
   | 'unknown_model'
-  | 'bad_request' // 400/404: not retried
+  | 'bad_request' // 400/422: not retried
   | 'stream_failed' // the stream broke after tokens were sent to the caller
   | 'cancelled';
+
+/** How the agent handles tool calls cut off by max_tokens (they are never executed). */
+export const TruncatedToolCallsSchema = Type.Union([Type.Literal('retry'), Type.Literal('tell')]);
 
 // ---- config ---------------------------------------------------------------------------------
 
@@ -184,6 +233,8 @@ export const ProviderEntrySchema = Type.Object({
   model: Type.Optional(Type.String({ default: '' })),
   model_env: Type.Optional(Type.String({ default: '' })),
   headers: Type.Optional(Type.Record(Type.String(), Type.String(), { default: {} })),
+  /** Extra top-level request body fields merged into every request (e.g. Anthropic `thinking`, DeepSeek `thinking`, `reasoning_effort`). */
+  body: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { default: {} })),
   prices: Type.Optional(Type.Record(Type.String(), PriceSchema, { default: {} })),
 }, { additionalProperties: false });
 /** Entries are partial in YAML (a record's values get no defaults from the loader); resolved with defaults in the router. */
@@ -191,9 +242,9 @@ export type ProviderEntry = Required<Static<typeof ProviderEntrySchema>>;
 
 export const ProvidersConfigSchema = Type.Record(Type.String(), ProviderEntrySchema, {
   default: {
-    openai: { type: 'openai', enabled: 'auto', base_url: '', base_url_env: 'OPENAI_BASE_URL', api_key: '', api_key_env: 'OPENAI_API_KEY', model: '', model_env: 'OPENAI_MODEL', headers: {}, prices: {} },
-    anthropic: { type: 'anthropic', enabled: 'auto', base_url: '', base_url_env: 'ANTHROPIC_BASE_URL', api_key: '', api_key_env: 'ANTHROPIC_API_KEY', model: '', model_env: 'ANTHROPIC_MODEL', headers: {}, prices: {} },
-    ollama: { type: 'ollama', enabled: 'auto', base_url: '', base_url_env: 'OLLAMA_HOST', api_key: '', api_key_env: '', model: '', model_env: 'OLLAMA_MODEL', headers: {}, prices: {} },
+    openai: { type: 'openai', enabled: 'auto', base_url: '', base_url_env: 'OPENAI_BASE_URL', api_key: '', api_key_env: 'OPENAI_API_KEY', model: '', model_env: 'OPENAI_MODEL', headers: {}, body: {}, prices: {} },
+    anthropic: { type: 'anthropic', enabled: 'auto', base_url: '', base_url_env: 'ANTHROPIC_BASE_URL', api_key: '', api_key_env: 'ANTHROPIC_API_KEY', model: '', model_env: 'ANTHROPIC_MODEL', headers: {}, body: {}, prices: {} },
+    ollama: { type: 'ollama', enabled: 'auto', base_url: '', base_url_env: 'OLLAMA_HOST', api_key: '', api_key_env: '', model: '', model_env: 'OLLAMA_MODEL', headers: {}, body: {}, prices: {} },
   },
 });
 export type ProvidersConfig = Record<string, ProviderEntry>;
@@ -223,6 +274,10 @@ export const ProviderRouterConfigSchema = Type.Object({
   cooldown_max_ms: Type.Integer({ default: 300000, minimum: 0 }),
   /** Longest Retry-After the router sleeps on when every provider in the chain is cooling down. */
   max_retry_wait_ms: Type.Integer({ default: 30000, minimum: 0 }),
+  /** Cooldown of an entry after a quota/billing error (insufficient_quota, 402, daily caps): not transient. */
+  quota_cooldown_ms: Type.Integer({ default: 3600000, minimum: 0 }),
+  /** Cooldown of an entry whose model the server does not have (404 model not found). */
+  not_found_cooldown_ms: Type.Integer({ default: 600000, minimum: 0 }),
   /** Attempts per request across the whole chain. */
   max_attempts: Type.Integer({ default: 6, minimum: 1 }),
   /** Usage records older than this are dropped at start (0 = keep forever). */

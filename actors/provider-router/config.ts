@@ -81,10 +81,10 @@ export function resolveProvider(id: string, e: ProviderEntry, env: NodeJS.Proces
   const prices: ResolvedProvider['prices'] = { ...DEFAULT_PRICES };
   for (const [k, v] of Object.entries(e.prices ?? {})) prices[k] = { input_per_mtok: v.input_per_mtok ?? 0, output_per_mtok: v.output_per_mtok ?? 0 };
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify([type, base_url, api_key, default_model, e.headers]))
+    .update(JSON.stringify([type, base_url, api_key, default_model, e.headers, e.body ?? {}]))
     .digest('hex').slice(0, 16);
   return {
-    id, type, base_url, api_key, api_key_env: e.api_key_env, default_model, headers: { ...e.headers }, prices, fingerprint,
+    id, type, base_url, api_key, api_key_env: e.api_key_env, default_model, headers: { ...e.headers }, body: { ...(e.body ?? {}) }, prices, fingerprint,
     ...(unusable ? { unusable } : {}),
   };
 }

@@ -48,6 +48,8 @@ function scrub(e: ProviderError, secret: string | undefined): ProviderError {
 export interface StreamControl {
   /** Call once the first token/tool delta arrived: switches from first-token to idle timeout. */
   firstToken(): void;
+  /** The response's content type (a JSON body answering a stream request is used as it is). */
+  readonly contentType: string;
 }
 
 function looksLikeHtml(text: string, contentType: string): boolean {
@@ -66,7 +68,11 @@ export function errorMessageFromBody(text: string, contentType: string): { messa
     const j = JSON.parse(text) as any;
     const e = j?.error;
     if (typeof e === 'string') return { message: e };
-    if (e && typeof e === 'object') return { message: String(e.message ?? JSON.stringify(e)), code: e.code, type: e.type };
+    if (e && typeof e === 'object') {
+      // OpenRouter wraps the upstream provider's own error body in metadata.raw.
+      const raw = typeof e.metadata?.raw === 'string' ? ` (upstream: ${e.metadata.raw.slice(0, 200)})` : '';
+      return { message: `${String(e.message ?? JSON.stringify(e))}${raw}`, code: e.code, ...(typeof e.type === 'string' ? { type: e.type } : {}) };
+    }
     if (typeof j?.message === 'string') return { message: j.message };
     return { message: text.slice(0, 300) };
   } catch {
@@ -115,6 +121,7 @@ export async function streamPost(
   };
   const hardTimer = setTimeout(() => abortWith(new ProviderError('timeout', provider, `request exceeded ${timeouts.request_timeout_ms} ms`)), timeouts.request_timeout_ms);
   const ctl: StreamControl = {
+    contentType: '',
     firstToken() {
       if (!gotFirst) {
         gotFirst = true;
@@ -136,11 +143,11 @@ export async function streamPost(
     const ctype = String(res.headers['content-type'] ?? '');
     if (res.statusCode >= 400) {
       const text = await readLimited(res.body);
-      const { message, code } = errorMessageFromBody(text, ctype);
+      const { message, code, type } = errorMessageFromBody(text, ctype);
       // OpenAI/Azure also send `retry-after-ms`; it is more precise than `retry-after` when present.
       const ms = Number(res.headers['retry-after-ms']);
       const retryAfter = Number.isFinite(ms) && ms >= 0 && res.headers['retry-after-ms'] !== undefined ? ms : parseRetryAfter(res.headers['retry-after'] as string | undefined);
-      throw classifyStatus(provider, res.statusCode, message, retryAfter, code);
+      throw classifyStatus(provider, res.statusCode, message, retryAfter, code, type);
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       res.body.destroy();
@@ -150,8 +157,11 @@ export async function streamPost(
       const text = await readLimited(res.body);
       throw new ProviderError('bad_response', provider, `answered HTML instead of ${opts.expect === 'sse' ? 'an event stream' : 'NDJSON'}${htmlTitle(text)}`, { status: res.statusCode });
     }
+    (ctl as { contentType: string }).contentType = ctype;
     for await (const chunk of res.body) {
-      armGap();
+      // Before the first token only the first-token deadline runs: keep-alive comments
+      // (`: OPENROUTER PROCESSING`) and empty role chunks must not extend it.
+      if (gotFirst) armGap();
       onChunk(chunk as Buffer, ctl);
     }
   } catch (err) {

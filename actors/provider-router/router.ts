@@ -11,11 +11,12 @@ import { AnthropicAdapter } from './adapters/anthropic.js';
 import { OllamaAdapter } from './adapters/ollama.js';
 import { OpenAiAdapter } from './adapters/openai.js';
 import { SETUP_HINT, resolveSettings, type RouterSettings } from './config.js';
-import { ChainError, FailoverChain, parseChainEntry, type ChainEntry, type DisabledProvider } from './failover.js';
+import { ChainError, FailoverChain, parseChainEntry, type ChainEntry, type DisabledProvider, type FailedOutput, type PersistedCooldown } from './failover.js';
 import type { ProviderAdapter, ResolvedProvider, Timeouts } from './types.js';
 import { UsageLedger, costUsd, countPromptTokens } from './usage.js';
 
 const DISABLED_KEY = 'disabled';
+const COOLDOWNS_KEY = 'cooldowns';
 
 export const REDACT_PATHS = [
   'api_key', '*.api_key', '*.*.api_key', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.authorization',
@@ -55,14 +56,22 @@ export class ProviderRouter {
     const maxOut = Math.max(...Object.values(this.settings.models).map((m) => m.max_output_tokens), 1024);
     for (const p of this.settings.providers.values()) this.adapters.set(p.id, makeAdapter(p, timeouts, maxOut));
     const store = opts.store;
-    const disabled = store?.get<Record<string, DisabledProvider>>(DISABLED_KEY) ?? {};
-    this.chain = new FailoverChain(this.adapters, r, this.log, disabled, (id, d) => {
-      const cur = { ...(store?.get<Record<string, DisabledProvider>>(DISABLED_KEY) ?? {}) };
-      if (d) cur[id] = d;
-      else delete cur[id];
-      // Committed by lmdb's write thread within milliseconds; callers that must see it durable
-      // before going on (tests, shutdown) await `store.flushed()`.
-      void store?.batch([{ key: DISABLED_KEY, value: cur }]);
+    // One record per kind of state, rewritten whole on change (a handful of entries at most).
+    // Committed by lmdb's write thread within milliseconds; callers that must see it durable
+    // before going on (tests, shutdown, a one-shot CLI exiting) await `store.flushed()`.
+    const update = <T>(recordKey: string, key: string, v: T | undefined) => {
+      if (!store) return;
+      const cur = { ...(store.get<Record<string, T>>(recordKey) ?? {}) };
+      if (v) cur[key] = v;
+      else if (key in cur) delete cur[key];
+      else return;
+      void store.batch([{ key: recordKey, value: cur }]);
+    };
+    this.chain = new FailoverChain(this.adapters, r, this.log, {
+      disabled: store?.get<Record<string, DisabledProvider>>(DISABLED_KEY) ?? {},
+      cooldowns: store?.get<Record<string, PersistedCooldown>>(COOLDOWNS_KEY) ?? {},
+      onDisabledChange: (key, d) => update(DISABLED_KEY, key, d),
+      onCooldownChange: (key, c) => update(COOLDOWNS_KEY, key, c),
     });
     this.ledger = new UsageLedger(store, r.usage_retention_days);
     const on = [...this.settings.providers.values()].filter((p) => !p.unusable).map((p) => `${p.id} (${p.type} ${p.base_url})`);
@@ -94,30 +103,53 @@ export class ProviderRouter {
         ...(req.tools ? { tools: req.tools } : {}),
         ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
         ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-      }, { onText: (t, provider) => onText(t, provider ?? '') }, ac.signal, SETUP_HINT);
+      }, { onText: (t, provider) => onText(t, provider ?? '') }, ac.signal, SETUP_HINT, (f) => this.recordFailed(req, f));
       const p = this.settings.providers.get(entry.provider)!;
       const estimated = !result.usage;
       const input = result.usage?.input_tokens ?? countPromptTokens(req.messages);
       const output = result.usage?.output_tokens
-        ?? countTokens(result.text) + result.tool_calls.reduce((n, c) => n + countTokens(c.name) + countTokens(c.arguments), 0);
+        ?? countTokens(result.text) + countTokens(result.reasoning?.text ?? '') + countTokens(result.refusal ?? '')
+          + result.tool_calls.reduce((n, c) => n + countTokens(c.name) + countTokens(c.arguments), 0);
       const cost = costUsd(p.prices, entry.model, input, output);
       // Accounting must not delay the answer: the lmdb write completes in the background.
       this.ledger.record({
         provider: entry.provider, model: entry.model, agent: req.agent ?? '-', purpose: req.purpose ?? 'chat',
         input_tokens: input, output_tokens: output, cost_usd: cost, at: Date.now(),
       }).catch((e: Error) => this.log.warn({ err: e.message }, 'usage record not persisted'));
+      if (result.finish_reason === 'length' || result.finish_reason === 'refusal' || result.finish_reason === 'content_filter') {
+        this.log.info({ provider: entry.provider, model: entry.model, finish_reason: result.finish_reason, raw: result.raw_finish_reason, agent: req.agent },
+          `answer from ${entry.key} ended with ${result.finish_reason}${result.tool_calls.length ? ` (${result.tool_calls.length} tool call(s))` : ''}`);
+      }
       return {
         request_id,
         text: result.text,
         tool_calls: result.tool_calls,
         finish_reason: result.finish_reason,
-        usage: { input_tokens: input, output_tokens: output, cost_usd: cost, provider: entry.provider, model: entry.model, ...(estimated ? { estimated } : {}) },
+        ...(result.raw_finish_reason ? { raw_finish_reason: result.raw_finish_reason } : {}),
+        ...(result.refusal ? { refusal: result.refusal } : {}),
+        ...(result.reasoning ? { reasoning: result.reasoning } : {}),
+        usage: {
+          input_tokens: input, output_tokens: output, cost_usd: cost, provider: entry.provider, model: entry.model,
+          ...(estimated ? { estimated } : {}), ...(result.usage?.reasoning_tokens ? { reasoning_tokens: result.usage.reasoning_tokens } : {}),
+        },
         attempts,
       };
     } finally {
       this.running.delete(request_id);
       external?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** A stream that failed after producing output is billed by the provider: record it as `failed`. */
+  private recordFailed(req: ChatRequest, f: FailedOutput): void {
+    const p = this.settings.providers.get(f.entry.provider);
+    if (!p) return;
+    const input = f.usage?.input_tokens || countPromptTokens(req.messages);
+    const output = Math.max(f.usage?.output_tokens ?? 0, countTokens(f.text) + countTokens(f.reasoning));
+    this.ledger.record({
+      provider: f.entry.provider, model: f.entry.model, agent: req.agent ?? '-', purpose: req.purpose ?? 'chat',
+      input_tokens: input, output_tokens: output, cost_usd: costUsd(p.prices, f.entry.model, input, output), at: Date.now(), status: 'failed',
+    }).catch((e: Error) => this.log.warn({ err: e.message }, 'usage record not persisted'));
   }
 
   cancel(request_id: string): boolean {

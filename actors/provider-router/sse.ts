@@ -72,5 +72,11 @@ export class SseParser {
     if (field === 'data') this.data.push(value);
     else if (field === 'event') this.event = value;
     else if (field === 'id') this.id = value;
+    // Not WHATWG: older llama.cpp servers report a failed stream as an `error: {json}` line
+    // (then `data: [DONE]`). Surfaced as an `error` event so its message is not lost.
+    else if (field === 'error') {
+      this.event = 'error';
+      this.data.push(value);
+    }
   }
 }

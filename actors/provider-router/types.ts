@@ -1,5 +1,5 @@
 /** Internal types shared by the adapters, the failover chain and the router. */
-import type { ChatMessage, ToolCall, ToolSpec } from '../../protocol/provider.js';
+import type { ChatMessage, FinishReason, Reasoning, ToolCall, ToolSpec } from '../../protocol/provider.js';
 
 export interface AdapterRequest {
   model: string;
@@ -9,17 +9,31 @@ export interface AdapterRequest {
   temperature?: number;
 }
 
+export interface AdapterUsage {
+  input_tokens: number;
+  output_tokens: number;
+  reasoning_tokens?: number;
+}
+
 export interface StreamSink {
   /** A text delta for the caller. */
   onText(text: string, provider?: string): void;
+  /** Usage as the response reports it so far (so a stream that breaks later is still accounted). */
+  onUsage?(usage: AdapterUsage): void;
+  /** A reasoning delta (never shown unless asked). */
+  onReasoning?(text: string): void;
 }
 
 export interface AdapterResult {
   text: string;
   tool_calls: ToolCall[];
-  finish_reason: string;
+  finish_reason: FinishReason;
+  /** The provider's own finish/stop reason. */
+  raw_finish_reason?: string;
+  refusal?: string;
+  reasoning?: Reasoning;
   /** From the response when it reports usage. */
-  usage?: { input_tokens: number; output_tokens: number };
+  usage?: AdapterUsage;
 }
 
 export interface Timeouts {
@@ -39,6 +53,8 @@ export interface ResolvedProvider {
   api_key_env: string;
   default_model: string;
   headers: Record<string, string>;
+  /** Extra request body fields (config `body:`). */
+  body: Record<string, unknown>;
   prices: Record<string, { input_per_mtok: number; output_per_mtok: number }>;
   /** Why the provider is not usable, when it isn't (e.g. a missing key). */
   unusable?: string;

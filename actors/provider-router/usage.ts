@@ -39,6 +39,8 @@ export interface UsageRecord {
   output_tokens: number;
   cost_usd: number;
   at: number;
+  /** `failed`: billed tokens of a stream that broke after it began (default `ok`). */
+  status?: 'ok' | 'failed';
 }
 
 interface Agg { requests: number; input_tokens: number; output_tokens: number; cost_usd: number }
@@ -66,7 +68,8 @@ export class UsageLedger {
   }
 
   async record(r: UsageRecord): Promise<void> {
-    const k = [day(r.at), r.provider, r.model, r.agent, r.purpose].join(SEP);
+    // Successful records keep the original 5-part key (stored ledgers stay readable).
+    const k = [day(r.at), r.provider, r.model, r.agent, r.purpose, ...(r.status === 'failed' ? ['failed'] : [])].join(SEP);
     const a = this.aggs.get(k) ?? { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
     a.requests += 1;
     a.input_tokens += r.input_tokens;
@@ -81,9 +84,9 @@ export class UsageLedger {
     const rows = new Map<string, UsageRow>();
     const total: UsageRow = { key: {}, requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
     for (const [k, a] of this.aggs) {
-      const [d, provider, model, agent, purpose] = k.split(SEP);
+      const [d, provider, model, agent, purpose, status = 'ok'] = k.split(SEP);
       if (sinceDay && d < sinceDay) continue;
-      const fields: Record<UsageGroupKey, string> = { day: d, provider, model, agent, purpose };
+      const fields: Record<UsageGroupKey, string> = { day: d, provider, model, agent, purpose, status };
       const key: Record<string, string> = {};
       for (const g of groupBy) key[g] = fields[g];
       const rk = groupBy.map((g) => fields[g]).join(SEP);

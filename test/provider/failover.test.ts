@@ -14,12 +14,13 @@ import { captureLog, chatCollect, makeRouter, rejection } from './helpers.js';
 
 after(() => closeHttpPools());
 
-async function pair(first: Behaviour[], kindA: WireKind = 'openai', kindB: WireKind = 'anthropic') {
+async function pair(first: Behaviour[], kindA: WireKind = 'openai', kindB: WireKind = 'anthropic', router: Record<string, unknown> = {}) {
   const a = await startLlmServer(kindA, { script: first });
   const b = await startLlmServer(kindB);
   const cap = captureLog();
-  const router = makeRouter({ a: providerEntry(a), b: providerEntry(b) }, ['a', 'b'], { log: cap.log, router: { first_token_timeout_ms: 300 } });
-  return { a, b, router, lines: cap.lines, close: () => Promise.all([a.close(), b.close()]) };
+  const r = makeRouter({ a: providerEntry(a), b: providerEntry(b) }, ['a', 'b'], { log: cap.log, router: { first_token_timeout_ms: 300, ...router } });
+  const router_ = r;
+  return { a, b, router: router_, lines: cap.lines, close: () => Promise.all([a.close(), b.close()]) };
 }
 
 const retryable: Array<[string, Behaviour, string]> = [
@@ -41,7 +42,8 @@ const retryable: Array<[string, Behaviour, string]> = [
 for (const [name, behaviour, code] of retryable) {
   test(`failover on ${name}: the next provider answers, the failed one cools down`, async () => {
     const kindA: WireKind = name.startsWith('529') ? 'anthropic' : 'openai';
-    const t = await pair([behaviour], kindA, kindA === 'anthropic' ? 'openai' : 'anthropic');
+    // A long backoff: the state is checked after the request, however slow a loaded machine is.
+    const t = await pair([behaviour], kindA, kindA === 'anthropic' ? 'openai' : 'anthropic', { cooldown_base_ms: 60_000, cooldown_max_ms: 60_000 });
     try {
       const { result, streamed } = await chatCollect(t.router, 'hello');
       assert.equal(result.usage.provider, 'b');
@@ -126,21 +128,19 @@ test('a malformed chunk after text fails the request with an error naming the pr
   }
 });
 
-for (const status of [400, 404]) {
-  test(`${status} is not retried and not failed over`, async () => {
-    const t = await pair([{ kind: 'status', status, message: 'model does not exist' }]);
-    try {
-      const err = await rejection(chatCollect(t.router, 'x'));
-      assert.equal(err.code, 'bad_request');
-      assert.match(err.message, new RegExp(`a: HTTP ${status}: model does not exist`));
-      assert.equal(t.a.requests.length, 1);
-      assert.equal(t.b.requests.length, 0);
-      assert.equal(t.router.status().providers.find((p) => p.provider === 'a')!.state, 'ok');
-    } finally {
-      await t.close();
-    }
-  });
-}
+test('400 is not retried and not failed over', async () => {
+  const t = await pair([{ kind: 'status', status: 400, message: 'invalid value for temperature' }]);
+  try {
+    const err = await rejection(chatCollect(t.router, 'x'));
+    assert.equal(err.code, 'bad_request');
+    assert.match(err.message, /a: HTTP 400: invalid value for temperature/);
+    assert.equal(t.a.requests.length, 1);
+    assert.equal(t.b.requests.length, 0);
+    assert.equal(t.router.status().providers.find((p) => p.provider === 'a')!.state, 'ok');
+  } finally {
+    await t.close();
+  }
+});
 
 for (const kind of ['openai', 'anthropic'] as WireKind[]) {
   test(`${kind}: a context-length error is a typed context_length error, not a failover`, async () => {
@@ -234,7 +234,7 @@ test('circuit breaker: cooldown doubles per consecutive failure, capped, reset b
     const settings = resolveSettings({ providers: { a: providerEntry(a) } }, {});
     const adapters = new Map([['a', makeAdapter(settings.providers.get('a')!, { connect_timeout_ms: 1000, first_token_timeout_ms: 1000, idle_timeout_ms: 1000, request_timeout_ms: 5000 }, 100)]]);
     let clock = 1_000_000;
-    const chain = new FailoverChain(adapters, { cooldown_base_ms: 1000, cooldown_max_ms: 5000, max_retry_wait_ms: 0, max_attempts: 3 }, pino({ level: 'silent' }), {}, undefined, () => clock);
+    const chain = new FailoverChain(adapters, { cooldown_base_ms: 1000, cooldown_max_ms: 5000, max_retry_wait_ms: 0, max_attempts: 3 }, pino({ level: 'silent' }), {}, () => clock);
     const entries = [parseChainEntry('a', settings.providers)];
     const cooldowns: number[] = [];
     for (let i = 0; i < 5; i++) {

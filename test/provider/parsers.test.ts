@@ -49,7 +49,7 @@ test('status classification', () => {
   for (const s of [500, 502, 503, 504]) assert.equal(classifyStatus('p', s, '').kind, 'server');
   assert.equal(classifyStatus('p', 529, 'Overloaded').kind, 'overloaded');
   assert.equal(classifyStatus('p', 400, 'bad').kind, 'bad_request');
-  assert.equal(classifyStatus('p', 404, 'no model').kind, 'bad_request');
+  assert.equal(classifyStatus('p', 404, 'no model').kind, 'not_found');
   assert.equal(classifyStatus('p', 401, '').kind, 'auth');
   assert.equal(classifyStatus('p', 403, '').kind, 'auth');
   assert.equal(classifyStatus('p', 400, "This model's maximum context length is 8192 tokens").kind, 'context_length');

@@ -39,7 +39,16 @@ export type Behaviour =
   /** Accept and never answer (timeouts). */
   | { kind: 'hang' }
   /** Destroy the connection without any response (connection reset). */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /**
+   * Send recorded bytes verbatim: `body` (pieces written one by one, or one string), optionally cut
+   * into `split_bytes`-byte writes (mid-line, mid-UTF-8 character), `gap_ms` between writes. Then end,
+   * or destroy the socket (`then: 'destroy'`), or keep it open sending `keepalive` comment lines.
+   */
+  | {
+    kind: 'raw'; status?: number; content_type?: string; headers?: Record<string, string>; body: string | string[];
+    split_bytes?: number; gap_ms?: number; then?: 'end' | 'destroy' | 'keepalive'; keepalive?: { line: string; every_ms: number };
+  };
 
 export interface RecordedRequest {
   path: string;
@@ -248,6 +257,7 @@ export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[
       if (got !== state.requireKey) return fail(401, f.errorBody(401, 'invalid api key', kind === 'anthropic' ? 'authentication_error' : 'invalid_api_key'));
     }
     const b = state.script.shift() ?? state.fallback(rec) ?? { kind: 'reply' };
+    if (b.kind === 'raw') return sendRaw(res, b);
     switch (b.kind) {
       case 'status':
         return fail(b.status, f.errorBody(b.status, b.message ?? http.STATUS_CODES[b.status] ?? 'error', b.error_type, b.code), 'application/json',
@@ -300,6 +310,35 @@ export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[
     }
     for (const t of f.tail(reply, calls.length ? 'tool_calls' : 'stop', input, output)) await write(t);
     res.end();
+  }
+
+  async function sendRaw(res: http.ServerResponse, b: Extract<Behaviour, { kind: 'raw' }>): Promise<void> {
+    res.writeHead(b.status ?? 200, { 'content-type': b.content_type ?? 'text/event-stream', ...b.headers });
+    const whole = Buffer.from(Array.isArray(b.body) ? b.body.join('') : b.body, 'utf8');
+    const parts: Buffer[] = [];
+    if (b.split_bytes) for (let i = 0; i < whole.length; i += b.split_bytes) parts.push(whole.subarray(i, i + b.split_bytes));
+    else if (Array.isArray(b.body)) for (const piece of b.body) parts.push(Buffer.from(piece, 'utf8'));
+    else parts.push(whole);
+    for (const part of parts) {
+      if (res.destroyed) return;
+      await new Promise<void>((r) => res.write(part, () => r()));
+      if (b.gap_ms) await sleep(b.gap_ms);
+    }
+    if (b.then === 'destroy') {
+      state.lastFailureAt = now();
+      res.destroy();
+      return;
+    }
+    if (b.then === 'keepalive' && b.keepalive) {
+      const ka = b.keepalive;
+      while (!res.destroyed && !res.writableEnded) {
+        await sleep(ka.every_ms);
+        if (res.destroyed) return;
+        res.write(ka.line);
+      }
+      return;
+    }
+    res.end(() => { if ((b.status ?? 200) >= 400) state.lastFailureAt = now(); });
   }
 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

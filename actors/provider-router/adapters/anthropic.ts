@@ -3,11 +3,12 @@
  * streamed as SSE events message_start → content_block_* → message_delta → message_stop (+ ping);
  * overload is 529 `overloaded_error`, also possible as an in-stream `error` event.
  */
-import type { ChatMessage, ToolCall } from '../../../protocol/provider.js';
+import type { ChatMessage, Reasoning, ToolCall } from '../../../protocol/provider.js';
 import { ProviderError, classifyStatus } from '../errors.js';
+import { normaliseFinish } from '../finish.js';
 import { streamPost } from '../http.js';
 import { SseParser } from '../sse.js';
-import type { AdapterRequest, AdapterResult, ProviderAdapter, ResolvedProvider, StreamSink, Timeouts } from '../types.js';
+import type { AdapterRequest, AdapterResult, AdapterUsage, ProviderAdapter, ResolvedProvider, StreamSink, Timeouts } from '../types.js';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -21,6 +22,15 @@ function parseInput(args: string): unknown {
   } catch {
     return {};
   }
+}
+
+function thinkingBlocks(r: Reasoning | undefined): Block[] {
+  const out: Block[] = [];
+  for (const b of r?.blocks ?? []) {
+    if (b.redacted) out.push({ type: 'redacted_thinking', data: b.redacted });
+    else if (b.signature) out.push({ type: 'thinking', thinking: b.thinking ?? '', signature: b.signature });
+  }
+  return out;
 }
 
 /** Anthropic wants system text apart and strictly alternating user/assistant turns. */
@@ -37,7 +47,10 @@ export function anthropicMessages(messages: ChatMessage[]): { system: string; me
     if (m.role === 'system') system.push(m.content);
     else if (m.role === 'tool') push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id ?? '', content: m.content }]);
     else if (m.role === 'assistant') {
-      const blocks: Block[] = [];
+      // With extended thinking on, the assistant turn that called a tool must start with its
+      // thinking blocks, signatures intact; blocks without a signature (another provider's
+      // reasoning) cannot be verified and are left out.
+      const blocks: Block[] = thinkingBlocks(m.reasoning);
       if (m.content) blocks.push({ type: 'text', text: m.content });
       for (const c of m.tool_calls ?? []) blocks.push({ type: 'tool_use', id: c.id, name: c.name, input: parseInput(c.arguments) });
       push('assistant', blocks);
@@ -52,7 +65,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   async chat(req: AdapterRequest, sink: StreamSink, signal: AbortSignal): Promise<AdapterResult> {
     const p = this.provider;
     const { system, messages } = anthropicMessages(req.messages);
-    const body: Record<string, unknown> = { model: req.model, max_tokens: req.max_tokens ?? this.defaultMaxTokens, messages, stream: true };
+    const body: Record<string, unknown> = { ...p.body, model: req.model, max_tokens: req.max_tokens ?? this.defaultMaxTokens, messages, stream: true };
     if (system) body.system = system;
     if (req.tools?.length) body.tools = req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.parameters }));
     if (req.temperature !== undefined) body.temperature = req.temperature;
@@ -63,10 +76,29 @@ export class AnthropicAdapter implements ProviderAdapter {
     let text = '';
     let finish = '';
     let stopped = false;
+    // Usage: message_start carries the first counts; message_delta's counts are cumulative and win.
     let inputTokens: number | undefined;
+    let cacheRead = 0;
+    let cacheCreate = 0;
     let outputTokens: number | undefined;
-    const blocks = new Map<number, { kind: 'text' | 'tool'; id: string; name: string; json: string }>();
+    const blocks = new Map<number, { kind: 'text' | 'tool' | 'thinking' | 'redacted'; id: string; name: string; json: string; signature: string }>();
     const order: number[] = [];
+    let reasoningText = '';
+    let jsonBody = '';
+    const reportUsage = () => {
+      const u = usage();
+      if (u) sink.onUsage?.(u);
+    };
+    const usage = (): AdapterUsage | undefined => (inputTokens !== undefined || outputTokens !== undefined
+      ? { input_tokens: (inputTokens ?? 0) + cacheRead + cacheCreate, output_tokens: outputTokens ?? 0 } : undefined);
+    const takeUsage = (u: any) => {
+      if (!u || typeof u !== 'object') return;
+      if (u.input_tokens !== undefined && u.input_tokens !== null) inputTokens = Number(u.input_tokens) || 0;
+      if (u.cache_read_input_tokens !== undefined && u.cache_read_input_tokens !== null) cacheRead = Number(u.cache_read_input_tokens) || 0;
+      if (u.cache_creation_input_tokens !== undefined && u.cache_creation_input_tokens !== null) cacheCreate = Number(u.cache_creation_input_tokens) || 0;
+      if (u.output_tokens !== undefined && u.output_tokens !== null) outputTokens = Number(u.output_tokens) || 0;
+      reportUsage();
+    };
 
     const handle = (event: string, data: string, ctl: { firstToken(): void }) => {
       if (stopped) return;
@@ -83,21 +115,34 @@ export class AnthropicAdapter implements ProviderAdapter {
         case 'error': {
           const e = j.error ?? {};
           const status = e.type === 'overloaded_error' ? 529 : e.type === 'rate_limit_error' ? 429 : e.type === 'invalid_request_error' ? 400 : 500;
-          throw classifyStatus(p.id, status, `${e.type ?? 'error'}: ${e.message ?? ''}`);
+          throw classifyStatus(p.id, status, `${e.type ?? 'error'}: ${e.message ?? ''}`, undefined, undefined, e.type);
         }
-        case 'message_start': {
-          const u = j.message?.usage;
-          if (u) inputTokens = (Number(u.input_tokens) || 0) + (Number(u.cache_read_input_tokens) || 0) + (Number(u.cache_creation_input_tokens) || 0);
+        case 'message_start':
+          takeUsage(j.message?.usage);
           return;
-        }
         case 'content_block_start': {
           const cb = j.content_block ?? {};
           const idx = Number(j.index) || 0;
+          const again = blocks.get(idx);
+          // A block index opened twice (seen from proxies replaying a start) is the same block.
+          if (again) {
+            if (again.kind === 'tool' && cb.type === 'tool_use' && cb.id && cb.id !== again.id) {
+              throw new ProviderError('bad_response', p.id, `content block ${idx} re-opened as a different tool call (${again.id} then ${cb.id})`);
+            }
+            return;
+          }
           if (cb.type === 'tool_use') {
             ctl.firstToken();
-            blocks.set(idx, { kind: 'tool', id: String(cb.id ?? ''), name: String(cb.name ?? ''), json: '' });
+            blocks.set(idx, { kind: 'tool', id: String(cb.id ?? ''), name: String(cb.name ?? ''), json: '', signature: '' });
+          } else if (cb.type === 'thinking') {
+            ctl.firstToken();
+            blocks.set(idx, { kind: 'thinking', id: '', name: '', json: String(cb.thinking ?? ''), signature: String(cb.signature ?? '') });
+            if (cb.thinking) { reasoningText += cb.thinking; sink.onReasoning?.(cb.thinking); }
+          } else if (cb.type === 'redacted_thinking') {
+            ctl.firstToken();
+            blocks.set(idx, { kind: 'redacted', id: '', name: '', json: String(cb.data ?? ''), signature: '' });
           } else {
-            blocks.set(idx, { kind: 'text', id: '', name: '', json: '' });
+            blocks.set(idx, { kind: 'text', id: '', name: '', json: '', signature: '' });
             if (typeof cb.text === 'string' && cb.text) {
               ctl.firstToken();
               text += cb.text;
@@ -117,13 +162,19 @@ export class AnthropicAdapter implements ProviderAdapter {
           } else if (d.type === 'input_json_delta' && b) {
             ctl.firstToken();
             b.json += String(d.partial_json ?? '');
+          } else if (d.type === 'thinking_delta' && b && typeof d.thinking === 'string') {
+            ctl.firstToken();
+            b.json += d.thinking;
+            reasoningText += d.thinking;
+            sink.onReasoning?.(d.thinking);
+          } else if (d.type === 'signature_delta' && b) {
+            b.signature += String(d.signature ?? '');
           }
           return;
         }
         case 'message_delta': {
           if (j.delta?.stop_reason) finish = j.delta.stop_reason;
-          if (j.usage?.output_tokens !== undefined) outputTokens = Number(j.usage.output_tokens) || 0;
-          if (j.usage?.input_tokens !== undefined && inputTokens === undefined) inputTokens = Number(j.usage.input_tokens) || 0;
+          takeUsage(j.usage);
           return;
         }
         case 'message_stop':
@@ -134,22 +185,52 @@ export class AnthropicAdapter implements ProviderAdapter {
       }
     };
 
+    /** A whole Message JSON body (a proxy that ignored `stream: true`). */
+    const whole = (raw: string) => {
+      let j: any;
+      try {
+        j = JSON.parse(raw);
+      } catch {
+        throw new ProviderError('bad_response', p.id, `answered a stream request with a JSON content type but the body is not JSON: ${raw.slice(0, 120)}`);
+      }
+      if (j?.type === 'error' || j?.error) handle('error', raw, { firstToken() {} });
+      if (j?.type !== 'message' || !Array.isArray(j.content)) throw new ProviderError('bad_response', p.id, `answered a stream request with JSON that is no message: ${raw.slice(0, 120)}`);
+      j.content.forEach((cb: any, index: number) => {
+        handle('content_block_start', JSON.stringify({ type: 'content_block_start', index, content_block: cb.type === 'tool_use' ? { ...cb, input: {} } : cb }), { firstToken() {} });
+        if (cb.type === 'tool_use') blocks.get(index)!.json = JSON.stringify(cb.input ?? {});
+      });
+      takeUsage(j.usage);
+      finish = String(j.stop_reason ?? 'end_turn');
+      stopped = true;
+    };
+
     await streamPost(
       { provider: p.id, url: `${p.base_url}/v1/messages`, headers, body, timeouts: this.timeouts, signal, secret: p.api_key, expect: 'sse' },
       (chunk, ctl) => {
+        if (/application\/json/i.test(ctl.contentType)) {
+          jsonBody += Buffer.from(chunk).toString('utf8');
+          if (jsonBody.length > 32 * 1024 * 1024) throw new ProviderError('bad_response', p.id, 'JSON answer larger than 32 MiB');
+          return;
+        }
         for (const ev of parser.push(chunk)) handle(ev.event, ev.data, ctl);
       },
     );
-    for (const ev of parser.end()) handle(ev.event, ev.data, { firstToken() {} });
+    if (jsonBody) whole(jsonBody);
+    else for (const ev of parser.end()) handle(ev.event, ev.data, { firstToken() {} });
     if (!stopped) throw new ProviderError('stream_died', p.id, 'stream ended before message_stop');
     const tool_calls: ToolCall[] = [];
+    const thinking: NonNullable<Reasoning['blocks']> = [];
     for (const idx of order) {
       const b = blocks.get(idx);
       if (b?.kind === 'tool') tool_calls.push({ id: b.id, name: b.name, arguments: b.json || '{}' });
+      else if (b?.kind === 'thinking') thinking.push({ thinking: b.json, ...(b.signature ? { signature: b.signature } : {}) });
+      else if (b?.kind === 'redacted') thinking.push({ redacted: b.json });
     }
-    const finish_reason = finish === 'tool_use' ? 'tool_calls' : finish === 'max_tokens' ? 'length' : finish || 'stop';
-    const usage = inputTokens !== undefined || outputTokens !== undefined
-      ? { input_tokens: inputTokens ?? 0, output_tokens: outputTokens ?? 0 } : undefined;
-    return { text, tool_calls, finish_reason, ...(usage ? { usage } : {}) };
+    const u = usage();
+    return {
+      text, tool_calls, finish_reason: normaliseFinish(finish), raw_finish_reason: finish || 'end_turn',
+      ...(thinking.length ? { reasoning: { text: reasoningText, blocks: thinking } } : {}),
+      ...(u ? { usage: u } : {}),
+    };
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { ChatMessage, ToolCall } from '../../../protocol/provider.js';
 import { ProviderError, classifyStatus } from '../errors.js';
+import { normaliseFinish } from '../finish.js';
 import { streamPost } from '../http.js';
 import { NdjsonError, NdjsonParser } from '../ndjson.js';
 import type { AdapterRequest, AdapterResult, ProviderAdapter, ResolvedProvider, StreamSink, Timeouts } from '../types.js';
@@ -29,7 +30,7 @@ export class OllamaAdapter implements ProviderAdapter {
 
   async chat(req: AdapterRequest, sink: StreamSink, signal: AbortSignal): Promise<AdapterResult> {
     const p = this.provider;
-    const body: Record<string, unknown> = { model: req.model, messages: req.messages.map(toWire), stream: true };
+    const body: Record<string, unknown> = { ...p.body, model: req.model, messages: req.messages.map(toWire), stream: true };
     if (req.tools?.length) {
       body.tools = req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }));
     }
@@ -46,11 +47,18 @@ export class OllamaAdapter implements ProviderAdapter {
     let finish = '';
     let usage: AdapterResult['usage'];
     const tool_calls: ToolCall[] = [];
+    let thinking = '';
 
     const handle = (j: any, ctl: { firstToken(): void }) => {
       if (done) return;
       if (j?.error) throw classifyStatus(p.id, 500, String(j.error));
       const msg = j?.message;
+      // Thinking models (`think: true`) stream their reasoning in message.thinking.
+      if (typeof msg?.thinking === 'string' && msg.thinking) {
+        ctl.firstToken();
+        thinking += msg.thinking;
+        sink.onReasoning?.(msg.thinking);
+      }
       if (typeof msg?.content === 'string' && msg.content) {
         ctl.firstToken();
         text += msg.content;
@@ -72,6 +80,7 @@ export class OllamaAdapter implements ProviderAdapter {
         finish = String(j.done_reason ?? 'stop');
         if (j.prompt_eval_count !== undefined || j.eval_count !== undefined) {
           usage = { input_tokens: Number(j.prompt_eval_count) || 0, output_tokens: Number(j.eval_count) || 0 };
+          sink.onUsage?.(usage);
         }
       }
     };
@@ -92,6 +101,12 @@ export class OllamaAdapter implements ProviderAdapter {
     );
     parse(() => parser.end(), { firstToken() {} });
     if (!done) throw new ProviderError('stream_died', p.id, 'stream ended before done:true');
-    return { text, tool_calls, finish_reason: tool_calls.length ? 'tool_calls' : finish || 'stop', ...(usage ? { usage } : {}) };
+    let finish_reason = normaliseFinish(finish);
+    if (tool_calls.length && finish_reason === 'stop') finish_reason = 'tool_calls';
+    return {
+      text, tool_calls, finish_reason, raw_finish_reason: finish || 'stop',
+      ...(thinking ? { reasoning: { text: thinking } } : {}),
+      ...(usage ? { usage } : {}),
+    };
   }
 }

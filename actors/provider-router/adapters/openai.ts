@@ -1,30 +1,52 @@
 /**
- * OpenAI-compatible Chat Completions (OpenAI, OpenRouter, vLLM, llama.cpp server, LM Studio):
- * `POST {base}/chat/completions` with `stream: true`, SSE chunks ending in `data: [DONE]`,
- * tool calls assembled from `delta.tool_calls[index]` pieces, usage from the last chunk.
+ * OpenAI-compatible Chat Completions (OpenAI, OpenRouter, DeepSeek, vLLM, SGLang, llama.cpp server,
+ * LM Studio): `POST {base}/chat/completions` with `stream: true`, SSE chunks ending in `data: [DONE]`,
+ * tool calls assembled from `delta.tool_calls[index]` pieces, usage from whichever chunk carries it.
+ *
+ * The long tail differs in details handled here: reasoning arrives as `reasoning_content` (DeepSeek,
+ * older vLLM) or `reasoning` (OpenRouter, vLLM) and must go back the same way; refusals come as
+ * `delta.refusal`; SGLang sends tool-call deltas with `index: null`; older llama.cpp ends a failed
+ * stream with an `error` event and `[DONE]` but no finish_reason; some servers answer a stream
+ * request with one JSON body.
  */
-import type { ChatMessage, ToolCall } from '../../../protocol/provider.js';
+import type { ChatMessage, Reasoning, ToolCall } from '../../../protocol/provider.js';
 import { ProviderError, classifyStatus } from '../errors.js';
+import { normaliseFinish } from '../finish.js';
 import { streamPost } from '../http.js';
 import { SseParser } from '../sse.js';
-import type { AdapterRequest, AdapterResult, ProviderAdapter, ResolvedProvider, StreamSink, Timeouts } from '../types.js';
+import type { AdapterRequest, AdapterResult, AdapterUsage, ProviderAdapter, ResolvedProvider, StreamSink, Timeouts } from '../types.js';
 
-function toWire(m: ChatMessage): Record<string, unknown> {
+type ReasoningField = NonNullable<Reasoning['field']>;
+
+function toWire(m: ChatMessage, reasoningField: ReasoningField | undefined): Record<string, unknown> {
   if (m.role === 'tool') return { role: 'tool', tool_call_id: m.tool_call_id ?? '', content: m.content };
+  const out: Record<string, unknown> = { role: m.role, content: m.content };
   if (m.role === 'assistant' && m.tool_calls?.length) {
-    return {
-      role: 'assistant',
-      content: m.content || null,
-      tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
-    };
+    out.content = m.content || null;
+    out.tool_calls = m.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
   }
-  return { role: m.role, content: m.content };
+  if (reasoningField) out[reasoningField] = m.reasoning?.field ? m.reasoning.text : '';
+  return out;
 }
 
-export function openAiBody(req: AdapterRequest): Record<string, unknown> {
+/**
+ * DeepSeek thinking mode rejects (400) an assistant message with tool calls that lacks its
+ * `reasoning_content`, and wants it on every assistant message of the current chain (since the last
+ * user message), empty when there was none; older turns go without it. The field name follows what
+ * the provider sent.
+ */
+function wireMessages(messages: ChatMessage[]): Array<Record<string, unknown>> {
+  const field = messages.find((m) => m.role === 'assistant' && m.reasoning?.field)?.reasoning?.field;
+  let lastUser = -1;
+  messages.forEach((m, i) => { if (m.role === 'user') lastUser = i; });
+  return messages.map((m, i) => toWire(m, field && m.role === 'assistant' && (m.tool_calls?.length || i > lastUser) ? field : undefined));
+}
+
+export function openAiBody(req: AdapterRequest, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const body: Record<string, unknown> = {
+    ...extra,
     model: req.model,
-    messages: req.messages.map(toWire),
+    messages: wireMessages(req.messages),
     stream: true,
     stream_options: { include_usage: true },
   };
@@ -36,6 +58,32 @@ export function openAiBody(req: AdapterRequest): Record<string, unknown> {
   return body;
 }
 
+interface CallAcc { id: string; name: string; arguments: string }
+
+/** Where a tool-call delta belongs: its index, else (SGLang `index: null`) its id, else the call being built. */
+function callSlot(calls: CallAcc[], tc: any): number {
+  if (typeof tc?.index === 'number' && tc.index >= 0) return tc.index;
+  const id = typeof tc?.id === 'string' && tc.id ? tc.id : '';
+  if (id) {
+    const known = calls.findIndex((c) => c && c.id === id);
+    if (known >= 0) return known;
+    const last = calls.length - 1;
+    // A first delta without id followed by one carrying it (some servers): same call.
+    if (last >= 0 && calls[last] && !calls[last].id) return last;
+    return calls.length;
+  }
+  return calls.length ? calls.length - 1 : 0;
+}
+
+function usageOf(u: any): AdapterUsage {
+  const r = Number(u?.completion_tokens_details?.reasoning_tokens);
+  return {
+    input_tokens: Number(u?.prompt_tokens) || 0,
+    output_tokens: Number(u?.completion_tokens) || 0,
+    ...(Number.isFinite(r) && r > 0 ? { reasoning_tokens: r } : {}),
+  };
+}
+
 export class OpenAiAdapter implements ProviderAdapter {
   constructor(readonly provider: ResolvedProvider, private readonly timeouts: Timeouts) {}
 
@@ -45,12 +93,28 @@ export class OpenAiAdapter implements ProviderAdapter {
     if (p.api_key) headers.authorization = `Bearer ${p.api_key}`;
     const parser = new SseParser();
     let text = '';
+    let refusal = '';
+    let reasoning = '';
+    let reasoningField: ReasoningField | undefined;
     let finish = '';
     let done = false;
-    let usage: AdapterResult['usage'];
-    const calls: Array<{ id: string; name: string; arguments: string }> = [];
+    let usage: AdapterUsage | undefined;
+    const calls: CallAcc[] = [];
+    let jsonBody = '';
 
-    const handle = (data: string, ctl: { firstToken(): void }) => {
+    const fail = (e: any, status?: number) => {
+      const st = status ?? (typeof e?.code === 'number' ? e.code : Number(e?.status) || 500);
+      throw classifyStatus(p.id, st, String(e?.message ?? JSON.stringify(e)), undefined, e?.code, e?.type);
+    };
+
+    const onReasoning = (field: ReasoningField, t: string, ctl: { firstToken(): void }) => {
+      ctl.firstToken();
+      reasoningField ??= field;
+      reasoning += t;
+      sink.onReasoning?.(t);
+    };
+
+    const handle = (event: string, data: string, ctl: { firstToken(): void }) => {
       if (done) return;
       if (data === '[DONE]') {
         done = true;
@@ -60,46 +124,103 @@ export class OpenAiAdapter implements ProviderAdapter {
       try {
         j = JSON.parse(data);
       } catch {
+        if (event === 'error') fail({ message: data.slice(0, 300) });
         throw new ProviderError('bad_response', p.id, `malformed stream chunk (not JSON): ${data.slice(0, 120)}`);
       }
-      if (j?.error) {
-        const e = j.error;
-        const status = typeof e.code === 'number' ? e.code : Number(e.status) || 500;
-        throw classifyStatus(p.id, status, String(e.message ?? JSON.stringify(e)), undefined, e.code);
-      }
+      if (j?.error) fail(typeof j.error === 'string' ? { message: j.error } : j.error);
+      if (event === 'error') fail(j);
       if (j?.usage && typeof j.usage === 'object') {
-        usage = { input_tokens: Number(j.usage.prompt_tokens) || 0, output_tokens: Number(j.usage.completion_tokens) || 0 };
+        usage = usageOf(j.usage);
+        sink.onUsage?.(usage);
       }
       const choice = Array.isArray(j?.choices) ? j.choices[0] : undefined;
       if (!choice) return;
       const delta = choice.delta ?? {};
+      if (typeof delta.reasoning_content === 'string' && delta.reasoning_content) onReasoning('reasoning_content', delta.reasoning_content, ctl);
+      else if (typeof delta.reasoning === 'string' && delta.reasoning) onReasoning('reasoning', delta.reasoning, ctl);
       if (typeof delta.content === 'string' && delta.content) {
         ctl.firstToken();
         text += delta.content;
         sink.onText(delta.content);
       }
+      if (typeof delta.refusal === 'string' && delta.refusal) {
+        ctl.firstToken();
+        refusal += delta.refusal;
+      }
       if (Array.isArray(delta.tool_calls)) {
         ctl.firstToken();
         for (const tc of delta.tool_calls) {
-          const idx = typeof tc.index === 'number' ? tc.index : calls.length;
-          const c = (calls[idx] ??= { id: '', name: '', arguments: '' });
-          if (tc.id) c.id = tc.id;
-          if (tc.function?.name) c.name += tc.function.name;
+          const c = (calls[callSlot(calls, tc)] ??= { id: '', name: '', arguments: '' });
+          if (typeof tc.id === 'string' && tc.id && !c.id) c.id = tc.id;
+          const name = tc.function?.name;
+          // Split names are concatenated; servers that repeat the whole name in every delta are not doubled.
+          if (typeof name === 'string' && name && name !== c.name) c.name += name;
           if (typeof tc.function?.arguments === 'string') c.arguments += tc.function.arguments;
         }
       }
-      if (choice.finish_reason) finish = choice.finish_reason;
+      if (choice.finish_reason) finish = String(choice.finish_reason);
+    };
+
+    /** A plain chat.completion JSON body (the server ignored `stream: true`). */
+    const whole = (raw: string) => {
+      let j: any;
+      try {
+        j = JSON.parse(raw);
+      } catch {
+        throw new ProviderError('bad_response', p.id, `answered a stream request with a JSON content type but the body is not JSON: ${raw.slice(0, 120)}`);
+      }
+      if (j?.error) fail(typeof j.error === 'string' ? { message: j.error } : j.error);
+      const choice = Array.isArray(j?.choices) ? j.choices[0] : undefined;
+      if (!choice?.message) throw new ProviderError('bad_response', p.id, `answered a stream request with JSON that is no chat completion: ${raw.slice(0, 120)}`);
+      const m = choice.message;
+      if (typeof m.reasoning_content === 'string' && m.reasoning_content) { reasoningField = 'reasoning_content'; reasoning = m.reasoning_content; }
+      else if (typeof m.reasoning === 'string' && m.reasoning) { reasoningField = 'reasoning'; reasoning = m.reasoning; }
+      if (reasoning) sink.onReasoning?.(reasoning);
+      if (typeof m.content === 'string' && m.content) {
+        text = m.content;
+        sink.onText(m.content);
+      }
+      if (typeof m.refusal === 'string') refusal = m.refusal;
+      for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
+        calls.push({ id: String(tc?.id ?? ''), name: String(tc?.function?.name ?? ''), arguments: typeof tc?.function?.arguments === 'string' ? tc.function.arguments : JSON.stringify(tc?.function?.arguments ?? {}) });
+      }
+      finish = String(choice.finish_reason ?? 'stop');
+      if (j.usage) {
+        usage = usageOf(j.usage);
+        sink.onUsage?.(usage);
+      }
+      done = true;
     };
 
     await streamPost(
-      { provider: p.id, url: `${p.base_url}/chat/completions`, headers, body: openAiBody(req), timeouts: this.timeouts, signal, secret: p.api_key, expect: 'sse' },
+      { provider: p.id, url: `${p.base_url}/chat/completions`, headers, body: openAiBody(req, p.body), timeouts: this.timeouts, signal, secret: p.api_key, expect: 'sse' },
       (chunk, ctl) => {
-        for (const ev of parser.push(chunk)) handle(ev.data, ctl);
+        if (/application\/json/i.test(ctl.contentType)) {
+          jsonBody += Buffer.from(chunk).toString('utf8');
+          if (jsonBody.length > 32 * 1024 * 1024) throw new ProviderError('bad_response', p.id, 'JSON answer larger than 32 MiB');
+          return;
+        }
+        for (const ev of parser.push(chunk)) handle(ev.event, ev.data, ctl);
       },
     );
-    for (const ev of parser.end()) handle(ev.data, { firstToken() {} });
+    if (jsonBody) whole(jsonBody);
+    else for (const ev of parser.end()) handle(ev.event, ev.data, { firstToken() {} });
     if (!done && !finish) throw new ProviderError('stream_died', p.id, 'stream ended before [DONE]');
-    const tool_calls: ToolCall[] = calls.filter(Boolean).map((c, i) => ({ id: c.id || `call_${i}`, name: c.name, arguments: c.arguments }));
-    return { text, tool_calls, finish_reason: finish || 'stop', ...(usage ? { usage } : {}) };
+    if (!finish) {
+      // [DONE] without any finish_reason: the server gave up mid-answer (llama.cpp after an error event).
+      throw new ProviderError('stream_died', p.id, 'stream reached [DONE] without a finish_reason: the answer is incomplete');
+    }
+    const tool_calls: ToolCall[] = calls
+      .filter((c) => c && (c.name || c.arguments))
+      .map((c, i) => ({ id: c.id || `call_${i}`, name: c.name, arguments: c.arguments }));
+    let finish_reason = normaliseFinish(finish);
+    if (refusal && finish_reason === 'stop') finish_reason = 'refusal';
+    if (tool_calls.length && finish_reason === 'stop') finish_reason = 'tool_calls';
+    return {
+      text, tool_calls, finish_reason, raw_finish_reason: finish,
+      ...(refusal ? { refusal } : {}),
+      ...(reasoning ? { reasoning: { text: reasoning, ...(reasoningField ? { field: reasoningField } : {}) } } : {}),
+      ...(usage ? { usage } : {}),
+    };
   }
 }

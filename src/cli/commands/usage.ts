@@ -11,7 +11,7 @@ export interface UsageCliRuntime {
   close(): Promise<void>;
 }
 
-const KEYS: UsageGroupKey[] = ['provider', 'model', 'agent', 'purpose', 'day'];
+const KEYS: UsageGroupKey[] = ['provider', 'model', 'agent', 'purpose', 'day', 'status'];
 
 export function usageTable(r: UsageReply): string {
   const fmt = (n: number) => `$${n.toFixed(n >= 1 ? 2 : 6)}`;
