@@ -53,17 +53,17 @@ export default defineActor<Partial<SafetyConfig>>({
     };
     return {
       handlers: {
-        'safety.inspect_inbound': (p: any) => {
+        'safety.inspect_inbound': async (p: any) => {
           const scope = scopeOf(p);
-          const r = layer.inspectInbound(textOf(p, 'safety.inspect_inbound'), scope);
+          const r = await layer.inspectInboundAsync(textOf(p, 'safety.inspect_inbound'), scope);
           log('safety.inspect_inbound', scope, r.action, r.findings);
           return r;
         },
-        'safety.inspect_untrusted': (p: any) => {
+        'safety.inspect_untrusted': async (p: any) => {
           const text = textOf(p, 'safety.inspect_untrusted');
           if (!SOURCES.has(p.source)) throw new ActorError('invalid_message', 'safety.inspect_untrusted: "source" must be tool, web or document');
           const scope = scopeOf(p);
-          const r = layer.inspectUntrusted(text, p.source, scope);
+          const r = await layer.inspectUntrustedAsync(text, p.source, scope);
           log('safety.inspect_untrusted', scope, r.action, r.findings);
           return r;
         },

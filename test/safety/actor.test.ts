@@ -67,7 +67,7 @@ test('handlers (unit): each message type answers in its reply schema; overrides 
   assert.ok(stats.rules['secret.github_pat'].sanitize >= 2);
   assert.equal(stats.rules['secret.github_pat'].warn, 1);
   assert.equal(stats.rules['ssrf.blocked'].block, 1);
-  assert.throws(() => h['safety.inspect_untrusted']({ text: 'x', source: 'email' }, meta, undefined as never), (e: unknown) => e instanceof ActorError && e.code === 'invalid_message');
+  await assert.rejects(async () => h['safety.inspect_untrusted']({ text: 'x', source: 'email' }, meta, undefined as never), (e: unknown) => e instanceof ActorError && e.code === 'invalid_message');
   await assert.rejects(async () => h['safety.redact']({ text: 42 }, meta, undefined as never), /"text" must be a string or bytes/);
 });
 
