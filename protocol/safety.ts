@@ -26,8 +26,14 @@ export const SafetyFinding = Type.Object({
 });
 export type SafetyFinding = Static<typeof SafetyFinding>;
 
-/** Text may also arrive as bytes (a Buffer/Uint8Array survives structured clone); it is decoded as UTF-8. */
-const TextInput = Type.Union([Type.String(), Type.Uint8Array()]);
+/**
+ * Text may also arrive as bytes (a Buffer/Uint8Array survives structured clone); it is decoded as UTF-8.
+ * Over the JSON endpoint bytes travel as `{ base64 }` (a Uint8Array does not survive JSON), so invalid
+ * UTF-8 and binary files are judged as the bytes they are, not as a client's lossy decoding.
+ */
+export const Base64Bytes = Type.Object({ base64: Type.String({ description: 'the bytes, standard base64 (RFC 4648 §4, padding optional)' }) }, { additionalProperties: false });
+export type Base64Bytes = Static<typeof Base64Bytes>;
+const TextInput = Type.Union([Type.String(), Type.Uint8Array(), Base64Bytes]);
 const Scope = { agent: Type.Optional(Type.String()), channel: Type.Optional(Type.String()) };
 
 export const InspectInboundRequest = Type.Object({ text: TextInput, ...Scope });

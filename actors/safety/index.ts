@@ -7,14 +7,26 @@ import { defineActor, ActorError } from '../../src/kernel/actor.js';
 import { Value } from '@sinclair/typebox/value';
 import { SafetyConfigSchema, type SafetyConfig } from '../../protocol/safety.js';
 import { SafetyLayer, type Finding } from './layer.js';
+import { Base64Error } from './validator.js';
 
 const SOURCES = new Set(['tool', 'web', 'document']);
 
 function textOf(p: any, type: string): unknown {
   if (!p || typeof p !== 'object') throw new ActorError('invalid_message', `${type}: payload must be an object with a "text" field`);
   const t = p.text;
-  if (typeof t !== 'string' && !(t instanceof Uint8Array) && !(t instanceof ArrayBuffer)) throw new ActorError('invalid_message', `${type}: "text" must be a string or bytes`);
-  return t;
+  if (typeof t === 'string' || t instanceof Uint8Array || t instanceof ArrayBuffer) return t;
+  if (t && typeof t === 'object' && typeof t.base64 === 'string') return t;
+  throw new ActorError('invalid_message', `${type}: "text" must be a string, bytes or {base64: string}`);
+}
+
+/** Runs a layer call; a malformed {base64} text becomes invalid_message naming the message type. */
+async function guarded<T>(type: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof Base64Error) throw new ActorError('invalid_message', `${type}: ${e.message}`);
+    throw e;
+  }
 }
 function scopeOf(p: any) {
   return { agent: typeof p.agent === 'string' ? p.agent : undefined, channel: typeof p.channel === 'string' ? p.channel : undefined };
@@ -53,23 +65,23 @@ export default defineActor<Partial<SafetyConfig>>({
     };
     return {
       handlers: {
-        'safety.inspect_inbound': (p: any) => {
+        'safety.inspect_inbound': async (p: any) => {
           const scope = scopeOf(p);
-          const r = layer.inspectInbound(textOf(p, 'safety.inspect_inbound'), scope);
+          const r = await guarded('safety.inspect_inbound', () => layer.inspectInboundAsync(textOf(p, 'safety.inspect_inbound'), scope));
           log('safety.inspect_inbound', scope, r.action, r.findings);
           return r;
         },
-        'safety.inspect_untrusted': (p: any) => {
+        'safety.inspect_untrusted': async (p: any) => {
           const text = textOf(p, 'safety.inspect_untrusted');
           if (!SOURCES.has(p.source)) throw new ActorError('invalid_message', 'safety.inspect_untrusted: "source" must be tool, web or document');
           const scope = scopeOf(p);
-          const r = layer.inspectUntrusted(text, p.source, scope);
+          const r = await guarded('safety.inspect_untrusted', () => layer.inspectUntrustedAsync(text, p.source, scope));
           log('safety.inspect_untrusted', scope, r.action, r.findings);
           return r;
         },
         'safety.redact': async (p: any) => {
           const scope = scopeOf(p);
-          const r = await layer.redactAsync(textOf(p, 'safety.redact'), scope);
+          const r = await guarded('safety.redact', () => layer.redactAsync(textOf(p, 'safety.redact'), scope));
           log('safety.redact', scope, r.findings.length ? 'sanitize' : 'allow', r.findings);
           return r;
         },

@@ -70,11 +70,6 @@ export const FAMILIES: Family[] = [
   ] },
 ];
 
-export interface InjectionOptions {
-  /** Longest prefix scanned (characters); longer texts are scanned in this many leading characters plus the tail. */
-  maxScanChars?: number;
-}
-
 /** Combined trigger regex: longest first; each trigger maps to the families of itself and its prefixes. */
 function buildTriggers(): { re: RegExp; families: Map<string, number[]> } {
   const byTrigger = new Map<string, Set<number>>();
@@ -104,15 +99,11 @@ const BEFORE = 240;
 const AFTER = 300;
 
 export class InjectionDetector {
-  constructor(private readonly opts: InjectionOptions = {}) {}
-
   /** Raw pattern hits per family (only families with at least one hit), found in windows around triggers. */
   matchFamilies(text: string): Map<string, { distinct: Set<string>; spans: InjectionSpan[] }> {
-    const max = this.opts.maxScanChars ?? 1_000_000;
-    // Injections hide at the start or the end of long documents: scan both ends of oversized input.
-    const segments: Array<[string, number]> = text.length <= max ? [[text, 0]] : [[text.slice(0, max / 2), 0], [text.slice(text.length - max / 2), text.length - max / 2]];
+    // The whole text, however long: the trigger pass is linear and the patterns run only near triggers.
     const windows: Array<Array<[number, number]>> = FAMILIES.map(() => []);
-    for (const [seg, off] of segments) this.collectWindows(seg, off, windows);
+    this.collectWindows(text, 0, windows);
     const out = new Map<string, { distinct: Set<string>; spans: InjectionSpan[] }>();
     FAMILIES.forEach((fam, fi) => {
       for (const [ws, we] of windows[fi]) {
@@ -185,8 +176,12 @@ export class InjectionDetector {
       if (m[0].length <= 3 && isWordChar(m[0].charCodeAt(m[0].length - 1)) && isWordChar(seg.charCodeAt(at + m[0].length))) continue;
       let start = Math.max(0, at - BEFORE);
       if (start > 0) {
-        const nl = seg.lastIndexOf('\n', start);
-        if (nl >= 0 && start - nl < BEFORE) start = nl + 1;
+        // Look back at most BEFORE characters for a line start: an unbounded lastIndexOf on a text
+        // without newlines made every trigger cost O(n), the whole scan O(n²).
+        const floor = Math.max(0, start - BEFORE);
+        let nl = start;
+        while (nl > floor && seg.charCodeAt(nl) !== 10) nl--;
+        if (seg.charCodeAt(nl) === 10) start = nl + 1;
       }
       const end = Math.min(seg.length, at + m[0].length + AFTER);
       for (const fi of fams) {

@@ -348,6 +348,16 @@ function buildAnchors(): { re: RegExp; handlers: Map<string, Array<[string, Anch
   return { re: new RegExp(alts.join('|'), 'gi'), handlers, fullScan };
 }
 const { re: ANCHOR_RE, handlers: ANCHOR_HANDLERS, fullScan: FULL_SCAN_RULES } = buildAnchors();
+const STARTS_AT_MATCH = new WeakMap<FormatRule, boolean>();
+/** True when the captured secret always begins where the match begins (group 0, or a leading capture group). */
+function startsAtMatch(rule: FormatRule): boolean {
+  let v = STARTS_AT_MATCH.get(rule);
+  if (v === undefined) {
+    v = (rule.group ?? 0) === 0 || (rule.group === 1 && /^\((?!\?)/.test(rule.re.source));
+    STARTS_AT_MATCH.set(rule, v);
+  }
+  return v;
+}
 const PII_RULES = new Set(['email', 'phone', 'credit_card', 'iban']);
 
 export class LeakDetector {
@@ -409,6 +419,9 @@ export class LeakDetector {
   private formatAt(rule: FormatRule, text: string, at: number, out: ContextHit[]): void {
     const start = rule.start ? rule.start(text, at) : at;
     if (start < 0) return;
+    // The left-boundary check before the regex, where the secret starts at the anchor: a run of
+    // anchors inside one token ("eyJeyJeyJ…") then costs one attempt, not one bounded scan each.
+    if (start > 0 && startsAtMatch(rule) && (rule.leftBoundary ?? WORD_CHAR).test(text[start - 1])) return;
     rule.re.lastIndex = start;
     const m = rule.re.exec(text);
     if (m) this.accept(rule, text, m, out);

@@ -55,7 +55,7 @@ export const FORMAT_RULES: FormatRule[] = [
   { id: 'openai_api_key', severity: 'critical', hints: ['sk-'], re: r(`(sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?(?:[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}|[A-Za-z0-9_-]{40,200}))(?![A-Za-z0-9_-])`), group: 1,
     validate: (s) => /[0-9]/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) },
   { id: 'google_api_key', severity: 'high', hints: ['AIza'], re: r(`(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])`), group: 1 },
-  { id: 'jwt', severity: 'high', hints: ['eyJ'], re: r(`(eyJ[A-Za-z0-9_-]{8,4096}\\.eyJ[A-Za-z0-9_-]{4,8192}\\.[A-Za-z0-9_-]{16,4096})(?![A-Za-z0-9_-])`), group: 1 },
+  { id: 'jwt', severity: 'high', leftBoundary: /[A-Za-z0-9_-]/, hints: ['eyJ'], re: r(`(eyJ[A-Za-z0-9_-]{8,4096}\\.eyJ[A-Za-z0-9_-]{4,8192}\\.[A-Za-z0-9_-]{16,4096})(?![A-Za-z0-9_-])`), group: 1 },
   { id: 'npm_token', severity: 'critical', hints: ['npm_'], re: r(`(npm_[A-Za-z0-9]{36})${E}`), group: 1 },
   { id: 'npm_legacy_token', severity: 'critical', hints: ['_authToken'], re: r(`_authToken\\s{0,3}=\\s{0,3}["']?([A-Za-z0-9_+/=-]{20,200})`), group: 1 },
   { id: 'pypi_token', severity: 'critical', hints: ['pypi-AgE'], re: r(`(pypi-AgE[A-Za-z0-9_-]{50,1000})(?![A-Za-z0-9_-])`), group: 1 },

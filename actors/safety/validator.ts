@@ -36,13 +36,36 @@ export function decodeInput(input: unknown, limits: TextLimits): DecodedText {
       issues.push({ rule: 'encoding.invalid_utf8', category: 'encoding', severity: 'medium', message: 'input is not valid UTF-8; invalid sequences replaced with U+FFFD' });
       text = new TextDecoder('utf-8').decode(bytes);
     }
+  } else if (isBase64Bytes(input)) {
+    const approx = Math.floor((input.base64.length * 3) / 4);
+    if (approx > limits.maxInputBytes + 2) return { text: '', issues: [{ rule: 'size.too_large', category: 'size', severity: 'high', message: `input of about ${approx} bytes exceeds the ${limits.maxInputBytes} limit` }], tooLarge: true, binary: false };
+    return decodeInput(base64Bytes(input.base64), limits);
   } else {
-    throw new TypeError(`text must be a string or bytes, got ${input === null ? 'null' : typeof input}`);
+    throw new TypeError(`text must be a string, bytes or {base64}, got ${input === null ? 'null' : typeof input}`);
   }
   const binary = looksBinary(text);
   if (binary) issues.push({ rule: 'encoding.binary', category: 'encoding', severity: 'high', message: 'input looks like binary data, not text' });
   return { text, issues, tooLarge: false, binary };
 }
+
+function isBase64Bytes(v: unknown): v is { base64: string } {
+  return typeof v === 'object' && v !== null && typeof (v as { base64?: unknown }).base64 === 'string';
+}
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Strict base64 (Buffer.from silently skips bad characters, which would scan different bytes than were sent). */
+function base64Bytes(b64: string): Uint8Array {
+  const clean = b64.length > 0 && b64.length % 4 !== 0 && !b64.endsWith('=') ? b64 + '='.repeat(4 - (b64.length % 4)) : b64;
+  if (clean.length % 4 !== 0 || !BASE64_RE.test(clean)) {
+    const bad = clean.search(/[^A-Za-z0-9+/=]/);
+    throw new Base64Error(bad >= 0 ? `text.base64: invalid character ${JSON.stringify(clean[bad])} at offset ${bad}` : `text.base64: length ${b64.length} is not a valid base64 length`);
+  }
+  return Buffer.from(clean, 'base64');
+}
+
+/** A `{base64}` text that is not valid base64 (the actor answers invalid_message). */
+export class Base64Error extends Error {}
 
 function looksBinary(text: string): boolean {
   const n = Math.min(text.length, 8192);

@@ -46,11 +46,33 @@ test('every injection family, the sanitizer and the URL guard stay fast on patho
     }
   }
   for (const s of inputs) {
-    const t = performance.now();
-    findEdits(s);
-    new InjectionDetector().detect(s);
-    new UrlPolicy().checkUrl('http://' + s.slice(0, 9000) + '/');
-    assert.ok(performance.now() - t < 3000, `sanitizer/detector/url on ${JSON.stringify(s.slice(0, 8))}…`);
+    // CPU time of this thread's process, not wall clock: neighbours' load does not count against us.
+    const ms = cpuMs(() => {
+      findEdits(s);
+      new InjectionDetector().detect(s);
+      new UrlPolicy().checkUrl('http://' + s.slice(0, 9000) + '/');
+    });
+    assert.ok(ms < 3000, `sanitizer/detector/url on ${JSON.stringify(s.slice(0, 8))}… took ${ms.toFixed(0)} ms CPU`);
+  }
+});
+
+/** CPU milliseconds (user + system) spent by fn. */
+function cpuMs(fn: () => void): number {
+  const t = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) / 1000;
+}
+
+test('the injection detector and the sanitizer are linear on runs of triggers (4× the input costs < 8× the CPU)', () => {
+  for (const unit of ['<|', 'ignore ', 'you are ', '![a](', '<!--', 'system: ']) {
+    const small = unit.repeat(Math.ceil(60_000 / unit.length));
+    const large = unit.repeat(Math.ceil(240_000 / unit.length));
+    const run = (s: string) => Math.min(...[0, 1, 2].map(() => cpuMs(() => { findEdits(s); new InjectionDetector().detect(s); })));
+    const a = run(small);
+    const b = run(large);
+    // A quadratic scan would cost 16×; the constant covers timer granularity on tiny figures.
+    assert.ok(b < 8 * a + 40, `${JSON.stringify(unit)}: ${a.toFixed(1)} ms CPU for 60 K, ${b.toFixed(1)} ms for 240 K`);
   }
 });
 

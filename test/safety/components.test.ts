@@ -57,7 +57,13 @@ test('validator: invalid UTF-8, lone surrogates, binary, oversize, unsupported t
   const bin = decodeInput(new Uint8Array(4096).map((_, i) => i % 7), { maxInputBytes: 1e6 });
   assert.equal(bin.binary, true);
   assert.equal(decodeInput('x'.repeat(101), { maxInputBytes: 100 }).tooLarge, true);
-  assert.throws(() => decodeInput(42, { maxInputBytes: 100 }), /string or bytes/);
+  assert.throws(() => decodeInput(42, { maxInputBytes: 100 }), /string, bytes or \{base64\}/);
+  // Bytes over JSON: {base64}, strict (a lenient decoder would scan other bytes than were sent).
+  const b = decodeInput({ base64: Buffer.from([0x63, 0x61, 0x66, 0xe9]).toString('base64') }, { maxInputBytes: 100 });
+  assert.deepEqual([b.text, b.issues.map((i) => i.rule)], ['caf\uFFFD', ['encoding.invalid_utf8']]);
+  assert.equal(decodeInput({ base64: 'aGk' }, { maxInputBytes: 100 }).text, 'hi', 'padding optional');
+  assert.throws(() => decodeInput({ base64: 'aG k=' }, { maxInputBytes: 100 }), /text\.base64: invalid character " " at offset 2/);
+  assert.equal(decodeInput({ base64: 'QUFB'.repeat(100) }, { maxInputBytes: 100 }).tooLarge, true);
 });
 
 test('validator: deep JSON rejected without recursion; schema errors name the path', () => {

@@ -40,6 +40,94 @@ function readTarget(target: string): Buffer | Promise<Buffer> {
   return readFileSync(file);
 }
 
+/** One request of a remote scan: bytes [from, to) are sent, findings starting in [ownFrom, ownTo) are kept. */
+interface ScanWindow { from: number; to: number; ownFrom: number; ownTo: number; u16From: number; u16OwnFrom: number; u16OwnTo: number }
+
+/** Bytes of context before / overlap after each window's own part (key names before values; secrets cut at an edge). */
+const CONTEXT_BYTES = 4096;
+const OVERLAP_BYTES = 65_536;
+
+/** Index of the first byte of the UTF-8 character at or before i (never inside a multi-byte sequence). */
+function charStart(b: Uint8Array, i: number): number {
+  let j = i;
+  while (j > 0 && j > i - 4 && (b[j] & 0xc0) === 0x80) j--;
+  return (b[j] & 0xc0) === 0x80 ? i : j;
+}
+
+/**
+ * Splits `bytes` into overlapping windows whose base64 fits one endpoint frame. UTF-16 offsets of the
+ * edges come from decoding the prefix up to each edge (edges sit on character starts), so findings can
+ * be placed in the whole text.
+ */
+function scanWindows(bytes: Uint8Array, frameBytes: number): ScanWindow[] {
+  const budget = Math.floor(((frameBytes - 4096) * 3) / 4);
+  const ctx = Math.min(CONTEXT_BYTES, Math.floor(budget / 8));
+  const overlap = Math.min(OVERLAP_BYTES, Math.floor(budget / 4));
+  const own = budget - ctx - overlap;
+  if (own < 256) throw new Error(`endpoint.max_payload_bytes ${frameBytes} is too small to scan through the endpoint`);
+  if (bytes.length <= budget) return [{ from: 0, to: bytes.length, ownFrom: 0, ownTo: bytes.length, u16From: 0, u16OwnFrom: 0, u16OwnTo: Infinity }];
+  const edges: number[] = [0];
+  while (edges[edges.length - 1] + own < bytes.length) edges.push(charStart(bytes, edges[edges.length - 1] + own));
+  edges.push(bytes.length);
+  const points = new Set<number>();
+  const ws = edges.slice(0, -1).map((ownFrom, i) => {
+    const ownTo = edges[i + 1];
+    const from = charStart(bytes, Math.max(0, ownFrom - ctx));
+    const to = Math.min(bytes.length, charStart(bytes, Math.min(bytes.length, ownTo + overlap)) || bytes.length);
+    points.add(from).add(ownFrom).add(ownTo);
+    return { from, to, ownFrom, ownTo };
+  });
+  // UTF-16 length of every prefix we need, in one pass over the sorted edge points.
+  const u16 = new Map<number, number>();
+  const dec = new TextDecoder('utf-8');
+  let prev = 0;
+  let acc = 0;
+  for (const p of [...points].sort((a, b) => a - b)) {
+    acc += dec.decode(bytes.subarray(prev, p)).length;
+    u16.set(p, acc);
+    prev = p;
+  }
+  return ws.map((w) => ({ ...w, u16From: u16.get(w.from)!, u16OwnFrom: u16.get(w.ownFrom)!, u16OwnTo: w.ownTo === bytes.length ? Infinity : u16.get(w.ownTo)! }));
+}
+
+const STRENGTH = { allow: 0, warn: 1, sanitize: 2, block: 3 } as const;
+
+/** One reply for the whole file from the replies of its windows: findings moved to whole-text offsets, each once. */
+function mergeReplies(parts: Array<{ w: ScanWindow; r: InspectInboundReply | InspectUntrustedReply | RedactReply }>): InspectInboundReply | InspectUntrustedReply | RedactReply {
+  const findings: RedactReply['findings'] = [];
+  const wholeInput = new Set<string>();
+  let truncated = 0;
+  let verdict: keyof typeof STRENGTH = 'allow';
+  let injection: InspectUntrustedReply['injection'] | undefined;
+  for (const { w, r } of parts) {
+    truncated += r.truncated_findings ?? 0;
+    for (const f of r.findings) {
+      // Findings about the whole input (encoding, binary) sit at 0..0: keep one of each.
+      if (f.start === 0 && f.end === 0) {
+        if (wholeInput.has(f.rule)) continue;
+        wholeInput.add(f.rule);
+        findings.push(f);
+      } else {
+        const start = w.u16From + f.start;
+        if (start < w.u16OwnFrom || start >= w.u16OwnTo) continue;
+        findings.push({ ...f, start, end: w.u16From + f.end });
+      }
+      if (f.action !== 'ignore' && STRENGTH[f.action] > STRENGTH[verdict]) verdict = f.action;
+    }
+    if ('injection' in r) {
+      const spans = r.injection.spans.map((sp) => ({ ...sp, start: w.u16From + sp.start, end: w.u16From + sp.end })).filter((sp) => sp.start >= w.u16OwnFrom && sp.start < w.u16OwnTo);
+      injection = injection
+        ? { score: Math.max(injection.score, r.injection.score), families: [...new Set([...injection.families, ...r.injection.families])], spans: [...injection.spans, ...spans] }
+        : { ...r.injection, spans };
+    }
+  }
+  findings.sort((a, b) => a.start - b.start);
+  const base = { text: '', findings, ...(truncated ? { truncated_findings: truncated } : {}) };
+  if (injection) return { ...base, action: verdict, injection };
+  if ('action' in parts[0].r) return { ...base, action: verdict };
+  return base;
+}
+
 /** 1-based line:column of each offset (offsets are UTF-16 positions in the decoded text). */
 function locator(text: string): (offset: number) => string {
   const starts = [0];
@@ -76,11 +164,21 @@ export function register(program: Command, rt: CliRuntime, io: CliOutput = { wri
       if (!['tool', 'web', 'document'].includes(o.source)) throw new Error(`--source must be tool, web or document (got "${o.source}")`);
       const bytes = await readTarget(target);
       const scope = { ...(o.agent ? { agent: o.agent } : {}), ...(o.channel ? { channel: o.channel } : {}) };
-      const payload = { text: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), ...scope };
+      const type = o.mode === 'redact' ? 'safety.redact' : o.mode === 'inbound' ? 'safety.inspect_inbound' : 'safety.inspect_untrusted';
+      const extra = o.mode === 'untrusted' ? { source: o.source } : {};
       let reply: InspectInboundReply | InspectUntrustedReply | RedactReply;
-      if (o.mode === 'redact') reply = await rt.ask<RedactReply>(SAFETY_ACTOR, 'safety.redact', payload, LONG);
-      else if (o.mode === 'inbound') reply = await rt.ask<InspectInboundReply>(SAFETY_ACTOR, 'safety.inspect_inbound', payload, LONG);
-      else reply = await rt.ask<InspectUntrustedReply>(SAFETY_ACTOR, 'safety.inspect_untrusted', { ...payload, source: o.source }, LONG);
+      if (!(await rt.remote())) {
+        // In-process: the bytes themselves (structured clone keeps a Uint8Array).
+        reply = await rt.ask(SAFETY_ACTOR, type, { text: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), ...scope, ...extra }, LONG);
+      } else {
+        // Over the JSON endpoint: bytes as base64, in frames the endpoint accepts.
+        const frame = rt.config().endpoint?.max_payload_bytes ?? 1_048_576;
+        const windows = scanWindows(bytes, frame);
+        if (windows.length > 1 && o.text) throw new Error(`${target}: --text needs the whole text in one message, but ${bytes.length} bytes take ${windows.length} frames of the running service's endpoint (endpoint.max_payload_bytes ${frame}); scan without --text, or stop the service to scan in-process`);
+        const parts: Array<{ w: ScanWindow; r: InspectInboundReply | InspectUntrustedReply | RedactReply }> = [];
+        for (const w of windows) parts.push({ w, r: await rt.ask(SAFETY_ACTOR, type, { text: { base64: Buffer.from(bytes.buffer, bytes.byteOffset + w.from, w.to - w.from).toString('base64') }, ...scope, ...extra }, LONG) });
+        reply = windows.length === 1 ? parts[0].r : mergeReplies(parts);
+      }
       const verdict = 'action' in reply ? reply.action : reply.findings.length ? 'sanitize' : 'allow';
       if (o.json) {
         const { text, ...rest } = reply;
