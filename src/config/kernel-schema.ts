@@ -15,6 +15,11 @@ export const SupervisorConfigSchema = Type.Object(
     period_ms: Type.Integer({ minimum: 1, default: 5000 }),
     backoff_initial_ms: Type.Integer({ minimum: 0, default: 5 }),
     backoff_max_ms: Type.Integer({ minimum: 0, default: 2000 }),
+    backoff_reset_ms: Type.Integer({
+      minimum: 0,
+      default: 250,
+      description: 'a child that served this long since its restart starts again from backoff_initial_ms',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -47,11 +52,13 @@ export const KernelConfigSchema = Type.Object(
       {
         interval_ms: Type.Integer({ minimum: 5, default: 500 }),
         deadline_ms: Type.Integer({ minimum: 10, default: 2000 }),
+        setup_grace_ms: Type.Integer({ minimum: 10, default: 20000, description: 'liveness deadline while a thread is in setup' }),
       },
       { additionalProperties: false, default: {} },
     ),
     memory_limit_mb: Type.Integer({ minimum: 16, default: 256 }),
     shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 5000 }),
+    boot_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'the tree is ready within this or the start fails' }),
     supervisor: SupervisorConfigSchema,
     system_actors: Type.Array(Type.String({ minLength: 1 }), { default: ['safety', 'embedder', 'memory', 'provider-router', 'scheduler'] }),
     actors: Type.Record(Type.String(), ActorOverrideSchema, { default: {} }),
