@@ -38,7 +38,7 @@ export const ActorOverrideSchema = Type.Object(
 
 export const KernelConfigSchema = Type.Object(
   {
-    placement: Type.Union([Type.Literal('dedicated'), Type.Literal('shared')], { default: 'dedicated' }),
+    placement: Type.Union([Type.Literal('dedicated'), Type.Literal('shared'), Type.Literal('edge')], { default: 'dedicated' }),
     mailbox: Type.Object(
       {
         capacity: Type.Integer({ minimum: 1, default: 1024 }),

@@ -7,9 +7,12 @@
  *       └── agents/<id> (per-agent supervisor) ── agents/<id>   (the agent actor)
  *
  * With `kernel.placement: shared` the system actors share one thread and the agents another
- * (smaller footprint; a crash then restarts the whole group).
+ * (smaller footprint; a crash then restarts the whole group). With `edge` the tree runs in no more
+ * threads than the device has cores: on one core, everything (system actors and agents) shares one
+ * thread; on more, it is laid out like `shared`.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { RootConfig } from '../config/load.js';
 import type { HostActorSpec } from './control.js';
 import type { RestartType, Strategy } from './supervisor.js';
@@ -78,7 +81,8 @@ const BUILTIN: Record<string, { liveness_deadline_ms?: number }> = {
 
 export function defaultTree(config: RootConfig, warn: (msg: string) => void = () => {}): SupervisorNode {
   const k = config.kernel;
-  const shared = k.placement === 'shared';
+  const oneThread = k.placement === 'edge' && availableParallelism() <= 1;
+  const shared = k.placement === 'shared' || k.placement === 'edge';
   const override = (name: string) => ({ ...BUILTIN[name], ...k.actors[name] });
 
   const system: SupervisorNode = { kind: 'supervisor', id: 'system', strategy: k.supervisor.strategy ?? 'one_for_one', children: [] };
@@ -114,12 +118,17 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
   }
 
   const agents: SupervisorNode = { kind: 'supervisor', id: 'agents', strategy: 'one_for_one', children: [] };
+  const systemThread = sharedGroups.get('system');
   if (override('agent').enabled === false) {
     // Agents switched off (a kernel-only service).
   } else if (actorModuleExists('agent')) {
     const o = override('agent');
     const list = configuredAgents(config);
-    if (shared && list.length > 0) {
+    if (oneThread && systemThread && list.length > 0) {
+      // One core: agents join the system thread (a crash there restarts the whole service tree).
+      systemThread.actors.push(...list.map((a) => ({ path: `agents/${a.id}`, module: 'agent', config: a })));
+      systemThread.id = 'thread/all';
+    } else if (shared && list.length > 0) {
       agents.children.push({
         kind: 'worker',
         id: 'thread/agents',
