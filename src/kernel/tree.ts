@@ -159,3 +159,17 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
   }
   return { kind: 'supervisor', id: 'root', strategy: 'one_for_one', children: [system, agents] };
 }
+
+/** How many worker threads `defaultTree(config)` runs (config checks use it before any start). */
+export function threadCount(config: RootConfig): number {
+  const k = config.kernel;
+  const enabled = k.system_actors.filter((n) => k.actors[n]?.enabled !== false);
+  const agents = k.actors.agent?.enabled === false ? 0 : configuredAgents(config).length;
+  if (k.placement === 'edge') return Math.min(availableParallelism(), (enabled.length > 0 ? 1 : 0) + (agents > 0 ? 1 : 0));
+  if (k.placement === 'shared') {
+    const groups = new Set(enabled.map((n) => k.actors[n]?.thread ?? 'system'));
+    return groups.size + (agents > 0 ? 1 : 0);
+  }
+  const groups = new Set(enabled.map((n) => k.actors[n]?.thread ?? `own:${n}`));
+  return groups.size + agents;
+}
