@@ -91,7 +91,7 @@ if (mode === 'tree') {
   await new Promise((r) => setTimeout(r, Math.max(0, secs * 1000 - (performance.now() - t0))));
   clearInterval(timer);
   await Promise.race([Promise.all([...pending]), new Promise((r) => setTimeout(r, 25_000))]);
-  const falseKills = sys.restartLog.filter((r) => r.reason === 'stuck' && r.child !== 'bench/stuck').length;
+  const falseKills = sys.downLog.filter((d) => d.reason === 'stuck' && d.thread !== 'bench/stuck').length;
   const out = {
     false_stuck_kills: falseKills,
     unanswered: pending.size,
@@ -102,7 +102,7 @@ if (mode === 'tree') {
     latency_ms_p99: pct(lat, 99),
     stuck_replaced_ms: replaced,
     liveness: sys.liveness.counts,
-    restarts: sys.restartLog.map((r) => `${r.child}:${r.reason}`),
+    downs: sys.downLog.map((d) => `${d.thread}:${d.reason}`),
   };
   process.stdout.write(JSON.stringify(out) + '\n');
   await sys.stop();

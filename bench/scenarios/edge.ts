@@ -132,7 +132,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       latency_ms_p99: round(s.latency_ms_p99 as number),
       stuck_replaced_ms: round(s.stuck_replaced_ms as number),
     };
-    notes.push(`starvation: ${secs} s, ${s.pinned ? 'taskset -c 0 with 4 hogs on core 0' : '4 hogs, not pinned (no taskset)'}; answered ${s.answered}, typed errors ${s.typed_errors}; liveness ${JSON.stringify(s.liveness)}; restarts ${JSON.stringify(s.restarts)}`);
+    notes.push(`starvation: ${secs} s, ${s.pinned ? 'taskset -c 0 with 4 hogs on core 0' : '4 hogs, not pinned (no taskset)'}; answered ${s.answered}, typed errors ${s.typed_errors}; liveness ${JSON.stringify(s.liveness)}; thread ends ${JSON.stringify(s.downs)}`);
     const o = await oneshot(server.url);
     results.oneshot = { exit_after_answer_ms: o.exit_after_answer_ms };
     notes.push(o.exited ? `oneshot: exit code ${o.code}` : 'oneshot: did not exit with stdin open; killed at the 15 s cap (the figure is the cap)');

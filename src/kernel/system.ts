@@ -109,6 +109,8 @@ export class ActorSystem {
   onStopRequest: () => unknown = () => this.stop();
   /** Restart durations (crash to serving again), for the bench and status. */
   readonly restartLog: Array<{ child: string; reason: ExitReason; ms: number; backoff_ms: number; at: number }> = [];
+  /** Every end of a thread incarnation other than a planned stop (status, the bench's stuck counts). */
+  readonly downLog: Array<{ thread: string; reason: ExitReason; at: number }> = [];
 
   constructor(config: RootConfig, tree: SupervisorNode, log: Logger) {
     this.config = config;
@@ -240,6 +242,7 @@ export class ActorSystem {
     const id = host.spec.id;
     const code = reason === 'stuck' ? 'actor_stuck' : reason === 'normal' ? 'actor_stopped' : 'actor_crashed';
     const paths = host.spec.actors.map((a) => a.path).join(', ');
+    if (reason !== 'normal') this.downLog.push({ thread: id, reason, at: Date.now() });
     if (reason === 'oom') {
       this.log.error({ thread: id, actors: paths, memory_limit_mb: host.spec.memoryLimitMb }, 'actor exceeded its memory limit; terminated, its supervisor restarts it');
     } else if (reason === 'stuck') {
