@@ -21,6 +21,11 @@ export interface WireMessage {
   from: string;
   ty: string;
   p: unknown;
+  /**
+   * Asks only: the caller's deadline (`Date.now()` clock, shared by every thread of the process).
+   * The target does not start an ask whose caller has already given up on it (at-most-once).
+   */
+  dl?: number;
 }
 
 export interface WireReply {
@@ -55,7 +60,7 @@ export interface Frame {
  * clone of a flat array of numbers is several times cheaper than of small objects with strings.
  *
  *   tell    0, seq, to, from, type, payload
- *   ask     1, seq, id, to, from, type, payload
+ *   ask     1, seq, id, to, from, type, payload, deadline
  *   reply   2, id, payload          (error: 4, id, {code, message, details})
  *   publish 3, topic, payload
  *

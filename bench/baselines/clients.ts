@@ -37,6 +37,49 @@ export async function rawCaller(): Promise<Caller & { worker: Worker }> {
   };
 }
 
+/**
+ * Raw MessagePort batched the way RustyClaw batches: calls made in one turn of the event loop go in
+ * one postMessage (flushed at the end of the microtask, or at `batchMax`), replies come back batched.
+ */
+export async function rawBatchedCaller(batchMax = 256): Promise<Caller> {
+  const worker = new Worker(url('./raw-worker.js'));
+  await new Promise((r) => worker.once('online', r));
+  const pending = new Map<number, (v: unknown) => void>();
+  let next = 1;
+  let out: Array<{ id: number; p: unknown }> = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (out.length === 0) return;
+    worker.postMessage({ b: out });
+    out = [];
+  };
+  worker.on('message', (m: { b: Array<{ id: number; p: unknown }> }) => {
+    for (const x of m.b) {
+      const r = pending.get(x.id);
+      if (r) {
+        pending.delete(x.id);
+        r(x.p);
+      }
+    }
+  });
+  return {
+    call(p) {
+      const id = next++;
+      return new Promise((resolve) => {
+        pending.set(id, resolve);
+        out.push({ id, p });
+        if (out.length >= batchMax) flush();
+        else if (!scheduled) {
+          scheduled = true;
+          queueMicrotask(flush);
+        }
+      });
+    },
+    close: async () => void (await worker.terminate()),
+  };
+}
+
 export async function comlinkCaller(): Promise<Caller> {
   const worker = new Worker(url('./comlink-worker.js'));
   await new Promise((r) => worker.once('online', r));

@@ -1,4 +1,10 @@
-/** Round-trip latency and pipelined throughput of any request/reply function. */
+/**
+ * Round-trip latency and pipelined throughput of any request/reply function.
+ *
+ * Every call sends a fresh payload, built before the timed loop: structured clone serialises an
+ * object once per postMessage however often it is referenced, so re-sending one object flatters any
+ * implementation that batches (256 references to one 64 KB object cost 66 KB, 256 distinct ones 16.7 MB).
+ */
 import { percentile } from './stats.js';
 
 export interface CallMetrics extends Record<string, number> {
@@ -7,25 +13,54 @@ export interface CallMetrics extends Record<string, number> {
   calls_per_s: number;
 }
 
-export async function measureCalls(call: (p: unknown) => Promise<unknown>, opts: { rtt: number; calls: number; window: number }): Promise<CallMetrics> {
-  const payload = { n: 1, s: 'hello' };
-  for (let i = 0; i < 3000; i++) await call(payload); // warm-up: JIT and thread scheduling settle
+export type PayloadSize = 'small' | '4k' | '64k';
+export const PAYLOAD_BYTES: Record<PayloadSize, number> = { small: 0, '4k': 4096, '64k': 65536 };
+
+export function payloadSize(v: string | undefined): PayloadSize {
+  const s = (v ?? 'small') as PayloadSize;
+  if (!(s in PAYLOAD_BYTES)) throw new Error(`--set payload: expected small, 4k or 64k, got '${v}'`);
+  return s;
+}
+
+/** One distinct payload: a small object, or an object carrying a string of the given size. */
+export function makePayload(size: PayloadSize, i: number): unknown {
+  const bytes = PAYLOAD_BYTES[size];
+  if (bytes === 0) return { n: i, s: 'hello' };
+  return { n: i, s: String(i).padEnd(bytes, 'x') };
+}
+
+/** `n` distinct payloads, kept under ~128 MB: large payloads get fewer calls. */
+export function payloads(size: PayloadSize, n: number): unknown[] {
+  const bytes = Math.max(64, PAYLOAD_BYTES[size]);
+  const count = Math.max(500, Math.min(n, Math.floor((128 << 20) / bytes)));
+  return Array.from({ length: count }, (_, i) => makePayload(size, i));
+}
+
+export async function measureCalls(
+  call: (p: unknown) => Promise<unknown>,
+  opts: { rtt: number; calls: number; window: number; payload?: PayloadSize },
+): Promise<CallMetrics> {
+  const size = opts.payload ?? 'small';
+  const warm = payloads(size, 3000);
+  for (const p of warm) await call(p); // warm-up: JIT and thread scheduling settle
+  const seq = payloads(size, opts.rtt);
   const rtts: number[] = [];
-  for (let i = 0; i < opts.rtt; i++) {
+  for (const p of seq) {
     const t0 = performance.now();
-    await call(payload);
+    await call(p);
     rtts.push((performance.now() - t0) * 1000);
   }
+  const batch = payloads(size, opts.calls);
+  const calls = batch.length;
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     let sent = 0;
     let done = 0;
     const pump = () => {
-      while (sent < opts.calls && sent - done < opts.window) {
-        sent++;
-        call(payload).then(() => {
+      while (sent < calls && sent - done < opts.window) {
+        call(batch[sent++]).then(() => {
           done++;
-          if (done === opts.calls) resolve();
+          if (done === calls) resolve();
           else pump();
         }, reject);
       }
@@ -33,5 +68,5 @@ export async function measureCalls(call: (p: unknown) => Promise<unknown>, opts:
     pump();
   });
   const secs = (performance.now() - t0) / 1000;
-  return { rtt_p50_us: percentile(rtts, 50), rtt_p99_us: percentile(rtts, 99), calls_per_s: opts.calls / secs };
+  return { rtt_p50_us: percentile(rtts, 50), rtt_p99_us: percentile(rtts, 99), calls_per_s: calls / secs };
 }

@@ -1,15 +1,17 @@
 /**
  * `ask`: request/reply between the main thread and one actor thread — RustyClaw against a raw
- * MessagePort with a promise map, comlink and piscina, measured in the same run.
+ * MessagePort with a promise map (unbatched, and batched the way RustyClaw batches), comlink and
+ * piscina, measured in the same run with a fresh payload per call (`--set payload=small,4k,64k`).
  */
 import { bootBench, benchTree, knobs } from '../lib/kernel-fixture.js';
-import { measureCalls, type CallMetrics } from '../lib/measure.js';
+import { measureCalls, payloadSize, type CallMetrics } from '../lib/measure.js';
 import { medianOf, round } from '../lib/stats.js';
-import { comlinkCaller, piscinaCaller, rawCaller, type Caller } from '../baselines/clients.js';
+import { comlinkCaller, piscinaCaller, rawBatchedCaller, rawCaller, type Caller } from '../baselines/clients.js';
 
 export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
   const k = knobs(opts.set);
-  const sizes = { rtt: opts.quick ? 1000 : 5000, calls: opts.quick ? 20_000 : 200_000, window: Number(opts.set.window ?? 256) };
+  const payload = payloadSize(opts.set.payload);
+  const sizes = { rtt: opts.quick ? 1000 : 5000, calls: opts.quick ? 20_000 : 200_000, window: Number(opts.set.window ?? 256), payload };
   const runs = opts.quick ? 1 : 3;
   const impls: Record<string, () => Promise<Caller>> = {
     rustyclaw: async () => {
@@ -17,6 +19,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       return { call: (p) => b.sys.ask('bench/0', 'bench.echo', p), close: b.close };
     },
     raw: rawCaller,
+    raw_batched: () => rawBatchedCaller(k.batch),
     comlink: comlinkCaller,
     piscina: piscinaCaller,
   };
@@ -43,9 +46,10 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     results,
     ratios: {
       calls_vs_raw: round(rc.calls_per_s / results.raw.calls_per_s, 2),
+      calls_vs_raw_batched: round(rc.calls_per_s / results.raw_batched.calls_per_s, 2),
       calls_vs_comlink: round(rc.calls_per_s / results.comlink.calls_per_s, 2),
       rtt_p50_vs_raw: round(rc.rtt_p50_us / results.raw.rtt_p50_us, 2),
     },
-    notes: [`${runs} runs interleaved, medians; ${sizes.calls} pipelined calls with ${sizes.window} in flight; ${sizes.rtt} sequential round trips`],
+    notes: [`payload ${payload}, fresh per call; ${runs} runs interleaved, medians; up to ${sizes.calls} pipelined calls (fewer for large payloads: ≤128 MB of payloads) with ${sizes.window} in flight; ${sizes.rtt} sequential round trips`],
   };
 }

@@ -3,6 +3,7 @@
  * Subsystem sections are defined next to their messages in `protocol/<name>.ts` and
  * collected in `./sections.ts`.
  */
+import { totalmem } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
 
 const RestartType = Type.Union([Type.Literal('permanent'), Type.Literal('transient'), Type.Literal('temporary')]);
@@ -15,6 +16,11 @@ export const SupervisorConfigSchema = Type.Object(
     period_ms: Type.Integer({ minimum: 1, default: 5000 }),
     backoff_initial_ms: Type.Integer({ minimum: 0, default: 5 }),
     backoff_max_ms: Type.Integer({ minimum: 0, default: 2000 }),
+    backoff_reset_ms: Type.Integer({
+      minimum: 0,
+      default: 250,
+      description: 'a child that served this long since its restart starts again from backoff_initial_ms',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -23,7 +29,7 @@ export const ActorOverrideSchema = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean()),
     thread: Type.Optional(Type.String({ minLength: 1, description: 'thread group name; actors with the same group share a thread' })),
-    memory_limit_mb: Type.Optional(Type.Integer({ minimum: 16 })),
+    memory_limit_mb: Type.Optional(Type.Integer({ minimum: 1 })),
     restart: Type.Optional(RestartType),
     shutdown_timeout_ms: Type.Optional(Type.Integer({ minimum: 0 })),
     liveness_deadline_ms: Type.Optional(Type.Integer({ minimum: 10 })),
@@ -33,7 +39,7 @@ export const ActorOverrideSchema = Type.Object(
 
 export const KernelConfigSchema = Type.Object(
   {
-    placement: Type.Union([Type.Literal('dedicated'), Type.Literal('shared')], { default: 'dedicated' }),
+    placement: Type.Union([Type.Literal('dedicated'), Type.Literal('shared'), Type.Literal('edge')], { default: 'dedicated' }),
     mailbox: Type.Object(
       {
         capacity: Type.Integer({ minimum: 1, default: 1024 }),
@@ -47,11 +53,13 @@ export const KernelConfigSchema = Type.Object(
       {
         interval_ms: Type.Integer({ minimum: 5, default: 500 }),
         deadline_ms: Type.Integer({ minimum: 10, default: 2000 }),
+        setup_grace_ms: Type.Integer({ minimum: 10, default: 20000, description: 'liveness deadline while a thread is in setup' }),
       },
       { additionalProperties: false, default: {} },
     ),
-    memory_limit_mb: Type.Integer({ minimum: 16, default: 256 }),
+    memory_limit_mb: Type.Integer({ minimum: 1, default: 256 }),
     shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 5000 }),
+    boot_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'the tree is ready within this or the start fails' }),
     supervisor: SupervisorConfigSchema,
     system_actors: Type.Array(Type.String({ minLength: 1 }), { default: ['safety', 'embedder', 'memory', 'provider-router', 'scheduler'] }),
     actors: Type.Record(Type.String(), ActorOverrideSchema, { default: {} }),
@@ -83,3 +91,43 @@ export const LogConfigSchema = Type.Object(
   },
   { additionalProperties: false, default: {} },
 );
+
+/**
+ * Heap a worker thread needs to start: the host (router, links) takes ~8 MB (measured: 4 MB fails
+ * with ERR_WORKER_OUT_OF_MEMORY, 8 MB starts), a light actor a few more.
+ */
+export const MIN_THREAD_HEAP_MB = 16;
+
+/**
+ * Checks across kernel options that a schema cannot express. `threads` is how many worker threads
+ * the configured tree runs (computed by the caller from the actors and agents it enables).
+ */
+export function kernelProblems(k: KernelConfig, threads: number, deviceMb = totalmem() / 1048576): string[] {
+  const problems: string[] = [];
+  const interval = k.liveness.interval_ms;
+  if (interval >= k.liveness.deadline_ms) {
+    problems.push(
+      `kernel.liveness.deadline_ms: ${k.liveness.deadline_ms} ms is not longer than kernel.liveness.interval_ms (${interval} ms): ` +
+        'a thread beats once per interval, so a healthy one would miss its deadline',
+    );
+  }
+  if (k.memory_limit_mb < MIN_THREAD_HEAP_MB) {
+    problems.push(`kernel.memory_limit_mb: ${k.memory_limit_mb} MB is below what a worker thread needs to start (${MIN_THREAD_HEAP_MB} MB)`);
+  }
+  for (const [name, o] of Object.entries(k.actors)) {
+    if (o.liveness_deadline_ms !== undefined && o.liveness_deadline_ms <= interval) {
+      problems.push(`kernel.actors.${name}.liveness_deadline_ms: ${o.liveness_deadline_ms} ms is not longer than kernel.liveness.interval_ms (${interval} ms)`);
+    }
+    if (o.memory_limit_mb !== undefined && o.memory_limit_mb < MIN_THREAD_HEAP_MB) {
+      problems.push(`kernel.actors.${name}.memory_limit_mb: ${o.memory_limit_mb} MB is below what a worker thread needs to start (${MIN_THREAD_HEAP_MB} MB)`);
+    }
+  }
+  const heaps = threads * k.memory_limit_mb;
+  if (threads > 0 && heaps > deviceMb) {
+    problems.push(
+      `kernel.placement: '${k.placement}' runs ${threads} threads × kernel.memory_limit_mb ${k.memory_limit_mb} MB = ${Math.round(heaps)} MB of heap, ` +
+        `more than this device's ${Math.round(deviceMb)} MB of memory; use placement: edge, or lower kernel.memory_limit_mb`,
+    );
+  }
+  return problems;
+}

@@ -11,6 +11,8 @@ import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { rootSchema } from './sections.js';
 import { defaultDataDir } from './data-dir.js';
+import { kernelProblems, type KernelConfig } from './kernel-schema.js';
+import { threadCount } from '../kernel/tree.js';
 
 // The YAML parser is loaded only when a file is read (embedders passing objects never pay for it).
 const require = createRequire(import.meta.url);
@@ -131,10 +133,7 @@ export function validateConfig(obj: Record<string, unknown>, source = '(config o
           : `${e.message}, got ${got}`;
     problems.push(`${line ? `line ${line}: ` : ''}${where}: ${what}${from ? ` (from ${from})` : ''}`);
   }
-  const kernel = (withDefaults.kernel ?? {}) as Record<string, any>;
-  if (kernel.liveness && kernel.liveness.interval_ms >= kernel.liveness.deadline_ms) {
-    problems.push('kernel.liveness.interval_ms: must be smaller than kernel.liveness.deadline_ms');
-  }
+  if (problems.length === 0) problems.push(...kernelProblems(withDefaults.kernel as KernelConfig, threadCount(withDefaults as RootConfig)));
   const ep = (withDefaults.endpoint ?? {}) as Record<string, any>;
   if (ep.enabled && !isLoopback(String(ep.host)) && !ep.allow_remote) {
     problems.push(`endpoint.host: '${ep.host}' is not a loopback address; set endpoint.allow_remote: true to expose the endpoint to the network`);

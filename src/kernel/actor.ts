@@ -20,7 +20,9 @@ export type ActorErrorCode =
   | 'invalid_message'
   | 'handler_error'
   | 'shutting_down'
-  | 'payload_too_large';
+  | 'payload_too_large'
+  /** The tree did not become ready within `kernel.boot_timeout_ms`. */
+  | 'boot_timeout';
 
 /** A typed error that crosses thread and process boundaries as `{code, message, details}`. */
 export class ActorError extends Error {

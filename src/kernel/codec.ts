@@ -42,7 +42,7 @@ export function pack(items: WireItem[], t: StringTable): unknown[] {
         out.push(0, it.s, t.ref(it.to), t.ref(it.from), t.ref(it.ty), it.p);
         break;
       case Kind.Ask:
-        out.push(1, it.s, it.id, t.ref(it.to), t.ref(it.from), t.ref(it.ty), it.p);
+        out.push(1, it.s, it.id, t.ref(it.to), t.ref(it.from), t.ref(it.ty), it.p, it.dl ?? 0);
         break;
       case Kind.Reply:
         if (it.e) out.push(REPLY_ERROR, it.id, it.e);
@@ -67,8 +67,8 @@ export function unpack(m: unknown[], t: StringTable): WireItem[] {
         i += 6;
         break;
       case 1:
-        items.push({ k: Kind.Ask, s: m[i + 1] as number, id: m[i + 2] as number, to: t.read(m[i + 3]), from: t.read(m[i + 4]), ty: t.read(m[i + 5]), p: m[i + 6] });
-        i += 7;
+        items.push({ k: Kind.Ask, s: m[i + 1] as number, id: m[i + 2] as number, to: t.read(m[i + 3]), from: t.read(m[i + 4]), ty: t.read(m[i + 5]), p: m[i + 6], dl: m[i + 7] as number });
+        i += 8;
         break;
       case 2:
         items.push({ k: Kind.Reply, id: m[i + 1] as number, p: m[i + 2] });

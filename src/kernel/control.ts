@@ -10,7 +10,6 @@ export interface HostActorSpec {
 }
 
 export type ControlToHost =
-  | { t: 'ping'; n: number }
   | { t: 'link'; peer: string; port: MessagePort; started: Int32Array; side: 0 | 1 }
   | { t: 'down'; peer: string; code: 'actor_crashed' | 'actor_stuck' | 'actor_stopped'; why: string }
   | { t: 'stopped'; paths: string[] }
@@ -21,7 +20,6 @@ export type ControlToHost =
   | { t: 'crash'; why: string };
 
 export type ControlFromHost =
-  | { t: 'pong'; n: number }
   | { t: 'ready'; actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }> }
   | { t: 'setup_failed'; error: { message: string; stack?: string } }
   | { t: 'sub'; pattern: string; on: boolean }

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { RouterOptions } from './router.js';
 import type { ControlFromHost, ControlToHost, HostActorSpec } from './control.js';
+import type { LivenessMonitor, Watched } from './liveness.js';
 
 export type ExitReason = 'normal' | 'crash' | 'stuck' | 'oom';
 
@@ -15,6 +16,8 @@ export interface HostSpec {
   memoryLimitMb: number;
   livenessIntervalMs: number;
   livenessDeadlineMs: number;
+  /** Liveness deadline while the thread is in setup (imports, native loads). */
+  setupGraceMs: number;
   shutdownMs: number;
   startTimeoutMs: number;
 }
@@ -25,6 +28,7 @@ export interface HostEnv {
   routerOpts: RouterOptions;
   logLevel: string;
   log: Logger;
+  liveness: LivenessMonitor;
   /** The worker exists (its actors are in setup): give it the directory and its links. */
   onSpawn(host: HostProcess): void;
   onReady(host: HostProcess, actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }>): void;
@@ -41,16 +45,22 @@ export class HostProcess {
   state: 'idle' | 'starting' | 'running' | 'stopping' | 'down' = 'idle';
   startedAt = 0;
   readyMs = 0;
-  private stuckTimer: NodeJS.Timeout | null = null;
-  private pingTimer: NodeJS.Timeout | null = null;
+  private watched: Watched | null = null;
+  /** Rejects the pending start() when the incarnation ends before it is ready (never a hung boot). */
+  private failStart: ((err: Error) => void) | null = null;
+  /** False when the kernel ended it at the starvation hard cap (see liveness.ts). */
+  private counted = true;
   private pingN = 0;
   get alive(): boolean {
     return this.worker !== null;
   }
   private stopping = false;
   private exitHandled = false;
-  /** Called once when the current incarnation ends for any reason. */
-  onExit: (reason: ExitReason, detail: string) => void = () => {};
+  /**
+   * Called once when the current incarnation ends for any reason. `counted` is false when the kernel
+   * may have misjudged a starved process: such a restart does not count toward restart intensity.
+   */
+  onExit: (reason: ExitReason, detail: string, counted: boolean) => void = () => {};
   private statsWaiters = new Map<number, (m: Extract<ControlFromHost, { t: 'stats' }>) => void>();
 
   constructor(spec: HostSpec, env: HostEnv) {
@@ -71,10 +81,14 @@ export class HostProcess {
     this.state = 'starting';
     this.stopping = false;
     this.exitHandled = false;
+    this.counted = true;
     this.startedAt = performance.now();
     const env = this.env;
+    const beat = new Int32Array(new SharedArrayBuffer(8));
     const worker = new Worker(HOST_URL, {
       workerData: {
+        beat,
+        beatMs: this.spec.livenessIntervalMs,
         node: this.spec.id,
         actors: this.spec.actors,
         dataDir: env.dataDir,
@@ -90,6 +104,12 @@ export class HostProcess {
     env.onSpawn(this);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      this.failStart = (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(startTimer);
+        reject(err);
+      };
       const startTimer = setTimeout(() => {
         if (settled) return;
         settled = true;
@@ -102,13 +122,12 @@ export class HostProcess {
       worker.on('message', (m: ControlFromHost) => {
         if (!current()) return;
         switch (m.t) {
-          case 'pong':
-            this.stuckTimer?.refresh();
-            return;
           case 'ready':
             if (settled) return;
             settled = true;
+            this.failStart = null;
             clearTimeout(startTimer);
+            if (this.watched) env.liveness.ready(this.watched);
             this.state = 'running';
             this.readyMs = performance.now() - this.startedAt;
             env.onReady(this, m.actors);
@@ -148,21 +167,25 @@ export class HostProcess {
         }
         this.ended(this.stopping ? 'normal' : code === 0 ? 'normal' : 'crash', `exit code ${code}`);
       });
-      this.armLiveness();
+      this.watched = {
+        id: this.spec.id,
+        beat,
+        deadlineMs: this.spec.livenessDeadlineMs,
+        setupGraceMs: this.spec.setupGraceMs,
+        setup: true,
+        onStuck: (detail, starved) => {
+          if (!current()) return;
+          this.counted = !starved;
+          this.kill('stuck', detail);
+        },
+      };
+      env.liveness.watch(this.watched);
     });
   }
 
-  private armLiveness(): void {
-    this.stuckTimer = setTimeout(() => this.kill('stuck', `no liveness reply within ${this.spec.livenessDeadlineMs} ms`), this.spec.livenessDeadlineMs);
-    this.pingTimer = setInterval(() => this.post({ t: 'ping', n: ++this.pingN }), this.spec.livenessIntervalMs);
-    this.stuckTimer.unref();
-    this.pingTimer.unref();
-  }
-
   private disarm(): void {
-    if (this.stuckTimer) clearTimeout(this.stuckTimer);
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    this.stuckTimer = this.pingTimer = null;
+    if (this.watched) this.env.liveness.unwatch(this.watched);
+    this.watched = null;
   }
 
   /**
@@ -198,10 +221,13 @@ export class HostProcess {
     for (const resolve of this.statsWaiters.values()) resolve({ t: 'stats', n: -1, actors: [], heapUsed: 0 });
     this.statsWaiters.clear();
     if (w) w.removeAllListeners('message');
+    const failStart = this.failStart;
+    this.failStart = null;
+    failStart?.(new Error(`${this.spec.id}: ended during setup (${reason}: ${detail})`));
     // Every end of an incarnation (even a planned stop) is a `down` for the other threads: their asks
     // to it must settle, and what it never started must be redelivered or failed.
     this.env.onDown(this, reason, detail);
-    this.onExit(reason, detail);
+    this.onExit(reason, detail, this.counted);
     if (w && reason !== 'normal') void w.terminate();
   }
 

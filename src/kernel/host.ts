@@ -4,6 +4,7 @@
  * The parent port carries only control traffic: init, links, liveness pings, shutdown.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
@@ -22,9 +23,20 @@ interface InitData {
   rootConfig: Record<string, any>;
   routerOpts: RouterOptions;
   logLevel: string;
+  /** Liveness: slot 0 is bumped every `beatMs` by this thread's event loop, slot 1 is its OS thread id. */
+  beat: Int32Array;
+  beatMs: number;
 }
 
 const init = workerData as InitData;
+// The beat runs from a timer: a thread stuck in a loop cannot run it, a busy-but-yielding one can.
+// Shared memory, not a reply message: the kernel reads it even when its own event loop is behind.
+try {
+  Atomics.store(init.beat, 1, Number(readlinkSync('/proc/thread-self').split('/').pop()));
+} catch {
+  // Not Linux: the kernel judges without per-thread CPU time.
+}
+setInterval(() => Atomics.add(init.beat, 0, 1), init.beatMs).unref();
 const log = forwardingLogger(init.logLevel, { thread: init.node }, (rec) => port.postMessage({ t: 'log', rec }));
 const router = new Router(init.node, init.routerOpts);
 router.onSubscriptionChange = (pattern, on) => port.postMessage({ t: 'sub', pattern, on });
@@ -93,9 +105,6 @@ async function stopAll(): Promise<void> {
 
 port.on('message', (m: ControlToHost) => {
   switch (m.t) {
-    case 'ping':
-      port.postMessage({ t: 'pong', n: m.n });
-      break;
     case 'link':
       router.peerUp(m.peer, m.port as MessagePort, m.started, m.side);
       break;

@@ -104,8 +104,9 @@ export class Link {
       this.port.removeAllListeners('message');
       this.port.close();
     }
+    // Not connected: what is queued was renumbered for no incarnation yet, and none has started it.
+    const peerStarted = this.port && this.started ? Atomics.load(this.started, 1 - this.side) : 0;
     this.port = null;
-    const peerStarted = this.started ? Atomics.load(this.started, 1 - this.side) : this.acked;
     this.started = null;
     const pending = this.unacked.filter((m) => m.s > peerStarted);
     this.unacked = [];
@@ -140,7 +141,10 @@ export class Link {
   }
 
   noteStarted(seq: number): void {
-    if (this.started) Atomics.store(this.started, this.side, seq);
+    // A high-water mark: with several actors on one thread, a message queued behind a busy actor
+    // starts after later ones; the slot must never move back, or started messages would look
+    // unstarted and be redelivered (run twice).
+    if (this.started && seq > Atomics.load(this.started, this.side)) Atomics.store(this.started, this.side, seq);
     if (seq > this.ackOut) {
       this.ackOut = seq;
       this.scheduleFlush();

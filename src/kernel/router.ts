@@ -29,6 +29,8 @@ interface Pending {
   deadline: number;
   node: string;
   msg: WireMessage | null;
+  /** Still waiting for mailbox credit: not handed to any link yet, so no incarnation has it. */
+  waiting: boolean;
   signal?: AbortSignal;
   onAbort?: () => void;
 }
@@ -90,7 +92,10 @@ export class Router {
 
   /**
    * A peer thread died. Asks it had started fail now (`actor_crashed` or `actor_stuck`); messages it
-   * never started are kept for its successor or failed back, as each target actor declared.
+   * never started are kept for its successor or failed back, as each target actor declared. Asks
+   * still waiting for credit are treated the same way: kept (they go to the successor once credit
+   * frees) or failed — and a failed one is never sent afterwards (`sendWhenCredit` checks), so a
+   * caller that saw an ask fail can retry it without running it twice.
    */
   peerDown(peer: string, code: 'actor_crashed' | 'actor_stuck' | 'actor_stopped', why: string): void {
     for (const e of this.directory.values()) if (e.node === peer && e.state === 'up') e.state = 'down';
@@ -111,6 +116,7 @@ export class Router {
     if (link && keep.length > 0) link.requeue(keep);
     for (const [id, p] of this.pending) {
       if (p.node !== peer || (p.msg && kept.has(p.msg))) continue;
+      if (p.waiting && p.msg && this.directory.get(p.msg.to)?.onCrash === 'redeliver') continue;
       this.settle(id, p, new ActorError(code, `${p.msg?.to ?? peer}: ${why}`));
     }
   }
@@ -167,11 +173,19 @@ export class Router {
       return;
     }
     if (this.opts.overflow === 'fail') throw mailboxFull(to, this.opts.window);
-    return this.sendWhenCredit(link, msg);
+    return this.sendWhenCredit(link, msg, null);
   }
 
-  private async sendWhenCredit(link: Link, msg: WireMessage): Promise<void> {
-    while (!link.hasCredit()) await link.waitCredit();
+  /**
+   * Waits for credit, then sends. An ask whose caller was answered meanwhile (failed by a crash,
+   * timed out, aborted) is dropped here: it must never run after its caller saw it fail.
+   */
+  private async sendWhenCredit(link: Link, msg: WireMessage, p: Pending | null): Promise<void> {
+    while (!link.hasCredit()) {
+      await link.waitCredit();
+      if (p && this.pending.get(msg.id!) !== p) return;
+    }
+    if (p) p.waiting = false;
     link.send(msg);
   }
 
@@ -185,8 +199,10 @@ export class Router {
     const id = this.nextAskId++;
     const msg: WireMessage = { k: Kind.Ask, s: 0, id, to, from, ty: type, p: payload };
     const timeout = opts?.timeoutMs ?? this.opts.askTimeoutMs;
+    const deadline = Date.now() + timeout;
+    msg.dl = deadline;
     return new Promise<R>((resolve, reject) => {
-      const p: Pending = { resolve, reject, deadline: Date.now() + timeout, node: e.node, msg };
+      const p: Pending = { resolve, reject, deadline, node: e.node, msg, waiting: false };
       if (opts?.signal) {
         if (opts.signal.aborted) return reject(new ActorError('timeout', `ask ${type} to ${to} aborted`));
         p.signal = opts.signal;
@@ -202,7 +218,10 @@ export class Router {
       const link = this.link(e.node);
       if (link.hasCredit()) link.send(msg);
       else if (this.opts.overflow === 'fail') this.settle(id, p, mailboxFull(to, this.opts.window));
-      else void this.sendWhenCredit(link, msg);
+      else {
+        p.waiting = true;
+        void this.sendWhenCredit(link, msg, p);
+      }
     });
   }
 
@@ -359,6 +378,12 @@ export class Router {
 
   private run(actor: LocalActor, msg: WireMessage, link: Link | null): void {
     if (link) link.noteStarted(msg.s);
+    if (msg.dl && Date.now() >= msg.dl) {
+      // Its caller has given up (or is giving up now): running it would execute an ask that was
+      // reported as failed. The caller's own sweep reports the timeout; this reply is a fallback.
+      this.replyError(msg, link, new ActorError('timeout', `ask ${msg.ty} to ${msg.to} reached its deadline before it started`));
+      return;
+    }
     const handler = actor.handlers[msg.ty];
     actor.handled++;
     if (!handler) {

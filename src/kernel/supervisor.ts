@@ -3,8 +3,13 @@
  * - restart type `permanent` always restarts, `transient` only after an abnormal end, `temporary` never;
  * - strategy `one_for_one` restarts that child, `one_for_all` all children, `rest_for_one` that child
  *   and the ones started after it;
- * - restarts are spaced by exponential backoff, and more than `intensity` restarts within `periodMs`
- *   escalate: the supervisor stops its children and fails to its own parent.
+ * - a restart waits `backoffInitialMs`; a child that ends again within `backoffResetMs` of its
+ *   restart waits twice as long as the time before (up to `backoffMaxMs`), one that served longer
+ *   starts from `backoffInitialMs` again: a crash loop is slowed down, an actor hit by an occasional
+ *   fault (even every few hundred ms) serves again at once;
+ * - more than `intensity` restarts within `periodMs` escalate: the supervisor stops its children and
+ *   fails to its own parent. Kills the kernel made at the starvation hard cap (see liveness.ts) do
+ *   not count: a starved machine must not escalate into a storm of restarts.
  * The root never takes the service down: a subtree that exhausts its intensity there is left stopped
  * (and reported) while everything else keeps running.
  */
@@ -20,6 +25,7 @@ export interface SupervisorPolicy {
   periodMs: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  backoffResetMs: number;
 }
 
 /** Anything a supervisor can supervise: a worker host or another supervisor. */
@@ -30,8 +36,8 @@ export interface Child {
   restarts: number;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Set by the supervisor: called when the child ends on its own. */
-  onExit: (reason: ExitReason, detail: string) => void;
+  /** Set by the supervisor: called when the child ends on its own (`counted`: toward intensity). */
+  onExit: (reason: ExitReason, detail: string, counted: boolean) => void;
   /** Actor paths inside this child (for status and for failing their callers). */
   paths(): string[];
 }
@@ -40,7 +46,7 @@ export interface SupervisorHooks {
   log: Logger;
   /** Actors in a child that will not come back (temporary, or the subtree gave up). */
   onStopped(paths: string[], why: string): void;
-  onRestart?(childId: string, reason: ExitReason, ms: number): void;
+  onRestart?(childId: string, reason: ExitReason, ms: number, backoffMs: number): void;
 }
 
 export class Supervisor implements Child {
@@ -53,10 +59,11 @@ export class Supervisor implements Child {
   private readonly hooks: SupervisorHooks;
   private readonly isRoot: boolean;
   private restartTimes: number[] = [];
-  private consecutive = 0;
+  /** Per child: restarts in a row that ended within backoffResetMs, and when it last came up. */
+  private readonly streak = new Map<Child, { n: number; upAt: number; delay: number }>();
   /** Operations run one at a time so that crashes during a restart are handled in order. */
   private queue: Promise<void> = Promise.resolve();
-  onExit: (reason: ExitReason, detail: string) => void = () => {};
+  onExit: (reason: ExitReason, detail: string, counted: boolean) => void = () => {};
 
   constructor(id: string, policy: SupervisorPolicy, restart: RestartType, hooks: SupervisorHooks, isRoot = false) {
     this.id = id;
@@ -68,7 +75,7 @@ export class Supervisor implements Child {
 
   add(child: Child): void {
     this.children.push(child);
-    child.onExit = (reason, detail) => this.enqueue(() => this.childExited(child, reason, detail));
+    child.onExit = (reason, detail, counted) => this.enqueue(() => this.childExited(child, reason, detail, counted));
   }
 
   paths(): string[] {
@@ -87,7 +94,7 @@ export class Supervisor implements Child {
   async start(): Promise<void> {
     this.state = 'running';
     this.restartTimes = [];
-    this.consecutive = 0;
+    this.streak.clear();
     const starts = this.children.map((c) => {
       const p = c.start();
       p.catch(() => {}); // awaited below, in order
@@ -100,7 +107,17 @@ export class Supervisor implements Child {
         // The failed start already counts as an exit of that child and is being handled by policy;
         // the rest of the tree still starts.
         this.hooks.log.error({ supervisor: this.id, child: this.children[i].id, err: (err as Error).message }, 'child failed to start');
+        // Its restarts are under way: the tree is ready only when it runs again or is given up.
+        await this.untilSettled(this.children[i]);
       }
+    }
+  }
+
+  /** Waits until a child runs again, or is stopped for good, or this supervisor stops. */
+  private async untilSettled(child: Child): Promise<void> {
+    while (this.state === 'running' && child.state !== 'running' && child.state !== 'stopped' && child.state !== 'failed') {
+      await this.queue;
+      await sleep(5);
     }
   }
 
@@ -116,7 +133,7 @@ export class Supervisor implements Child {
     return this.queue;
   }
 
-  private async childExited(child: Child, reason: ExitReason, detail: string): Promise<void> {
+  private async childExited(child: Child, reason: ExitReason, detail: string, counted = true): Promise<void> {
     if (this.state !== 'running') return;
     const abnormal = reason !== 'normal';
     if (child.restart === 'temporary' || (child.restart === 'transient' && !abnormal)) {
@@ -125,7 +142,7 @@ export class Supervisor implements Child {
       this.hooks.onStopped(child.paths(), `${child.id} ended (${reason}) and is ${child.restart}`);
       return;
     }
-    if (!this.recordRestart()) {
+    if (counted && !this.recordRestart()) {
       this.hooks.log.error(
         { supervisor: this.id, child: child.id, reason, detail, intensity: this.policy.intensity, period_ms: this.policy.periodMs },
         'restart intensity exceeded; escalating',
@@ -133,8 +150,8 @@ export class Supervisor implements Child {
       await this.giveUp(child, `restart intensity of ${this.id} exceeded after ${child.id} ended (${reason}: ${detail})`);
       return;
     }
-    const delay = this.backoff();
-    this.hooks.log.warn({ supervisor: this.id, child: child.id, reason, detail, backoff_ms: delay }, 'child ended; restarting');
+    const delay = this.backoff(child);
+    this.hooks.log.warn({ supervisor: this.id, child: child.id, reason, detail, backoff_ms: delay, counted }, 'child ended; restarting');
     if (delay > 0) await sleep(delay);
     if (this.state !== 'running') return;
     const t0 = performance.now();
@@ -148,28 +165,34 @@ export class Supervisor implements Child {
       c.restarts++;
       try {
         await c.start();
+        const st = this.streak.get(c);
+        if (st) st.upAt = Date.now();
       } catch (err) {
         // A failed start is another crash of that child: its onExit has been queued already.
         this.hooks.log.error({ supervisor: this.id, child: c.id, err: (err as Error).message }, 'restart failed');
         return;
       }
     }
-    this.hooks.onRestart?.(child.id, reason, performance.now() - t0);
+    this.hooks.onRestart?.(child.id, reason, performance.now() - t0, delay);
   }
 
   /** Records a restart; false when the intensity within the period is exceeded. */
   private recordRestart(): boolean {
     const now = Date.now();
     this.restartTimes = this.restartTimes.filter((t) => now - t < this.policy.periodMs);
-    if (this.restartTimes.length === 0) this.consecutive = 0;
     this.restartTimes.push(now);
-    this.consecutive++;
     return this.restartTimes.length <= this.policy.intensity;
   }
 
-  private backoff(): number {
-    if (this.consecutive <= 1) return this.policy.backoffInitialMs;
-    return Math.min(this.policy.backoffMaxMs, this.policy.backoffInitialMs * 2 ** (this.consecutive - 1));
+  /** The delay before restarting `child`: doubled while it keeps ending soon after coming up. */
+  private backoff(child: Child): number {
+    const { backoffInitialMs: initial, backoffMaxMs: max, backoffResetMs: reset } = this.policy;
+    const st = this.streak.get(child);
+    // upAt 0: its last restart never came up (setup failed), which is as quick as an end can be.
+    const quick = st !== undefined && (st.upAt === 0 || Date.now() - st.upAt < reset);
+    const delay = quick ? Math.min(max, Math.max(1, st.delay) * 2) : initial;
+    this.streak.set(child, { n: quick ? st.n + 1 : 1, upAt: 0, delay });
+    return delay;
   }
 
   private async giveUp(child: Child, why: string): Promise<void> {
@@ -182,7 +205,7 @@ export class Supervisor implements Child {
     }
     for (const c of [...this.children].reverse()) await c.stop();
     this.state = 'failed';
-    this.onExit('crash', why);
+    this.onExit('crash', why, true);
   }
 }
 

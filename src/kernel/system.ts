@@ -16,6 +16,7 @@ import { levelName } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
 import type { ControlFromHost } from './control.js';
+import { LivenessMonitor } from './liveness.js';
 
 export const MAIN_NODE = 'main';
 export const KERNEL_PATH = 'kernel';
@@ -58,15 +59,15 @@ class WorkerChild implements Child {
   state = 'idle';
   restarts = 0;
   private stopping = false;
-  onExit: (reason: ExitReason, detail: string) => void = () => {};
+  onExit: (reason: ExitReason, detail: string, counted: boolean) => void = () => {};
 
   constructor(host: HostProcess, restart: RestartType) {
     this.id = host.spec.id;
     this.host = host;
     this.restart = restart;
-    host.onExit = (reason, detail) => {
+    host.onExit = (reason, detail, counted) => {
       this.state = reason === 'normal' ? 'stopped' : 'restarting';
-      if (!this.stopping) this.onExit(reason, detail);
+      if (!this.stopping) this.onExit(reason, detail, counted);
     };
   }
 
@@ -96,6 +97,7 @@ export class ActorSystem {
   readonly log: Logger;
   readonly router: Router;
   readonly root: Supervisor;
+  readonly liveness: LivenessMonitor;
   private readonly hosts = new Map<string, HostProcess>();
   private readonly workers = new Map<string, WorkerChild>();
   private readonly supervisors: Supervisor[] = [];
@@ -106,12 +108,15 @@ export class ActorSystem {
   /** What `kernel.stop` does; the service replaces it to close its endpoint and exit. */
   onStopRequest: () => unknown = () => this.stop();
   /** Restart durations (crash to serving again), for the bench and status. */
-  readonly restartLog: Array<{ child: string; reason: ExitReason; ms: number; at: number }> = [];
+  readonly restartLog: Array<{ child: string; reason: ExitReason; ms: number; backoff_ms: number; at: number }> = [];
+  /** Every end of a thread incarnation other than a planned stop (status, the bench's stuck counts). */
+  readonly downLog: Array<{ thread: string; reason: ExitReason; at: number }> = [];
 
   constructor(config: RootConfig, tree: SupervisorNode, log: Logger) {
     this.config = config;
     this.log = log;
     const k = config.kernel;
+    this.liveness = new LivenessMonitor({ intervalMs: k.liveness.interval_ms, log });
     this.router = new Router(MAIN_NODE, {
       window: k.mailbox.capacity,
       batchMax: k.batch_max,
@@ -124,7 +129,7 @@ export class ActorSystem {
     const hooks: SupervisorHooks = {
       log,
       onStopped: (paths, why) => this.pathsStopped(paths, why),
-      onRestart: (child, reason, ms) => this.restartLog.push({ child, reason, ms, at: Date.now() }),
+      onRestart: (child, reason, ms, backoffMs) => this.restartLog.push({ child, reason, ms, backoff_ms: backoffMs, at: Date.now() }),
     };
     this.root = this.build(tree, hooks, true) as Supervisor;
     this.addLocalActor(KERNEL_PATH, {
@@ -148,6 +153,7 @@ export class ActorSystem {
           periodMs: node.periodMs ?? k.supervisor.period_ms,
           backoffInitialMs: node.backoffInitialMs ?? k.supervisor.backoff_initial_ms,
           backoffMaxMs: node.backoffMaxMs ?? k.supervisor.backoff_max_ms,
+          backoffResetMs: k.supervisor.backoff_reset_ms,
         },
         node.restart ?? 'permanent',
         hooks,
@@ -170,8 +176,9 @@ export class ActorSystem {
         memoryLimitMb: node.memoryLimitMb ?? k.memory_limit_mb,
         livenessIntervalMs: k.liveness.interval_ms,
         livenessDeadlineMs: node.livenessDeadlineMs ?? k.liveness.deadline_ms,
+        setupGraceMs: k.liveness.setup_grace_ms,
         shutdownMs: node.shutdownMs ?? k.shutdown_timeout_ms,
-        startTimeoutMs: 60_000,
+        startTimeoutMs: k.boot_timeout_ms,
       },
       this.hostEnv(),
     );
@@ -193,6 +200,7 @@ export class ActorSystem {
       routerOpts: { window: k.mailbox.capacity, batchMax: k.batch_max, overflow: k.mailbox.overflow, askTimeoutMs: k.ask_timeout_ms },
       logLevel: this.config.log.level,
       log: this.log,
+      liveness: this.liveness,
       onSpawn: (host) => this.hostSpawned(host),
       onReady: (host, actors) => this.hostReady(host, actors),
       onDown: (host, reason, detail) => this.hostDown(host, reason, detail),
@@ -234,6 +242,7 @@ export class ActorSystem {
     const id = host.spec.id;
     const code = reason === 'stuck' ? 'actor_stuck' : reason === 'normal' ? 'actor_stopped' : 'actor_crashed';
     const paths = host.spec.actors.map((a) => a.path).join(', ');
+    if (reason !== 'normal') this.downLog.push({ thread: id, reason, at: Date.now() });
     if (reason === 'oom') {
       this.log.error({ thread: id, actors: paths, memory_limit_mb: host.spec.memoryLimitMb }, 'actor exceeded its memory limit; terminated, its supervisor restarts it');
     } else if (reason === 'stuck') {
@@ -290,8 +299,28 @@ export class ActorSystem {
 
   // ---- public API ------------------------------------------------------------------------------
 
+  /**
+   * Starts the tree. Always finishes: ready, or a `boot_timeout` error naming the threads it was
+   * still waiting for after `kernel.boot_timeout_ms` (the tree is stopped then: never half-started).
+   */
   async start(): Promise<void> {
-    await this.root.start();
+    const limit = this.config.kernel.boot_timeout_ms;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), limit);
+    });
+    try {
+      const r = await Promise.race([this.root.start().then(() => 'ready' as const), timedOut]);
+      if (r === 'timeout') {
+        const waiting = [...this.workers.values()].filter((w) => w.state !== 'running' && w.state !== 'stopped' && w.state !== 'failed');
+        const what = waiting.map((w) => `${w.id} (${w.state}, ${w.restarts} restarts)`).join(', ') || 'the supervisors';
+        this.log.error({ boot_timeout_ms: limit, waiting: what }, 'boot did not finish; stopping');
+        await this.stop().catch(() => {});
+        throw new ActorError('boot_timeout', `the actor tree did not become ready within kernel.boot_timeout_ms (${limit} ms); still waiting for: ${what}`);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
     this.readyMs = performance.now() - this.startedAt;
   }
 
@@ -387,6 +416,7 @@ export class ActorSystem {
     if (this.stopped) return;
     this.stopped = true;
     await this.root.stop();
+    this.liveness.stop();
     this.router.failAllPending('shutting_down', 'the actor system is stopping');
     for (const l of this.router.links.values()) l.detach();
     await closeEnv();

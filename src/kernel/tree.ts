@@ -7,9 +7,12 @@
  *       └── agents/<id> (per-agent supervisor) ── agents/<id>   (the agent actor)
  *
  * With `kernel.placement: shared` the system actors share one thread and the agents another
- * (smaller footprint; a crash then restarts the whole group).
+ * (smaller footprint; a crash then restarts the whole group). With `edge` the tree runs in no more
+ * threads than the device has cores: on one core, everything (system actors and agents) shares one
+ * thread; on more, it is laid out like `shared`.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { RootConfig } from '../config/load.js';
 import type { HostActorSpec } from './control.js';
 import type { RestartType, Strategy } from './supervisor.js';
@@ -78,7 +81,8 @@ const BUILTIN: Record<string, { liveness_deadline_ms?: number }> = {
 
 export function defaultTree(config: RootConfig, warn: (msg: string) => void = () => {}): SupervisorNode {
   const k = config.kernel;
-  const shared = k.placement === 'shared';
+  const oneThread = k.placement === 'edge' && availableParallelism() <= 1;
+  const shared = k.placement === 'shared' || k.placement === 'edge';
   const override = (name: string) => ({ ...BUILTIN[name], ...k.actors[name] });
 
   const system: SupervisorNode = { kind: 'supervisor', id: 'system', strategy: k.supervisor.strategy ?? 'one_for_one', children: [] };
@@ -114,12 +118,17 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
   }
 
   const agents: SupervisorNode = { kind: 'supervisor', id: 'agents', strategy: 'one_for_one', children: [] };
+  const systemThread = sharedGroups.get('system');
   if (override('agent').enabled === false) {
     // Agents switched off (a kernel-only service).
   } else if (actorModuleExists('agent')) {
     const o = override('agent');
     const list = configuredAgents(config);
-    if (shared && list.length > 0) {
+    if (oneThread && systemThread && list.length > 0) {
+      // One core: agents join the system thread (a crash there restarts the whole service tree).
+      systemThread.actors.push(...list.map((a) => ({ path: `agents/${a.id}`, module: 'agent', config: a })));
+      systemThread.id = 'thread/all';
+    } else if (shared && list.length > 0) {
       agents.children.push({
         kind: 'worker',
         id: 'thread/agents',
@@ -149,4 +158,18 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
     warn("actor module 'agent' is not built; no agents are started");
   }
   return { kind: 'supervisor', id: 'root', strategy: 'one_for_one', children: [system, agents] };
+}
+
+/** How many worker threads `defaultTree(config)` runs (config checks use it before any start). */
+export function threadCount(config: RootConfig): number {
+  const k = config.kernel;
+  const enabled = k.system_actors.filter((n) => k.actors[n]?.enabled !== false);
+  const agents = k.actors.agent?.enabled === false ? 0 : configuredAgents(config).length;
+  if (k.placement === 'edge') return Math.min(availableParallelism(), (enabled.length > 0 ? 1 : 0) + (agents > 0 ? 1 : 0));
+  if (k.placement === 'shared') {
+    const groups = new Set(enabled.map((n) => k.actors[n]?.thread ?? 'system'));
+    return groups.size + (agents > 0 ? 1 : 0);
+  }
+  const groups = new Set(enabled.map((n) => k.actors[n]?.thread ?? `own:${n}`));
+  return groups.size + agents;
 }
