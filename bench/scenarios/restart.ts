@@ -43,6 +43,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   }
   const stuckMs = round(median(stuck));
   return {
+    knobs: { ...k },
     results: { rustyclaw: { restart_ms_p50: round(median(crash)), stuck_replaced_ms_p50: stuckMs, liveness_deadline_ms: deadline } },
     ratios: { stuck_over_deadline_ms: round(stuckMs - deadline) },
     notes: [`${reps} crashes, ${Math.ceil(reps / 2)} endless loops; backoff 0 so the figure is the kernel's own cost (the default config adds 5 ms)`],

@@ -60,6 +60,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   }
   const results = { rustyclaw: { msgs_per_s: Math.round(median(rc)) }, raw_batched: { msgs_per_s: Math.round(median(raw)) } };
   return {
+    knobs: { ...k },
     results,
     ratios: { tell_vs_raw_batched: round(results.rustyclaw.msgs_per_s / results.raw_batched.msgs_per_s, 2) },
     notes: [`${n} tells, batch ${k.batch}, mailbox ${k.mailbox}, ${runs} runs, medians`],
