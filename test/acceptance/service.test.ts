@@ -8,12 +8,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import path from 'node:path';
 import { startLlmServer, type LlmServer } from '../support/llm-servers.js';
 import { CLI, HAVE_LOCAL_MODEL, collect, makeWorld, noCrash, runCli, startService, type RunningService, type World } from './helpers.js';
 
+const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
 let llm: LlmServer;
 let w: World;
 let svc: RunningService;
@@ -195,6 +197,30 @@ test('job watch follows jobs as they start and finish, until Ctrl-C', async () =
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`\\d\\d:\\d\\d:\\d\\d UTC  job ${id} started`));
   assert.match(r.stdout, new RegExp(`job ${id} completed \\[\\w+; routine watched`));
+});
+
+test('the example client runs as documented (node dist/examples/client.js) from another directory', async () => {
+  const example = fileURLToPath(new URL('../../examples/client.js', import.meta.url));
+  const child = spawn(process.execPath, [example], { cwd: w.elsewhere, env: w.env, stdio: 'pipe' }) as ChildProcessWithoutNullStreams;
+  const r = await collect(child, { stdin: 'open' });
+  ok(r, 'example');
+  assert.match(r.stdout, new RegExp(`^connected to pid ${svc.pid}: \\d+ actors`));
+});
+
+test("another project installs the client from a path and imports 'rustyclaw/client'", async () => {
+  const proj = path.join(w.elsewhere, 'other-project');
+  mkdirSync(path.join(proj, 'node_modules'), { recursive: true });
+  writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'other', type: 'module', private: true }));
+  // What `npm install /path/to/rustyclaw` leaves: a link to the checkout under node_modules.
+  symlinkSync(CHECKOUT, path.join(proj, 'node_modules', 'rustyclaw'), 'dir');
+  writeFileSync(
+    path.join(proj, 'main.js'),
+    "import { connect } from 'rustyclaw/client';\nconst rc = await connect();\nconst s = await rc.ask('kernel', 'kernel.status');\nconsole.log('pid', s.pid);\nawait rc.close();\n",
+  );
+  const child = spawn(process.execPath, ['main.js'], { cwd: proj, env: w.env, stdio: 'pipe' }) as ChildProcessWithoutNullStreams;
+  const r = await collect(child, { stdin: 'open' });
+  ok(r, 'client in another project');
+  assert.equal(r.stdout, `pid ${svc.pid}\n`);
 });
 
 test('a paused service: commands end at their deadline naming what they waited for; the service carries on', async () => {
