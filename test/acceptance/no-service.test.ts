@@ -132,3 +132,17 @@ test('help and version exit 0 for every command group', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /unknown command 'no-such-command'/);
 });
+
+test('logs: JSON when stderr is piped, readable lines with --log-format pretty (as on a terminal)', async () => {
+  const json = await runCli(w, ['-c', w.config, '--in-process', '--log-level', 'info', 'status']);
+  assert.equal(json.code, 0, json.stderr);
+  const first = json.stderr.split('\n').find(Boolean)!;
+  assert.equal(typeof JSON.parse(first).msg, 'string', 'piped: one JSON object per line');
+  const pretty = await runCli(w, ['-c', w.config, '--in-process', '--log-level', 'info', '--log-format', 'pretty', 'status']);
+  assert.equal(pretty.code, 0, pretty.stderr);
+  assert.match(pretty.stderr, /^\[\d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR): /m);
+  assert.doesNotMatch(pretty.stderr, /^\{"level"/m);
+  const bad = await runCli(w, ['-c', w.config, '--log-format', 'xml', 'status']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /log\.format: expected one of auto, json, pretty, got "xml" \(from --log-format xml\)/);
+});
