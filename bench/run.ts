@@ -2,19 +2,15 @@
  * Benchmark harness: `npm run bench -- <scenario> [--json] [--quick] [--set knob=v1,v2 ...]`.
  *
  * Each scenario measures RustyClaw and its baselines in the same run. `--set` sweeps knobs (one row
- * per combination). Results go to stdout (a table, or one JSON object with --json) and to
- * bench/results/<scenario>-<time>.json plus an HTML chart.
+ * per combination). Results go to stdout (a table per combination with the knobs in effect, or one
+ * JSON object with --json) and to bench/results/<scenario>-<time>.json and .html (kept per run;
+ * <scenario>-latest.html is the newest).
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { renderHtml } from './lib/report.js';
+import { knobsInEffect, renderHtml, renderTable, type ScenarioResult } from './lib/report.js';
 
-interface ScenarioResult {
-  results: Record<string, Record<string, number>>;
-  ratios?: Record<string, number>;
-  notes?: string[];
-}
 type Scenario = { run(opts: { set: Record<string, string>; quick?: boolean }): Promise<ScenarioResult> };
 
 const scenariosDir = new URL('./scenarios/', import.meta.url);
@@ -67,28 +63,23 @@ for (const set of sweep(values.set ?? [])) {
 const meta = { scenario, node: process.version, cpus: os.cpus().length, date: new Date().toISOString() };
 const doc =
   rows.length === 1
-    ? { ...meta, results: rows[0].out.results, ratios: rows[0].out.ratios, notes: rows[0].out.notes }
-    : { ...meta, results: rows[0].out.results, sweep: rows.map((r) => ({ set: r.set, results: r.out.results, ratios: r.out.ratios })) };
+    ? { ...meta, knobs: knobsInEffect(rows[0]), results: rows[0].out.results, ratios: rows[0].out.ratios, notes: rows[0].out.notes }
+    : { ...meta, results: rows[0].out.results, sweep: rows.map((r) => ({ set: r.set, knobs: knobsInEffect(r), results: r.out.results, ratios: r.out.ratios, notes: r.out.notes })) };
 
 // Compiled to dist/bench/run.js; results go to the source tree's bench/results/.
 const dir = new URL('../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 const stamp = meta.date.replace(/[:.]/g, '-');
+const html = renderHtml(scenario, rows, meta);
 writeFileSync(new URL(`${scenario}-${stamp}.json`, dir), JSON.stringify(doc, null, 2));
-writeFileSync(new URL(`${scenario}-latest.html`, dir), renderHtml(scenario, rows));
+writeFileSync(new URL(`${scenario}-${stamp}.html`, dir), html);
+writeFileSync(new URL(`${scenario}-latest.html`, dir), html);
 
 if (values.json) {
   process.stdout.write(JSON.stringify(doc) + '\n');
 } else {
-  for (const r of rows) {
-    if (Object.keys(r.set).length) process.stdout.write(`\n[${Object.entries(r.set).map(([k, v]) => `${k}=${v}`).join(' ')}]\n`);
-    for (const [impl, metrics] of Object.entries(r.out.results)) {
-      process.stdout.write(`  ${impl.padEnd(14)} ${Object.entries(metrics).map(([m, v]) => `${m}=${v}`).join('  ')}\n`);
-    }
-    if (r.out.ratios) process.stdout.write(`  ratios         ${Object.entries(r.out.ratios).map(([m, v]) => `${m}=${v}`).join('  ')}\n`);
-    for (const n of r.out.notes ?? []) process.stdout.write(`  note: ${n}\n`);
-  }
-  process.stdout.write(`\nwritten: bench/results/${scenario}-${stamp}.json, bench/results/${scenario}-latest.html\n`);
+  process.stdout.write(`\n${renderTable(scenario, rows)}\n`);
+  process.stdout.write(`written: bench/results/${scenario}-${stamp}.json, bench/results/${scenario}-${stamp}.html (also ${scenario}-latest.html)\n`);
 }
 // Scenarios may leave pools or timers behind; the harness is done.
 process.exit(0);

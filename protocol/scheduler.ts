@@ -214,6 +214,22 @@ export const SchedulerStatsReply = Type.Object({
   webhook_error: Type.Optional(Type.String()),
 });
 
+/** Topic on which the scheduler publishes each job's start and end (what `rustyclaw job watch` follows). */
+export const JOBS_TOPIC = 'scheduler.jobs';
+export const JobEventSchema = Type.Object({
+  kind: Type.Literal('job'),
+  event: Type.Union([Type.Literal('started'), Type.Literal('finished')]),
+  id: Type.String(),
+  state: JobStateSchema,
+  purpose: Type.String(),
+  agent: Type.Optional(Type.String()),
+  routine_id: Type.Optional(Type.String()),
+  attempts: Type.Integer(),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  at: Type.Number(),
+});
+export type JobEvent = Static<typeof JobEventSchema>;
+
 export const schedulerMessages = {
   'job.submit': { request: JobSubmitRequest, reply: JobRef },
   'job.status': { request: JobIdRequest, reply: JobSchema },

@@ -157,11 +157,14 @@ export class Agent {
     };
     const usage: TurnUsage = { input_tokens: 0, output_tokens: 0, cost_usd: 0, provider: '', model: '' };
     let steps = 0;
+    // Set once the user message is stored: a turn that fails takes its messages out again.
+    let started: { s: Session; seq: number } | undefined;
     try {
       if (signal.aborted) throw abortError(signal);
       let text = req.text;
       if (this.o.services?.inspectInbound) text = await this.o.services.inspectInbound(text, req.channel ?? 'api');
       const s = this.sessions.load(session);
+      started = { s, seq: s.meta.next_seq };
       await this.sessions.append(s, [{ role: 'user', content: text }]);
       const memory = cfg.memory_k > 0 && this.o.services?.memorySearch
         ? await this.o.services.memorySearch(text, cfg.memory_k, signal).catch(() => [] as string[]) : [];
@@ -209,6 +212,7 @@ export class Agent {
       throw new AgentError('max_steps', `stopped after ${cfg.max_steps} steps without a final answer (max_steps)`);
     } catch (e) {
       const err = toAgentError(e, signal);
+      if (started) await this.sessions.rollback(started.s, started.seq).catch((re) => this.o.log.warn({ agent: this.o.id, session, err: re }, 'could not remove the failed turn from the session'));
       const msg = this.o.services?.redact ? await this.o.services.redact(err.message).catch(() => err.message) : err.message;
       this.o.log.warn({ agent: this.o.id, session, request_id, code: err.code, provider: err.provider }, `turn failed: ${msg}`);
       emit('error', { code: err.code, error: err.message, fatal: true, steps, ...(err.provider ? { provider: err.provider } : {}) });

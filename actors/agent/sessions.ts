@@ -90,6 +90,21 @@ export class SessionStore {
     return added;
   }
 
+  /**
+   * Remove what a failed turn appended (entries from `fromSeq` on that are still live), so the next
+   * request does not carry an unanswered user message; compaction may already have folded some away.
+   */
+  async rollback(s: Session, fromSeq: number): Promise<number> {
+    const i = s.live.findIndex((e) => e.seq >= fromSeq);
+    if (i < 0) return 0;
+    const dropped = s.live.splice(i);
+    s.meta.turns -= dropped.filter((e) => e.m.role === 'user').length;
+    s.meta.updated_at = Date.now();
+    s.liveTokens = s.live.reduce((n, e) => n + e.t, 0);
+    await this.store.batch([...dropped.map((e) => ({ key: msgKey(s.meta.id, e.seq), remove: true })), { key: metaKey(s.meta.id), value: s.meta }]);
+    return dropped.length;
+  }
+
   /** Drop `live[0..cut)` and persist meta changes (summary/notes) and rewritten entries in one batch. */
   async compact(s: Session, cut: number, rewritten: Entry[] = []): Promise<Entry[]> {
     const dropped = s.live.splice(0, cut);

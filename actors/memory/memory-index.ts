@@ -400,7 +400,7 @@ export class MemoryIndex {
   private requireEmbedder(): Embedder {
     if (this.mismatch) throw this.mismatchError();
     const e = this.opts.embedder;
-    if (!e) throw new MemoryError('embedder_unavailable', 'no embedding provider is available, so nothing can be added (see the embedder log); bm25 search of what is stored still works');
+    if (!e) throw new MemoryError('embedder_unavailable', 'no embedding provider is available, so nothing can be added (`rustyclaw status` shows why; offline, set embedder.local.model_path to a local copy of the model or embedder.local.base_url to a mirror); bm25 search of what is stored still works');
     return e;
   }
 

@@ -78,7 +78,9 @@ export function resolveProvider(id: string, e: ProviderEntry, env: NodeJS.Proces
   if (!unusable && !api_key && (type === 'anthropic' || hosted)) {
     unusable = `missing API key (set ${e.api_key_env || `providers.${id}.api_key`})`;
   }
-  const prices: ResolvedProvider['prices'] = { ...DEFAULT_PRICES };
+  // List prices are the hosted APIs'; a local or self-hosted server (OPENAI_BASE_URL=http://127.0.0.1…)
+  // costs nothing per token unless its entry configures prices.
+  const prices: ResolvedProvider['prices'] = hosted ? { ...DEFAULT_PRICES } : {};
   for (const [k, v] of Object.entries(e.prices ?? {})) prices[k] = { input_per_mtok: v.input_per_mtok ?? 0, output_per_mtok: v.output_per_mtok ?? 0 };
   const fingerprint = createHash('sha256')
     .update(JSON.stringify([type, base_url, api_key, default_model, e.headers, e.body ?? {}]))

@@ -6,6 +6,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
 import {
+  JOBS_TOPIC,
   JobIdRequest,
   JobListRequest,
   JobSubmitRequest,
@@ -13,6 +14,7 @@ import {
   RoutineRunRequest,
   schedulerMessages,
   type Job,
+  type JobEvent,
   type SchedulerConfig,
 } from '../../protocol/scheduler.js';
 import { resolveSchedulerConfig, schemaError } from './config.js';
@@ -63,7 +65,14 @@ export default defineActor<Partial<SchedulerConfig>>({
       publish: (topic, p) => ctx.publish(topic, p),
       log: ctx.log,
     });
+    const jobEvent = (event: JobEvent['event'], j: Job, at = Date.now()): JobEvent => ({
+      kind: 'job', event, id: j.id, state: j.state, purpose: j.purpose, attempts: j.attempts, at,
+      ...(j.agent ? { agent: j.agent } : {}), ...(j.routine_id ? { routine_id: j.routine_id } : {}),
+      ...(j.error ? { error: { code: j.error.code, message: j.error.message } } : {}),
+    });
+    sched.on('started', (j: Job, at: number) => ctx.publish(JOBS_TOPIC, jobEvent('started', j, at)));
     sched.on('finished', (j: Job) => {
+      ctx.publish(JOBS_TOPIC, jobEvent('finished', j));
       heartbeat.onJobFinished(j);
       void routines.onJobFinished(j).catch((e) => ctx.log.warn({ err: e, job: j.id }, 'routine bookkeeping failed'));
     });

@@ -43,6 +43,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   }
   const rc = results.rustyclaw;
   return {
+    knobs: { ...k, window: sizes.window },
     results,
     ratios: {
       calls_vs_raw: round(rc.calls_per_s / results.raw.calls_per_s, 2),

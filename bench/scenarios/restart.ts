@@ -66,6 +66,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const every500 = await periodic(k, opts.quick ? 10 : 20);
   const sorted = [...every500].sort((a, b) => a - b);
   return {
+    knobs: { ...k },
     results: {
       rustyclaw: { restart_ms_p50: round(median(crash)), stuck_replaced_ms_p50: stuckMs, liveness_deadline_ms: deadline },
       periodic: { serving_again_ms_p50: round(median(every500)), serving_again_ms_max: round(sorted[sorted.length - 1]), crashes: every500.length },

@@ -103,6 +103,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     raw_flat: { msgs_per_s: Math.round(median(flat)) },
   };
   return {
+    knobs: { ...k },
     results,
     ratios: {
       tell_vs_raw_batched: round(results.rustyclaw.msgs_per_s / results.raw_batched.msgs_per_s, 2),

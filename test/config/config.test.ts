@@ -74,3 +74,29 @@ test('environment variables override the file', () => {
 test('an unreadable file is a clear error', () => {
   assert.throws(() => loadConfig({ file: '/nonexistent/rustyclaw.yaml', env: {} }), /cannot read the file/);
 });
+
+test('a bad value names where it came from: the env var or the flag, not a line of the file', () => {
+  const file = yamlFile('endpoint:\n  port: 7420\n');
+  assert.deepEqual(problems('endpoint:\n  port: 7420\n', { RUSTYCLAW_PORT: 'abc' }), ['endpoint.port: Expected integer, got "abc" (from RUSTYCLAW_PORT="abc" in the environment)']);
+  try {
+    loadConfig({ file, env: {}, overrides: { endpoint: { port: -5 } }, overrideSources: { 'endpoint.port': '--port -5' } });
+    assert.fail('expected a ConfigError');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.problems, ['endpoint.port: Expected integer to be greater or equal to 0, got -5 (from --port -5)']);
+  }
+  // Flags win over the environment.
+  const cfg = loadConfig({ file, env: { RUSTYCLAW_PORT: '1234' }, overrides: { endpoint: { port: 4321 } }, overrideSources: { 'endpoint.port': '--port 4321' } });
+  assert.equal(cfg.endpoint.port, 4321);
+});
+
+test('a union of literals lists its allowed values', () => {
+  assert.deepEqual(problems('kernel:\n  placement: tiny\n'), ['line 2: kernel.placement: expected one of dedicated, shared, got "tiny"']);
+});
+
+test('the data dir defaults to the user home (XDG_DATA_HOME first), not the cwd; a file-relative one only when named', () => {
+  assert.equal(loadConfig({ file: yamlFile(''), env: { HOME: '/home/u' } }).data_dir, '/home/u/.rustyclaw');
+  assert.equal(loadConfig({ file: yamlFile(''), env: { HOME: '/home/u', XDG_DATA_HOME: '/x/share' } }).data_dir, '/x/share/rustyclaw');
+  const f = yamlFile('data_dir: .rustyclaw\n');
+  assert.equal(loadConfig({ file: f, env: { HOME: '/home/u' } }).data_dir, path.join(path.dirname(f), '.rustyclaw'));
+});

@@ -10,12 +10,32 @@ import { randomUUID } from 'node:crypto';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import type { AgentEvent, AgentSendReply } from '../../../protocol/agent.js';
+import type { EndpointInfo } from '../../client/index.js';
+import type { RootConfig } from '../../config/load.js';
+import type { Waiting } from '../deadline.js';
+import { envDrift } from '../service-env.js';
 
 export interface ChatCliRuntime {
   ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
   subscribe?(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
   close(): Promise<void>;
+  config?(): RootConfig;
+  service?(): Promise<EndpointInfo | null>;
+  waiting?: Waiting;
 }
+
+/**
+ * Provider variables set in this shell that the running service never saw: said before the answer,
+ * since the service (not this command) talks to the LLM and read its variables when it started.
+ */
+export async function envNotes(rt: ChatCliRuntime, io: ChatIO): Promise<void> {
+  if (!rt.service || !rt.config) return;
+  const info = await rt.service();
+  if (!info) return;
+  for (const n of envDrift(rt.config(), info.env)) io.err(`note: ${n} (pid ${info.pid}); the service reads provider variables when it starts: restart it with them set\n`);
+}
+
+const REPL_HELP = `commands: /reset (clear this session), /session NAME (switch session), /help, /exit — Ctrl-C cancels a running turn\n`;
 
 export interface ChatIO {
   out(s: string): void;
@@ -105,7 +125,7 @@ async function readStdin(): Promise<string> {
 
 async function repl(rt: ChatCliRuntime, agent: string, opts: { session: string; model?: string }, io: ChatIO): Promise<void> {
   let session = opts.session;
-  io.err(`chatting with agents/${agent} (session ${session}); /reset, /session NAME, /exit — Ctrl-C cancels a turn\n`);
+  io.err(`chatting with agents/${agent} (session ${session}); /help for commands — Ctrl-C cancels a turn\n`);
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr, prompt: 'you> ' });
   let busy = false;
   rl.on('SIGINT', () => {
@@ -122,15 +142,26 @@ async function repl(rt: ChatCliRuntime, agent: string, opts: { session: string; 
       continue;
     }
     if (line === '/exit' || line === '/quit') break;
+    // Commands are the REPL's own: never sent to the model (an unknown one is said so, not sent either).
+    if (line === '/help' || line === '/?') {
+      io.err(REPL_HELP);
+      rl.prompt();
+      continue;
+    }
     if (line === '/reset') {
       await rt.ask(`agents/${agent}`, 'agent.reset', { session });
       io.err(`session ${session} cleared\n`);
       rl.prompt();
       continue;
     }
-    if (line.startsWith('/session')) {
+    if (line === '/session' || line.startsWith('/session ')) {
       session = line.split(/\s+/)[1] || 'main';
       io.err(`now in session ${session}\n`);
+      rl.prompt();
+      continue;
+    }
+    if (/^\/[a-z?]+$/i.test(line)) {
+      io.err(`unknown command ${line}; ${REPL_HELP}`);
       rl.prompt();
       continue;
     }
@@ -164,7 +195,11 @@ export function register(program: Command, rt: ChatCliRuntime, io: ChatIO = stdi
     .action(async (words: string[], o: { agent: string; session: string; model?: string; json?: boolean }) => {
       try {
         let text = words.join(' ').trim();
-        if (!text && !process.stdin.isTTY) text = await readStdin();
+        // stdin is read only when asked: `-` as the message, or no message with stdin not a terminal.
+        const fromStdin = text === '-' || (!text && !process.stdin.isTTY);
+        if (fromStdin) text = await (rt.waiting ? rt.waiting.on('the message on stdin (end it with Ctrl-D, or give MESSAGE)', readStdin()) : readStdin());
+        if (!text && (words.length || fromStdin)) throw new Error(`chat: no message (${fromStdin ? 'stdin was empty' : 'the MESSAGE is blank'}); give MESSAGE or pipe text on stdin — the REPL needs a terminal`);
+        if (text) await envNotes(rt, io);
         const base = { session: o.session, ...(o.model ? { model: o.model } : {}) };
         if (text) {
           if (o.json) {
@@ -174,6 +209,7 @@ export function register(program: Command, rt: ChatCliRuntime, io: ChatIO = stdi
             await chatTurn(rt, o.agent, { text, ...base }, io);
           }
         } else {
+          rt.waiting?.interactive();
           await repl(rt, o.agent, { session: o.session, ...(o.model ? { model: o.model } : {}) }, io);
         }
       } finally {

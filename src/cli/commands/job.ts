@@ -2,7 +2,8 @@
  * `rustyclaw job list | status ID | cancel ID`: the scheduler's jobs from the shell.
  */
 import type { Command } from 'commander';
-import type { Job } from '../../../protocol/scheduler.js';
+import { JOBS_TOPIC, type Job } from '../../../protocol/scheduler.js';
+import type { Waiting } from '../deadline.js';
 import { table } from '../table.js';
 
 const S = 'system/scheduler';
@@ -12,11 +13,28 @@ export interface JobCliRuntime {
   ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
   subscribe?(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
   close(): Promise<void>;
+  waiting?: Waiting;
+}
+
+/** A time with its zone, as every time the CLI prints: `2026-12-01 20:15:03 UTC` or `… +01:00` (local). */
+export function stamp(ms: number, zone: 'utc' | 'local' = 'utc'): string {
+  const d = new Date(ms);
+  if (zone === 'utc') return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  const off = -d.getTimezoneOffset();
+  const local = new Date(ms + off * 60_000).toISOString().slice(0, 19).replace('T', ' ');
+  const sign = off >= 0 ? '+' : '-';
+  const a = Math.abs(off);
+  return `${local} ${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
 }
 
 /** One line per notification (heartbeat alerts, auto-disabled routines, anything else as JSON). */
 export function notificationLine(p: any, now = Date.now()): string {
-  const at = new Date(typeof p?.at === 'number' ? p.at : now).toISOString().slice(0, 19).replace('T', ' ');
+  const at = stamp(typeof p?.at === 'number' ? p.at : now);
+  if (p?.kind === 'job') {
+    const who = [p.routine_id ? `routine ${p.routine_id}` : '', p.agent ? `agent ${p.agent}` : ''].filter(Boolean).join(', ');
+    const what = p.event === 'started' ? `started (attempt ${p.attempts})` : `${p.state}${p.error ? `: ${p.error.code}: ${p.error.message}` : ''}`;
+    return `${at}  job ${p.id} ${what}${who ? ` [${p.purpose}; ${who}]` : ` [${p.purpose}]`}`;
+  }
   if (p?.kind === 'heartbeat') return `${at}  heartbeat ${p.agent}: ${p.text} (job ${p.job_id})`;
   if (p?.kind === 'routine_disabled') return `${at}  routine ${p.routine}: ${p.reason}`;
   return `${at}  ${typeof p === 'string' ? p : JSON.stringify(p)}`;
@@ -28,7 +46,7 @@ function ago(ms: number | undefined, now = Date.now()): string {
   if (s < 60) return `${s}s ago`;
   if (s < 3600) return `${Math.round(s / 60)}m ago`;
   if (s < 86400) return `${Math.round(s / 3600)}h ago`;
-  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  return stamp(ms);
 }
 
 function short(t: string | undefined, n = 60): string {
@@ -52,9 +70,9 @@ export function jobDetail(j: Job): string {
     ['agent', j.agent ?? '-'],
     ['routine', j.routine_id ?? '-'],
     ['attempts', `${j.attempts} of ${j.retry.max_attempts} (backoff ${j.retry.backoff_ms} ms)`],
-    ['created', new Date(j.created_at).toISOString()],
-    ['started', j.started_at ? new Date(j.started_at).toISOString() : '-'],
-    ['finished', j.finished_at ? new Date(j.finished_at).toISOString() : '-'],
+    ['created', stamp(j.created_at)],
+    ['started', j.started_at ? stamp(j.started_at) : '-'],
+    ['finished', j.finished_at ? stamp(j.finished_at) : '-'],
   ];
   if (j.model) rows.push(['model', j.model]);
   if (j.lease) rows.push(['lease', `${j.lease.worker} (scheduler incarnation ${j.lease.incarnation})`]);
@@ -75,6 +93,13 @@ export interface CliIO {
   err(s: string): void;
 }
 export const stdio: CliIO = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
+
+function waitForInterrupt(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
 
 export function register(program: Command, rt: JobCliRuntime, io: CliIO = stdio): void {
   const job = program.command('job').description('scheduled and background jobs (agent turns run in their own sessions)');
@@ -110,14 +135,17 @@ export function register(program: Command, rt: JobCliRuntime, io: CliIO = stdio)
 
   job
     .command('watch')
-    .option('--topic <topic>', 'topic to follow', 'notifications')
-    .description('print notifications as they come (heartbeat alerts, auto-disabled routines) until Ctrl-C')
-    .action(async (o: { topic: string }) => {
+    .option('--topic <topic>', 'notification topic to follow besides job starts and ends', 'notifications')
+    .option('--no-jobs', 'only notifications, not job starts and ends')
+    .description('follow jobs as they start and finish, and notifications (heartbeat alerts, auto-disabled routines), until Ctrl-C')
+    .action(async (o: { topic: string; jobs: boolean }) => {
       if (!rt.subscribe) throw new Error('this runtime cannot subscribe to topics');
-      const off = await rt.subscribe(o.topic, (p) => io.out(notificationLine(p) + '\n'));
-      io.err(`watching ${o.topic} (Ctrl-C to stop)\n`);
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-      off();
+      const topics = [o.topic, ...(o.jobs ? [JOBS_TOPIC] : [])];
+      const offs = await Promise.all([...new Set(topics)].map((t) => rt.subscribe!(t, (p) => io.out(notificationLine(p) + '\n'))));
+      io.err(`watching ${[...new Set(topics)].join(' and ')} (Ctrl-C to stop)\n`);
+      rt.waiting?.interactive();
+      await (rt.waiting ? rt.waiting.on(`events on ${topics.join(', ')}`, waitForInterrupt()) : waitForInterrupt());
+      for (const off of offs) off();
       await rt.close();
     });
 

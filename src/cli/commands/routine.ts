@@ -9,7 +9,7 @@ import { parseDocument } from 'yaml';
 import type { Routine, RoutineSpec } from '../../../protocol/scheduler.js';
 import { validateRoutineSpec } from '../../../actors/scheduler/routines.js';
 import { table } from '../table.js';
-import { stdio, type CliIO } from './job.js';
+import { stamp, stdio, type CliIO } from './job.js';
 
 const S = 'system/scheduler';
 
@@ -123,7 +123,7 @@ export function routineRows(rs: Routine[]): string {
       r.fired,
       r.skipped,
       r.consecutive_failures,
-      r.next_fire_at ? new Date(r.next_fire_at).toISOString().slice(0, 19).replace('T', ' ') : '-',
+      r.next_fire_at ? stamp(r.next_fire_at) : '-',
       r.disabled_reason ?? '',
     ]),
   );
@@ -189,7 +189,7 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
           io.out(JSON.stringify(r) + '\n');
           continue;
         }
-        io.out(`created routine ${r.routine.id}: ${triggerText(r.routine)}${r.routine.next_fire_at ? `, next ${new Date(r.routine.next_fire_at).toISOString()}` : ''}\n`);
+        io.out(`created routine ${r.routine.id}: ${triggerText(r.routine)}${r.routine.next_fire_at ? `, next ${stamp(r.routine.next_fire_at)}` : ''}\n`);
         if (r.webhook) {
           io.out(`  POST ${r.webhook.url}\n  secret (shown once): ${r.webhook.secret}\n`);
           io.out(`  sign: ${r.webhook.timestamp_header}: <unix seconds>, ${r.webhook.signature_header}: sha256=hex(HMAC-SHA256(secret, "<timestamp>.<raw body>"))\n`);
@@ -207,11 +207,16 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
       .description(describe)
       .action(async (id: string, o: { json?: boolean }) => {
         const r = await rt.ask(S, type, { id });
-        io.out(o.json ? JSON.stringify(r) + '\n' : print(r, id));
+        // Deleting what is not there failed, as `routine run` of a missing id does: exit 1, said on stderr.
+        const missing = (r as { deleted?: boolean } | null)?.deleted === false;
+        if (missing) process.exitCode = 1;
+        if (o.json) io.out(JSON.stringify(r) + '\n');
+        else if (missing) io.err(`no routine ${id}: nothing deleted\n`);
+        else io.out(print(r, id));
         await rt.close();
       });
 
-  simple('delete', 'routine.delete', 'delete a routine (its past jobs stay)', (r, id) => (r.deleted ? `deleted ${id}\n` : `no routine ${id}\n`));
+  simple('delete', 'routine.delete', 'delete a routine (its past jobs stay)', (r, id) => `deleted ${id}\n`);
   simple('enable', 'routine.enable', 'enable a routine (resets its failure count)', (r) => `enabled ${r.routine.id}\n`);
   simple('disable', 'routine.disable', 'disable a routine', (r) => `disabled ${r.routine.id}\n`);
 

@@ -5,10 +5,25 @@
 import type { Command } from 'commander';
 import type { UsageGroupKey, UsageReply } from '../../../protocol/provider.js';
 import { table } from '../table.js';
+import type { EndpointInfo } from '../../client/index.js';
+import type { RootConfig } from '../../config/load.js';
+import { envDrift } from '../service-env.js';
 
 export interface UsageCliRuntime {
   ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
   close(): Promise<void>;
+  config?(): RootConfig;
+  service?(): Promise<EndpointInfo | null>;
+}
+
+/** Which variables the running service saw at start (values of secrets never leave it), and drift from this shell. */
+export function serviceEnvText(info: EndpointInfo | null, notes: string[]): string {
+  if (!info) return 'in-process tree: provider variables are read from this shell\n';
+  const env = info.env ?? {};
+  const vars = Object.entries(env).map(([k, v]) => `  ${k}=${v}`);
+  let out = `the service (pid ${info.pid}${info.started_at ? `, started ${info.started_at}` : ''}) was started with ${vars.length ? `these variables:\n${vars.join('\n')}` : 'no RustyClaw or provider variables set'}\n`;
+  for (const n of notes) out += `note: ${n}; the service reads provider variables when it starts, so restart it with them set\n`;
+  return out;
 }
 
 const KEYS: UsageGroupKey[] = ['provider', 'model', 'agent', 'purpose', 'day', 'status'];
@@ -39,7 +54,10 @@ export function register(program: Command, rt: UsageCliRuntime, io = { out: (s: 
     .action(async (o: { json?: boolean }) => {
       try {
         const r = await rt.ask<{ providers: ProviderState[]; aliases: Record<string, string[]> }>('system/provider-router', 'provider.status', {});
-        io.out(o.json ? `${JSON.stringify(r)}\n` : `${providersTable(r)}\n`);
+        const info = rt.service ? await rt.service() : null;
+        const notes = info && rt.config ? envDrift(rt.config(), info.env) : [];
+        if (o.json) io.out(`${JSON.stringify({ ...r, service_env: info?.env ?? null, env_notes: notes })}\n`);
+        else io.out(`${providersTable(r)}\n\n${serviceEnvText(info, notes)}`);
       } finally {
         await rt.close();
       }
