@@ -3,6 +3,7 @@
  * the `agents:` config section. Version 1.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { FinishReasonSchema } from './provider.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
 
@@ -40,6 +41,15 @@ export const AgentSendReplySchema = Type.Object({
   /** LLM calls made for this turn. */
   steps: Type.Integer(),
   usage: TurnUsageSchema,
+  /**
+   * How the final answer ended (normalised across providers): `length` = cut off by the output
+   * limit, `refusal` = the model refused, `content_filter` = cut by the provider's filter.
+   */
+  finish_reason: Type.Optional(FinishReasonSchema),
+  /** The model's refusal message (when finish_reason is `refusal` and the provider sent one). */
+  refusal: Type.Optional(Type.String()),
+  /** The model's reasoning during this turn (all steps), when it produced any; shown only on request. */
+  reasoning: Type.Optional(Type.String()),
 });
 export type AgentSendReply = Static<typeof AgentSendReplySchema>;
 
@@ -111,6 +121,9 @@ export const AgentEventSchema = Type.Object({
   provider: Type.Optional(Type.String()),
   usage: Type.Optional(TurnUsageSchema),
   steps: Type.Optional(Type.Integer()),
+  /** done: how the answer ended (see AgentSendReply.finish_reason). */
+  finish_reason: Type.Optional(FinishReasonSchema),
+  refusal: Type.Optional(Type.String()),
   /** compaction: strategy used and tokens before/after. */
   strategy: Type.Optional(Type.String()),
   tokens_before: Type.Optional(Type.Integer()),
@@ -154,6 +167,11 @@ export const AgentConfigSchema = Type.Object({
   tool_timeout_ms: Type.Integer({ default: 30000, minimum: 1 }),
   /** Limit for one turn, all steps included. */
   turn_timeout_ms: Type.Integer({ default: 600000, minimum: 1 }),
+  /**
+   * Tool calls cut off by the output limit are never run. `retry`: ask again once with twice the
+   * room, then tell the model; `tell`: tell the model at once (as the tool's error result).
+   */
+  truncated_tool_calls: Type.Optional(Type.Union([Type.Literal('retry'), Type.Literal('tell')], { default: 'retry' })),
 }, { additionalProperties: false });
 export type AgentConfig = Static<typeof AgentConfigSchema>;
 

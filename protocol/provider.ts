@@ -212,9 +212,6 @@ export type ProviderErrorCode =
   | 'stream_failed' // the stream broke after tokens were sent to the caller
   | 'cancelled';
 
-/** How the agent handles tool calls cut off by max_tokens (they are never executed). */
-export const TruncatedToolCallsSchema = Type.Union([Type.Literal('retry'), Type.Literal('tell')]);
-
 // ---- config ---------------------------------------------------------------------------------
 
 export const PriceSchema = Type.Object({

@@ -54,6 +54,9 @@ export function clipToFit(kept: Entry[], budget: number): Entry[] {
     if (allowed >= e.t) continue;
     const m: ChatMessage = { ...e.m, content: clipText(e.m.content, allowed) };
     if (m.tool_calls && e.m.tool_calls) m.tool_calls = e.m.tool_calls.map((c) => ({ ...c, arguments: c.arguments.length > 2000 ? '{}' : c.arguments }));
+    // Plain reasoning text (DeepSeek reasoning_content) may be shortened; the field must stay.
+    // Signed Anthropic thinking blocks are sent back unchanged or not at all, so they stay as they are.
+    if (m.reasoning?.text && !m.reasoning.blocks?.length) m.reasoning = { ...m.reasoning, text: clipText(m.reasoning.text, Math.max(16, Math.floor(allowed / 2))) };
     const t = messageTokens(m);
     total -= e.t - t;
     e.m = m;

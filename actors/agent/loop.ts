@@ -171,41 +171,75 @@ export class Agent {
       const deps = this.compactionDeps(s, model, memory);
       const specs = this.tools.specs();
 
+      const reasoning: string[] = [];
+      let retriedTruncation = false;
       while (steps < cfg.max_steps) {
         steps++;
         if (needsCompaction(deps, s)) this.reportCompaction(emit, await compact(deps, s, signal));
-        let result: ChatResult | undefined;
-        for (let forced = 0; !result; ) {
-          try {
-            result = await this.o.llm.chat({
-              model, messages: this.messages(s, memory), ...(specs.length ? { tools: specs } : {}),
-              agent: this.o.id, purpose, request_id: `${request_id}:${steps}${forced ? `:${forced}` : ''}`,
-            }, (t) => emit('text', { text: t, step: steps }), signal);
-          } catch (e) {
-            const code = (e as { code?: string }).code;
-            // The provider counts differently than we do: compact harder and retry (bounded: 2).
-            if (code === 'context_length' && forced < 2 && !signal.aborted) {
-              forced++;
-              this.o.log.warn({ agent: this.o.id, session, tokens: contextTokens(deps, s) }, `context too long for the provider; compacting (attempt ${forced})`);
-              this.reportCompaction(emit, await compact(deps, s, signal, 2 ** forced));
-              continue;
+        const ask = async (extra: { max_tokens?: number; attempt?: string } = {}): Promise<ChatResult> => {
+          for (let forced = 0; ; ) {
+            try {
+              return await this.o.llm.chat({
+                model, messages: this.messages(s, memory), ...(specs.length ? { tools: specs } : {}),
+                ...(extra.max_tokens ? { max_tokens: extra.max_tokens } : {}),
+                agent: this.o.id, purpose, request_id: `${request_id}:${steps}${extra.attempt ?? ''}${forced ? `:${forced}` : ''}`,
+              }, (t) => emit('text', { text: t, step: steps }), signal);
+            } catch (e) {
+              const code = (e as { code?: string }).code;
+              // The provider counts differently than we do: compact harder and retry (bounded: 2).
+              if (code === 'context_length' && forced < 2 && !signal.aborted) {
+                forced++;
+                this.o.log.warn({ agent: this.o.id, session, tokens: contextTokens(deps, s) }, `context too long for the provider; compacting (attempt ${forced})`);
+                this.reportCompaction(emit, await compact(deps, s, signal, 2 ** forced));
+                continue;
+              }
+              throw e;
             }
-            throw e;
+          }
+        };
+        let result = await ask();
+        addUsage(usage, result);
+        if (isTruncatedToolCall(result) && (cfg.truncated_tool_calls ?? 'retry') === 'retry' && !retriedTruncation) {
+          // Never run a cut-off call: ask again once with twice the room the model ran out of.
+          retriedTruncation = true;
+          const room = Math.max(2 * result.usage.output_tokens, 1024);
+          const p = `${result.usage.provider}/${result.usage.model}`;
+          this.o.log.warn({ agent: this.o.id, session, provider: result.usage.provider, max_tokens: room }, `${p}: tool call cut off by the output limit; asking again with max_tokens ${room}`);
+          emit('error', { code: 'truncated_tool_call', error: `${p}: tool call cut off by the output limit after ${result.usage.output_tokens} tokens; not run, asking again with max_tokens ${room}`, fatal: false, provider: result.usage.provider, step: steps });
+          try {
+            const again = await ask({ max_tokens: room, attempt: ':room' });
+            addUsage(usage, again);
+            result = again;
+          } catch (e) {
+            // The model may not allow that much output: the model is told instead (below).
+            if ((e as { code?: string }).code !== 'bad_request' || signal.aborted) throw e;
+            this.o.log.warn({ agent: this.o.id, err: (e as Error).message }, 'retry with more room refused; telling the model instead');
           }
         }
-        usage.input_tokens += result.usage.input_tokens;
-        usage.output_tokens += result.usage.output_tokens;
-        usage.cost_usd += result.usage.cost_usd;
-        usage.provider = result.usage.provider;
-        usage.model = result.usage.model;
+        if (result.reasoning?.text) reasoning.push(result.reasoning.text);
         const calls = result.tool_calls;
-        await this.sessions.append(s, [{ role: 'assistant', content: result.text, ...(calls.length ? { tool_calls: calls } : {}) }]);
+        // Reasoning is kept with tool calls: providers require it back there (DeepSeek, Anthropic thinking).
+        await this.sessions.append(s, [{
+          role: 'assistant', content: result.text,
+          ...(calls.length ? { tool_calls: calls, ...(result.reasoning ? { reasoning: result.reasoning } : {}) } : {}),
+        }]);
         if (!calls.length) {
-          emit('done', { text: result.text, usage, steps, provider: usage.provider });
-          return { session, request_id, text: result.text, steps, usage };
+          const end = {
+            finish_reason: result.finish_reason,
+            ...(result.refusal ? { refusal: result.refusal } : {}),
+          };
+          if (result.finish_reason !== 'stop') {
+            this.o.log.info({ agent: this.o.id, session, finish_reason: result.finish_reason, provider: usage.provider }, `answer ended with ${result.finish_reason} (${usage.provider}/${usage.model})`);
+          }
+          emit('done', { text: result.text, usage, steps, provider: usage.provider, ...end });
+          return { session, request_id, text: result.text, steps, usage, ...end, ...(reasoning.length ? { reasoning: reasoning.join('\n\n') } : {}) };
         }
         const toolMsgs: ChatMessage[] = [];
-        for (const call of calls) toolMsgs.push(await this.runTool(call, result.usage.provider, session, steps, signal, emit));
+        if (isTruncatedToolCall(result)) {
+          for (const call of calls) toolMsgs.push(this.truncatedCall(call, result, session, steps, emit));
+        } else {
+          for (const call of calls) toolMsgs.push(await this.runTool(call, result.usage.provider, session, steps, signal, emit));
+        }
         await this.sessions.append(s, toolMsgs);
         if (signal.aborted) throw abortError(signal);
       }
@@ -218,6 +252,21 @@ export class Agent {
       emit('error', { code: err.code, error: err.message, fatal: true, steps, ...(err.provider ? { provider: err.provider } : {}) });
       throw err;
     }
+  }
+
+  /** A call cut off by the output limit: not run; the model gets an error result saying why. */
+  private truncatedCall(call: ToolCall, result: ChatResult, session: string, step: number,
+    emit: (k: AgentEvent['kind'], f?: Partial<AgentEvent>) => void): ChatMessage {
+    const provider = result.usage.provider;
+    const error = `${provider}: the call to ${call.name} was cut off by the output token limit (${result.usage.output_tokens} tokens) before its arguments were complete; it was not run`;
+    this.o.log.warn({ agent: this.o.id, session, provider, tool: call.name }, error);
+    emit('error', { code: 'truncated_tool_call', error, fatal: false, provider, tool: call.name, call_id: call.id, step });
+    emit('tool_end', { tool: call.name, call_id: call.id, ok: false, result: 'not run: truncated', step, code: 'truncated_tool_call' });
+    return {
+      role: 'tool', tool_call_id: call.id, name: call.name,
+      content: 'error: this tool call was cut off by the output token limit before its arguments were complete, so it was not run. '
+        + 'Call it again with shorter arguments, or split the work into smaller calls.',
+    };
   }
 
   private reportCompaction(emit: (k: AgentEvent['kind'], f?: Partial<AgentEvent>) => void, r: CompactionOutcome): void {
@@ -260,6 +309,19 @@ export class Agent {
       updated_at: s.meta.updated_at,
     };
   }
+}
+
+/** Tool calls in an answer cut by the output limit: their arguments may be incomplete. */
+function isTruncatedToolCall(r: ChatResult): boolean {
+  return r.finish_reason === 'length' && r.tool_calls.length > 0;
+}
+
+function addUsage(u: TurnUsage, r: ChatResult): void {
+  u.input_tokens += r.usage.input_tokens;
+  u.output_tokens += r.usage.output_tokens;
+  u.cost_usd += r.usage.cost_usd;
+  u.provider = r.usage.provider;
+  u.model = r.usage.model;
 }
 
 function abortError(signal: AbortSignal): AgentError {

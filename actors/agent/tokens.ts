@@ -12,6 +12,8 @@ export const MESSAGE_OVERHEAD = 4;
 export function messageTokens(m: ChatMessage): number {
   let n = MESSAGE_OVERHEAD + (m.content ? countTokens(m.content) : 0);
   for (const c of m.tool_calls ?? []) n += 3 + countTokens(c.name) + countTokens(c.arguments);
+  // Reasoning kept with tool calls is sent back to the provider: it takes room in the window.
+  if (m.reasoning?.text) n += countTokens(m.reasoning.text);
   return n;
 }
 

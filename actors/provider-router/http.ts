@@ -162,7 +162,12 @@ export async function streamPost(
       // Before the first token only the first-token deadline runs: keep-alive comments
       // (`: OPENROUTER PROCESSING`) and empty role chunks must not extend it.
       if (gotFirst) armGap();
-      onChunk(chunk as Buffer, ctl);
+      try {
+        onChunk(chunk as Buffer, ctl);
+      } catch (e) {
+        // A parser's complaint (line too long, bad UTF-8 framing) is the response's fault, not the network's.
+        throw e instanceof ProviderError ? e : new ProviderError('bad_response', provider, (e as Error).message);
+      }
     }
   } catch (err) {
     if (failure) throw failure;

@@ -15,6 +15,7 @@ export class NdjsonParser {
       this.buf = this.buf.slice(nl + 1);
       this.parse(line, out);
     }
+    if (this.buf.length > 16 * 1024 * 1024) throw new NdjsonError(`NDJSON line ${this.lineNo} longer than 16 MiB without a line break`);
     return out;
   }
 

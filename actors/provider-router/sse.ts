@@ -8,6 +8,9 @@ export interface SseEvent {
   id?: string;
 }
 
+/** Longest line accepted (a stream that never sends a newline would otherwise grow without bound). */
+export const MAX_SSE_LINE = 16 * 1024 * 1024;
+
 export class SseParser {
   private buf = '';
   private event = '';
@@ -17,17 +20,20 @@ export class SseParser {
 
   /** Feed bytes or text; returns the events completed by this piece. */
   push(chunk: Uint8Array | string): SseEvent[] {
+    // Only the new text (and a CR left at the end) can hold a line end: no rescanning of a long line.
+    const scanFrom = Math.max(0, this.buf.length - 1);
     this.buf += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
     const out: SseEvent[] = [];
     let start = 0;
-    for (;;) {
-      const nl = this.findLineEnd(start);
+    for (let from = scanFrom; ; from = start) {
+      const nl = this.findLineEnd(from);
       if (nl < 0) break;
       const line = this.buf.slice(start, nl);
       start = nl + (this.buf[nl] === '\r' && this.buf[nl + 1] === '\n' ? 2 : 1);
       this.line(line, out);
     }
     this.buf = this.buf.slice(start);
+    if (this.buf.length > MAX_SSE_LINE) throw new Error(`event-stream line longer than ${MAX_SSE_LINE} characters without a line break`);
     return out;
   }
 

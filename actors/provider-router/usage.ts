@@ -21,6 +21,7 @@ const MESSAGE_OVERHEAD = 4;
 export function countMessageTokens(m: ChatMessage): number {
   let n = MESSAGE_OVERHEAD + (m.content ? countTokens(m.content) : 0);
   for (const c of m.tool_calls ?? []) n += countTokens(c.name) + countTokens(c.arguments) + 3;
+  if (m.reasoning?.text) n += countTokens(m.reasoning.text);
   return n;
 }
 

@@ -537,3 +537,26 @@ test('an unknown error code is classified by its status, with a warning naming i
   }
 });
 
+
+// ---- hostile bodies ----------------------------------------------------------------------------
+
+test('hostile bodies: binary garbage and one endless line end in a clear error naming the provider', async () => {
+  const garbage = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919 + 13) % 256)).toString('latin1');
+  const t = await one('openai', [raw([garbage], { split_bytes: 4096 })]);
+  try {
+    const err = await rejection(chatCollect(t.r, 'q'));
+    assert.equal(err.code, 'all_providers_failed');
+    assert.match(err.message, /p\/openai-test-model: (malformed stream chunk|stream ended before \[DONE\])/);
+  } finally {
+    await t.s.close();
+  }
+  const endless = `data: {"choices":[{"delta":{"content":"${'x'.repeat(17 * 1024 * 1024)}`;
+  const t2 = await one('openai', [{ kind: 'raw', body: [endless], split_bytes: 1024 * 1024, then: 'keepalive', keepalive: { line: 'xxxx', every_ms: 50 } }], { request_timeout_ms: 120_000, first_token_timeout_ms: 60_000 });
+  try {
+    const err = await rejection(chatCollect(t2.r, 'q'));
+    assert.equal(err.code, 'all_providers_failed');
+    assert.match(err.message, /event-stream line longer than/);
+  } finally {
+    await t2.s.close();
+  }
+});

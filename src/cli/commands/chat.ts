@@ -14,6 +14,7 @@ import type { EndpointInfo } from '../../client/index.js';
 import type { RootConfig } from '../../config/load.js';
 import type { Waiting } from '../deadline.js';
 import { envDrift } from '../service-env.js';
+import { reportFinish } from '../finish-notice.js';
 
 export interface ChatCliRuntime {
   ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
@@ -123,7 +124,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(parts).toString('utf8').trim();
 }
 
-async function repl(rt: ChatCliRuntime, agent: string, opts: { session: string; model?: string }, io: ChatIO): Promise<void> {
+async function repl(rt: ChatCliRuntime, agent: string, opts: { session: string; model?: string; showReasoning?: boolean }, io: ChatIO): Promise<void> {
   let session = opts.session;
   io.err(`chatting with agents/${agent} (session ${session}); /help for commands — Ctrl-C cancels a turn\n`);
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr, prompt: 'you> ' });
@@ -168,6 +169,7 @@ async function repl(rt: ChatCliRuntime, agent: string, opts: { session: string; 
     busy = true;
     try {
       const r = await chatTurn(rt, agent, { text: line, session, ...(opts.model ? { model: opts.model } : {}) }, io);
+      reportFinish(r, io.err, { showReasoning: opts.showReasoning });
       io.err(`[${r.usage.provider || '-'}/${r.usage.model || '-'} · ${r.usage.input_tokens}+${r.usage.output_tokens} tokens · $${r.usage.cost_usd.toFixed(5)}]\n`);
     } catch (e) {
       const x = e as { code?: string; message?: string };
@@ -192,7 +194,8 @@ export function register(program: Command, rt: ChatCliRuntime, io: ChatIO = stdi
     .option('-s, --session <name>', 'session (conversation) name', 'main')
     .option('-m, --model <alias>', 'model alias for this chat (default: the agent\'s)')
     .option('--json', 'one-shot: print the whole reply as JSON instead of streaming text')
-    .action(async (words: string[], o: { agent: string; session: string; model?: string; json?: boolean }) => {
+    .option('--show-reasoning', 'print the model\'s reasoning (thinking) on stderr after the answer')
+    .action(async (words: string[], o: { agent: string; session: string; model?: string; json?: boolean; showReasoning?: boolean }) => {
       try {
         let text = words.join(' ').trim();
         // stdin is read only when asked: `-` as the message, or no message with stdin not a terminal.
@@ -203,14 +206,15 @@ export function register(program: Command, rt: ChatCliRuntime, io: ChatIO = stdi
         const base = { session: o.session, ...(o.model ? { model: o.model } : {}) };
         if (text) {
           if (o.json) {
-            const r = await rt.ask(`agents/${o.agent}`, 'agent.send', { text, ...base, channel: 'cli' }, { timeoutMs: TURN_TIMEOUT_MS });
+            const r = await rt.ask<AgentSendReply>(`agents/${o.agent}`, 'agent.send', { text, ...base, channel: 'cli' }, { timeoutMs: TURN_TIMEOUT_MS });
             io.out(`${JSON.stringify(r)}\n`);
+            reportFinish(r, io.err, { oneShot: true });
           } else {
-            await chatTurn(rt, o.agent, { text, ...base }, io);
+            reportFinish(await chatTurn(rt, o.agent, { text, ...base }, io), io.err, { showReasoning: o.showReasoning, oneShot: true });
           }
         } else {
           rt.waiting?.interactive();
-          await repl(rt, o.agent, { session: o.session, ...(o.model ? { model: o.model } : {}) }, io);
+          await repl(rt, o.agent, { session: o.session, ...(o.model ? { model: o.model } : {}), showReasoning: o.showReasoning === true }, io);
         }
       } finally {
         await rt.close();

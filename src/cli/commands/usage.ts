@@ -1,6 +1,7 @@
 /**
  * `rustyclaw usage [--json] [--by provider,model,agent,purpose] [--since DATE]`: LLM spend per serving provider.
- * `rustyclaw providers [--json]`: each chain entry's state (ok, cooldown, disabled, unconfigured) and why.
+ * `rustyclaw providers [--json]`: each chain entry's state (ok, cooldown, disabled, unconfigured), the
+ * error class behind it and why (cooldowns and disables persist across restarts and one-shot runs).
  */
 import type { Command } from 'commander';
 import type { UsageGroupKey, UsageReply } from '../../../protocol/provider.js';
@@ -35,15 +36,16 @@ export function usageTable(r: UsageReply): string {
   return table([...r.group_by, 'requests', 'input_tokens', 'output_tokens', 'cost_usd'], rows);
 }
 
-interface ProviderState { provider: string; model: string; state: string; failures: number; cooldown_until?: number; reason?: string }
+interface ProviderState { provider: string; model: string; state: string; failures: number; cooldown_until?: number; reason?: string; kind?: string }
 
 export function providersTable(r: { providers: ProviderState[]; aliases: Record<string, string[]> }, now = Date.now()): string {
   const rows = r.providers.map((p) => [
     `${p.provider}/${p.model}`, p.state, p.failures,
-    p.cooldown_until ? `${Math.max(0, Math.ceil((p.cooldown_until - now) / 1000))} s` : '-', p.reason ?? '',
+    p.cooldown_until ? `${Math.max(0, Math.ceil((p.cooldown_until - now) / 1000))} s` : '-', p.kind ?? '-', p.reason ?? '',
   ]);
   const aliases = Object.entries(r.aliases).map(([a, chain]) => `${a}: ${chain.join(' → ')}`).join('\n');
-  return `${table(['entry', 'state', 'failures', 'cooldown', 'reason'], rows)}\n\n${aliases}`;
+  // `class`: the error class behind a cooldown/disable (docs/providers.md), e.g. quota, rate_limited, auth.
+  return `${table(['entry', 'state', 'failures', 'cooldown', 'class', 'reason'], rows)}\n\n${aliases}`;
 }
 
 export function register(program: Command, rt: UsageCliRuntime, io = { out: (s: string) => void process.stdout.write(s) }): void {
