@@ -1,6 +1,6 @@
 /**
  * Learned second opinion for the injection detector: a logistic-regression model over hashed
- * character n-grams (2–4, inside word boundaries, accents folded) and word uni/bigrams. Character
+ * character n-grams (3–4, inside word boundaries, accents folded) and word uni/bigrams. Character
  * n-grams carry over to typos ("igmre what I said before") and related languages where a keyword
  * list does not. Trained by `bench/train/injection-classifier.ts` (seeded, training split of the
  * development set plus generated multilingual examples); the weights ship as `injection-model.json`.
@@ -24,35 +24,98 @@ function fnv1a(s: string, seed: number): number {
   return h >>> 0;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+const MARKS = /[\u0300-\u036f]/g;
+const SEPARATORS_ASCII = /[^a-z0-9?!]+/g;
+const SEPARATORS = /[^\p{L}\p{N}?!]+/gu;
+
 /** Lower case, accents folded (ignorá → ignora), runs of non-letters reduced to one space. */
 export function normalise(text: string): string {
-  return text.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\p{L}\p{N}?!]+/gu, ' ').trim();
+  const lower = text.toLowerCase();
+  // ASCII text (most tool output) skips Unicode normalisation and the slower Unicode-class regex.
+  if (!NON_ASCII.test(lower)) return lower.replace(SEPARATORS_ASCII, ' ').trim();
+  return lower.normalize('NFKD').replace(MARKS, '').replace(SEPARATORS, ' ').trim();
 }
 
-/** Sparse feature vector: bucket → value (counts, then scaled to unit length). */
-export function features(text: string): Map<number, number> {
-  const f = new Map<number, number>();
-  const add = (key: string, seed: number) => {
-    const k = fnv1a(key, seed) & MASK;
-    f.set(k, (f.get(k) ?? 0) + 1);
-  };
-  const words = normalise(text).split(' ').filter(Boolean);
+/** Padded word (" word ") as char codes, reused between calls. */
+let codes = new Int32Array(256);
+
+/**
+ * Feature buckets of a text, with repeats: each word, each pair of neighbouring words, and the
+ * character 3- and 4-grams of each space-padded word. Hashes are computed over char codes in
+ * place (no substrings): this runs for every inbound message.
+ */
+export function featureIds(text: string, out: number[] = []): number[] {
+  const words = normalise(text).split(' ');
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    add(w, 1);
-    if (i + 1 < words.length) add(w + ' ' + words[i + 1], 2);
-    const p = ` ${w} `;
-    for (let n = 2; n <= 4; n++) for (let j = 0; j + n <= p.length; j++) add(p.slice(j, j + n), 3);
+    if (w.length === 0) continue;
+    out.push(fnv1a(w, 1) & MASK);
+    if (i + 1 < words.length) {
+      let h = fnv1a(w, 2);
+      h ^= 32;
+      h = Math.imul(h, 0x01000193);
+      const n2 = words[i + 1];
+      for (let k = 0; k < n2.length; k++) {
+        h ^= n2.charCodeAt(k);
+        h = Math.imul(h, 0x01000193);
+      }
+      out.push((h >>> 0) & MASK);
+    }
+    const len = w.length + 2;
+    if (codes.length < len) codes = new Int32Array(len * 2);
+    codes[0] = 32;
+    for (let k = 0; k < w.length; k++) codes[k + 1] = w.charCodeAt(k);
+    codes[len - 1] = 32;
+    for (let n = 3; n <= 4; n++) {
+      for (let j = 0; j + n <= len; j++) {
+        let h = (0x811c9dc5 ^ 3) >>> 0;
+        for (let k = j; k < j + n; k++) {
+          h ^= codes[k];
+          h = Math.imul(h, 0x01000193);
+        }
+        out.push((h >>> 0) & MASK);
+      }
+    }
   }
+  return out;
+}
+
+/** Sparse feature vector: bucket → sqrt(count), scaled to unit length (for training). */
+export function features(text: string): Map<number, number> {
+  const f = new Map<number, number>();
+  for (const k of featureIds(text)) f.set(k, (f.get(k) ?? 0) + 1);
   let norm = 0;
   for (const [k, v] of f) {
-    const x = Math.sqrt(v);
-    f.set(k, x);
-    norm += x * x;
+    f.set(k, Math.sqrt(v));
+    norm += v;
   }
   norm = Math.sqrt(norm) || 1;
   for (const [k, v] of f) f.set(k, v / norm);
   return f;
+}
+
+/** Reused count table for the fast path (one thread, one call at a time). */
+const counts = new Uint16Array(1 << FEATURE_BITS);
+const ids: number[] = [];
+
+/** probability(m, features(text)) without building a Map. */
+export function probabilityOf(m: ClassifierModel, text: string): number {
+  ids.length = 0;
+  featureIds(text, ids);
+  let norm = 0;
+  let dot = 0;
+  // First pass: counts; second: Σ w·sqrt(count) over distinct buckets, and Σ count for the norm.
+  for (const k of ids) counts[k] = Math.min(65535, counts[k] + 1);
+  for (const k of ids) {
+    const c = counts[k];
+    if (c === 0) continue;
+    dot += m.weights[k] * Math.sqrt(c);
+    norm += c;
+    counts[k] = 0;
+  }
+  const z = m.bias + dot / (Math.sqrt(norm) || 1);
+  return 1 / (1 + Math.exp(-z));
 }
 
 export interface ClassifierModel { bits: number; bias: number; weights: Float32Array; /** probability from which the model says "injection" */ threshold?: number }
@@ -117,11 +180,11 @@ export function shippedModel(): ClassifierModel | null {
  * overlapping chunks (an instruction buried in a long document is not averaged away).
  */
 export function classify(m: ClassifierModel, text: string): { p: number; start: number; end: number } {
-  if (text.length <= CHUNK_CHARS) return { p: probability(m, features(text)), start: 0, end: text.length };
+  if (text.length <= CHUNK_CHARS) return { p: probabilityOf(m, text), start: 0, end: text.length };
   let best = { p: 0, start: 0, end: 0 };
   for (let at = 0; at < text.length; at += CHUNK_STEP) {
     const end = Math.min(text.length, at + CHUNK_CHARS);
-    const p = probability(m, features(text.slice(at, end)));
+    const p = probabilityOf(m, text.slice(at, end));
     if (p > best.p) best = { p, start: at, end };
     if (end === text.length) break;
   }

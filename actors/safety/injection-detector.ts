@@ -119,7 +119,9 @@ const AFTER = 300;
 /** The layer's default `injection.threshold`; the classifier's own threshold is mapped onto it. */
 export const DEFAULT_THRESHOLD = 0.35;
 /** Texts up to this long are classified whole (in chunks); longer ones only where it matters. */
-const CLASSIFY_WHOLE_CHARS = 65_536;
+const CLASSIFY_WHOLE_CHARS = 16_384;
+/** Chunks classified around pattern hits in a longer text. */
+const CLASSIFY_MAX_CHUNKS = 8;
 
 export class InjectionDetector {
   /** Raw pattern hits per family (only families with at least one hit), found in windows around triggers. */
@@ -177,7 +179,7 @@ export class InjectionDetector {
   private classifyWhere(text: string, spans: InjectionSpan[]): { p: number; start: number; end: number } {
     const m = this.model!;
     if (text.length <= CLASSIFY_WHOLE_CHARS) return classify(m, text);
-    const at = [0, text.length - CHUNK_CHARS, ...spans.slice(0, 50).map((sp) => sp.start - CHUNK_CHARS / 2)];
+    const at = [0, text.length - CHUNK_CHARS, ...spans.slice(0, CLASSIFY_MAX_CHUNKS).map((sp) => sp.start - CHUNK_CHARS / 2)];
     let best = { p: 0, start: 0, end: 0 };
     for (const a of at) {
       const start = Math.max(0, Math.min(a, text.length - CHUNK_CHARS));
