@@ -6,6 +6,8 @@
  * ("ignore", "pretend", "bypass") is not enough on its own — that is what separates it from a keyword list.
  * All patterns use bounded gaps, so matching is linear in the input.
  */
+import { classify, shippedModel, CHUNK_CHARS, type ClassifierModel } from './injection-classifier.js';
+
 export interface InjectionSpan { family: string; start: number; end: number }
 export interface InjectionResult { score: number; families: string[]; spans: InjectionSpan[] }
 
@@ -24,14 +26,29 @@ interface Family {
 
 const I = 'gi';
 const OVERRIDE_VERB = '(?:ignore|ignoring|disregard|forget|skip|bypass|override|overlook|neglect|discard|abandon|drop)';
-const INSTR_NOUN = '(?:instructions?|prompts?|prompting|directions?|rules|directives?|guidelines|guidance|context|commands?|programming|constraints|restrictions|polic(?:y|ies)|safeguards|filters|training|orders|inputs?|requests?|messages?|conversation)';
+const INSTR_NOUN = '(?:instructions?|tasks|assignments|thoughts|prompts?|prompting|directions?|rules|directives?|guidelines|guidance|context|commands?|programming|constraints|restrictions|polic(?:y|ies)|safeguards|filters|training|orders|inputs?|requests?|messages?|conversation)';
 const PRIOR = '(?:previous|prior|above|earlier|preceding|initial|original|all|any|your|these|those|following|system|old|existing|every)';
 
+
+/**
+ * The override and prompt-leak families in de, fr, es, it, pt, nl, pl, hr: an "ignore/forget" verb,
+ * a qualifier ("all", "previous", "your", "above") and an instruction noun within a bounded gap — a
+ * verb with a noun alone ("Vergiss nicht die Aufgaben") is not enough.
+ */
+const ML_OVERRIDE_VERBS = ['ignorier', 'vergiss', 'vergessen sie', 'missacht', 'übergeh', 'verwirf', 'oubli', 'ne tiens pas compte', 'ne tenez pas compte', 'ignor', 'olvid', 'no hagas caso', 'descarta', 'dimentic', 'non considerare', 'esqueç', 'esquec', 'desconsider', 'negeer', 'vergeet', 'zignoruj', 'zapomnij', 'pomiń', 'odrzuć', 'zanemari', 'zaboravi', 'odbaci'];
+const ML_QUALIFIER = '(?:vorherig|bisherig|obig|vorig|alle|deine|ihre|früher|vorangegangen|ursprünglich|précédent|precedent|toute?s?|tes|vos|ci-dessus|antérieur|initial|anterior|previ[ao]s?|todas?|tus|arriba|precedenti|tutt[ei]|tuoi|tue|sopra|anteriores|suas|tuas|acima|alle|je|eerdere|bovenstaand|poprzedni|wszystk|swoje|wcześniejsz|powyższ|prethodn|sve|svoje|gornj|ranij)';
+const ML_NOUN = '(?:anweisung|aufgabe|regeln|befehl|vorgabe|instruktion|anordnung|instructions|consignes|règles|regles|tâches|taches|ordres|instrucciones|tareas|reglas|órdenes|ordenes|indicaciones|istruzioni|compiti|regole|ordini|indicazioni|instruções|instrucoes|tarefas|regras|ordens|instructies|opdrachten|regels|aanwijzingen|instrukcj|polece|zadania|zasady|upute|uputa|naredbe|zadatke|zadatak|pravila)';
+const ML_EVERYTHING = '(?:alles,? (?:was|davor|oben|bisherige)|tout ce (?:qui précède|que je)|todo lo (?:anterior|que te)|tutto (?:quello|ciò) che|tudo o que|alles wat|wszystkim,? co|sve što|sve sto)';
+const ML_OVERRIDE_RE = new RegExp(`(?<![\\p{L}])(?:${ML_OVERRIDE_VERBS.join('|')})\\p{L}{0,6}(?! nicht\\b)[^.\\n]{0,24}?(?:${ML_QUALIFIER}\\p{L}{0,6}[^.\\n]{0,30}?${ML_NOUN}|${ML_EVERYTHING})`, 'giu');
+const ML_LEAK_VERBS = ['zeig', 'gib', 'wiederhol', 'nenn', 'affiche', 'montre', 'répète', 'repete', 'recopie', 'muestra', 'enséñame', 'ensename', 'repite', 'copia', 'mostra', 'ripeti', 'mostre', 'repita', 'copie', 'toon', 'laat', 'herhaal', 'kopieer', 'pokaż', 'pokaz', 'powtórz', 'powtorz', 'skopiuj', 'pokaži', 'pokazi', 'ponovi', 'kopiraj'];
+const ML_LEAK_RE = new RegExp(`(?<![\\p{L}])(?:${ML_LEAK_VERBS.join('|')})\\p{L}{0,6}[^.\\n]{0,40}?(?:\\bprompt|systemanweisung|systemprompt|(?:deine|ursprünglich\\w*|versteckt\\w*|tes|vos|initial\\w*|cachées|tus|originales|ocultas|tue|iniziali|nascoste|suas|originais|je|oorspronkelijke|verborgen|swoje|początkowe|ukryte|svoje|početne|skrivene)\\s{1,3}(?:\\p{L}+\\s{1,3})?(?:anweisung|instructions|consignes|instrucciones|istruzioni|instruções|instructies|instrukcj|upute)|(?:text|texte|texto|testo|tekst)\\s{1,3}(?:oben|ci-dessus|de arriba|anterior|qui sopra|sopra|acima|hierboven|powyżej)|(?:gornji|powyższy|bovenstaande)\\s{1,3}(?:tekst|prompt))`, 'giu');
+
 export const FAMILIES: Family[] = [
-  { name: 'override', triggers: ['allprevious', 'allprior', 'ignor', 'disregard', 'forget', 'skip', 'bypass', 'overrid', 'overlook', 'neglect', 'discard', 'abandon', 'drop', 'vergiss', 'previous', 'prior', 'above', 'earlier', 'preceding', '忽略', '无视'], weight: 0.8, res: [
+  { name: 'override', triggers: ['allprevious', 'allprior', 'ignor', 'disregard', 'forget', 'skip', 'bypass', 'overrid', 'overlook', 'neglect', 'discard', 'abandon', 'drop', 'vergiss', 'previous', 'prior', 'above', 'earlier', 'preceding', '忽略', '无视', ...ML_OVERRIDE_VERBS], weight: 0.8, res: [
+    ML_OVERRIDE_RE,
     new RegExp(`\\b${OVERRIDE_VERB}\\b[^.\\n]{0,12}?\\b${PRIOR}\\b[^.\\n]{0,30}?\\b${INSTR_NOUN}\\b`, I),
     new RegExp(`\\b${OVERRIDE_VERB}\\b[^.\\n]{0,12}?\\b(?:the|my|your|all|any)?\\s{0,2}${INSTR_NOUN}\\s{0,2}(?:above|before|so far|given)\\b`, I),
-    /\b(?:ignore|disregard|forget)\b (?:everything|all of (?:the|that)|the user|what (?:you were|i) (?:told|said))\b/gi,
+    /\b(?:ignore|disregard|forget)\b (?:everything|all of (?:the|that)|the user|what (?:you were|i) (?:told|said)|(?:the |all )?above|what (?:came|was said) before)\b/gi,
     new RegExp(`\\b(?:all\\s{0,3})?(?:previous|prior|above|earlier|preceding)\\s{1,3}${INSTR_NOUN}\\s{1,3}(?:are|is|were|was)\\s{1,3}(?:now\\s{1,3})?(?:false|void|null|wrong|invalid|obsolete|cancel+ed|revoked|irrelevant|fake)`, I),
     /\b(?:ignoriere|vergiss)\b[^.\n]{0,30}\b(?:anweisungen|regeln|befehle)\b|\bignor(?:e[zr]?|a|ar)\b[^.\n]{0,30}\b(?:instructions|instrucciones|consignes|istruzioni)\b|忽略[^。\n]{0,10}(?:指令|指示|说明|规则)|无视[^。\n]{0,10}(?:指令|规则)/gi,
   ] },
@@ -48,7 +65,8 @@ export const FAMILIES: Family[] = [
   { name: 'persona_rules', weight: 0.2, multiWeight: 0.45, triggers: ['always', 'never', 'will not', "won't", 'must not', 'cannot refuse', "can't refuse"], res: [
     /\b(?:you|it|he|she|they|[A-Z][A-Za-z0-9]{1,20}) (?:will|must|should|shall|can|does|do) (?:always|never|not ever) (?:answer|respond|reply|refuse|say|tell|comply|follow|break|warn|mention|censor|filter|deny|decline|apologi[sz]e|include|add)\b|\b(?:will|must|should|shall) (?:not|never) (?:refuse|decline|censor|filter|warn|apologi[sz]e|remind)\b|\bcan(?:not|'t) refuse\b/g,
   ] },
-  { name: 'prompt_extraction', triggers: ['prompt', 'instructions', 'directives', 'guidelines you', 'configuration', 'system message'], weight: 0.6, res: [
+  { name: 'prompt_extraction', triggers: ['prompt', 'instructions', 'directives', 'guidelines you', 'configuration', 'system message', ...ML_LEAK_VERBS], weight: 0.6, res: [
+    ML_LEAK_RE,
     /\b(?:reveal|print|show|repeat|output|display|tell|give|share|leak|spell out|write (?:out|down)|recite|dump|disclose|list|summari[sz]e|translate|encode)\b[^.\n?]{0,30}?\b(?:your|the)\s{1,2}(?:(?:system|initial|original|hidden|secret|previous|first|full|exact|entire|complete)\s{1,2}){0,2}(?:prompt|instructions|directives|guidelines you were given|configuration|system message)\b/gi,
   ] },
   // Mentions alone ("the system prompt workshop") are weak evidence; they count when something else agrees.
@@ -98,6 +116,13 @@ function isWordChar(c: number): boolean {
 const BEFORE = 240;
 const AFTER = 300;
 
+/** The layer's default `injection.threshold`; the classifier's own threshold is mapped onto it. */
+export const DEFAULT_THRESHOLD = 0.35;
+/** Texts up to this long are classified whole (in chunks); longer ones only where it matters. */
+const CLASSIFY_WHOLE_CHARS = 16_384;
+/** Chunks classified around pattern hits in a longer text. */
+const CLASSIFY_MAX_CHUNKS = 8;
+
 export class InjectionDetector {
   /** Raw pattern hits per family (only families with at least one hit), found in windows around triggers. */
   matchFamilies(text: string): Map<string, { distinct: Set<string>; spans: InjectionSpan[] }> {
@@ -127,7 +152,45 @@ export class InjectionDetector {
     return out;
   }
 
+  private readonly model: ClassifierModel | null;
+
+  /** `classifier: null` scores with the pattern families alone (the evaluation's rules-only figure). */
+  constructor(opts: { classifier?: ClassifierModel | null } = {}) {
+    this.model = opts.classifier === undefined ? shippedModel() : opts.classifier;
+  }
+
+  /**
+   * Combined score: the pattern families' score and the classifier's, mapped so that the model's own
+   * threshold lands on DEFAULT_THRESHOLD — the higher of the two decides. A classifier-only decision
+   * shows as family `classifier` with the span of the chunk it came from.
+   */
   detect(text: string): InjectionResult {
+    const rules = this.detectRules(text);
+    if (!this.model) return rules;
+    const c = this.classifyWhere(text, rules.spans);
+    const t = this.model.threshold ?? 0.5;
+    const mapped = Math.round((c.p >= t ? DEFAULT_THRESHOLD + ((1 - DEFAULT_THRESHOLD) * (c.p - t)) / (1 - t) : (DEFAULT_THRESHOLD * c.p) / t) * 1000) / 1000;
+    if (mapped <= rules.score) return rules;
+    const spans = rules.spans.length ? rules.spans : [{ family: 'classifier', start: c.start, end: c.end }];
+    return { score: mapped, families: [...rules.families, ...(mapped >= DEFAULT_THRESHOLD ? ['classifier'] : [])], spans };
+  }
+
+  /** Whole text when it is short; else its head, its tail and the chunks around pattern hits (bounded work). */
+  private classifyWhere(text: string, spans: InjectionSpan[]): { p: number; start: number; end: number } {
+    const m = this.model!;
+    if (text.length <= CLASSIFY_WHOLE_CHARS) return classify(m, text);
+    const at = [0, text.length - CHUNK_CHARS, ...spans.slice(0, CLASSIFY_MAX_CHUNKS).map((sp) => sp.start - CHUNK_CHARS / 2)];
+    let best = { p: 0, start: 0, end: 0 };
+    for (const a of at) {
+      const start = Math.max(0, Math.min(a, text.length - CHUNK_CHARS));
+      const r = classify(m, text.slice(start, start + CHUNK_CHARS));
+      if (r.p > best.p) best = { p: r.p, start, end: start + CHUNK_CHARS };
+    }
+    return best;
+  }
+
+  /** The pattern families alone. */
+  detectRules(text: string): InjectionResult {
     const hits = this.matchFamilies(text);
     const spans: InjectionSpan[] = [];
     const families: string[] = [];

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeakDetector } from '../../actors/safety/leak-detector.js';
 import { InjectionDetector, keywordBaseline } from '../../actors/safety/injection-detector.js';
+import { heldBack } from '../../actors/safety/injection-classifier.js';
 import { UrlPolicy } from '../../src/lib/net/url-guard.js';
 
 const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), existsSync(new URL('../../../package.json', import.meta.url)) ? '../../..' : '../..');
@@ -39,9 +40,36 @@ function readJsonl(file: string): any[] {
   return rows;
 }
 
+/** Function words per language: enough to label a prompt's language for the per-language breakdown. */
+const STOPWORDS: Record<string, string[]> = {
+  en: ['the', 'and', 'you', 'is', 'to', 'of', 'what', 'your', 'all', 'are', 'this', 'how'],
+  de: ['der', 'die', 'und', 'ist', 'du', 'nicht', 'das', 'ich', 'wie', 'alle', 'mit', 'sie', 'was', 'zu'],
+  fr: ['le', 'la', 'les', 'et', 'est', 'vous', 'tu', 'des', 'une', 'pour', 'que', 'pas', 'tout'],
+  es: ['el', 'los', 'las', 'y', 'es', 'que', 'tu', 'por', 'una', 'para', 'como', 'todo', 'todas'],
+  it: ['il', 'gli', 'che', 'non', 'sono', 'per', 'una', 'tutte', 'tutto', 'come', 'della', 'di'],
+  pt: ['o', 'os', 'que', 'não', 'você', 'para', 'uma', 'como', 'todas', 'do', 'da', 'em'],
+  nl: ['de', 'het', 'een', 'en', 'je', 'niet', 'van', 'dat', 'alle', 'wat', 'hoe', 'zijn'],
+  pl: ['i', 'nie', 'się', 'jest', 'to', 'na', 'w', 'co', 'jak', 'wszystkie', 'mi', 'że'],
+  hr: ['i', 'je', 'se', 'da', 'su', 'na', 'ne', 'što', 'sve', 'kako', 'mi', 'ti'],
+};
+/** Language of a text by function-word counts ("zh" for CJK, "other" when nothing matches). */
+export function guessLanguage(text: string): string {
+  if (/[\u4e00-\u9fff]/.test(text)) return 'zh';
+  const words = text.toLowerCase().normalize('NFC').split(/[^\p{L}]+/u).slice(0, 400);
+  let best = 'other';
+  let bestN = 0;
+  for (const [lang, sw] of Object.entries(STOPWORDS)) {
+    const set = new Set(sw);
+    const n = words.filter((w) => set.has(w)).length;
+    if (n > bestN) { best = lang; bestN = n; }
+  }
+  return best;
+}
+
 export interface EvalReport {
   categories: Record<string, Metric>;
-  baseline?: { injection_keywords?: Metric };
+  baseline?: { injection_keywords?: Metric; injection_rules_only?: Metric };
+  injection?: { per_family: Record<string, Metric>; per_language: Record<string, Metric>; splits: Record<string, Metric>; splits_rules_only: Record<string, Metric> };
   clean_false_positive_rate?: { prose_and_code: number; n: number; all_clean: number; n_all: number };
   per_kind_recall?: Record<string, { recall: number; n: number }>;
   skipped?: { ssrf_needs_network: number };
@@ -78,19 +106,35 @@ export function evaluateDir(dir: string, opts: { threshold?: number } = {}): Eva
   const injFile = path.join(dir, 'injection.jsonl');
   if (existsSync(injFile)) {
     const det = new InjectionDetector();
+    const rulesOnly = new InjectionDetector({ classifier: null });
     const th = opts.threshold ?? 0.35;
     const c = [0, 0, 0, 0];
     const b = [0, 0, 0, 0];
+    const ro = [0, 0, 0, 0];
+    const groups: Record<string, Record<string, number[]>> = { per_family: {}, per_language: {}, held_back: {}, held_back_rules_only: {} };
     const add = (m: number[], pred: boolean, pos: boolean) => { m[pos ? (pred ? 0 : 2) : pred ? 1 : 3]++; };
+    const addTo = (g: string, key: string, pred: boolean, pos: boolean) => add((groups[g][key] ??= [0, 0, 0, 0]), pred, pos);
     for (const r of readJsonl(injFile)) {
+      const text = String(r.text);
       const pos = r.label === 'injection';
-      const pred = det.detect(String(r.text)).score >= th;
+      const pred = det.detect(text).score >= th;
+      const predRules = rulesOnly.detect(text).score >= th;
       add(c, pred, pos);
+      add(ro, predRules, pos);
       if (pred !== pos) miss('injection', `${pos ? 'FN' : 'FP'} ${r.type ?? ''}`);
-      add(b, keywordBaseline(String(r.text)), pos);
+      add(b, keywordBaseline(text), pos);
+      // Families: the row's own label (`type` in the shared set, `family` elsewhere); benign rows count in "benign".
+      addTo('per_family', String(r.family ?? r.type ?? (pos ? 'injection' : 'benign')), pred, pos);
+      addTo('per_language', String(r.lang ?? r.language ?? guessLanguage(text)), pred, pos);
+      // The classifier's training split is not an evaluation: the held-back fifth (heldBack()) is.
+      const split = heldBack({ text, type: r.type, source: r.source }) ? 'held_back' : 'training_split';
+      addTo('held_back', split, pred, pos);
+      addTo('held_back_rules_only', split, predRules, pos);
     }
     report.categories.injection = metric(c[0], c[1], c[2], c[3]);
-    report.baseline = { injection_keywords: metric(b[0], b[1], b[2], b[3]) };
+    report.baseline = { injection_keywords: metric(b[0], b[1], b[2], b[3]), injection_rules_only: metric(ro[0], ro[1], ro[2], ro[3]) };
+    const m = (g: Record<string, number[]>) => Object.fromEntries(Object.entries(g).sort().map(([k, v]) => [k, metric(v[0], v[1], v[2], v[3])]));
+    report.injection = { per_family: m(groups.per_family), per_language: m(groups.per_language), splits: m(groups.held_back), splits_rules_only: m(groups.held_back_rules_only) };
   }
 
   const ssrfFile = path.join(dir, 'ssrf.jsonl');
@@ -153,6 +197,13 @@ function printReport(title: string, r: EvalReport): void {
   }
   const kb = r.baseline?.injection_keywords;
   if (kb) console.log(`injection keyword-list baseline: precision ${kb.precision.toFixed(4)} recall ${kb.recall.toFixed(4)} f1 ${kb.f1.toFixed(4)}`);
+  const ro = r.baseline?.injection_rules_only;
+  if (ro) console.log(`injection pattern families alone (no classifier): precision ${ro.precision.toFixed(4)} recall ${ro.recall.toFixed(4)} f1 ${ro.f1.toFixed(4)}`);
+  if (r.injection) {
+    for (const [name, g] of [['split (combined)', r.injection.splits], ['split (rules only)', r.injection.splits_rules_only], ['family', r.injection.per_family], ['language', r.injection.per_language]] as const) {
+      console.log(`injection per ${name}: ${Object.entries(g).map(([k, m]) => `${k} p=${m.precision.toFixed(3)} r=${m.recall.toFixed(3)} (n=${m.n})`).join('; ')}`);
+    }
+  }
   if (r.clean_false_positive_rate) console.log(`leak false-positive rate: prose+code ${r.clean_false_positive_rate.prose_and_code} (n=${r.clean_false_positive_rate.n}), all clean rows ${r.clean_false_positive_rate.all_clean} (n=${r.clean_false_positive_rate.n_all})`);
   if (r.skipped?.ssrf_needs_network) console.log(`ssrf: ${r.skipped.ssrf_needs_network} rows need DNS/redirects and were skipped offline (covered by unit tests with a loopback server)`);
   if (r.misses) for (const [k, v] of Object.entries(r.misses)) console.log(`misses ${k}: ${v.join(' | ')}`);
