@@ -53,7 +53,7 @@ export const KernelConfigSchema = Type.Object(
     memory_limit_mb: Type.Integer({ minimum: 16, default: 256 }),
     shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 5000 }),
     supervisor: SupervisorConfigSchema,
-    system_actors: Type.Array(Type.String({ minLength: 1 }), { default: ['safety', 'embedder', 'memory', 'provider-router', 'scheduler'] }),
+    system_actors: Type.Array(Type.String({ minLength: 1 }), { default: ['safety', 'embedder', 'memory', 'provider-router', 'scheduler', 'tool-runner'] }),
     actors: Type.Record(Type.String(), ActorOverrideSchema, { default: {} }),
   },
   { additionalProperties: false, default: {} },
