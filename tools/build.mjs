@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process */
 // Builds the shipped tools (tools/<name>/index.ts, AssemblyScript) into dist/tools/<name>/:
 // <name>.wasm and tool.yaml with the module's BLAKE3 filled in. Part of `npm run build`;
 // a tool whose sources are older than its output is skipped.

@@ -163,6 +163,7 @@ export class Agent {
       if (this.o.services?.inspectInbound) text = await this.o.services.inspectInbound(text, req.channel ?? 'api');
       const s = this.sessions.load(session);
       await this.sessions.append(s, [{ role: 'user', content: text }]);
+      await this.tools.refresh();
       const memory = cfg.memory_k > 0 && this.o.services?.memorySearch
         ? await this.o.services.memorySearch(text, cfg.memory_k, signal).catch(() => [] as string[]) : [];
       const deps = this.compactionDeps(s, model, memory);

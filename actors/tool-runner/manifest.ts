@@ -75,7 +75,10 @@ export function parseManifest(bytes: Uint8Array, file: string): ToolManifest {
   return m;
 }
 
-export function loadManifest(file: string): LoadedManifest {
+/** Parsed manifests by content (parsing YAML costs milliseconds; the bytes are re-read every call). */
+const parsed = new Map<string, ToolManifest>();
+
+export function loadManifest(file: string, hash?: (b: Uint8Array) => string): LoadedManifest & { hash?: string } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -84,9 +87,18 @@ export function loadManifest(file: string): LoadedManifest {
     throw new ToolFailure(code === 'ENOENT' ? 'unknown_tool' : 'invalid_manifest', `${file}: ${code === 'ENOENT' ? 'no such manifest file' : (e as Error).message}`);
   }
   if (bytes.length > 1024 * 1024) throw new ToolFailure('invalid_manifest', `${file}: ${bytes.length} bytes is too large for a manifest (1 MiB at most)`);
-  const manifest = parseManifest(bytes, file);
+  const h = hash?.(bytes);
+  const key = h ? `${file}\0${h}` : '';
+  let manifest = key ? parsed.get(key) : undefined;
+  if (!manifest) {
+    manifest = parseManifest(bytes, file);
+    if (key) {
+      if (parsed.size >= 256) parsed.delete(parsed.keys().next().value!);
+      parsed.set(key, manifest);
+    }
+  }
   const modulePath = path.resolve(path.dirname(file), manifest.module);
-  return { manifest, bytes, file, modulePath };
+  return { manifest: structuredClone(manifest), bytes, file, modulePath, ...(h ? { hash: h } : {}) };
 }
 
 export function effectiveLimits(m: ToolManifest, cfg: ToolsConfig): ToolLimits {

@@ -102,17 +102,27 @@ export class ToolService {
     return [...reg, ...shipped];
   }
 
+  /** The registered tool `name` (registry folder first, then shipped), without listing the folders. */
+  private entry(name: string): { name: string; file: string; source: 'registry' | 'shipped' } | undefined {
+    if (!/^[a-z0-9_-]{1,64}$/.test(name)) return undefined;
+    const reg = path.join(this.dir, name, MANIFEST_FILE);
+    if (existsSync(reg)) return { name, file: reg, source: 'registry' };
+    const shipped = path.join(this.shippedDir, name, MANIFEST_FILE);
+    if (this.o.config.shipped && existsSync(shipped)) return { name, file: shipped, source: 'shipped' };
+    return undefined;
+  }
+
   private async resolve(target: { name?: string; manifest?: string }): Promise<Resolved> {
     if (target.manifest) {
-      const loaded = loadManifest(path.resolve(target.manifest));
-      return { loaded, source: 'file', manifestHash: this.blake3(loaded.bytes) };
+      const loaded = loadManifest(path.resolve(target.manifest), (b) => this.blake3(b));
+      return { loaded, source: 'file', manifestHash: loaded.hash! };
     }
     const name = target.name ?? '';
-    const e = this.entries().find((x) => x.name === name);
+    const e = this.entry(name);
     if (!e) throw new ToolFailure('unknown_tool', `no registered tool '${name}'. Registered: ${this.entries().map((x) => x.name).join(', ') || 'none'}`);
-    const loaded = loadManifest(e.file);
+    const loaded = loadManifest(e.file, (b) => this.blake3(b));
     if (loaded.manifest.name !== e.name) throw new ToolFailure('invalid_manifest', `${e.file}: name: '${loaded.manifest.name}' differs from its folder name '${e.name}'`);
-    const manifestHash = this.blake3(loaded.bytes);
+    const manifestHash = loaded.hash!;
     if (e.source === 'shipped') return { loaded, source: 'shipped', manifestHash };
     const key = `pin:${e.name}`;
     let pinned = this.store.get<string>(key);
