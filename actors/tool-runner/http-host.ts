@@ -112,7 +112,6 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, cap: number):
     if (done) break;
     if (n + value.length > cap) {
       parts.push(value.subarray(0, cap - n));
-      n = cap;
       truncated = true;
       await reader.cancel().catch(() => undefined);
       break;

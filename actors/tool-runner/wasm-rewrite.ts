@@ -279,10 +279,9 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
   // Exports: must include _start and memory; add the two globals.
   const expSec = get(7);
   const names = new Set<string>();
-  let exportCount = 0;
   if (expSec) {
     const t = new Reader(bytes, expSec.start, expSec.end);
-    exportCount = t.u32();
+    const exportCount = t.u32();
     for (let i = 0; i < exportCount; i++) {
       const nl = t.u32(); names.add(new TextDecoder().decode(bytes.subarray(t.pos, t.pos + nl))); t.skip(nl);
       t.byte(); t.u32();
@@ -323,7 +322,6 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
   code.push(...uleb(helper.length), ...helper);
 
   const replaced = new Map<number, number[]>();
-  const body = (s: Section | undefined) => (s ? Array.from(bytes.subarray(s.start, s.end)) : []);
   const withCount = (s: Section | undefined, extra: number, tail: number[]) => {
     if (!s) return [...uleb(extra), ...tail];
     const t = new Reader(bytes, s.start, s.end);
@@ -336,7 +334,6 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
   replaced.set(6, withCount(globSec, 2, newGlobals));
   replaced.set(7, withCount(expSec, 2, newExports));
   replaced.set(10, [...uleb(bodies + 1), ...code]);
-  void body;
 
   // Emit: known sections in canonical order (creating missing ones), custom sections kept in place.
   const out: number[] = Array.from(bytes.subarray(0, 8));
