@@ -11,6 +11,7 @@ import { agentMessages } from './agent.js';
 import { embedderMessages } from './embedder.js';
 import { memoryMessages } from './memory.js';
 import { schedulerMessages } from './scheduler.js';
+import { toolRunnerMessages } from './tool-runner.js';
 
 export * from './envelope.js';
 export { kernelMessages } from './kernel.js';
@@ -28,4 +29,5 @@ export const messageSchemas: Record<string, MessageSchemas> = {
   ...embedderMessages,
   ...memoryMessages,
   ...schedulerMessages,
+  ...toolRunnerMessages,
 };

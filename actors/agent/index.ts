@@ -12,6 +12,7 @@ import { resolveAgentConfig, windowFromRoot, workspaceDir } from './config.js';
 import { Agent, AgentError, type LlmClient } from './loop.js';
 import { makeServices } from './services.js';
 import { ToolRegistry } from './tools.js';
+import { sandboxedTools } from './sandboxed-tools.js';
 
 export const ROUTER_PATH = 'system/provider-router';
 
@@ -28,7 +29,7 @@ export default defineActor({
     const cfg = resolveAgentConfig(ctx.config, ctx.path);
     const workspace = workspaceDir(cfg, ctx.dataDir);
     mkdirSync(workspace, { recursive: true });
-    const { registry, unknown } = ToolRegistry.builtins(cfg.tools);
+    const { registry, unknown } = ToolRegistry.builtins(cfg.tools, sandboxedTools(ctx, cfg.id, workspace));
     if (unknown.length) ctx.log.warn({ agent: cfg.id, tools: unknown }, `unknown tools in agents[${cfg.id}].tools ignored: ${unknown.join(', ')}`);
     const topic = agentEventsTopic(cfg.id);
     const streams = new Map<string, (text: string, provider: string) => void>();

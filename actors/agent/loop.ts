@@ -166,6 +166,7 @@ export class Agent {
       const s = this.sessions.load(session);
       started = { s, seq: s.meta.next_seq };
       await this.sessions.append(s, [{ role: 'user', content: text }]);
+      await this.tools.refresh();
       const memory = cfg.memory_k > 0 && this.o.services?.memorySearch
         ? await this.o.services.memorySearch(text, cfg.memory_k, signal).catch(() => [] as string[]) : [];
       const deps = this.compactionDeps(s, model, memory);

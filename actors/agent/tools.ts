@@ -104,37 +104,94 @@ export function checkArgs(tool: Tool, args: unknown): string | undefined {
   return undefined;
 }
 
+/** An agent's `tools` setting: a list of names, or allow/deny lists of names and `prefix*` patterns. */
+export type ToolsSetting = string[] | { allow?: string[]; deny?: string[] };
+
+export class ToolPolicy {
+  readonly allow: string[];
+  readonly deny: string[];
+  constructor(setting: ToolsSetting | undefined) {
+    if (Array.isArray(setting)) { this.allow = setting; this.deny = []; }
+    else { this.allow = setting?.allow ?? ['*']; this.deny = setting?.deny ?? []; }
+  }
+  private static matches(pattern: string, name: string): boolean {
+    return pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+  }
+  permits(name: string): boolean {
+    return !this.deny.some((p) => ToolPolicy.matches(p, name)) && this.allow.some((p) => ToolPolicy.matches(p, name));
+  }
+  /** Names in the lists that are neither patterns nor known tools (for a warning). */
+  unknown(known: (n: string) => boolean): string[] {
+    return [...this.allow, ...this.deny].filter((n) => !n.endsWith('*') && !known(n));
+  }
+}
+
+/** Sandboxed tools behind a message (system/tool-runner); the registry only sees specs and results. */
+export interface RemoteTools {
+  list(): Promise<ToolSpec[]>;
+  run(name: string, args: unknown, ctx: ToolContext, timeoutMs: number): Promise<{ ok: boolean; content: string; code?: string }>;
+}
+
 export class ToolRegistry {
   private readonly tools = new Map<string, Tool>();
+  private remoteSpecs: ToolSpec[] = [];
 
-  constructor(tools: Tool[]) {
+  constructor(tools: Tool[], private readonly policy: ToolPolicy = new ToolPolicy(tools.map((t) => t.name)), private readonly remote?: RemoteTools) {
     for (const t of tools) this.tools.set(t.name, t);
   }
 
-  static builtins(names: string[]): { registry: ToolRegistry; unknown: string[] } {
-    const unknown = names.filter((n) => !BUILTIN_TOOLS[n]);
-    return { registry: new ToolRegistry(names.filter((n) => BUILTIN_TOOLS[n]).map((n) => BUILTIN_TOOLS[n])), unknown };
+  /** Built-in tools the setting permits, plus the remote (sandboxed) ones it permits. */
+  static builtins(setting: ToolsSetting | undefined, remote?: RemoteTools): { registry: ToolRegistry; unknown: string[] } {
+    const policy = new ToolPolicy(setting);
+    const unknown = remote ? [] : policy.unknown((n) => !!BUILTIN_TOOLS[n]);
+    const tools = Object.values(BUILTIN_TOOLS).filter((t) => policy.permits(t.name));
+    return { registry: new ToolRegistry(tools, policy, remote), unknown };
+  }
+
+  /** Fetch the current sandboxed tools (kept from the last success when the runner does not answer). */
+  async refresh(): Promise<void> {
+    if (!this.remote) return;
+    try {
+      this.remoteSpecs = (await this.remote.list()).filter((t) => !this.tools.has(t.name) && this.policy.permits(t.name));
+    } catch {
+      // runner restarting or absent: keep the last list
+    }
   }
 
   specs(): ToolSpec[] {
-    return [...this.tools.values()].map((t) => ({ name: t.name, description: t.description, parameters: JSON.parse(JSON.stringify(t.parameters)) as Record<string, unknown> }));
+    const local = [...this.tools.values()].map((t) => ({ name: t.name, description: t.description, parameters: JSON.parse(JSON.stringify(t.parameters)) as Record<string, unknown> }));
+    return [...local, ...this.remoteSpecs];
   }
 
   has(name: string): boolean {
-    return this.tools.has(name);
+    return this.tools.has(name) || this.remoteSpecs.some((t) => t.name === name);
   }
 
   /** Parse, validate and run one call. Never throws: failures are results with `ok: false`. */
   async run(name: string, rawArgs: string, ctx: ToolContext, timeoutMs: number): Promise<ToolResult & { args?: unknown }> {
     const started = performance.now();
     const done = (r: Omit<ToolResult, 'ms'> & { args?: unknown }) => ({ ...r, ms: performance.now() - started });
+    // Enforced here, not only by what the prompt lists: a model naming a denied tool gets nothing.
+    if (!this.policy.permits(name)) return done({ ok: false, code: 'tool_denied', content: `error: tool '${name}' is not allowed for this agent. Available tools: ${this.specs().map((t) => t.name).join(', ') || 'none'}` });
     const tool = this.tools.get(name);
-    if (!tool) return done({ ok: false, code: 'unknown_tool', content: `error: unknown tool '${name}'. Available tools: ${[...this.tools.keys()].join(', ') || 'none'}` });
+    const remote = !tool && this.remote && this.remoteSpecs.some((t) => t.name === name);
+    if (!tool && !remote) return done({ ok: false, code: 'unknown_tool', content: `error: unknown tool '${name}'. Available tools: ${this.specs().map((t) => t.name).join(', ') || 'none'}` });
     let args: unknown;
     try {
       args = rawArgs.trim() ? JSON.parse(rawArgs) : {};
     } catch (e) {
       return done({ ok: false, code: 'invalid_arguments', content: `error: the arguments for ${name} are not valid JSON (${(e as Error).message}): ${rawArgs.slice(0, 200)}` });
+    }
+    if (!tool) {
+      // Sandboxed: the runner checks the arguments against the manifest and enforces its limits.
+      ctx.progress({ message: `running ${name} in the sandbox` });
+      try {
+        const r = await this.remote!.run(name, args, ctx, timeoutMs);
+        return done({ ok: r.ok, args, content: r.content, ...(r.code ? { code: r.code } : {}) });
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? 'tool_error';
+        return done({ ok: false, code: code === 'timeout' ? 'timeout' : code, args, content: `error: ${name}: ${(e as Error).message}` });
+      }
     }
     const problem = checkArgs(tool, args);
     if (problem) return done({ ok: false, code: 'invalid_arguments', args, content: `error: invalid arguments for ${name}: ${problem}` });

@@ -61,7 +61,7 @@ export const KernelConfigSchema = Type.Object(
     shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 5000 }),
     boot_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'the tree is ready within this or the start fails' }),
     supervisor: SupervisorConfigSchema,
-    system_actors: Type.Array(Type.String({ minLength: 1 }), { default: ['safety', 'embedder', 'memory', 'provider-router', 'scheduler'] }),
+    system_actors: Type.Array(Type.String({ minLength: 1 }), { default: ['safety', 'embedder', 'memory', 'provider-router', 'scheduler', 'tool-runner'] }),
     actors: Type.Record(Type.String(), ActorOverrideSchema, { default: {} }),
   },
   { additionalProperties: false, default: {} },

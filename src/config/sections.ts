@@ -10,6 +10,7 @@ import { AgentsConfigSchema } from '../../protocol/agent.js';
 import { EmbedderConfigSchema } from '../../protocol/embedder.js';
 import { MemoryConfigSchema } from '../../protocol/memory.js';
 import { SchedulerConfigSchema } from '../../protocol/scheduler.js';
+import { ToolsConfigSchema } from '../../protocol/tool-runner.js';
 
 export const sectionSchemas: Record<string, TSchema> = {
   data_dir: Type.String({ default: '.rustyclaw' }),
@@ -24,6 +25,7 @@ export const sectionSchemas: Record<string, TSchema> = {
   embedder: EmbedderConfigSchema,
   memory: MemoryConfigSchema,
   scheduler: SchedulerConfigSchema,
+  tools: ToolsConfigSchema,
 };
 
 /**

@@ -45,6 +45,7 @@ export type TreeNode = WorkerNode | SupervisorNode;
 /** Config section each system actor reads as its `ctx.config`. */
 const CONFIG_SECTION: Record<string, string> = {
   'provider-router': 'providers',
+  'tool-runner': 'tools',
 };
 
 export function actorModuleExists(name: string): boolean {
