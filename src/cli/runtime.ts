@@ -7,13 +7,15 @@ import { loadConfig, type RootConfig } from '../config/load.js';
 import { connect, type RustyClawClient } from '../client/index.js';
 import { runningService, startService, type Service } from '../service.js';
 import { createLogger } from '../kernel/log.js';
+import type { AskOptions, BuiltinMessages, BuiltinTopics, RequestOf, TellArgs, TopicPayload, TypedAsk } from '../../protocol/index.js';
 
 export interface CliRuntime {
   /** The loaded config (global --config / --data-dir applied). */
   config(): RootConfig;
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
-  tell(to: string, type: string, payload?: unknown): Promise<void>;
-  subscribe(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
+  /** Typed from the message type's name (protocol/): no reply shape is written twice. */
+  ask: TypedAsk<BuiltinMessages>;
+  tell<K extends keyof BuiltinMessages & string>(to: string, type: K, ...args: TellArgs<RequestOf<BuiltinMessages, K>>): Promise<void>;
+  subscribe<N extends string>(topic: N, fn: (payload: TopicPayload<BuiltinTopics, N>, topic: string) => void): Promise<() => void>;
   /** True when talking to a separate running service. */
   remote(): Promise<boolean>;
   close(): Promise<void>;
@@ -48,15 +50,16 @@ export function createRuntime(program: Command): CliRuntime {
 
   return {
     config: getConfig,
-    async ask(to, type, payload, opts) {
+    // A forwarder to whichever side is connected; the types are the ones its callers see (TypedAsk).
+    ask: (async (to: string, type: string, payload?: unknown, opts?: AskOptions) => {
       const c = await connection();
-      return c.client ? c.client.ask(to, type, payload, opts) : c.service!.sys.ask(to, type, payload, opts);
-    },
-    async tell(to, type, payload) {
+      return c.client ? c.client.askDynamic(to, type, payload, opts) : c.service!.sys.ask(to, type, payload, opts);
+    }) as TypedAsk<BuiltinMessages>,
+    tell: (async (to: string, type: string, payload?: unknown) => {
       const c = await connection();
-      if (c.client) c.client.tell(to, type, payload);
+      if (c.client) c.client.tell(to, type as keyof BuiltinMessages & string, payload as never);
       else await c.service!.sys.tell(to, type, payload);
-    },
+    }) as CliRuntime['tell'],
     async subscribe(topic, fn) {
       const c = await connection();
       return c.client ? c.client.subscribe(topic, fn) : c.service!.sys.subscribe(topic, fn);

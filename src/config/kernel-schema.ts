@@ -51,6 +51,10 @@ export const KernelConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     memory_limit_mb: Type.Integer({ minimum: 16, default: 256 }),
+    validate: Type.Union([Type.Literal('boundary'), Type.Literal('all')], {
+      default: 'boundary',
+      description: 'boundary: check messages from outside the process; all: also every in-process request and reply (env RUSTYCLAW_VALIDATE wins)',
+    }),
     shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 5000 }),
     supervisor: SupervisorConfigSchema,
     system_actors: Type.Array(Type.String({ minLength: 1 }), { default: ['safety', 'embedder', 'memory', 'provider-router', 'scheduler'] }),

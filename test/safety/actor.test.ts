@@ -67,8 +67,8 @@ test('handlers (unit): each message type answers in its reply schema; overrides 
   assert.ok(stats.rules['secret.github_pat'].sanitize >= 2);
   assert.equal(stats.rules['secret.github_pat'].warn, 1);
   assert.equal(stats.rules['ssrf.blocked'].block, 1);
-  assert.throws(() => h['safety.inspect_untrusted']({ text: 'x', source: 'email' }, meta, undefined as never), (e: unknown) => e instanceof ActorError && e.code === 'invalid_message');
-  await assert.rejects(async () => h['safety.redact']({ text: 42 }, meta, undefined as never), /"text" must be a string or bytes/);
+  assert.throws(() => h['safety.inspect_untrusted']({ text: 'x', source: 'email' } as never, meta, undefined as never), (e: unknown) => e instanceof ActorError && e.code === 'invalid_message');
+  await assert.rejects(async () => h['safety.redact']({ text: 42 } as never, meta, undefined as never), /"text" must be a string or bytes/);
 });
 
 test('bad input through the handlers: binary, invalid UTF-8 bytes, oversized, 50 MB', async () => {

@@ -9,10 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import readline from 'node:readline';
 import type { Command } from 'commander';
+import type { CliRuntime } from '../runtime.js';
 import type { AgentEvent, AgentSendReply } from '../../../protocol/agent.js';
 
 export interface ChatCliRuntime {
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+  ask: CliRuntime['ask'];
   subscribe?(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
   close(): Promise<void>;
 }
@@ -85,7 +86,7 @@ export async function chatTurn(rt: ChatCliRuntime, agent: string, payload: { tex
     })
     : () => {};
   try {
-    const reply = await rt.ask<AgentSendReply>(`agents/${agent}`, 'agent.send', { ...payload, request_id, channel: 'cli' }, { timeoutMs: TURN_TIMEOUT_MS });
+    const reply = await rt.ask(`agents/${agent}`, 'agent.send', { ...payload, request_id, channel: 'cli' }, { timeoutMs: TURN_TIMEOUT_MS });
     // Events can trail the reply by a moment; the reply is authoritative for the final text.
     await new Promise((r) => setImmediate(r));
     const shown = printer.printed();

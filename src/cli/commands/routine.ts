@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { CliRuntime } from '../runtime.js';
 import { parseDocument } from 'yaml';
 import type { Routine, RoutineSpec } from '../../../protocol/scheduler.js';
 import { validateRoutineSpec } from '../../../actors/scheduler/routines.js';
@@ -14,7 +15,7 @@ import { stdio, type CliIO } from './job.js';
 const S = 'system/scheduler';
 
 export interface RoutineCliRuntime {
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+  ask: CliRuntime['ask'];
   close(): Promise<void>;
 }
 
@@ -137,7 +138,7 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
     .option('--json', 'print the reply as JSON')
     .description('list routines')
     .action(async (o: { json?: boolean }) => {
-      const r = await rt.ask<{ routines: Routine[] }>(S, 'routine.list', {});
+      const r = await rt.ask(S, 'routine.list', {});
       if (o.json) io.out(JSON.stringify(r) + '\n');
       else io.out(r.routines.length ? routineRows(r.routines) + '\n' : 'no routines\n');
       await rt.close();
@@ -184,7 +185,7 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
         specs = specsFromYaml(text, f.file);
       } else specs = [specFromFlags(id, f)];
       for (const spec of specs) {
-        const r = await rt.ask<{ routine: Routine; webhook?: { url: string; secret: string; signature_header: string; timestamp_header: string }; warning?: string }>(S, 'routine.create', spec);
+        const r = await rt.ask(S, 'routine.create', spec);
         if (f.json) {
           io.out(JSON.stringify(r) + '\n');
           continue;
@@ -199,21 +200,21 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
       await rt.close();
     });
 
-  const simple = (name: string, type: string, describe: string, print: (r: any, id: string) => string) =>
+  const simple = <R>(name: string, call: (id: string) => Promise<R>, describe: string, print: (r: R, id: string) => string) =>
     routine
       .command(name)
       .argument('<id>', 'routine id')
       .option('--json', 'print the reply as JSON')
       .description(describe)
       .action(async (id: string, o: { json?: boolean }) => {
-        const r = await rt.ask(S, type, { id });
+        const r = await call(id);
         io.out(o.json ? JSON.stringify(r) + '\n' : print(r, id));
         await rt.close();
       });
 
-  simple('delete', 'routine.delete', 'delete a routine (its past jobs stay)', (r, id) => (r.deleted ? `deleted ${id}\n` : `no routine ${id}\n`));
-  simple('enable', 'routine.enable', 'enable a routine (resets its failure count)', (r) => `enabled ${r.routine.id}\n`);
-  simple('disable', 'routine.disable', 'disable a routine', (r) => `disabled ${r.routine.id}\n`);
+  simple('delete', (id) => rt.ask(S, 'routine.delete', { id }), 'delete a routine (its past jobs stay)', (r, id) => (r.deleted ? `deleted ${id}\n` : `no routine ${id}\n`));
+  simple('enable', (id) => rt.ask(S, 'routine.enable', { id }), 'enable a routine (resets its failure count)', (r) => `enabled ${r.routine.id}\n`);
+  simple('disable', (id) => rt.ask(S, 'routine.disable', { id }), 'disable a routine', (r) => `disabled ${r.routine.id}\n`);
 
   routine
     .command('run')
@@ -222,7 +223,7 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
     .option('--json', 'print the reply as JSON')
     .description('fire a routine now (also when disabled; max-concurrent still applies)')
     .action(async (id: string, o: { input?: string; json?: boolean }) => {
-      const r = await rt.ask<{ job_id?: string; skipped?: string }>(S, 'routine.run', { id, ...(o.input ? { input: o.input } : {}) });
+      const r = await rt.ask(S, 'routine.run', { id, ...(o.input ? { input: o.input } : {}) });
       if (o.json) io.out(JSON.stringify(r) + '\n');
       else if (r.job_id) io.out(`started job ${r.job_id} (rustyclaw job status ${r.job_id})\n`);
       else {

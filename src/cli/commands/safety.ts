@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime.js';
 import { table } from '../table.js';
-import { SAFETY_ACTOR, type InspectInboundReply, type InspectUntrustedReply, type RedactReply, type CheckUrlReply, type StatsReply } from '../../../protocol/safety.js';
+import { Value } from '@sinclair/typebox/value';
+import { SAFETY_ACTOR, UntrustedSource, type InspectInboundReply, type InspectUntrustedReply, type RedactReply } from '../../../protocol/safety.js';
 
 const LONG = { timeoutMs: 10 * 60_000 };
 /** Largest file `scan` sends to the actor (the actor's own limit applies too). */
@@ -73,14 +74,14 @@ export function register(program: Command, rt: CliRuntime, io: CliOutput = { wri
     .description('print findings as a table (rule, line:col, severity, action, fingerprint); exit code 2 on a block verdict')
     .action(async (target: string, o: { mode: string; source: string; agent?: string; channel?: string; json?: boolean; text?: boolean }) => {
       if (!['untrusted', 'inbound', 'redact'].includes(o.mode)) throw new Error(`--mode must be untrusted, inbound or redact (got "${o.mode}")`);
-      if (!['tool', 'web', 'document'].includes(o.source)) throw new Error(`--source must be tool, web or document (got "${o.source}")`);
+      if (!Value.Check(UntrustedSource, o.source)) throw new Error(`--source must be tool, web or document (got "${o.source}")`);
       const bytes = await readTarget(target);
       const scope = { ...(o.agent ? { agent: o.agent } : {}), ...(o.channel ? { channel: o.channel } : {}) };
       const payload = { text: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), ...scope };
       let reply: InspectInboundReply | InspectUntrustedReply | RedactReply;
-      if (o.mode === 'redact') reply = await rt.ask<RedactReply>(SAFETY_ACTOR, 'safety.redact', payload, LONG);
-      else if (o.mode === 'inbound') reply = await rt.ask<InspectInboundReply>(SAFETY_ACTOR, 'safety.inspect_inbound', payload, LONG);
-      else reply = await rt.ask<InspectUntrustedReply>(SAFETY_ACTOR, 'safety.inspect_untrusted', { ...payload, source: o.source }, LONG);
+      if (o.mode === 'redact') reply = await rt.ask(SAFETY_ACTOR, 'safety.redact', payload, LONG);
+      else if (o.mode === 'inbound') reply = await rt.ask(SAFETY_ACTOR, 'safety.inspect_inbound', payload, LONG);
+      else reply = await rt.ask(SAFETY_ACTOR, 'safety.inspect_untrusted', { ...payload, source: o.source }, LONG);
       const verdict = 'action' in reply ? reply.action : reply.findings.length ? 'sanitize' : 'allow';
       if (o.json) {
         const { text, ...rest } = reply;
@@ -105,7 +106,7 @@ export function register(program: Command, rt: CliRuntime, io: CliOutput = { wri
     .option('--json', 'print the reply as JSON')
     .description('say whether an outbound request to URL would be allowed (SSRF guard); exit code 2 when blocked')
     .action(async (url: string, o: { resolve: boolean; json?: boolean }) => {
-      const r = await rt.ask<CheckUrlReply>(SAFETY_ACTOR, 'safety.check_url', { url, resolve: o.resolve });
+      const r = await rt.ask(SAFETY_ACTOR, 'safety.check_url', { url, resolve: o.resolve });
       if (o.json) io.write(JSON.stringify(r) + '\n');
       else io.write(`${r.allowed ? 'allowed' : 'blocked'}${r.address ? ` (${r.address})` : ''}${r.reason ? `: ${r.reason}` : ''}\n`);
       if (!r.allowed) process.exitCode = 2;
@@ -117,7 +118,7 @@ export function register(program: Command, rt: CliRuntime, io: CliOutput = { wri
     .option('--json', 'print the reply as JSON')
     .description('decision counters per rule and action since the safety actor started')
     .action(async (o: { json?: boolean }) => {
-      const s = await rt.ask<StatsReply>(SAFETY_ACTOR, 'safety.stats', {});
+      const s = await rt.ask(SAFETY_ACTOR, 'safety.stats', {});
       if (o.json) io.write(JSON.stringify(s) + '\n');
       else {
         io.write(`since ${s.since}; scans ${Object.entries(s.scans).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; ${s.bytes} characters\n`);
@@ -134,7 +135,7 @@ export function register(program: Command, rt: CliRuntime, io: CliOutput = { wri
     .option('--json', 'print the reply as JSON')
     .description('list every rule with its category, severity and effective action')
     .action(async (o: { agent?: string; channel?: string; json?: boolean }) => {
-      const r = await rt.ask<{ rules: Array<{ id: string; category: string; severity: string; action: string; description: string }> }>(SAFETY_ACTOR, 'safety.rules', { agent: o.agent, channel: o.channel });
+      const r = await rt.ask(SAFETY_ACTOR, 'safety.rules', { agent: o.agent, channel: o.channel });
       if (o.json) io.write(JSON.stringify(r) + '\n');
       else io.write(table(['rule', 'category', 'severity', 'action', 'description'], r.rules.map((x) => [x.id, x.category, x.severity, x.action, x.description])) + '\n');
       await rt.close();

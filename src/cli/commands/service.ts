@@ -6,8 +6,6 @@ import { createLogger } from '../../kernel/log.js';
 import { connect } from '../../client/index.js';
 import { table } from '../table.js';
 import { loadConfig } from '../../config/load.js';
-import type { StatusReply } from '../../../protocol/kernel.js';
-import type { StatsReply as SafetyStats } from '../../../protocol/safety.js';
 
 export function register(program: Command, rt: CliRuntime): void {
   program
@@ -48,10 +46,10 @@ export function register(program: Command, rt: CliRuntime): void {
     .description('list every actor: path, thread, state, restarts, mailbox depth, messages handled')
     .option('--json', 'print one JSON object')
     .action(async (o: { json?: boolean }) => {
-      const st = await rt.ask<StatusReply>('kernel', 'kernel.status');
+      const st = await rt.ask('kernel', 'kernel.status');
       // Safety decisions are counted by the safety actor; show them when it runs.
       const safety = st.actors.some((a) => a.path === 'system/safety' && a.state === 'running')
-        ? await rt.ask<SafetyStats>('system/safety', 'safety.stats', {}, { timeoutMs: 5000 }).catch(() => null)
+        ? await rt.ask('system/safety', 'safety.stats', {}, { timeoutMs: 5000 }).catch(() => null)
         : null;
       await rt.close();
       if (o.json) {

@@ -3,11 +3,12 @@
  * `rustyclaw providers [--json]`: each chain entry's state (ok, cooldown, disabled, unconfigured) and why.
  */
 import type { Command } from 'commander';
+import type { CliRuntime } from '../runtime.js';
 import type { UsageGroupKey, UsageReply } from '../../../protocol/provider.js';
 import { table } from '../table.js';
 
 export interface UsageCliRuntime {
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+  ask: CliRuntime['ask'];
   close(): Promise<void>;
 }
 
@@ -38,7 +39,7 @@ export function register(program: Command, rt: UsageCliRuntime, io = { out: (s: 
     .option('--json', 'print the reply as JSON')
     .action(async (o: { json?: boolean }) => {
       try {
-        const r = await rt.ask<{ providers: ProviderState[]; aliases: Record<string, string[]> }>('system/provider-router', 'provider.status', {});
+        const r = await rt.ask('system/provider-router', 'provider.status', {});
         io.out(o.json ? `${JSON.stringify(r)}\n` : `${providersTable(r)}\n`);
       } finally {
         await rt.close();
@@ -57,7 +58,7 @@ export function register(program: Command, rt: UsageCliRuntime, io = { out: (s: 
         const bad = group_by.filter((g) => !KEYS.includes(g));
         if (bad.length) throw new Error(`--by: unknown key(s) ${bad.join(', ')} (use ${KEYS.join(', ')})`);
         if (o.since && Number.isNaN(Date.parse(o.since))) throw new Error(`--since: not a date: '${o.since}'`);
-        const r = await rt.ask<UsageReply>('system/provider-router', 'provider.usage', { group_by, ...(o.since ? { since: o.since } : {}) });
+        const r = await rt.ask('system/provider-router', 'provider.usage', { group_by, ...(o.since ? { since: o.since } : {}) });
         if (o.json) io.out(`${JSON.stringify(r)}\n`);
         else if (!r.rows.length) io.out('no LLM usage recorded yet\n');
         else io.out(`${usageTable(r)}\n`);
