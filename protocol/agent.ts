@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { FinishReasonSchema } from './provider.js';
+import { messagesOf, topicsOf } from './define.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
 
@@ -60,7 +61,7 @@ export const AgentCancelRequestSchema = Type.Object({
 export const AgentCancelReplySchema = Type.Object({ cancelled: Type.Integer() });
 
 export const AgentSessionRequestSchema = Type.Object({
-  session: Type.String({ default: 'main' }),
+  session: Type.Optional(Type.String({ default: 'main' })),
   /** How many of the most recent messages to include (default 20). */
   last: Type.Optional(Type.Integer({ minimum: 0 })),
 });
@@ -84,16 +85,16 @@ export type AgentSessionReply = Static<typeof AgentSessionReplySchema>;
 export const AgentSessionsReplySchema = Type.Object({
   sessions: Type.Array(Type.Object({ session: Type.String(), turns: Type.Integer(), updated_at: Type.Number() })),
 });
-export const AgentResetRequestSchema = Type.Object({ session: Type.String({ default: 'main' }) });
+export const AgentResetRequestSchema = Type.Object({ session: Type.Optional(Type.String({ default: 'main' })) });
 export const AgentResetReplySchema = Type.Object({ removed: Type.Boolean() });
 
-export const agentMessages = {
+export const agentMessages = messagesOf('agents/*', {
   'agent.send': { request: AgentSendRequestSchema, reply: AgentSendReplySchema },
   'agent.cancel': { request: AgentCancelRequestSchema, reply: AgentCancelReplySchema },
   'agent.session': { request: AgentSessionRequestSchema, reply: AgentSessionReplySchema },
   'agent.sessions': { request: Type.Object({}), reply: AgentSessionsReplySchema },
   'agent.reset': { request: AgentResetRequestSchema, reply: AgentResetReplySchema },
-} as const;
+});
 
 /** Published on `agents/<id>/events`. */
 export const AgentEventSchema = Type.Object({
@@ -131,7 +132,8 @@ export const AgentEventSchema = Type.Object({
 });
 export type AgentEvent = Static<typeof AgentEventSchema>;
 
-export const agentEventsTopic = (id: string) => `agents/${id}/events`;
+export const agentEventsTopic = (id: string) => `agents/${id}/events` as const;
+export const agentTopics = topicsOf({ 'agents/*/events': AgentEventSchema });
 
 // ---- config ---------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
  * all-MiniLM-L6-v2 by default, or an OpenAI-compatible endpoint), with fallback. Version 1.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { messagesOf, topicsOf } from './define.js';
 
 export const EMBEDDER_PROTOCOL_VERSION = 1;
 
@@ -47,11 +48,18 @@ export type EmbedderInfoReply = Static<typeof EmbedderInfoReplySchema>;
 
 /** Topic of the embedder's first-use model download progress: `{op: 'download', file, received, total}`. */
 export const EMBEDDER_PROGRESS_TOPIC = 'embedder.progress';
+export const EmbedderProgressSchema = Type.Object({
+  op: Type.Literal('download'),
+  file: Type.String(),
+  received: Type.Number(),
+  total: Type.Union([Type.Number(), Type.Null()]),
+});
+export const embedderTopics = topicsOf({ 'embedder.progress': EmbedderProgressSchema });
 
-export const embedderMessages = {
+export const embedderMessages = messagesOf('system/embedder', {
   'embedder.embed': { request: EmbedRequestSchema, reply: EmbedReplySchema },
   'embedder.info': { request: EmbedderInfoRequestSchema, reply: EmbedderInfoReplySchema },
-} as const;
+});
 
 const ProviderName = Type.Union([Type.Literal('local'), Type.Literal('openai')]);
 

@@ -1,33 +1,50 @@
 /**
- * Registry of every message type with its request and reply schema (TypeBox), used to validate
- * messages that come from outside the process. Each subsystem defines its messages in
- * `protocol/<name>.ts`; this file collects them.
+ * Registry of every built-in message type with its request and reply schema (TypeBox) and the
+ * path it is addressed to, and of every topic with its payload schema. Each subsystem defines its
+ * messages in `protocol/<name>.ts`; this file collects them. The kernel validates messages from
+ * outside the process against it (and every message under `kernel.validate: all`); the types of
+ * `ctx.ask`/`tell`/`publish`/`subscribe` come from it.
  */
-import type { TSchema } from '@sinclair/typebox';
 import { kernelMessages } from './kernel.js';
 import { safetyMessages } from './safety.js';
-import { providerMessages } from './provider.js';
-import { agentMessages } from './agent.js';
-import { embedderMessages } from './embedder.js';
-import { memoryMessages } from './memory.js';
-import { schedulerMessages } from './scheduler.js';
+import { providerMessages, providerStreamMessages, providerTopics } from './provider.js';
+import { agentMessages, agentTopics } from './agent.js';
+import { embedderMessages, embedderTopics } from './embedder.js';
+import { memoryMessages, memoryTopics } from './memory.js';
+import { schedulerMessages, schedulerTopics } from './scheduler.js';
 import { toolRunnerMessages } from './tool-runner.js';
+import type { MessageMap, MessageSpec, TopicMap } from './define.js';
+import type { TSchema } from '@sinclair/typebox';
 
 export * from './envelope.js';
+export * from './define.js';
 export { kernelMessages } from './kernel.js';
 
-export interface MessageSchemas {
-  request: TSchema;
-  reply: TSchema;
-}
-
-export const messageSchemas: Record<string, MessageSchemas> = {
+/** Every built-in message, typed: `ctx.ask(to, type, payload)` infers from it. */
+export const builtinMessages = {
   ...kernelMessages,
   ...safetyMessages,
   ...providerMessages,
+  ...providerStreamMessages,
   ...agentMessages,
   ...embedderMessages,
   ...memoryMessages,
   ...schedulerMessages,
   ...toolRunnerMessages,
 };
+export type BuiltinMessages = typeof builtinMessages;
+
+/** Every built-in topic with its payload schema. */
+export const builtinTopics = {
+  ...providerTopics,
+  ...agentTopics,
+  ...embedderTopics,
+  ...memoryTopics,
+  ...schedulerTopics,
+};
+export type BuiltinTopics = typeof builtinTopics;
+
+/** @deprecated name kept for callers of the untyped registry; same object as `builtinMessages`. */
+export type MessageSchemas = MessageSpec;
+export const messageSchemas: MessageMap = builtinMessages;
+export const topicSchemas: TopicMap = builtinTopics as Record<string, TSchema>;

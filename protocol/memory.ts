@@ -3,6 +3,7 @@
  * fused by RRF), delete, stats and reindex. Version 1.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { messagesOf, topicsOf } from './define.js';
 
 export const MEMORY_PROTOCOL_VERSION = 1;
 
@@ -118,14 +119,16 @@ export const MemoryReindexReplySchema = Type.Object({ docs: Type.Integer(), chun
 
 /** Topic on which `memory.reindex` (and large folder adds) publish `{op, done, total}`. */
 export const MEMORY_PROGRESS_TOPIC = 'memory.progress';
+export const MemoryProgressSchema = Type.Object({ op: Type.String(), done: Type.Integer(), total: Type.Integer() });
+export const memoryTopics = topicsOf({ 'memory.progress': MemoryProgressSchema });
 
-export const memoryMessages = {
+export const memoryMessages = messagesOf('system/memory', {
   'memory.add': { request: MemoryAddRequestSchema, reply: MemoryAddReplySchema },
   'memory.search': { request: MemorySearchRequestSchema, reply: MemorySearchReplySchema },
   'memory.delete': { request: MemoryDeleteRequestSchema, reply: MemoryDeleteReplySchema },
   'memory.stats': { request: MemoryStatsRequestSchema, reply: MemoryStatsReplySchema },
   'memory.reindex': { request: MemoryReindexRequestSchema, reply: MemoryReindexReplySchema },
-} as const;
+});
 
 export const MemoryConfigSchema = Type.Object(
   {

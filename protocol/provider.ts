@@ -7,6 +7,7 @@
  * `provider/stream/<request_id>` when `stream_topic` is true, for callers that are not actors).
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { messagesOf, topicsOf } from './define.js';
 
 export const PROVIDER_PROTOCOL_VERSION = 1;
 
@@ -193,14 +194,20 @@ export const StatusReplySchema = Type.Object({
 export const CountTokensRequestSchema = Type.Object({ messages: Type.Array(ChatMessageSchema) });
 export const CountTokensReplySchema = Type.Object({ tokens: Type.Integer() });
 
-export const providerMessages = {
+export const providerMessages = messagesOf('system/provider-router', {
   'provider.chat': { request: ChatRequestSchema, reply: ChatResultSchema },
   'provider.cancel': { request: CancelRequestSchema, reply: CancelReplySchema },
   'provider.usage': { request: UsageRequestSchema, reply: UsageReplySchema },
   'provider.status': { request: Type.Object({}), reply: StatusReplySchema },
-  /** Sent by the router to `stream_to` (a tell). */
+});
+
+/** Sent by the router to the request's `stream_to` actor (a tell), e.g. the agent that asked. */
+export const providerStreamMessages = messagesOf('agents/*', {
   'provider.chunk': { request: ChunkSchema, reply: Type.Null() },
-} as const;
+});
+
+/** `provider/stream/<request_id>`, when `stream_topic` is set: the same chunks, for callers that are not actors. */
+export const providerTopics = topicsOf({ 'provider/stream/*': ChunkSchema });
 
 /** Error codes the router replies with (ActorError.code). */
 export type ProviderErrorCode =

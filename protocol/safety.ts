@@ -3,6 +3,7 @@
  * Version 1.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { messagesOf } from './define.js';
 
 export const SAFETY_PROTOCOL_VERSION = 1;
 export const SAFETY_ACTOR = 'system/safety';
@@ -79,7 +80,7 @@ export const StatsReply = Type.Object({
 export const RulesRequest = Type.Object({ agent: Type.Optional(Type.String()), channel: Type.Optional(Type.String()) });
 export const RulesReply = Type.Object({ rules: Type.Array(Type.Object({ id: Type.String(), category: Type.String(), severity: SafetySeverity, action: SafetyAction, description: Type.String() })) });
 
-export const safetyMessages = {
+export const safetyMessages = messagesOf('system/safety', {
   'safety.inspect_inbound': { request: InspectInboundRequest, reply: InspectInboundReply },
   'safety.inspect_untrusted': { request: InspectUntrustedRequest, reply: InspectUntrustedReply },
   'safety.redact': { request: RedactRequest, reply: RedactReply },
@@ -87,7 +88,7 @@ export const safetyMessages = {
   'safety.validate_json': { request: ValidateJsonRequest, reply: ValidateJsonReply },
   'safety.stats': { request: StatsRequest, reply: StatsReply },
   'safety.rules': { request: RulesRequest, reply: RulesReply },
-} as const;
+});
 
 export type InspectInboundReply = Static<typeof InspectInboundReply>;
 export type InspectUntrustedReply = Static<typeof InspectUntrustedReply>;

@@ -3,6 +3,7 @@
  * webhook, manual triggers) and scheduler stats. Version 1.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { messagesOf, topicsOf } from './define.js';
 
 export const SCHEDULER_PROTOCOL_VERSION = 1;
 
@@ -188,7 +189,7 @@ export type Routine = Static<typeof RoutineSchema>;
 
 export const RoutineIdRequest = Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: false });
 export const RoutineCreateReply = Type.Object({
-  routine: Type.Unknown(),
+  routine: RoutineSchema,
   /** Webhook routines: the URL to POST to and the secret (shown once). */
   webhook: Type.Optional(Type.Object({ url: Type.String(), secret: Type.String(), signature_header: Type.String(), timestamp_header: Type.String() })),
   /** Set when a webhook routine was stored but the HTTP endpoint is not running. */
@@ -230,7 +231,7 @@ export const JobEventSchema = Type.Object({
 });
 export type JobEvent = Static<typeof JobEventSchema>;
 
-export const schedulerMessages = {
+export const schedulerMessages = messagesOf('system/scheduler', {
   'job.submit': { request: JobSubmitRequest, reply: JobRef },
   'job.status': { request: JobIdRequest, reply: JobSchema },
   'job.list': { request: JobListRequest, reply: JobListReply },
@@ -240,17 +241,17 @@ export const schedulerMessages = {
   // "trigger: expected union value"; here only "an object" is required.
   'routine.create': { request: Type.Object({}, { additionalProperties: true, description: 'RoutineSpecSchema' }), reply: RoutineCreateReply },
   'routine.delete': { request: RoutineIdRequest, reply: Type.Object({ deleted: Type.Boolean() }) },
-  'routine.list': { request: Type.Object({}, { additionalProperties: false }), reply: Type.Object({ routines: Type.Array(Type.Unknown()) }) },
+  'routine.list': { request: Type.Object({}, { additionalProperties: false }), reply: Type.Object({ routines: Type.Array(RoutineSchema) }) },
   'routine.run': { request: RoutineRunRequest, reply: FireResult },
-  'routine.enable': { request: RoutineIdRequest, reply: Type.Object({ routine: Type.Unknown() }) },
-  'routine.disable': { request: RoutineIdRequest, reply: Type.Object({ routine: Type.Unknown() }) },
+  'routine.enable': { request: RoutineIdRequest, reply: Type.Object({ routine: RoutineSchema }) },
+  'routine.disable': { request: RoutineIdRequest, reply: Type.Object({ routine: RoutineSchema }) },
   'scheduler.stats': { request: Type.Object({}, { additionalProperties: false }), reply: SchedulerStatsReply },
   /** Chaos/ops: terminate one pool worker (its jobs are re-queued per their retry policy). */
   'scheduler.kill_worker': {
     request: Type.Object({ worker: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
     reply: Type.Object({ worker: Type.String(), jobs: Type.Integer() }),
   },
-} as const;
+});
 
 /** What the scheduler sends to `agents/<id>` for an `agent_turn` job. */
 export const AgentSendForJob = Type.Object({
@@ -269,6 +270,12 @@ export const HeartbeatNotification = Type.Object({
   text: Type.String(),
   at: Type.Number(),
 });
+/** Topics the scheduler publishes (the heartbeat's topic is `scheduler.heartbeat.notify_topic`). */
+/** Published on `notifications` when a routine is switched off by the scheduler (e.g. failing too often). */
+export const RoutineDisabledNotification = Type.Object({ kind: Type.Literal('routine_disabled'), routine: Type.String(), reason: Type.String(), at: Type.Number() });
+export const NotificationSchema = Type.Union([HeartbeatNotification, RoutineDisabledNotification]);
+export type Notification = Static<typeof NotificationSchema>;
+export const schedulerTopics = topicsOf({ notifications: NotificationSchema, [JOBS_TOPIC]: JobEventSchema });
 
 export const SchedulerConfigSchema = Type.Object(
   {

@@ -3,6 +3,7 @@
  * `tools:` config section. Version 1. See docs/tools.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { messagesOf } from './define.js';
 
 export const TOOL_RUNNER_PROTOCOL_VERSION = 1;
 export const TOOL_RUNNER_ACTOR = 'system/tool-runner';
@@ -166,11 +167,11 @@ export const ToolStatsReply = Type.Object({
 });
 export type ToolStatsReply = Static<typeof ToolStatsReply>;
 
-export const toolRunnerMessages = {
+export const toolRunnerMessages = messagesOf(TOOL_RUNNER_ACTOR, {
   'tool.list': { request: ToolListRequest, reply: ToolListReply },
   'tool.add': { request: ToolAddRequest, reply: ToolAddReply },
   'tool.remove': { request: ToolRemoveRequest, reply: ToolRemoveReply },
   'tool.verify': { request: ToolVerifyRequest, reply: ToolVerifyReply },
   'tool.run': { request: ToolRunRequest, reply: ToolRunReply },
   'tool.stats': { request: Type.Object({}), reply: ToolStatsReply },
-};
+});

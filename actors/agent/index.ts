@@ -5,9 +5,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
-import { AgentCancelRequestSchema, AgentSendRequestSchema, agentEventsTopic, type AgentSendRequest } from '../../protocol/agent.js';
-import type { ChatResult } from '../../protocol/provider.js';
+import { AgentCancelRequestSchema, AgentSendRequestSchema, agentEventsTopic, agentMessages } from '../../protocol/agent.js';
+import { providerStreamMessages } from '../../protocol/provider.js';
 import { resolveAgentConfig, windowFromRoot, workspaceDir } from './config.js';
 import { Agent, AgentError, type LlmClient } from './loop.js';
 import { makeServices } from './services.js';
@@ -16,14 +17,17 @@ import { sandboxedTools } from './sandboxed-tools.js';
 
 export const ROUTER_PATH = 'system/provider-router';
 
-function check<T>(schema: Parameters<typeof Value.Check>[0], payload: unknown, type: string): T {
+/** The payload with its schema's defaults applied, checked (also under `validate: boundary`). */
+function check<S extends TSchema>(schema: S, payload: unknown, type: string): Static<S> {
   const v = Value.Default(schema, structuredClone(payload ?? {}));
   const first = Value.Errors(schema, v).First();
   if (first) throw new ActorError('invalid_message', `${type}: ${first.path || '/'} ${first.message}`);
-  return v as T;
+  return v as Static<S>;
 }
 
 export default defineActor({
+  // Its own messages, plus the stream chunks the provider router sends to `stream_to`.
+  messages: { ...agentMessages, ...providerStreamMessages },
   onCrash: 'fail',
   setup(ctx) {
     const cfg = resolveAgentConfig(ctx.config, ctx.path);
@@ -43,7 +47,7 @@ export default defineActor({
         };
         signal.addEventListener('abort', onAbort, { once: true });
         try {
-          return await ctx.ask<ChatResult>(ROUTER_PATH, 'provider.chat', { ...req, request_id, stream_to: ctx.path }, { timeoutMs: cfg.turn_timeout_ms, signal });
+          return await ctx.ask(ROUTER_PATH, 'provider.chat', { ...req, request_id, stream_to: ctx.path }, { timeoutMs: cfg.turn_timeout_ms, signal });
         } catch (e) {
           const code = (e as { code?: string }).code;
           if (code === 'unknown_actor') throw new AgentError('no_router', `${ROUTER_PATH} is not running: no LLM available`);
@@ -60,7 +64,7 @@ export default defineActor({
       id: cfg.id, config: cfg, workspace, llm, store: ctx.store, log: ctx.log, tools: registry,
       windowFor: (alias) => windowFromRoot(ctx.rootConfig, alias),
       emit: (ev) => ctx.publish(topic, ev),
-      services: makeServices((to, type, payload, opts) => ctx.ask(to, type, payload, opts), cfg.id, ctx.log),
+      services: makeServices(ctx.ask, cfg.id, ctx.log),
     });
     ctx.log.info({ agent: cfg.id, workspace, model: cfg.model, strategy: cfg.compaction.strategy }, `agent ${cfg.id} ready`);
 
@@ -71,13 +75,13 @@ export default defineActor({
 
     return {
       handlers: {
-        'agent.send': (p) => agent.send(check<AgentSendRequest>(AgentSendRequestSchema, p, 'agent.send')).catch(rethrow),
+        'agent.send': (p) => agent.send(check(AgentSendRequestSchema, p, 'agent.send')).catch(rethrow),
         'agent.cancel': (p) => ({ cancelled: agent.cancel(check(AgentCancelRequestSchema, p, 'agent.cancel')) }),
-        'agent.session': (p) => agent.sessionInfo(String(p?.session ?? 'main'), typeof p?.last === 'number' ? p.last : 20),
+        'agent.session': (p) => agent.sessionInfo(p?.session ?? 'main', p?.last ?? 20),
         'agent.sessions': () => ({ sessions: agent.sessions.list() }),
-        'agent.reset': async (p) => ({ removed: await agent.sessions.reset(String(p?.session ?? 'main')) }),
+        'agent.reset': async (p) => ({ removed: await agent.sessions.reset(p?.session ?? 'main') }),
         'provider.chunk': (p) => {
-          streams.get(p?.request_id)?.(String(p?.text ?? ''), String(p?.provider ?? ''));
+          streams.get(p.request_id)?.(p.text, p.provider);
         },
       },
       stop: () => agent.cancelAll(),

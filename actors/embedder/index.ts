@@ -2,14 +2,16 @@
  * `system/embedder`: turns texts into vectors with the configured provider (see service.ts).
  * Inference runs in a piscina pool, so this actor's message loop only queues and replies.
  */
-import { ActorError, defineActor } from '../../src/kernel/actor.js';
-import { EMBEDDER_PROGRESS_TOPIC, EmbedderConfigSchema, type EmbedderConfig } from '../../protocol/embedder.js';
+import { defineActor } from '../../src/kernel/actor.js';
+import { EMBEDDER_PROGRESS_TOPIC, EmbedderConfigSchema, embedderMessages, type EmbedderConfig } from '../../protocol/embedder.js';
 import { Value } from '@sinclair/typebox/value';
 import { EmbedderService } from './service.js';
 
 export { EMBEDDER_PROGRESS_TOPIC };
 
-export default defineActor<EmbedderConfig>({
+export default defineActor({
+  messages: embedderMessages,
+  config: EmbedderConfigSchema,
   onCrash: 'redeliver',
   async setup(ctx) {
     // Fill defaults when the kernel hands a partial section (it validates, we complete).
@@ -38,17 +40,13 @@ export default defineActor<EmbedderConfig>({
     );
     return {
       handlers: {
-        'embedder.embed': async (payload: { texts: string[] }) => {
-          try {
-            await starting;
-            const r = await svc.embed(payload?.texts);
-            return { model: r.model, dim: r.dim, vectors: r.vectors.map((v) => Array.from(v)) };
-          } catch (e) {
-            const err = e as Error & { code?: string };
-            throw new ActorError(err.code ?? 'handler_error', err.message);
-          }
+        // EmbedderError's code (queue_full, embedder_unavailable, ...) reaches the caller via the kernel's mapping.
+        'embedder.embed': async (payload) => {
+          await starting;
+          const r = await svc.embed(payload?.texts);
+          return { model: r.model, dim: r.dim, vectors: r.vectors.map((v) => Array.from(v)) };
         },
-        'embedder.info': async (payload: { wait?: boolean } | undefined) => {
+        'embedder.info': async (payload) => {
           if (payload?.wait) await starting;
           return ready ? { ...svc.info(), ready } : { ...svc.info(), provider: 'loading', ready };
         },

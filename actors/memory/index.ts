@@ -5,27 +5,16 @@
  */
 import path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import { ActorError, defineActor, type ActorContext } from '../../src/kernel/actor.js';
-import { MEMORY_PROGRESS_TOPIC, MemoryConfigSchema, type MemoryConfig } from '../../protocol/memory.js';
+import { ActorError, defineActor } from '../../src/kernel/actor.js';
+import { toActorError } from '../../src/kernel/errors.js';
+import { MEMORY_PROGRESS_TOPIC, MemoryConfigSchema, memoryMessages, type MemoryConfig } from '../../protocol/memory.js';
+import type { EmbedderInfoReply } from '../../protocol/embedder.js';
 import { MemoryError, MemoryIndex, type Embedder } from './memory-index.js';
 import { indexPath, type IndexPathResult } from './workspace-indexer.js';
 import { estimateTokens, loadTokenCounter, type TokenCounter } from './token-counter.js';
 
-interface EmbedderInfo {
-  provider: string;
-  model: string | null;
-  dim: number | null;
-  tokenizer: string | null;
-}
-
 /** Texts per embedder.embed message: keeps messages small and progress visible. */
 const EMBED_SLICE = 256;
-
-function toActorError(e: unknown): ActorError {
-  if (e instanceof ActorError) return e;
-  const err = e as Error & { code?: string };
-  return new ActorError(err.code ?? 'handler_error', err.message);
-}
 
 /** A serial queue for writes. */
 function serial() {
@@ -39,9 +28,11 @@ function serial() {
 
 const WRITE_WAIT_MS = 600_000;
 
-export default defineActor<MemoryConfig>({
+export default defineActor({
+  messages: memoryMessages,
+  config: MemoryConfigSchema,
   onCrash: 'redeliver',
-  async setup(ctx: ActorContext<MemoryConfig>) {
+  async setup(ctx) {
     const cfg = Value.Default(MemoryConfigSchema, structuredClone(ctx.config ?? {})) as MemoryConfig;
     const dir = path.join(ctx.dataDir, 'memory');
     let counter: TokenCounter = estimateTokens;
@@ -51,7 +42,7 @@ export default defineActor<MemoryConfig>({
     let unreachableLogged = false;
     const write = serial();
 
-    const adapter = (info: EmbedderInfo): Embedder => {
+    const adapter = (info: EmbedderInfoReply): Embedder => {
       const e: Embedder = {
         model: info.model!,
         dim: info.dim!,
@@ -59,7 +50,7 @@ export default defineActor<MemoryConfig>({
           const out: Float32Array[] = [];
           for (let i = 0; i < texts.length; i += EMBED_SLICE) {
             const part = texts.slice(i, i + EMBED_SLICE);
-            const r = await ctx.ask<{ model: string; dim: number; vectors: number[][] }>(cfg.embedder, 'embedder.embed', { texts: part }, { timeoutMs: 60_000 + part.length * 500 });
+            const r = await ctx.ask(cfg.embedder, 'embedder.embed', { texts: part }, { timeoutMs: 60_000 + part.length * 500 });
             if (r.model !== e.model || r.dim !== e.dim) {
               // The embedder fell back to another model: re-check so the index refuses the mix.
               await connect();
@@ -76,7 +67,7 @@ export default defineActor<MemoryConfig>({
     /** Ask the embedder what it serves (waiting while it loads); keep going without it (bm25 still works). */
     const connect = async (timeoutMs = 5000): Promise<Embedder | null> => {
       try {
-        const info = await ctx.ask<EmbedderInfo>(cfg.embedder, 'embedder.info', { wait: true }, { timeoutMs });
+        const info = await ctx.ask(cfg.embedder, 'embedder.info', { wait: true }, { timeoutMs });
         if (!info.model || !info.dim) {
           embedder = null;
         } else if (!embedder || embedder.model !== info.model || embedder.dim !== info.dim) {
@@ -183,49 +174,36 @@ export default defineActor<MemoryConfig>({
 
     return {
       handlers: {
-        'memory.add': (p: { path?: string; text?: string; source?: string; agent?: string; id?: string }) =>
+        // Errors thrown here (MemoryError codes, ActorError) reach the caller through the kernel's one mapping.
+        'memory.add': (p) =>
           write(async () => {
-            try {
-              if (!p || (p.path === undefined) === (p.text === undefined)) throw new ActorError('invalid_message', 'memory.add needs exactly one of path or text');
-              const idx = await ready(WRITE_WAIT);
-              if (p.path !== undefined) {
-                const r = await indexPath(idx, p.path, {
-                  include: cfg.workspace.include,
-                  exclude: cfg.workspace.exclude,
-                  maxFileBytes: cfg.max_file_bytes,
-                  ...(p.agent ? { agent: p.agent } : {}),
-                  ...(p.source ? { source: p.source } : {}),
-                  onProgress: progress('add'),
-                });
-                return r;
-              }
-              if (Buffer.byteLength(p.text!) > cfg.max_file_bytes) throw new MemoryError('input_too_large', `text from ${p.source ?? 'text'} is ${Buffer.byteLength(p.text!)} bytes, over memory.max_file_bytes = ${cfg.max_file_bytes}`);
-              const r = await idx.add({ text: p.text!, source: p.source ?? 'text', ...(p.agent ? { agent: p.agent } : {}), ...(p.id ? { id: p.id } : {}) });
-              const out = emptyAdd();
-              out.docs.push(r);
-              out[r.status]++;
-              if (r.status !== 'unchanged') out.chunks = r.chunks;
-              return out;
-            } catch (e) {
-              throw toActorError(e);
+            // (a payload may be missing altogether when the endpoint is the only check: validate: boundary)
+            if (!p || (p.path === undefined) === (p.text === undefined)) throw new ActorError('invalid_message', 'memory.add needs exactly one of path or text');
+            const idx = await ready(WRITE_WAIT);
+            if (p.path !== undefined) {
+              return indexPath(idx, p.path, {
+                include: cfg.workspace.include,
+                exclude: cfg.workspace.exclude,
+                maxFileBytes: cfg.max_file_bytes,
+                ...(p.agent ? { agent: p.agent } : {}),
+                ...(p.source ? { source: p.source } : {}),
+                onProgress: progress('add'),
+              });
             }
+            const text = p.text!;
+            if (Buffer.byteLength(text) > cfg.max_file_bytes) throw new MemoryError('input_too_large', `text from ${p.source ?? 'text'} is ${Buffer.byteLength(text)} bytes, over memory.max_file_bytes = ${cfg.max_file_bytes}`);
+            const r = await idx.add({ text, source: p.source ?? 'text', ...(p.agent ? { agent: p.agent } : {}), ...(p.id ? { id: p.id } : {}) });
+            const out = emptyAdd();
+            out.docs.push(r);
+            out[r.status]++;
+            if (r.status !== 'unchanged') out.chunks = r.chunks;
+            return out;
           }),
-        'memory.search': async (p: { query: string; mode?: 'hybrid' | 'bm25' | 'vector'; k?: number; filters?: any; vector?: number[] }) => {
-          try {
-            const idx = await ready(p?.mode !== 'bm25' && !p?.vector ? SEARCH_WAIT : 0);
-            return await idx.search({ ...p, k: p?.k ?? cfg.default_k });
-          } catch (e) {
-            throw toActorError(e);
-          }
+        'memory.search': async (p) => {
+          const idx = await ready(p?.mode !== 'bm25' && !p?.vector ? SEARCH_WAIT : 0);
+          return idx.search({ ...p, k: p?.k ?? cfg.default_k });
         },
-        'memory.delete': (p: { id?: string; path?: string; source?: string }) =>
-          write(async () => {
-            try {
-              return (await ready(0)).delete(p ?? {});
-            } catch (e) {
-              throw toActorError(e);
-            }
-          }),
+        'memory.delete': (p) => write(async () => (await ready(0)).delete(p ?? {})),
         'memory.stats': () => {
           const base = { docs: 0, chunks: 0, model: null, dim: null, format: 1, deleted_pending: 0, vocabulary: 0, store_bytes: 0, path: dir, loaded_from: 'none' };
           if (broken || !index) return { ...base, embedder: embedder?.model ?? null, error: { code: broken?.code ?? 'not_open', message: broken?.message ?? 'memory index not open' } };
@@ -233,14 +211,10 @@ export default defineActor<MemoryConfig>({
         },
         'memory.reindex': () =>
           write(async () => {
-            try {
-              // An index of another format can't be read, hence not re-embedded either: say so (ready() throws it).
-              await connect(600_000);
-              const idx = await ready(WRITE_WAIT);
-              return await idx.reindex(progress('reindex'));
-            } catch (e) {
-              throw toActorError(e);
-            }
+            // An index of another format can't be read, hence not re-embedded either: say so (ready() throws it).
+            await connect(600_000);
+            const idx = await ready(WRITE_WAIT);
+            return idx.reindex(progress('reindex'));
           }),
       },
       stop: async () => {

@@ -5,27 +5,30 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
-import { CancelRequestSchema, ChatRequestSchema, UsageRequestSchema, type ChatRequest, type UsageRequest } from '../../protocol/provider.js';
+import { ChatRequestSchema, ProvidersConfigSchema, UsageRequestSchema, providerMessages } from '../../protocol/provider.js';
 import { ChainError } from './failover.js';
 import { closeHttpPools } from './http.js';
 import { ProviderRouter } from './router.js';
 
 const compiled = new Map<TSchema, TypeCheck<TSchema>>();
 
-function check<T>(schema: TSchema, payload: unknown, type: string): T {
+/** The payload with its schema's defaults applied (the router reads e.g. `stream_topic` defaults). */
+function check<S extends TSchema>(schema: S, payload: unknown, type: string): Static<S> {
   // The payload is already this thread's own copy (structured clone on the way in).
   const v = Value.Default(schema, payload ?? {});
   let c = compiled.get(schema);
   if (!c) compiled.set(schema, (c = TypeCompiler.Compile(schema)));
   // The compiled check is the hot path; the (slower) error walk runs only for a bad payload.
-  if (c.Check(v)) return v as T;
+  if (c.Check(v)) return v as Static<S>;
   const first = c.Errors(v).First();
   throw new ActorError('invalid_message', `${type}: ${first?.path || '/'} ${first?.message ?? 'invalid'}`);
 }
 
 export default defineActor({
+  messages: providerMessages,
+  config: ProvidersConfigSchema,
   onCrash: 'fail',
   setup(ctx) {
     // The kernel hands this actor the `providers:` section; models/provider_router come from the root.
@@ -34,7 +37,7 @@ export default defineActor({
     return {
       handlers: {
         'provider.chat': async (payload, meta) => {
-          const req = check<ChatRequest>(ChatRequestSchema, payload, 'provider.chat');
+          const req = check(ChatRequestSchema, payload, 'provider.chat');
           const to = req.stream_to;
           const topic = req.stream_topic && req.request_id ? `provider/stream/${req.request_id}` : undefined;
           // Deltas parsed from one network read are sent as one chunk (fewer cross-thread messages,
@@ -67,8 +70,8 @@ export default defineActor({
             throw e;
           }
         },
-        'provider.cancel': (p) => ({ cancelled: router.cancel(check<{ request_id: string }>(CancelRequestSchema, p, 'provider.cancel').request_id) }),
-        'provider.usage': (p) => router.usage(check<UsageRequest>(UsageRequestSchema, p, 'provider.usage')),
+        'provider.cancel': (p) => ({ cancelled: router.cancel(p.request_id) }),
+        'provider.usage': (p) => router.usage(check(UsageRequestSchema, p, 'provider.usage')),
         'provider.status': () => router.status(),
       },
       stop: async () => {

@@ -5,17 +5,18 @@
 import { randomBytes } from 'node:crypto';
 import { defineActor, ActorError } from '../../src/kernel/actor.js';
 import { Value } from '@sinclair/typebox/value';
-import { SafetyConfigSchema, type SafetyConfig } from '../../protocol/safety.js';
+import { SafetyConfigSchema, safetyMessages, type SafetyConfig } from '../../protocol/safety.js';
 import { SafetyLayer, type Finding } from './layer.js';
 import { Base64Error } from './validator.js';
+import type { JsonSchema } from './validator.js';
 
 const SOURCES = new Set(['tool', 'web', 'document']);
 
-function textOf(p: any, type: string): unknown {
+function textOf(p: { text?: unknown } | null | undefined, type: string): unknown {
   if (!p || typeof p !== 'object') throw new ActorError('invalid_message', `${type}: payload must be an object with a "text" field`);
   const t = p.text;
   if (typeof t === 'string' || t instanceof Uint8Array || t instanceof ArrayBuffer) return t;
-  if (t && typeof t === 'object' && typeof t.base64 === 'string') return t;
+  if (t && typeof t === 'object' && typeof (t as { base64?: unknown }).base64 === 'string') return t;
   throw new ActorError('invalid_message', `${type}: "text" must be a string, bytes or {base64: string}`);
 }
 
@@ -28,8 +29,12 @@ async function guarded<T>(type: string, fn: () => Promise<T>): Promise<T> {
     throw e;
   }
 }
-function scopeOf(p: any) {
+function scopeOf(p: { agent?: unknown; channel?: unknown }) {
   return { agent: typeof p.agent === 'string' ? p.agent : undefined, channel: typeof p.channel === 'string' ? p.channel : undefined };
+}
+
+function isSchemaObject(v: unknown): v is JsonSchema {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Applies schema defaults and rejects a bad section with errors named by YAML path (safety.x.y). */
@@ -42,7 +47,9 @@ export function resolveConfig(raw: unknown): SafetyConfig {
   return cfg;
 }
 
-export default defineActor<Partial<SafetyConfig>>({
+export default defineActor({
+  messages: safetyMessages,
+  config: SafetyConfigSchema,
   onCrash: 'fail',
   async setup(ctx) {
     const cfg = resolveConfig(ctx.config);
@@ -65,38 +72,39 @@ export default defineActor<Partial<SafetyConfig>>({
     };
     return {
       handlers: {
-        'safety.inspect_inbound': async (p: any) => {
+        'safety.inspect_inbound': async (p) => {
           const scope = scopeOf(p);
           const r = await guarded('safety.inspect_inbound', () => layer.inspectInboundAsync(textOf(p, 'safety.inspect_inbound'), scope));
           log('safety.inspect_inbound', scope, r.action, r.findings);
           return r;
         },
-        'safety.inspect_untrusted': async (p: any) => {
+        'safety.inspect_untrusted': async (p) => {
           const text = textOf(p, 'safety.inspect_untrusted');
-          if (!SOURCES.has(p.source)) throw new ActorError('invalid_message', 'safety.inspect_untrusted: "source" must be tool, web or document');
+          if (!SOURCES.has(p.source as string)) throw new ActorError('invalid_message', 'safety.inspect_untrusted: "source" must be tool, web or document');
           const scope = scopeOf(p);
           const r = await guarded('safety.inspect_untrusted', () => layer.inspectUntrustedAsync(text, p.source, scope));
           log('safety.inspect_untrusted', scope, r.action, r.findings);
           return r;
         },
-        'safety.redact': async (p: any) => {
+        'safety.redact': async (p) => {
           const scope = scopeOf(p);
           const r = await guarded('safety.redact', () => layer.redactAsync(textOf(p, 'safety.redact'), scope));
           log('safety.redact', scope, r.findings.length ? 'sanitize' : 'allow', r.findings);
           return r;
         },
-        'safety.check_url': async (p: any) => {
+        'safety.check_url': async (p) => {
           if (!p || typeof p.url !== 'string') throw new ActorError('invalid_message', 'safety.check_url: "url" must be a string');
           const r = await layer.checkUrl(p.url, typeof p.resolve === 'boolean' ? p.resolve : undefined);
           if (!r.allowed && logDecisions) ctx.log.info({ type: 'safety.check_url', rule: r.rule, action: 'block', reason: r.reason }, 'safety decision');
           return r;
         },
-        'safety.validate_json': (p: any) => {
+        'safety.validate_json': (p) => {
           if (!p || !('json' in p)) throw new ActorError('invalid_message', 'safety.validate_json: "json" is required');
+          if (p.schema !== undefined && !isSchemaObject(p.schema)) throw new ActorError('invalid_message', 'safety.validate_json: "schema" must be a JSON Schema object');
           return layer.validateJson(p.json, p.schema);
         },
         'safety.stats': () => layer.stats(),
-        'safety.rules': (p: any) => ({ rules: [...layer.policy.scope(p?.agent, p?.channel).values()].map(({ id, category, severity, action, description }) => ({ id, category, severity, action, description })) }),
+        'safety.rules': (p) => ({ rules: [...layer.policy.scope(p?.agent, p?.channel).values()].map(({ id, category, severity, action, description }) => ({ id, category, severity, action, description })) }),
       },
     };
   },

@@ -3,19 +3,14 @@
  * manual) and per-agent heartbeats. Thin shell over job-scheduler.ts, routines.ts, webhook.ts and
  * heartbeat.ts; jobs run on the scheduler's own worker threads (worker-pool.ts).
  */
-import { Value } from '@sinclair/typebox/value';
+import type { Static } from '@sinclair/typebox';
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
 import {
   JOBS_TOPIC,
-  JobIdRequest,
-  JobListRequest,
-  JobSubmitRequest,
-  RoutineIdRequest,
-  RoutineRunRequest,
+  SchedulerConfigSchema,
   schedulerMessages,
   type Job,
   type JobEvent,
-  type SchedulerConfig,
 } from '../../protocol/scheduler.js';
 import { resolveSchedulerConfig, schemaError } from './config.js';
 import { HeartbeatService, heartbeatAgents } from './heartbeat.js';
@@ -23,10 +18,11 @@ import { JobInputError, JobScheduler } from './job-scheduler.js';
 import { RoutineEngine, RoutineInputError } from './routines.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, startWebhookServer } from './webhook.js';
 
-function check<T>(schema: Parameters<typeof Value.Check>[0], payload: unknown, type: string): T {
-  const err = schemaError(schema, payload ?? {});
+/** The scheduler's own check (its errors name the exact field, e.g. `schedule: unknown field`), also under `validate: boundary`. */
+function check<K extends keyof typeof schedulerMessages>(type: K, payload: unknown): Static<(typeof schedulerMessages)[K]['request']> {
+  const err = schemaError(schedulerMessages[type].request, payload ?? {});
   if (err) throw new ActorError('invalid_message', `${type}: ${err}`);
-  return (payload ?? {}) as T;
+  return (payload ?? {}) as Static<(typeof schedulerMessages)[K]['request']>;
 }
 
 /** Domain errors become typed actor errors that name the field. */
@@ -36,14 +32,16 @@ function typed(e: unknown): never {
   throw e;
 }
 
-export default defineActor<Partial<SchedulerConfig>>({
+export default defineActor({
+  messages: schedulerMessages,
+  config: SchedulerConfigSchema,
   onCrash: 'redeliver',
   async setup(ctx) {
     const cfg = resolveSchedulerConfig(ctx.config);
     const sched = await JobScheduler.create({
       store: ctx.store,
       config: cfg,
-      host: { ask: (to, type, payload, opts) => ctx.ask(to, type, payload, opts) },
+      host: { ask: (to, type, payload, opts) => ctx.askDynamic(to, type, payload, opts) },
       log: ctx.log,
     });
     const routines = new RoutineEngine({
@@ -106,19 +104,19 @@ export default defineActor<Partial<SchedulerConfig>>({
     return {
       handlers: {
         'job.submit': async (p) => {
-          const spec = check<any>(JobSubmitRequest, p, 'job.submit');
+          const spec = check('job.submit', p);
           const j = await sched.submit(spec).catch(typed);
           return { id: j.id, state: j.state };
         },
         'job.status': (p) => {
-          const { id } = check<{ id: string }>(JobIdRequest, p, 'job.status');
+          const { id } = check('job.status', p);
           const j = sched.get(id);
           if (!j) throw new ActorError('not_found', `job ${id}: not found`);
           return j;
         },
-        'job.list': (p) => sched.list(check(JobListRequest, p, 'job.list')),
+        'job.list': (p) => sched.list(check('job.list', p)),
         'job.cancel': async (p) => {
-          const { id } = check<{ id: string }>(JobIdRequest, p, 'job.cancel');
+          const { id } = check('job.cancel', p);
           const j = await sched.cancel(id).catch(typed);
           return { id: j.id, state: j.state };
         },
@@ -131,15 +129,15 @@ export default defineActor<Partial<SchedulerConfig>>({
             webhook: { url: `${webhook.url}/hooks/${routine.id}`, secret, signature_header: SIGNATURE_HEADER, timestamp_header: TIMESTAMP_HEADER },
           };
         },
-        'routine.delete': async (p) => ({ deleted: await routines.remove(check<{ id: string }>(RoutineIdRequest, p, 'routine.delete').id) }),
+        'routine.delete': async (p) => ({ deleted: await routines.remove(check('routine.delete', p).id) }),
         'routine.list': () => ({ routines: routines.list() }),
         'routine.run': async (p) => {
-          const { id, input } = check<{ id: string; input?: string }>(RoutineRunRequest, p, 'routine.run');
+          const { id, input } = check('routine.run', p);
           return routines.fire(id, 'manual', input).catch(typed);
         },
-        'routine.enable': async (p) => ({ routine: await routines.setEnabled(check<{ id: string }>(RoutineIdRequest, p, 'routine.enable').id, true).catch(typed) }),
+        'routine.enable': async (p) => ({ routine: await routines.setEnabled(check('routine.enable', p).id, true).catch(typed) }),
         'routine.disable': async (p) => ({
-          routine: await routines.setEnabled(check<{ id: string }>(RoutineIdRequest, p, 'routine.disable').id, false, 'disabled by request').catch(typed),
+          routine: await routines.setEnabled(check('routine.disable', p).id, false, 'disabled by request').catch(typed),
         }),
         'scheduler.stats': () => ({
           ...sched.stats(),
@@ -149,7 +147,7 @@ export default defineActor<Partial<SchedulerConfig>>({
           ...(webhookError ? { webhook_error: webhookError } : {}),
         }),
         'scheduler.kill_worker': async (p) => {
-          const { worker } = check<{ worker?: number }>(schedulerMessages['scheduler.kill_worker'].request, p, 'scheduler.kill_worker');
+          const { worker } = check('scheduler.kill_worker', p);
           const r = await sched.pool.kill(worker);
           if (!r) throw new ActorError('not_found', worker === undefined ? 'no live worker to kill' : `worker ${worker}: not alive or no such worker`);
           return r;

@@ -5,6 +5,7 @@
  */
 import type { JobKind, NoopParams } from '../../protocol/scheduler.js';
 import { parseHeartbeatAnswer } from './heartbeat.js';
+import type { BuiltinMessages, ReplyOf, RequestOf } from '../../protocol/index.js';
 
 export interface RunMsg {
   t: 'run';
@@ -22,7 +23,8 @@ export interface RunMsg {
 
 export interface RunEnv {
   signal: AbortSignal;
-  ask(to: string, type: string, payload: unknown, timeoutMs: number): Promise<unknown>;
+  /** Relayed to the scheduler actor's `ctx.ask`; typed like it from the message type's name. */
+  ask<K extends keyof BuiltinMessages & string>(to: string, type: K, payload: RequestOf<BuiltinMessages, K>, timeoutMs: number): Promise<ReplyOf<BuiltinMessages, K>>;
   /** Bench probe hooks (no-ops unless the pool was given a probe buffer). */
   probeStart(slot: number): void;
   probeEnd(slot: number): void;
@@ -78,14 +80,6 @@ async function runNoop(msg: RunMsg, env: RunEnv): Promise<unknown> {
 }
 
 /** Text of an agent's reply, whatever its exact shape (string, {text}, {reply}, {content}). */
-export function replyText(r: unknown): string {
-  if (typeof r === 'string') return r;
-  if (r && typeof r === 'object') {
-    const o = r as Record<string, unknown>;
-    for (const k of ['text', 'reply', 'content', 'answer']) if (typeof o[k] === 'string') return o[k] as string;
-  }
-  return r === undefined || r === null ? '' : JSON.stringify(r);
-}
 
 async function runAgentTurn(msg: RunMsg, env: RunEnv): Promise<unknown> {
   if (!msg.agent) throw new Error('agent_turn job without agent');
@@ -97,7 +91,7 @@ async function runAgentTurn(msg: RunMsg, env: RunEnv): Promise<unknown> {
     silent: true as const,
   };
   const reply = await abortable(env.ask(`agents/${msg.agent}`, 'agent.send', payload, msg.timeout_ms), env.signal);
-  const text = replyText(reply);
+  const text = reply.text;
   if (msg.purpose === 'heartbeat') {
     const hb = parseHeartbeatAnswer(text, msg.ok_token ?? 'HEARTBEAT_OK');
     return { text, action_needed: hb.actionNeeded, notice: hb.notice };

@@ -6,7 +6,7 @@
  * Wire (parent → worker): run, cancel, ask_reply. (worker → parent): ready, hb, started, done, ask.
  */
 import { parentPort, workerData, threadId } from 'node:worker_threads';
-import { JobAbort, runJob, type RunMsg } from './job-runners.js';
+import { JobAbort, runJob, type RunEnv, type RunMsg } from './job-runners.js';
 
 interface WorkerInit {
   heartbeatMs: number;
@@ -51,7 +51,8 @@ async function run(msg: RunMsg): Promise<void> {
   const timer = setTimeout(() => ac.abort(new JobAbort('timeout', `job timed out after ${msg.timeout_ms} ms`)), msg.timeout_ms);
   port.postMessage({ t: 'started', id: msg.id, epoch: msg.epoch, at: performance.timeOrigin + performance.now() });
   try {
-    const result = await runJob(msg, { signal: ac.signal, ask, probeStart, probeEnd });
+    // The relay carries any message type; its reply is checked against the schema by the replying actor (validate: all).
+    const result = await runJob(msg, { signal: ac.signal, ask: ask as RunEnv['ask'], probeStart, probeEnd });
     port.postMessage({ t: 'done', id: msg.id, epoch: msg.epoch, ok: true, result });
   } catch (e) {
     const code = e instanceof JobAbort ? e.code : ((e as { code?: string })?.code ?? 'job_error');

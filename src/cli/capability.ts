@@ -7,7 +7,8 @@ import type { EmbedderInfoReply } from '../../protocol/embedder.js';
 import type { MemoryStatsReply } from '../../protocol/memory.js';
 import type { StatsReply as SafetyStats } from '../../protocol/safety.js';
 
-type Ask = <R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }) => Promise<R>;
+/** Probes are looked up by path, so their replies are checked by each probe's line() parameter type. */
+type Ask = (to: string, type: string, payload: unknown, opts?: { timeoutMs?: number }) => Promise<unknown>;
 
 interface Probe {
   type: string;

@@ -11,6 +11,7 @@ import { startService, type Service } from '../service.js';
 import { createCliLogger, type LogFormat } from './logger.js';
 import { findService, NoServiceError } from './discovery.js';
 import { Waiting } from './deadline.js';
+import type { AskOptions, BuiltinMessages, BuiltinTopics, RequestOf, TellArgs, TopicPayload, TypedAsk } from '../../protocol/index.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -24,9 +25,10 @@ export interface GlobalOptions {
 export interface CliRuntime {
   /** The loaded config (global --config / --data-dir applied). */
   config(): RootConfig;
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
-  tell(to: string, type: string, payload?: unknown): Promise<void>;
-  subscribe(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
+  /** Typed from the message type's name (protocol/): no reply shape is written twice. */
+  ask: TypedAsk<BuiltinMessages>;
+  tell<K extends keyof BuiltinMessages & string>(to: string, type: K, ...args: TellArgs<RequestOf<BuiltinMessages, K>>): Promise<void>;
+  subscribe<N extends string>(topic: N, fn: (payload: TopicPayload<BuiltinTopics, N>, topic: string) => void): Promise<() => void>;
   /** True when talking to a separate running service. */
   remote(): Promise<boolean>;
   close(): Promise<void>;
@@ -99,19 +101,20 @@ export function createRuntime(program: Command): CliRuntime {
   return {
     config: getConfig,
     waiting,
-    async ask(to, type, payload, opts) {
+    // A forwarder to whichever side is connected; the types are the ones its callers see (TypedAsk).
+    ask: (async (to: string, type: string, payload?: unknown, opts?: AskOptions) => {
       const c = await connection();
-      const p = c.client ? c.client.ask(to, type, payload, opts) : c.service!.sys.ask(to, type, payload, opts);
+      const p = c.client ? c.client.askDynamic(to, type, payload, opts) : c.service!.sys.ask(to, type, payload, opts);
       return waiting.on(label(to, type, c.info), p);
-    },
-    async tell(to, type, payload) {
+    }) as TypedAsk<BuiltinMessages>,
+    tell: (async (to: string, type: string, payload?: unknown) => {
       const c = await connection();
-      if (c.client) c.client.tell(to, type, payload);
+      if (c.client) c.client.tell(to, type as keyof BuiltinMessages & string, payload as never);
       else await c.service!.sys.tell(to, type, payload);
-    },
+    }) as CliRuntime['tell'],
     async subscribe(topic, fn) {
       const c = await connection();
-      if (!c.client) return c.service!.sys.subscribe(topic, fn);
+      if (!c.client) return c.service!.sys.subscribe(topic, fn as (p: unknown, t: string) => void);
       return waiting.on(`the subscription to ${topic}`, c.client.subscribe(topic, fn));
     },
     async remote() {

@@ -15,6 +15,8 @@ import { defaultDataDir } from '../config/data-dir.js';
 
 export { defaultDataDir };
 import type { ExternalResponse } from '../../protocol/envelope.js';
+import type { BuiltinMessages, BuiltinTopics } from '../../protocol/index.js';
+import type { AskOptions, MessageMap, TopicMap, TopicPayload, TypedAsk, TypedPublish, TypedTell } from '../../protocol/define.js';
 
 export { ActorError };
 
@@ -50,15 +52,21 @@ export function readEndpoint(dataDir: string): EndpointInfo | null {
   }
 }
 
-export interface RustyClawClient {
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
-  tell(to: string, type: string, payload?: unknown): void;
-  publish(topic: string, payload: unknown): void;
-  subscribe(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
+/**
+ * A connection to a service. Payloads and replies are typed from the message type's name: the
+ * built-in messages by default, more with `connect<BuiltinMessages & typeof myMessages>()`.
+ */
+export interface RustyClawClient<M extends MessageMap = BuiltinMessages, T extends TopicMap = BuiltinTopics> {
+  ask: TypedAsk<M>;
+  /** An ask whose type is chosen at run time; the service still checks it against its schema. */
+  askDynamic(to: string, type: string, payload?: unknown, opts?: AskOptions): Promise<unknown>;
+  tell: TypedTell<M>;
+  publish: TypedPublish<T>;
+  subscribe<N extends string>(topic: N, fn: (payload: TopicPayload<T, N>, topic: string) => void): Promise<() => void>;
   close(): Promise<void>;
 }
 
-export async function connect(opts: ConnectOptions = {}): Promise<RustyClawClient> {
+export async function connect<M extends MessageMap = BuiltinMessages, T extends TopicMap = BuiltinTopics>(opts: ConnectOptions = {}): Promise<RustyClawClient<M, T>> {
   let { url, token } = opts;
   if (!url || token === undefined) {
     const dataDir = path.resolve(opts.dataDir ?? (process.env.RUSTYCLAW_DATA_DIR || defaultDataDir()));
@@ -127,27 +135,30 @@ export async function connect(opts: ConnectOptions = {}): Promise<RustyClawClien
   refuse = null;
 
   const defaultTimeout = opts.timeoutMs ?? 30_000;
-  const client: RustyClawClient = {
-    ask(to, type, payload, o) {
-      const id = nextId++;
-      const timeoutMs = o?.timeoutMs ?? defaultTimeout;
-      return new Promise((resolve, reject) => {
-        // The service enforces the timeout; the local timer (a little later) covers a dead connection.
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new ActorError('timeout', `ask ${type} to ${to} timed out`));
-        }, timeoutMs + 1000);
-        pending.set(id, { resolve, reject, timer });
-        try {
-          send({ v: 1, op: 'ask', id, to, type, payload, timeout_ms: timeoutMs });
-        } catch (err) {
-          clearTimeout(timer);
-          pending.delete(id);
-          reject(err);
-        }
-      });
-    },
-    tell(to, type, payload) {
+  const askDynamic = (to: string, type: string, payload?: unknown, o?: AskOptions): Promise<unknown> => {
+    const id = nextId++;
+    const timeoutMs = o?.timeoutMs ?? defaultTimeout;
+    return new Promise((resolve, reject) => {
+      // The service enforces the timeout; the local timer (a little later) covers a dead connection.
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new ActorError('timeout', `ask ${type} to ${to} timed out`));
+      }, timeoutMs + 1000);
+      pending.set(id, { resolve, reject, timer });
+      try {
+        send({ v: 1, op: 'ask', id, to, type, payload, timeout_ms: timeoutMs });
+      } catch (err) {
+        clearTimeout(timer);
+        pending.delete(id);
+        reject(err);
+      }
+    });
+  };
+  const client: RustyClawClient<M, T> = {
+    // The wire carries JSON: the reply's type is the one its schema declares (the service checks it under validate: all).
+    ask: ((to: string, type: string, payload?: unknown, o?: AskOptions) => askDynamic(to, type, payload, o)) as TypedAsk<M>,
+    askDynamic,
+    tell(to: string, type: string, payload?: unknown) {
       send({ v: 1, op: 'tell', to, type, payload });
     },
     publish(topic, payload) {
@@ -162,7 +173,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<RustyClawClien
       }
       set.add(fn);
       // A round trip guarantees the subscription is active before the caller goes on.
-      await client.ask('kernel', 'kernel.ping', {});
+      await askDynamic('kernel', 'kernel.ping', {});
       return () => {
         const s = subs.get(topic);
         if (!s || !s.delete(fn) || s.size > 0) return;

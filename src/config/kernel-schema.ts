@@ -58,6 +58,10 @@ export const KernelConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     memory_limit_mb: Type.Integer({ minimum: 1, default: 256 }),
+    validate: Type.Union([Type.Literal('boundary'), Type.Literal('all')], {
+      default: 'boundary',
+      description: 'boundary: check messages from outside the process; all: also every in-process request and reply (env RUSTYCLAW_VALIDATE wins)',
+    }),
     shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 5000 }),
     boot_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'the tree is ready within this or the start fails' }),
     supervisor: SupervisorConfigSchema,

@@ -7,53 +7,12 @@
  * an `ask`; for a `tell` it is discarded (a thrown error is logged).
  */
 import type { Logger } from 'pino';
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { BuiltinMessages, BuiltinTopics } from '../../protocol/index.js';
+import type { AskOptions, MessageMap, NoEntries, ReplyOf, RequestOf, TopicMap, TypedAsk, TypedPublish, TypedSubscribe, TypedTell } from '../../protocol/define.js';
 
-/** Error codes every caller may see. `handler_error` wraps an error thrown inside a handler. */
-export type ActorErrorCode =
-  | 'timeout'
-  | 'actor_crashed'
-  | 'actor_stuck'
-  | 'actor_stopped'
-  | 'mailbox_full'
-  | 'unknown_actor'
-  | 'unknown_type'
-  | 'invalid_message'
-  | 'handler_error'
-  | 'shutting_down'
-  | 'payload_too_large'
-  /** The tree did not become ready within `kernel.boot_timeout_ms`. */
-  | 'boot_timeout';
-
-/** A typed error that crosses thread and process boundaries as `{code, message, details}`. */
-export class ActorError extends Error {
-  readonly code: ActorErrorCode | string;
-  readonly details?: unknown;
-  constructor(code: ActorErrorCode | string, message: string, details?: unknown) {
-    super(message);
-    this.name = 'ActorError';
-    this.code = code;
-    if (details !== undefined) this.details = details;
-  }
-  toJSON(): SerializedError {
-    return { code: this.code, message: this.message, ...(this.details !== undefined ? { details: this.details } : {}) };
-  }
-  static from(e: SerializedError): ActorError {
-    return new ActorError(e.code, e.message, e.details);
-  }
-}
-
-export interface SerializedError {
-  code: string;
-  message: string;
-  details?: unknown;
-}
-
-export interface AskOptions {
-  /** Reject with `ActorError('timeout')` after this many ms (default: `kernel.ask_timeout_ms`). */
-  timeoutMs?: number;
-  /** Abort the wait early (the reply, if it comes, is ignored). */
-  signal?: AbortSignal;
-}
+export { ActorError, type ActorErrorCode, type SerializedError } from './errors.js';
+export type { AskOptions } from '../../protocol/define.js';
 
 /** Small key/value store backed by lmdb, namespaced per actor path; survives restarts. */
 export interface ActorStore {
@@ -69,7 +28,8 @@ export interface ActorStore {
   entries<T = unknown>(opts?: { prefix?: string; limit?: number }): Iterable<{ key: string; value: T }>;
 }
 
-export interface ActorContext<C = Record<string, unknown>> {
+/** What every actor context has, typed or not. */
+interface ContextBase<C> {
   /** This actor's address, e.g. `system/safety` or `agents/default`. */
   readonly path: string;
   /** This actor's section of `rustyclaw.yaml`, already validated. */
@@ -81,13 +41,34 @@ export interface ActorContext<C = Record<string, unknown>> {
   /** pino child logger bound to `{actor: path}`. */
   readonly log: Logger;
   readonly store: ActorStore;
+  /**
+   * An ask whose message type is chosen at run time (e.g. a routine's configured action): the
+   * compiler cannot type it, the kernel still checks it against its schema under `validate: all`.
+   */
+  askDynamic(to: string, type: string, payload: unknown, opts?: AskOptions): Promise<unknown>;
+}
+
+/**
+ * The context of an actor defined with a message map: `ask`, `tell`, `publish` and `subscribe` take
+ * their payload and reply types from the message type (or topic) name, out of the built-in maps
+ * plus the actor's own (`messages`, `topics`) and those it declares it `uses`.
+ */
+export interface ActorContext<C = Record<string, unknown>, M extends MessageMap = BuiltinMessages, T extends TopicMap = BuiltinTopics> extends ContextBase<C> {
   /** One-way message. Throws `ActorError('mailbox_full')` when the target's mailbox is full and overflow is `fail`. */
-  tell(to: string, type: string, payload?: unknown): void;
+  tell: TypedTell<M>;
   /** Request/reply; rejects with a typed `ActorError`, never stays pending. */
-  ask<R = unknown>(to: string, type: string, payload?: unknown, opts?: AskOptions): Promise<R>;
+  ask: TypedAsk<M>;
   /** Publish an event on a topic (delivered to every subscriber in any thread or external client). */
+  publish: TypedPublish<T>;
+  /** Subscribe to a topic or pattern; returns the unsubscribe function. */
+  subscribe: TypedSubscribe<T>;
+}
+
+/** The context of an actor defined without a message map (today's style; convert it, see docs/architecture.md). */
+export interface UntypedActorContext<C = Record<string, unknown>> extends ContextBase<C> {
+  tell(to: string, type: string, payload?: unknown): void;
+  ask<R = unknown>(to: string, type: string, payload?: unknown, opts?: AskOptions): Promise<R>;
   publish(topic: string, payload: unknown): void;
-  /** Subscribe to a topic; returns the unsubscribe function. */
   subscribe(topic: string, handler: (payload: any, topic: string) => void): () => void;
 }
 
@@ -99,19 +80,29 @@ export interface MessageMeta {
   id?: number;
 }
 
-export type Handler<C> = (payload: any, meta: MessageMeta, ctx: ActorContext<C>) => unknown;
+/** What the kernel calls: the payload is checked against the schema before (under `validate: all`). */
+export type Handler = (payload: any, meta: MessageMeta, ctx: any) => unknown;
 
-export interface ActorInstance<C> {
-  handlers: Record<string, Handler<C>>;
+/** A tell-only message (reply schema `null`) may return nothing. */
+type Returned<R> = [R] extends [null] ? R | void : R;
+
+/** One handler per message of the map, payload typed from its request schema, return value checked against its reply schema. */
+export type Handlers<M extends MessageMap, Ctx> = {
+  [K in keyof M & string]: (payload: RequestOf<M, K>, meta: MessageMeta, ctx: Ctx) => Returned<ReplyOf<M, K>> | Promise<Returned<ReplyOf<M, K>>>;
+};
+
+export interface ActorInstance<H = Record<string, Handler>> {
+  handlers: H;
   /** Called on graceful shutdown (within the child's shutdown timeout). */
   stop?: () => unknown;
 }
 
-export interface ActorDefinition<C = Record<string, unknown>> {
+interface DefinitionBase {
   /**
    * What happens to messages still queued for this actor when it crashes:
    * `redeliver` hands them to its successor, `fail` rejects the waiting asks with `actor_crashed`.
    * The message being processed at the crash is never redelivered (it may be what crashed it).
+   * `kernel.actors.<name>.on_crash` in the config wins over it.
    */
   onCrash?: 'redeliver' | 'fail';
   /**
@@ -121,9 +112,52 @@ export interface ActorDefinition<C = Record<string, unknown>> {
    * against the senders' credit window.
    */
   concurrency?: number;
-  setup(ctx: ActorContext<C>): ActorInstance<C> | Promise<ActorInstance<C>>;
 }
 
-export function defineActor<C = Record<string, unknown>>(def: ActorDefinition<C>): ActorDefinition<C> {
+/** `Static<S>` of the config schema, or a plain record when the actor declares none. */
+export type ConfigOf<S extends TSchema> = TSchema extends S ? Record<string, unknown> : Static<S>;
+
+/** The context type of a typed definition. */
+export type ContextOf<M extends MessageMap, S extends TSchema, U extends MessageMap, T extends TopicMap> = ActorContext<ConfigOf<S>, BuiltinMessages & M & U, BuiltinTopics & T>;
+
+export interface TypedActorDefinition<M extends MessageMap, S extends TSchema = TSchema, U extends MessageMap = NoEntries, T extends TopicMap = NoEntries> extends DefinitionBase {
+  /** The messages this actor handles (its map in `protocol/<actor>.ts`, or a user actor's own). */
+  messages: M;
+  /** Other (non built-in) message maps this actor sends to, so its `ask`/`tell` are typed for them. */
+  uses?: U;
+  /** Topics this actor publishes besides the built-in ones. */
+  topics?: T;
+  /** Schema of this actor's config section (a user actor's section is validated against it at config load). */
+  config?: S;
+  setup(ctx: ContextOf<M, S, U, T>): ActorInstance<Handlers<M, ContextOf<M, S, U, T>>> | Promise<ActorInstance<Handlers<M, ContextOf<M, S, U, T>>>>;
+}
+
+export interface UntypedActorDefinition<C = Record<string, unknown>> extends DefinitionBase {
+  messages?: undefined;
+  setup(ctx: UntypedActorContext<C>): ActorInstance<Record<string, (payload: any, meta: MessageMeta, ctx: UntypedActorContext<C>) => unknown>> | Promise<ActorInstance<Record<string, (payload: any, meta: MessageMeta, ctx: UntypedActorContext<C>) => unknown>>>;
+}
+
+/** What the kernel loads from an actor module's default export. */
+export interface ActorDefinition extends DefinitionBase {
+  messages?: MessageMap;
+  uses?: MessageMap;
+  topics?: TopicMap;
+  config?: TSchema;
+  setup(ctx: any): ActorInstance | Promise<ActorInstance>;
+}
+
+/**
+ * Define an actor. With `messages` (every actor of this repo, and user actors), each handler's
+ * payload is typed from its request schema and its return value must match its reply schema.
+ */
+export function defineActor<const M extends MessageMap, S extends TSchema = TSchema, U extends MessageMap = NoEntries, T extends TopicMap = NoEntries>(def: TypedActorDefinition<M, S, U, T>): TypedActorDefinition<M, S, U, T>;
+/** Today's untyped style (payloads `any`): kept so branches written before the typed API still build. */
+export function defineActor<C = Record<string, unknown>>(def: UntypedActorDefinition<C>): UntypedActorDefinition<C>;
+export function defineActor(def: unknown): unknown {
   return def;
+}
+
+/** True when a module's default export is something `defineActor` made. */
+export function isActorDefinition(v: unknown): v is ActorDefinition {
+  return typeof v === 'object' && v !== null && typeof (v as { setup?: unknown }).setup === 'function';
 }

@@ -3,10 +3,12 @@ import type { MessagePort } from 'node:worker_threads';
 
 export interface HostActorSpec {
   path: string;
-  /** Folder name under `actors/` or an absolute path of a compiled module. */
+  /** Folder name under `actors/`, an absolute path or a `file:` URL of a compiled module. */
   module: string;
   config?: unknown;
   concurrency?: number;
+  /** From `kernel.actors.<name>.on_crash`; wins over the module's own `onCrash`. */
+  onCrash?: 'redeliver' | 'fail';
 }
 
 export type ControlToHost =

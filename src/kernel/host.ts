@@ -8,11 +8,14 @@ import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
-import type { ActorContext, ActorDefinition } from './actor.js';
+import { isActorDefinition } from './actor.js';
+import { messageSchemas } from '../../protocol/index.js';
+import { messageCheck, validateMode } from './validation.js';
 import { Router, type DirectoryEntry, type RouterOptions } from './router.js';
 import { forwardingLogger } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import type { ControlToHost, HostActorSpec } from './control.js';
+import type { AskOptions } from '../../protocol/define.js';
 
 const port = parentPort!;
 
@@ -43,18 +46,19 @@ router.onSubscriptionChange = (pattern, on) => port.postMessage({ t: 'sub', patt
 router.onDeadLetter = (m, reason) => log.warn({ to: m.to, type: m.ty, reason }, 'dead letter: tell could not be delivered');
 router.onHandlerError = (actor, type, err) => log.error({ actor, type, err }, 'handler failed on a tell');
 
+const checkAll = validateMode(init.rootConfig as { kernel: { validate?: string } }) === 'all';
+
 function moduleUrl(mod: string): string {
+  if (mod.startsWith('file:')) return mod;
   if (path.isAbsolute(mod)) return pathToFileURL(mod).href;
   return new URL(`../../actors/${mod}/index.js`, import.meta.url).href;
 }
 
 async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
-  const def = (await import(moduleUrl(spec.module))).default as ActorDefinition<any>;
-  if (!def || typeof def.setup !== 'function') {
-    throw new Error(`module '${spec.module}' does not default-export defineActor({...})`);
-  }
+  const def: unknown = (await import(moduleUrl(spec.module))).default;
+  if (!isActorDefinition(def)) throw new Error(`module '${spec.module}' does not default-export defineActor({...})`);
   const from = spec.path;
-  const ctx: ActorContext<any> = {
+  const ctx = {
     path: spec.path,
     config: spec.config ?? {},
     rootConfig: init.rootConfig,
@@ -66,15 +70,25 @@ async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
       Object.defineProperty(this, 'store', { value: store });
       return store;
     },
-    tell: (to, type, payload) => router.tell(from, to, type, payload) as void,
-    ask: (to, type, payload, opts) => router.ask(from, to, type, payload, opts),
-    publish: (topic, payload) => router.publish(topic, payload),
-    subscribe: (topic, fn) => router.subscribe(topic, fn),
+    tell: (to: string, type: string, payload?: unknown) => router.tell(from, to, type, payload) as void,
+    ask: (to: string, type: string, payload?: unknown, opts?: AskOptions) => router.ask(from, to, type, payload, opts),
+    askDynamic: (to: string, type: string, payload: unknown, opts?: AskOptions) => router.ask(from, to, type, payload, opts),
+    publish: (topic: string, payload: unknown) => router.publish(topic, payload),
+    subscribe: (topic: string, fn: (payload: unknown, topic: string) => void) => router.subscribe(topic, fn),
   };
   const inst = await def.setup(ctx);
   if (!inst || typeof inst.handlers !== 'object') throw new Error(`setup() of '${spec.module}' must return { handlers }`);
-  router.activate(spec.path, { handlers: inst.handlers, ctx, concurrency: spec.concurrency ?? def.concurrency ?? Infinity, stop: inst.stop });
-  return def.onCrash ?? 'fail';
+  if (def.messages) {
+    // The map and the handlers are one contract: neither may name a type the other lacks.
+    const missing = Object.keys(def.messages).filter((t) => typeof inst.handlers[t] !== 'function');
+    const extra = Object.keys(inst.handlers).filter((t) => !Object.hasOwn(def.messages!, t));
+    if (missing.length || extra.length) {
+      throw new Error(`actor '${spec.path}' (${spec.module}): ${missing.length ? `no handler for ${missing.join(', ')}` : ''}${missing.length && extra.length ? '; ' : ''}${extra.length ? `handlers without a message in its map: ${extra.join(', ')}` : ''}`);
+    }
+  }
+  const check = checkAll ? messageCheck(def.messages ?? messageSchemas) : undefined;
+  router.activate(spec.path, { handlers: inst.handlers, ctx, concurrency: spec.concurrency ?? def.concurrency ?? Infinity, stop: inst.stop, check });
+  return spec.onCrash ?? def.onCrash ?? 'fail';
 }
 
 async function boot(): Promise<void> {

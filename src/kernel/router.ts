@@ -7,9 +7,11 @@
  * that the kernel gave it for the target's thread.
  */
 import { Kind, type Frame, type WireMessage, type WirePublish, type WireReply } from '../../protocol/wire.js';
-import { ActorError, type ActorContext, type AskOptions, type Handler, type MessageMeta } from './actor.js';
+import { ActorError, type AskOptions, type Handler, type MessageMeta } from './actor.js';
 import { Link, type LinkOptions } from './link.js';
 import { topicMatches } from './topics.js';
+import { toActorError } from './errors.js';
+import type { MessageCheck } from './validation.js';
 
 export interface DirectoryEntry {
   node: string;
@@ -37,13 +39,16 @@ interface Pending {
 
 export interface LocalActor {
   path: string;
-  handlers: Record<string, Handler<any>>;
-  ctx: ActorContext<any>;
+  handlers: Record<string, Handler>;
+  /** Passed to each handler as its third argument. */
+  ctx: unknown;
   concurrency: number;
   running: number;
   mailbox: Array<{ msg: WireMessage; link: Link | null }>;
   handled: number;
   stop?: () => unknown;
+  /** Set under `kernel.validate: all`: requests and replies are checked against the actor's message map. */
+  check?: MessageCheck;
 }
 
 type Subscriber = (payload: any, topic: string) => void;
@@ -342,10 +347,10 @@ export class Router {
    * (unacknowledged, so they count against the senders' credit) until `activate`.
    */
   reserve(path: string): void {
-    this.local.set(path, { path, handlers: {}, ctx: null as unknown as ActorContext<any>, concurrency: 0, running: 0, mailbox: [], handled: 0 });
+    this.local.set(path, { path, handlers: {}, ctx: null, concurrency: 0, running: 0, mailbox: [], handled: 0 });
   }
 
-  activate(path: string, a: Pick<LocalActor, 'handlers' | 'ctx' | 'concurrency' | 'stop'>): void {
+  activate(path: string, a: Pick<LocalActor, 'handlers' | 'ctx' | 'concurrency' | 'stop' | 'check'>): void {
     const actor = this.local.get(path);
     if (!actor) throw new Error(`activate: '${path}' was not reserved`);
     Object.assign(actor, a);
@@ -390,8 +395,11 @@ export class Router {
       this.replyError(msg, link, new ActorError('unknown_type', `actor '${actor.path}' does not handle '${msg.ty}'`));
       return;
     }
+    const invalid = actor.check?.request(msg.ty, msg.p);
+    if (invalid) return this.replyError(msg, link, invalid);
     const meta: MessageMeta = { type: msg.ty, from: msg.from };
     if (msg.id !== undefined) meta.id = msg.id;
+    const replyOk = actor.check && msg.k === Kind.Ask ? this.checkedReply(actor.check) : this.replyOk;
     let result: unknown;
     try {
       result = handler(msg.p, meta, actor.ctx);
@@ -404,7 +412,7 @@ export class Router {
       (result as Promise<unknown>).then(
         (v) => {
           actor.running--;
-          this.replyOk(msg, link, v);
+          replyOk.call(this, msg, link, v);
           if (actor.mailbox.length > 0) this.pump(actor);
         },
         (err) => {
@@ -415,7 +423,16 @@ export class Router {
       );
       return;
     }
-    this.replyOk(msg, link, result);
+    replyOk.call(this, msg, link, result);
+  }
+
+  /** A reply that violates its schema goes to the caller as `invalid_reply`; the actor keeps serving. */
+  private checkedReply(check: MessageCheck): (msg: WireMessage, link: Link | null, value: unknown) => void {
+    return (msg, link, value) => {
+      const bad = check.reply(msg.ty, value);
+      if (bad) this.replyError(msg, link, bad);
+      else this.replyOk(msg, link, value);
+    };
   }
 
   private replyOk(msg: WireMessage, link: Link | null, value: unknown): void {
@@ -439,8 +456,5 @@ function mailboxFull(to: string, window: number): ActorError {
   return new ActorError('mailbox_full', `mailbox of '${to}' is full (${window} messages waiting)`, { capacity: window });
 }
 
-export function toActorError(err: unknown): ActorError {
-  if (err instanceof ActorError) return err;
-  if (err instanceof Error) return new ActorError('handler_error', err.message);
-  return new ActorError('handler_error', String(err));
-}
+/** The kernel-level error mapping lives in errors.ts; re-exported for existing importers. */
+export { toActorError };

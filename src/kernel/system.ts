@@ -15,6 +15,8 @@ import { createLogger } from './log.js';
 import { levelName } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
+import { messageSchemas } from '../../protocol/index.js';
+import { messageCheck, validateMode } from './validation.js';
 import type { ControlFromHost } from './control.js';
 import { LivenessMonitor } from './liveness.js';
 
@@ -325,7 +327,7 @@ export class ActorSystem {
   }
 
   /** Register an actor that runs on the main thread (the kernel's own, or an embedder's). */
-  addLocalActor(path: string, handlers: Record<string, Handler<any>>): void {
+  addLocalActor(path: string, handlers: Record<string, Handler>): void {
     const ctx = {
       path,
       config: {},
@@ -337,11 +339,13 @@ export class ActorSystem {
       },
       tell: (to: string, type: string, payload?: unknown) => this.router.tell(path, to, type, payload) as void,
       ask: <R>(to: string, type: string, payload?: unknown, opts?: AskOptions) => this.router.ask<R>(path, to, type, payload, opts),
+      askDynamic: (to: string, type: string, payload: unknown, opts?: AskOptions) => this.router.ask<unknown>(path, to, type, payload, opts),
       publish: (topic: string, payload: unknown) => this.router.publish(topic, payload),
       subscribe: (topic: string, fn: (p: any, t: string) => void) => this.router.subscribe(topic, fn),
     };
     const ctxDataDir = this.config.data_dir;
-    this.router.local.set(path, { path, handlers, ctx, concurrency: Infinity, running: 0, mailbox: [], handled: 0 });
+    const check = validateMode(this.config) === 'all' ? messageCheck(messageSchemas) : undefined;
+    this.router.local.set(path, { path, handlers, ctx, concurrency: Infinity, running: 0, mailbox: [], handled: 0, check });
     const entry: DirectoryEntry = { node: MAIN_NODE, onCrash: 'fail', state: 'up' };
     this.router.directory.set(path, entry);
     // Threads already running learn the new address at once (later ones get it at spawn).

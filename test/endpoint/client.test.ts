@@ -42,7 +42,7 @@ async function raw(): Promise<{ ws: WebSocket; next(): Promise<any>; send(o: unk
 }
 
 test('an external client asks an actor and gets the reply', async () => {
-  assert.deepEqual(await client.ask('test/a', 'test.echo', { hello: 'world' }), { hello: 'world' });
+  assert.deepEqual(await client.askDynamic('test/a', 'test.echo', { hello: 'world' }), { hello: 'world' });
 });
 
 test('status over the endpoint lists the actors', async () => {
@@ -52,14 +52,14 @@ test('status over the endpoint lists the actors', async () => {
 });
 
 test('typed errors cross the process boundary', async () => {
-  await assert.rejects(client.ask('test/missing', 'test.echo', {}), { code: 'unknown_actor' });
-  await assert.rejects(client.ask('test/a', 'test.fail', { code: 'bad_thing' }), { code: 'bad_thing' });
+  await assert.rejects(client.askDynamic('test/missing', 'test.echo', {}), { code: 'unknown_actor' });
+  await assert.rejects(client.askDynamic('test/a', 'test.fail', { code: 'bad_thing' }), { code: 'bad_thing' });
 });
 
 test('external clients subscribe to topics', async () => {
   const seen: unknown[] = [];
   const off = await client.subscribe('news/*', (p) => seen.push(p));
-  await client.ask('test/a', 'test.publish', { topic: 'news/today', payload: 'hi' });
+  await client.askDynamic('test/a', 'test.publish', { topic: 'news/today', payload: 'hi' });
   await until(() => seen.length === 1, 2000, 'event');
   off();
 });
@@ -87,7 +87,7 @@ test('malformed frames get errors naming what was wrong; the service stays up', 
   assert.equal(r2.error.code, 'invalid_message');
   assert.match(r2.error.message, /payload/);
   c.ws.close();
-  assert.equal(await client.ask('test/a', 'test.echo', 'alive'), 'alive');
+  assert.equal(await client.askDynamic('test/a', 'test.echo', 'alive'), 'alive');
 });
 
 test('an oversized frame closes that connection only', async () => {
@@ -95,7 +95,7 @@ test('an oversized frame closes that connection only', async () => {
   const closed = new Promise<number>((r) => c.ws.once('close', (code) => r(code)));
   c.send({ v: 1, op: 'tell', to: 'test/a', type: 'test.record', payload: 'x'.repeat(200 * 1024) });
   assert.equal(await closed, 1009);
-  assert.equal(await client.ask('test/a', 'test.echo', 'alive'), 'alive');
+  assert.equal(await client.askDynamic('test/a', 'test.echo', 'alive'), 'alive');
 });
 
 test('a client that disconnects mid-ask does not disturb the service', async () => {
@@ -103,7 +103,7 @@ test('a client that disconnects mid-ask does not disturb the service', async () 
   c.send({ v: 1, op: 'ask', id: 1, to: 'test/a', type: 'test.sleep', payload: { ms: 100 } });
   c.ws.terminate();
   await new Promise((r) => setTimeout(r, 150));
-  assert.equal(await client.ask('test/a', 'test.echo', 'alive'), 'alive');
+  assert.equal(await client.askDynamic('test/a', 'test.echo', 'alive'), 'alive');
 });
 
 test('asks before hello are refused', async () => {

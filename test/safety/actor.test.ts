@@ -67,11 +67,11 @@ test('handlers (unit): each message type answers in its reply schema; overrides 
   assert.ok(stats.rules['secret.github_pat'].sanitize >= 2);
   assert.equal(stats.rules['secret.github_pat'].warn, 1);
   assert.equal(stats.rules['ssrf.blocked'].block, 1);
-  await assert.rejects(async () => h['safety.inspect_untrusted']({ text: 'x', source: 'email' }, meta, undefined as never), (e: unknown) => e instanceof ActorError && e.code === 'invalid_message');
-  await assert.rejects(async () => h['safety.redact']({ text: 42 }, meta, undefined as never), /"text" must be a string, bytes or \{base64: string\}/);
-  const b64 = await h['safety.redact']({ text: { base64: Buffer.from('plain words').toString('base64') } }, meta, undefined as never) as any;
+  await assert.rejects(async () => h['safety.inspect_untrusted']({ text: 'x', source: 'email' } as never, meta, undefined as never), (e: unknown) => e instanceof ActorError && e.code === 'invalid_message');
+  await assert.rejects(async () => h['safety.redact']({ text: 42 } as never, meta, undefined as never), /"text" must be a string, bytes or \{base64: string\}/);
+  const b64 = await h['safety.redact']({ text: { base64: Buffer.from('plain words').toString('base64') } as never }, meta, undefined as never) as any;
   assert.equal(b64.text, 'plain words');
-  await assert.rejects(async () => h['safety.redact']({ text: { base64: 'aGVsbG8*' } }, meta, undefined as never), (e: unknown) => e instanceof ActorError && e.code === 'invalid_message' && /safety\.redact: text\.base64: invalid character "\*" at offset 7/.test(e.message));
+  await assert.rejects(async () => h['safety.redact']({ text: { base64: 'aGVsbG8*' } } as never, meta, undefined as never), (e: unknown) => e instanceof ActorError && e.code === 'invalid_message' && /safety\.redact: text\.base64: invalid character "\*" at offset 7/.test(e.message));
 });
 
 test('bad input through the handlers: binary, invalid UTF-8 bytes, oversized, 50 MB', async () => {

@@ -1,4 +1,5 @@
 /** `rustyclaw safety …` commands against the real safety actor in a kernel booted for the test. */
+import type { AskOptions } from '../../protocol/define.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,8 +32,8 @@ after(async () => {
 async function run(...args: string[]): Promise<{ out: string; code: number }> {
   const rt: CliRuntime = {
     config: () => ({}) as never,
-    ask: (to, type, payload, opts) => sys.ask(to, type, payload, opts),
-    tell: async (to, type, payload) => { await sys.tell(to, type, payload); },
+    ask: ((to: string, type: string, payload?: unknown, opts?: AskOptions) => sys.ask(to, type, payload, opts)) as CliRuntime['ask'],
+    tell: (async (to: string, type: string, payload?: unknown) => { await sys.tell(to, type, payload); }) as CliRuntime['tell'],
     subscribe: async (topic, fn) => sys.subscribe(topic, fn),
     remote: async () => false,
     close: async () => undefined,

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import readline from 'node:readline';
 import type { Command } from 'commander';
+import type { CliRuntime } from '../runtime.js';
 import type { AgentEvent, AgentSendReply } from '../../../protocol/agent.js';
 import type { EndpointInfo } from '../../client/index.js';
 import type { RootConfig } from '../../config/load.js';
@@ -17,7 +18,7 @@ import { envDrift } from '../service-env.js';
 import { reportFinish } from '../finish-notice.js';
 
 export interface ChatCliRuntime {
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+  ask: CliRuntime['ask'];
   subscribe?(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
   close(): Promise<void>;
   config?(): RootConfig;
@@ -106,7 +107,7 @@ export async function chatTurn(rt: ChatCliRuntime, agent: string, payload: { tex
     })
     : () => {};
   try {
-    const reply = await rt.ask<AgentSendReply>(`agents/${agent}`, 'agent.send', { ...payload, request_id, channel: 'cli' }, { timeoutMs: TURN_TIMEOUT_MS });
+    const reply = await rt.ask(`agents/${agent}`, 'agent.send', { ...payload, request_id, channel: 'cli' }, { timeoutMs: TURN_TIMEOUT_MS });
     // Events can trail the reply by a moment; the reply is authoritative for the final text.
     await new Promise((r) => setImmediate(r));
     const shown = printer.printed();
@@ -206,7 +207,7 @@ export function register(program: Command, rt: ChatCliRuntime, io: ChatIO = stdi
         const base = { session: o.session, ...(o.model ? { model: o.model } : {}) };
         if (text) {
           if (o.json) {
-            const r = await rt.ask<AgentSendReply>(`agents/${o.agent}`, 'agent.send', { text, ...base, channel: 'cli' }, { timeoutMs: TURN_TIMEOUT_MS });
+            const r = await rt.ask(`agents/${o.agent}`, 'agent.send', { text, ...base, channel: 'cli' }, { timeoutMs: TURN_TIMEOUT_MS });
             io.out(`${JSON.stringify(r)}\n`);
             reportFinish(r, io.err, { oneShot: true });
           } else {

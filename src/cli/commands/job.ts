@@ -115,7 +115,7 @@ export function register(program: Command, rt: JobCliRuntime, io: CliIO = stdio)
       if (o.state && !STATES.includes(o.state)) throw new Error(`--state must be one of ${STATES.join(', ')} (got '${o.state}')`);
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer (got '${o.limit}')`);
-      const r = await rt.ask<{ jobs: Job[]; total: number }>(S, 'job.list', { limit, ...(o.state ? { state: o.state } : {}), ...(o.routine ? { routine_id: o.routine } : {}) });
+      const r = await rt.ask(S, 'job.list', { limit, ...(o.state ? { state: o.state } : {}), ...(o.routine ? { routine_id: o.routine } : {}) });
       if (o.json) io.out(JSON.stringify(r) + '\n');
       else if (r.jobs.length === 0) io.out('no jobs\n');
       else io.out(jobRows(r.jobs) + (r.total > r.jobs.length ? `\n(${r.jobs.length} of ${r.total})\n` : '\n'));
@@ -128,7 +128,7 @@ export function register(program: Command, rt: JobCliRuntime, io: CliIO = stdio)
     .option('--json', 'print the job as JSON')
     .description("a job's state, attempts, errors and result")
     .action(async (id: string, o: { json?: boolean }) => {
-      const j = await rt.ask<Job>(S, 'job.status', { id });
+      const j = await rt.ask(S, 'job.status', { id });
       io.out(o.json ? JSON.stringify(j) + '\n' : jobDetail(j));
       await rt.close();
     });
@@ -155,7 +155,7 @@ export function register(program: Command, rt: JobCliRuntime, io: CliIO = stdio)
     .option('--json', 'print the reply as JSON')
     .description('cancel a pending or running job (a running agent turn is aborted)')
     .action(async (id: string, o: { json?: boolean }) => {
-      const r = await rt.ask<{ id: string; state: string }>(S, 'job.cancel', { id });
+      const r = await rt.ask(S, 'job.cancel', { id });
       if (o.json) io.out(JSON.stringify(r) + '\n');
       else io.out(r.state === 'cancelled' ? `cancelled ${r.id}\n` : `${r.id} had already ${r.state === 'completed' ? 'completed' : 'failed'}; nothing to cancel\n`);
       await rt.close();

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { CliRuntime } from '../runtime.js';
 import { table } from '../table.js';
-import { MEMORY_PROGRESS_TOPIC, type MemoryAddReply, type MemorySearchReply, type MemoryStatsReply } from '../../../protocol/memory.js';
+import { Value } from '@sinclair/typebox/value';
+import { MEMORY_PROGRESS_TOPIC, SearchModeSchema } from '../../../protocol/memory.js';
 import { EMBEDDER_PROGRESS_TOPIC } from '../../../protocol/embedder.js';
 
 const LONG = { timeoutMs: 24 * 3600_000 };
@@ -96,7 +97,7 @@ export function register(program: Command, rt: CliRuntime): void {
       }
       if (o.agent) payload.agent = o.agent;
       if (o.id) payload.id = o.id;
-      const r = await withProgress(rt, 'add', 'indexing', () => rt.ask<MemoryAddReply>('system/memory', 'memory.add', payload, LONG));
+      const r = await withProgress(rt, 'add', 'indexing', () => rt.ask('system/memory', 'memory.add', payload, LONG));
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
         process.stdout.write(`added ${r.added}, updated ${r.updated}, unchanged ${r.unchanged}, removed ${r.deleted}; ${r.chunks} new chunks\n`);
@@ -117,7 +118,7 @@ export function register(program: Command, rt: CliRuntime): void {
     .option('--json', 'print the reply as JSON')
     .description('search the memory')
     .action(async (words: string[], o: { mode: string; k: string; source?: string; agent?: string; since?: string; json?: boolean }) => {
-      if (!['hybrid', 'bm25', 'vector'].includes(o.mode)) throw new Error(`--mode must be hybrid, bm25 or vector (got '${o.mode}')`);
+      if (!Value.Check(SearchModeSchema, o.mode)) throw new Error(`--mode must be hybrid, bm25 or vector (got '${o.mode}')`);
       const k = Number(o.k);
       if (!Number.isInteger(k) || k < 1) throw new Error(`-k must be a positive integer (got '${o.k}')`);
       if (o.mode !== 'bm25') await ensureModel(rt);
@@ -125,7 +126,7 @@ export function register(program: Command, rt: CliRuntime): void {
       if (o.source) filters.source = o.source;
       if (o.agent) filters.agent = o.agent;
       if (o.since) filters.since = /^\d+$/.test(o.since) ? Number(o.since) : o.since;
-      const r = await rt.ask<MemorySearchReply>('system/memory', 'memory.search', { query: words.join(' '), mode: o.mode, k, ...(Object.keys(filters).length ? { filters } : {}) });
+      const r = await rt.ask('system/memory', 'memory.search', { query: words.join(' '), mode: o.mode, k, ...(Object.keys(filters).length ? { filters } : {}) });
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
         for (const w of r.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
@@ -149,7 +150,7 @@ export function register(program: Command, rt: CliRuntime): void {
     .option('--json', 'print the reply as JSON')
     .description('documents, chunks, model and index state')
     .action(async (o: { json?: boolean }) => {
-      const s = await rt.ask<MemoryStatsReply>('system/memory', 'memory.stats', {});
+      const s = await rt.ask('system/memory', 'memory.stats', {});
       if (o.json) process.stdout.write(JSON.stringify(s) + '\n');
       else {
         const rows: Array<[string, string | number]> = [
@@ -175,7 +176,7 @@ export function register(program: Command, rt: CliRuntime): void {
     .description('re-chunk and re-embed every stored document with the current model and settings')
     .action(async (o: { json?: boolean }) => {
       await ensureModel(rt);
-      const r = await withProgress(rt, 'reindex', 'reindexing', () => rt.ask<{ docs: number; chunks: number; model: string }>('system/memory', 'memory.reindex', {}, LONG));
+      const r = await withProgress(rt, 'reindex', 'reindexing', () => rt.ask('system/memory', 'memory.reindex', {}, LONG));
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else process.stdout.write(`reindexed ${r.docs} documents into ${r.chunks} chunks with ${r.model}\n`);
       await rt.close();
@@ -193,7 +194,7 @@ export function register(program: Command, rt: CliRuntime): void {
       if (o.path) payload.path = path.resolve(o.path);
       if (o.source) payload.source = o.source;
       if (!Object.keys(payload).length) throw new Error('memory delete needs --id, --path or --source');
-      const r = await rt.ask<{ deleted: number; chunks: number }>('system/memory', 'memory.delete', payload);
+      const r = await rt.ask('system/memory', 'memory.delete', payload);
       process.stdout.write(`deleted ${r.deleted} documents (${r.chunks} chunks)\n`);
       await rt.close();
     });

@@ -137,7 +137,7 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
     .option('--json', 'print the reply as JSON')
     .description('list routines')
     .action(async (o: { json?: boolean }) => {
-      const r = await rt.ask<{ routines: Routine[] }>(S, 'routine.list', {});
+      const r = await rt.ask(S, 'routine.list', {});
       if (o.json) io.out(JSON.stringify(r) + '\n');
       else io.out(r.routines.length ? routineRows(r.routines) + '\n' : 'no routines\n');
       await rt.close();
@@ -184,7 +184,7 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
         specs = specsFromYaml(text, f.file);
       } else specs = [specFromFlags(id, f)];
       for (const spec of specs) {
-        const r = await rt.ask<{ routine: Routine; webhook?: { url: string; secret: string; signature_header: string; timestamp_header: string }; warning?: string }>(S, 'routine.create', spec);
+        const r = await rt.ask(S, 'routine.create', spec);
         if (f.json) {
           io.out(JSON.stringify(r) + '\n');
           continue;
@@ -227,7 +227,7 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
     .option('--json', 'print the reply as JSON')
     .description('fire a routine now (also when disabled; max-concurrent still applies)')
     .action(async (id: string, o: { input?: string; json?: boolean }) => {
-      const r = await rt.ask<{ job_id?: string; skipped?: string }>(S, 'routine.run', { id, ...(o.input ? { input: o.input } : {}) });
+      const r = await rt.ask(S, 'routine.run', { id, ...(o.input ? { input: o.input } : {}) });
       if (o.json) io.out(JSON.stringify(r) + '\n');
       else if (r.job_id) io.out(`started job ${r.job_id} (rustyclaw job status ${r.job_id})\n`);
       else {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime.js';
 import { table } from '../table.js';
-import { SAFETY_ACTOR, type InspectInboundReply, type InspectUntrustedReply, type RedactReply, type CheckUrlReply, type StatsReply } from '../../../protocol/safety.js';
+import { SAFETY_ACTOR, type InspectInboundReply, type InspectUntrustedReply, type RedactReply } from '../../../protocol/safety.js';
 
 const LONG = { timeoutMs: 10 * 60_000 };
 /** Largest file `scan` sends to the actor (the actor's own limit applies too). */
@@ -203,7 +203,7 @@ export function register(program: Command, rt: CliRuntime, io: CliOutput = { wri
     .option('--json', 'print the reply as JSON')
     .description('say whether an outbound request to URL would be allowed (SSRF guard); exit code 2 when blocked')
     .action(async (url: string, o: { resolve: boolean; json?: boolean }) => {
-      const r = await rt.ask<CheckUrlReply>(SAFETY_ACTOR, 'safety.check_url', { url, resolve: o.resolve });
+      const r = await rt.ask(SAFETY_ACTOR, 'safety.check_url', { url, resolve: o.resolve });
       if (o.json) io.write(JSON.stringify(r) + '\n');
       else io.write(`${r.allowed ? 'allowed' : 'blocked'}${r.address ? ` (${r.address})` : ''}${r.reason ? `: ${r.reason}` : ''}\n`);
       if (!r.allowed) process.exitCode = 2;
@@ -215,7 +215,7 @@ export function register(program: Command, rt: CliRuntime, io: CliOutput = { wri
     .option('--json', 'print the reply as JSON')
     .description('decision counters per rule and action since the safety actor started')
     .action(async (o: { json?: boolean }) => {
-      const s = await rt.ask<StatsReply>(SAFETY_ACTOR, 'safety.stats', {});
+      const s = await rt.ask(SAFETY_ACTOR, 'safety.stats', {});
       if (o.json) io.write(JSON.stringify(s) + '\n');
       else {
         io.write(`since ${s.since}; scans ${Object.entries(s.scans).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; ${s.bytes} characters\n`);
@@ -232,7 +232,7 @@ export function register(program: Command, rt: CliRuntime, io: CliOutput = { wri
     .option('--json', 'print the reply as JSON')
     .description('list every rule with its category, severity and effective action')
     .action(async (o: { agent?: string; channel?: string; json?: boolean }) => {
-      const r = await rt.ask<{ rules: Array<{ id: string; category: string; severity: string; action: string; description: string }> }>(SAFETY_ACTOR, 'safety.rules', { agent: o.agent, channel: o.channel });
+      const r = await rt.ask(SAFETY_ACTOR, 'safety.rules', { agent: o.agent, channel: o.channel });
       if (o.json) io.write(JSON.stringify(r) + '\n');
       else io.write(table(['rule', 'category', 'severity', 'action', 'description'], r.rules.map((x) => [x.id, x.category, x.severity, x.action, x.description])) + '\n');
       await rt.close();

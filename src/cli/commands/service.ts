@@ -9,7 +9,7 @@ import { createCliLogger, type LogFormat } from '../logger.js';
 import { announce, findService, NoServiceError } from '../discovery.js';
 import { snapshotEnv } from '../service-env.js';
 import { capabilities } from '../capability.js';
-import type { StatusReply } from '../../../protocol/kernel.js';
+import type { BuiltinMessages } from '../../../protocol/index.js';
 import type { StatsReply as SafetyStats } from '../../../protocol/safety.js';
 
 /**
@@ -19,7 +19,7 @@ import type { StatsReply as SafetyStats } from '../../../protocol/safety.js';
 async function readinessProblems(svc: Service, config: RootConfig): Promise<string[]> {
   const st = await svc.sys.status();
   if (!st.actors.some((a) => a.path === 'system/scheduler')) return [];
-  const stats = await svc.sys.ask<{ webhook_error?: string }>('system/scheduler', 'scheduler.stats', {}, { timeoutMs: 10_000 }).catch(() => null);
+  const stats = await svc.sys.ask('system/scheduler', 'scheduler.stats', {}, { timeoutMs: 10_000 }).catch(() => null);
   if (!stats?.webhook_error) return [];
   const port = (config.scheduler as { webhook?: { port?: number } } | undefined)?.webhook?.port;
   return [`the scheduler's webhook endpoint ${stats.webhook_error}; set scheduler.webhook.port (0 = any free port, now ${port}) or scheduler.webhook.enabled: false`];
@@ -78,9 +78,9 @@ export function register(program: Command, rt: CliRuntime): void {
     .description("every actor: path, thread, state, restarts, mailbox depth, messages handled, and what it can do (embedder model, providers, webhooks)")
     .option('--json', 'print one JSON object')
     .action(async (o: { json?: boolean }) => {
-      const st = await rt.ask<StatusReply>('kernel', 'kernel.status');
+      const st = await rt.ask('kernel', 'kernel.status');
       const remote = await rt.remote();
-      const caps = await rt.waiting!.on('the actors to report their capabilities', capabilities((to, type, p, opts) => rt.ask(to, type, p, opts), st.actors));
+      const caps = await rt.waiting!.on('the actors to report their capabilities', capabilities((to, type, p, opts) => rt.ask(to, type as keyof BuiltinMessages & string, p as never, opts), st.actors));
       const safety = (caps['system/safety']?.detail as SafetyStats | undefined) ?? null;
       if (o.json) {
         const capability = Object.fromEntries(Object.entries(caps).map(([k, v]) => [k, v.line]));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime.js';
 import { table } from '../table.js';
-import { TOOL_RUNNER_ACTOR, type ToolAddReply, type ToolListReply, type ToolRunReply, type ToolVerifyReply } from '../../../protocol/tool-runner.js';
+import { TOOL_RUNNER_ACTOR } from '../../../protocol/tool-runner.js';
 
 const LONG = { timeoutMs: 11 * 60_000 };
 
@@ -26,7 +26,7 @@ export function register(program: Command, rt: CliRuntime): void {
     .option('--json', 'print the registry as JSON')
     .description('registered tools (registry folder and shipped tools) with their hashes and network grants')
     .action(async (o: { json?: boolean }) => {
-      const r = await rt.ask<ToolListReply>(TOOL_RUNNER_ACTOR, 'tool.list', {});
+      const r = await rt.ask(TOOL_RUNNER_ACTOR, 'tool.list', {});
       if (o.json) out(JSON.stringify(r) + '\n');
       else if (!r.tools.length) out('no tools registered\n');
       else {
@@ -41,7 +41,7 @@ export function register(program: Command, rt: CliRuntime): void {
     .argument('<manifest>', 'a tool manifest (YAML or JSON) with its module beside it')
     .description('verify a tool (schema, BLAKE3) and register a copy of it in the tools folder')
     .action(async (manifest: string) => {
-      const r = await rt.ask<ToolAddReply>(TOOL_RUNNER_ACTOR, 'tool.add', { manifest: path.resolve(manifest) });
+      const r = await rt.ask(TOOL_RUNNER_ACTOR, 'tool.add', { manifest: path.resolve(manifest) });
       out(`${r.replaced ? 're-registered' : 'registered'} ${r.tool.name} (module blake3 ${r.tool.module_blake3}, manifest pinned ${r.tool.manifest_blake3}) at ${r.tool.manifest}\n`);
       await rt.close();
     });
@@ -50,7 +50,7 @@ export function register(program: Command, rt: CliRuntime): void {
     .argument('<name>', 'a registered tool')
     .description('unregister a tool (deletes its folder in the registry)')
     .action(async (name: string) => {
-      const r = await rt.ask<{ removed: boolean }>(TOOL_RUNNER_ACTOR, 'tool.remove', { name });
+      const r = await rt.ask(TOOL_RUNNER_ACTOR, 'tool.remove', { name });
       if (r.removed) out(`removed ${name}\n`);
       else {
         process.stderr.write(`rustyclaw: unknown_tool: no registered tool '${name}'\n`);
@@ -64,7 +64,7 @@ export function register(program: Command, rt: CliRuntime): void {
     .option('--json', 'print the result as JSON')
     .description("check the module's BLAKE3 against the manifest and the manifest against its pin; exit code 1 on a mismatch")
     .action(async (arg: string, o: { json?: boolean }) => {
-      const r = await rt.ask<ToolVerifyReply>(TOOL_RUNNER_ACTOR, 'tool.verify', target(arg));
+      const r = await rt.ask(TOOL_RUNNER_ACTOR, 'tool.verify', target(arg));
       if (o.json) out(JSON.stringify(r) + '\n');
       else {
         out(`${r.ok ? 'ok' : 'FAILED'}: ${r.name}\n  module   ${r.module}\n  blake3   ${r.module_blake3}${r.module_blake3 === r.expected_blake3 ? ' (matches the manifest)' : `\n  expected ${r.expected_blake3}`}\n  manifest ${r.manifest_blake3}${r.pinned_manifest_blake3 ? (r.pinned_manifest_blake3 === r.manifest_blake3 ? ' (matches its pin)' : `\n  pinned   ${r.pinned_manifest_blake3}`) : ''}\n`);
@@ -88,7 +88,7 @@ export function register(program: Command, rt: CliRuntime): void {
       } catch (e) {
         throw new Error(`--args: not valid JSON: ${(e as Error).message}`, { cause: e });
       }
-      const r = await rt.ask<ToolRunReply>(TOOL_RUNNER_ACTOR, 'tool.run', {
+      const r = await rt.ask(TOOL_RUNNER_ACTOR, 'tool.run', {
         ...target(arg), args, agent: o.agent, ...(o.workspace ? { workspace: path.resolve(o.workspace) } : {}),
       }, LONG);
       if (o.json) {

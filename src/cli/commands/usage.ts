@@ -55,7 +55,7 @@ export function register(program: Command, rt: UsageCliRuntime, io = { out: (s: 
     .option('--json', 'print the reply as JSON')
     .action(async (o: { json?: boolean }) => {
       try {
-        const r = await rt.ask<{ providers: ProviderState[]; aliases: Record<string, string[]> }>('system/provider-router', 'provider.status', {});
+        const r = await rt.ask('system/provider-router', 'provider.status', {});
         const info = rt.service ? await rt.service() : null;
         const notes = info && rt.config ? envDrift(rt.config(), info.env) : [];
         if (o.json) io.out(`${JSON.stringify({ ...r, service_env: info?.env ?? null, env_notes: notes })}\n`);
@@ -77,7 +77,7 @@ export function register(program: Command, rt: UsageCliRuntime, io = { out: (s: 
         const bad = group_by.filter((g) => !KEYS.includes(g));
         if (bad.length) throw new Error(`--by: unknown key(s) ${bad.join(', ')} (use ${KEYS.join(', ')})`);
         if (o.since && Number.isNaN(Date.parse(o.since))) throw new Error(`--since: not a date: '${o.since}'`);
-        const r = await rt.ask<UsageReply>('system/provider-router', 'provider.usage', { group_by, ...(o.since ? { since: o.since } : {}) });
+        const r = await rt.ask('system/provider-router', 'provider.usage', { group_by, ...(o.since ? { since: o.since } : {}) });
         if (o.json) io.out(`${JSON.stringify(r)}\n`);
         else if (!r.rows.length) io.out('no LLM usage recorded yet\n');
         else io.out(`${usageTable(r)}\n`);
