@@ -95,13 +95,13 @@ test('config errors name where the value came from: flag, environment variable, 
 
   r = await runCli(w, ['start', '--placement', 'tiny']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /kernel\.placement: expected one of dedicated, shared, got "tiny" \(from --placement tiny\)/);
+  assert.match(r.stderr, /kernel\.placement: expected one of dedicated, shared, edge, got "tiny" \(from --placement tiny\)/);
 
   const bad = path.join(w.project, 'bad.yaml');
   writeFileSync(bad, 'kernel:\n  placement: tiny\n  mailbox:\n    capacty: 3\n');
   r = await runCli(w, ['-c', bad, 'start']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /line 2: kernel\.placement: expected one of dedicated, shared, got "tiny"/);
+  assert.match(r.stderr, /line 2: kernel\.placement: expected one of dedicated, shared, edge, got "tiny"/);
   assert.match(r.stderr, /line 4: kernel\.mailbox\.capacty: unknown option \(allowed here: capacity, overflow\)/);
 
   r = await runCli(w, ['-c', path.join(w.project, 'missing.yaml'), 'status']);
