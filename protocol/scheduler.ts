@@ -169,7 +169,7 @@ export const RoutineSpecSchema = Type.Object(
 );
 export type RoutineSpec = Static<typeof RoutineSpecSchema>;
 
-export const RoutineSchema = Type.Intersect([
+export const RoutineSchema = Type.Composite([
   RoutineSpecSchema,
   Type.Object({
     enabled: Type.Boolean(),

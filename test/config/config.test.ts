@@ -91,7 +91,7 @@ test('a bad value names where it came from: the env var or the flag, not a line 
 });
 
 test('a union of literals lists its allowed values', () => {
-  assert.deepEqual(problems('kernel:\n  placement: tiny\n'), ['line 2: kernel.placement: expected one of dedicated, shared, got "tiny"']);
+  assert.deepEqual(problems('kernel:\n  placement: tiny\n'), ['line 2: kernel.placement: expected one of dedicated, shared, edge, got "tiny"']);
 });
 
 test('the data dir defaults to the user home (XDG_DATA_HOME first), not the cwd; a file-relative one only when named', () => {

@@ -150,13 +150,13 @@ test('one-shot runs without a service remember a Retry-After cooldown from one r
   const dir = tempDir('rc-oneshot-');
   const cfg = config(dir, entry('rl', limited) + entry('p', s), 'rl, p');
   const cwd = tempDir('rc-cwd-');
-  const first = await cli(['--config', cfg, 'chat', 'one'], cwd);
+  const first = await cli(['--config', cfg, '--in-process', 'chat', 'one'], cwd);
   assert.equal(first.code, 0, first.stderr);
   assert.equal(first.stdout, 'echo: one\n');
-  const second = await cli(['--config', cfg, 'chat', 'two'], cwd);
+  const second = await cli(['--config', cfg, '--in-process', 'chat', 'two'], cwd);
   assert.equal(second.code, 0, second.stderr);
   assert.equal(second.stdout, 'echo: two\n');
   assert.equal(limited.requests.length, 1, 'the second run did not go back to the rate-limited provider');
-  const st = await cli(['--config', cfg, 'providers'], cwd);
+  const st = await cli(['--config', cfg, '--in-process', 'providers'], cwd);
   assert.match(st.stdout, /rl\/rl-model\s+cooldown\s+1\s+\d+ s\s+rate_limited\s+HTTP 429: Rate limit reached/);
 });
