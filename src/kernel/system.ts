@@ -16,6 +16,7 @@ import { levelName } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
 import { messageSchemas } from '../../protocol/index.js';
+import { prepareUserActors } from '../config/user-actors.js';
 import { messageCheck, validateMode } from './validation.js';
 import type { ControlFromHost } from './control.js';
 
@@ -411,6 +412,7 @@ export async function startSystem(opts: StartOptions = {}): Promise<ActorSystem>
     config.data_dir = path.resolve(config.data_dir);
   }
   else config = loadConfig();
+  await prepareUserActors(config);
   const log = opts.logger ?? createLogger(config.log.level, config.log.file);
   const tree = opts.tree ?? defaultTree(config, (m) => log.warn(m));
   const sys = new ActorSystem(config, tree, log);
