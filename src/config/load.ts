@@ -10,6 +10,7 @@ import type { Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { rootSchema, sectionSchemas } from './sections.js';
+import { patternProblems } from './patterns.js';
 
 // The YAML parser is loaded only when a file is read (embedders passing objects never pay for it).
 const require = createRequire(import.meta.url);
@@ -102,6 +103,13 @@ export function validateConfig(obj: Record<string, unknown>, source = '(config o
   const ep = (withDefaults.endpoint ?? {}) as Record<string, any>;
   if (ep.enabled && !isLoopback(String(ep.host)) && !ep.allow_remote) {
     problems.push(`endpoint.host: '${ep.host}' is not a loopback address; set endpoint.allow_remote: true to expose the endpoint to the network`);
+  }
+  // Semantic checks the schema cannot express; run only on a config that matches it.
+  if (problems.length === 0) {
+    for (const bad of patternProblems(withDefaults)) {
+      const line = doc ? lineOf(doc, bad.path) : undefined;
+      problems.push(`${line ? `line ${line}: ` : ''}${bad.message}`);
+    }
   }
   for (const n of userActorNames(withDefaults)) {
     if (Object.hasOwn(sectionSchemas, n) || (kernel.system_actors ?? []).includes(n) || n === 'agent') {

@@ -49,5 +49,5 @@ export function rootSchema(userSections: string[] = []): TSchema {
     root = Type.Object(sectionSchemas, { additionalProperties: false });
   }
   if (userSections.length === 0) return root;
-  return Type.Object({ ...sectionSchemas, ...Object.fromEntries(userSections.map((n) => [n, Type.Unknown()])) }, { additionalProperties: false });
+  return Type.Object({ ...sectionSchemas, ...Object.fromEntries(userSections.map((n) => [n, Type.Optional(Type.Unknown())])) }, { additionalProperties: false });
 }
