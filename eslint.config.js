@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'data/**', 'tools/**/*.ts'] },
+  { ignores: ['dist/**', 'node_modules/**', 'examples/embedded/dist/**', 'examples/embedded/node_modules/**', 'bench/results/**', 'data/**', 'tools/**/*.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

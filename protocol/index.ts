@@ -44,7 +44,12 @@ export const builtinTopics = {
 };
 export type BuiltinTopics = typeof builtinTopics;
 
-/** @deprecated name kept for callers of the untyped registry; same object as `builtinMessages`. */
 export type MessageSchemas = MessageSpec;
-export const messageSchemas: MessageMap = builtinMessages;
+/** Every message known to this process, looked up by type name: the built-in ones plus user actors' maps. */
+export const messageSchemas: Record<string, MessageSpec> = { ...builtinMessages };
 export const topicSchemas: TopicMap = builtinTopics as Record<string, TSchema>;
+
+/** Add a user actor's map (done at config load, after collisions were ruled out). */
+export function registerMessages(map: MessageMap): void {
+  for (const [type, spec] of Object.entries(map)) messageSchemas[type] = spec;
+}

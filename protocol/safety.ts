@@ -7,6 +7,8 @@ import { messagesOf } from './define.js';
 
 export const SAFETY_PROTOCOL_VERSION = 1;
 export const SAFETY_ACTOR = 'system/safety';
+/** How custom rule patterns are checked (src/lib/safe-regex.ts), at config load and in the actor alike. */
+export const CUSTOM_PATTERN_LIMITS = { allowedFlags: 'imsu', maxLength: 512, global: true } as const;
 
 export const SafetyAction = Type.Union([Type.Literal('ignore'), Type.Literal('warn'), Type.Literal('sanitize'), Type.Literal('block')]);
 export const SafetyVerdict = Type.Union([Type.Literal('allow'), Type.Literal('warn'), Type.Literal('sanitize'), Type.Literal('block')]);

@@ -9,6 +9,7 @@ import { ActorSystem } from './kernel/system.js';
 import { defaultTree, type SupervisorNode } from './kernel/tree.js';
 import { createLogger } from './kernel/log.js';
 import type { RootConfig } from './config/load.js';
+import { prepareUserActors } from './config/user-actors.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { endpointFile, type EndpointInfo } from './client/index.js';
 
@@ -39,6 +40,8 @@ export function runningService(dataDir: string): EndpointInfo | null {
 
 export async function startService(config: RootConfig, opts: { log?: Logger; tree?: SupervisorNode; runInfo?: Partial<EndpointInfo> } = {}): Promise<Service> {
   const t0 = performance.now();
+  // User actors are loaded and checked before anything starts (a bad module or section is a config error).
+  await prepareUserActors(config);
   const log = opts.log ?? createLogger(config.log.level, config.log.file);
   const other = runningService(config.data_dir);
   if (other) throw new Error(`a RustyClaw service already runs on data dir ${config.data_dir} (pid ${other.pid}, ${other.url}); stop it with 'rustyclaw stop'`);

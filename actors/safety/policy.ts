@@ -2,10 +2,24 @@
  * PolicyEngine: the rule catalogue (id, category, severity, default action) and the resolution of
  * overrides: built-in default < `rules` < `agents.<name>.rules` < `channels.<name>.rules`
  * (the channel is the most specific: a public channel can be stricter than the agent behind it).
- * Custom regex rules from config are compiled here through the regex guard.
+ * Custom regex rules from config are compiled here through the safe-regex module (src/lib/safe-regex.ts).
  */
 import { FORMAT_RULES, type Severity } from './leak-rules.js';
-import { compileUserRegex, RegexConfigError } from './regex-guard.js';
+import { compileSafeRegex } from '../../src/lib/safe-regex.js';
+import { CUSTOM_PATTERN_LIMITS } from '../../protocol/safety.js';
+
+/** A bad policy setting; the message starts with its YAML path. */
+export class PolicyConfigError extends Error {
+  constructor(readonly path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.name = 'PolicyConfigError';
+  }
+}
+
+/** Custom rule patterns: at most 512 characters, flags i m s u (`g` is added: rules scan with exec loops). */
+export function compileCustomPattern(pattern: unknown, flags: unknown, path: string): RegExp {
+  return compileSafeRegex(pattern, flags, { path, ...CUSTOM_PATTERN_LIMITS }).regex;
+}
 
 export type Action = 'ignore' | 'warn' | 'sanitize' | 'block';
 export type Verdict = 'allow' | 'warn' | 'sanitize' | 'block';
@@ -67,25 +81,25 @@ export class PolicyEngine {
   readonly custom: CustomRule[] = [];
   private readonly cache = new Map<string, Map<string, RuleDef>>();
 
-  /** Throws RegexConfigError / Error naming the YAML path on a bad override or custom rule. */
+  /** Throws PolicyConfigError / UnsafePatternError naming the YAML path on a bad override or custom rule. */
   constructor(private readonly cfg: PolicyConfig = {}) {
     for (const r of builtinRules()) this.rules.set(r.id, r);
     (cfg.custom_rules ?? []).forEach((c, i) => {
       const path = `safety.custom_rules[${i}]`;
       const id = c.id.startsWith('custom.') ? c.id : `custom.${c.id}`;
-      if (this.rules.has(id)) throw new RegexConfigError(`${path}.id`, `duplicate rule id "${id}"`);
-      const re = compileUserRegex(c.pattern, c.flags, `${path}.pattern`);
-      if (c.action !== undefined && !ACTIONS.has(c.action)) throw new RegexConfigError(`${path}.action`, `unknown action "${c.action}"`);
-      if (c.severity !== undefined && !SEVERITIES.has(c.severity)) throw new RegexConfigError(`${path}.severity`, `unknown severity "${c.severity}"`);
+      if (this.rules.has(id)) throw new PolicyConfigError(`${path}.id`, `duplicate rule id "${id}"`);
+      const re = compileCustomPattern(c.pattern, c.flags, `${path}.pattern`);
+      if (c.action !== undefined && !ACTIONS.has(c.action)) throw new PolicyConfigError(`${path}.action`, `unknown action "${c.action}"`);
+      if (c.severity !== undefined && !SEVERITIES.has(c.severity)) throw new PolicyConfigError(`${path}.severity`, `unknown severity "${c.severity}"`);
       const def: CustomRule = { id, category: c.category ?? 'custom', severity: c.severity ?? 'medium', action: c.action ?? 'warn', description: c.description ?? `custom pattern ${c.pattern}`, re };
       this.custom.push(def);
       this.rules.set(id, def);
     });
     const checkOverrides = (o: Record<string, RuleOverride> | undefined, path: string) => {
       for (const [id, ov] of Object.entries(o ?? {})) {
-        if (!this.rules.has(id) && !this.prefixMatches(id)) throw new RegexConfigError(`${path}.${id}`, `unknown rule id "${id}" (see \`rustyclaw safety rules\`)`);
-        if (ov.action !== undefined && !ACTIONS.has(ov.action)) throw new RegexConfigError(`${path}.${id}.action`, `unknown action "${ov.action}"`);
-        if (ov.severity !== undefined && !SEVERITIES.has(ov.severity)) throw new RegexConfigError(`${path}.${id}.severity`, `unknown severity "${ov.severity}"`);
+        if (!this.rules.has(id) && !this.prefixMatches(id)) throw new PolicyConfigError(`${path}.${id}`, `unknown rule id "${id}" (see \`rustyclaw safety rules\`)`);
+        if (ov.action !== undefined && !ACTIONS.has(ov.action)) throw new PolicyConfigError(`${path}.${id}.action`, `unknown action "${ov.action}"`);
+        if (ov.severity !== undefined && !SEVERITIES.has(ov.severity)) throw new PolicyConfigError(`${path}.${id}.severity`, `unknown severity "${ov.severity}"`);
       }
     };
     checkOverrides(cfg.rules, 'safety.rules');

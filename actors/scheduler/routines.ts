@@ -1,7 +1,7 @@
 /**
  * Routines: a prompt (or a noop, for tests) that runs as a job when its trigger fires.
  * Triggers: cron (croner, 5 or 6 fields, IANA time zones, DST as croner handles it), event (regex
- * over a kernel topic's events, see regex-guard.ts), webhook (webhook.ts), manual.
+ * over a kernel topic's events, checked by src/lib/safe-regex.ts), webhook (webhook.ts), manual.
  * Guardrails: auto-disable after `max_consecutive_failures` failed jobs in a row, `cooldown_ms`
  * between firings, at most `max_concurrent` unfinished jobs per routine (a firing beyond is
  * skipped, not queued). Cron firings missed while the service was down: `skip` (default) or
@@ -9,110 +9,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Cron } from 'croner';
-import { Value } from '@sinclair/typebox/value';
 import type { ActorStore } from '../../src/kernel/actor.js';
 import {
-  CronTriggerSchema,
-  EventTriggerSchema,
-  ManualTriggerSchema,
-  RoutineSpecSchema,
-  WebhookTriggerSchema,
   type FireResultT,
   type Job,
   type JobSubmit,
   type Routine,
-  type RoutineSpec,
   type SchedulerConfig,
 } from '../../protocol/scheduler.js';
-import { compileEventPattern, eventText, PatternError, type EventMatcher } from './regex-guard.js';
+import { compileSafeRegex, UnsafePatternError } from '../../src/lib/safe-regex.js';
 
 const PREFIX = 'routine:';
 type RoutinesConfig = SchedulerConfig['routines'];
 export type FireSource = 'cron' | 'event' | 'webhook' | 'manual';
 
-export class RoutineInputError extends Error {
-  readonly code: string = 'invalid_routine';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
-}
+export { RoutineInputError, validateCron, cronNextRuns, validateRoutineSpec } from '../../src/lib/routine-spec.js';
+import { RoutineInputError, cronNextRuns, cronOptions, validateRoutineSpec } from '../../src/lib/routine-spec.js';
 
 export class RoutineNotFound extends RoutineInputError {
   override readonly code = 'not_found';
-}
-
-const TRIGGER_SCHEMAS = { cron: CronTriggerSchema, event: EventTriggerSchema, webhook: WebhookTriggerSchema, manual: ManualTriggerSchema } as const;
-
-function firstError(schema: Parameters<typeof Value.Errors>[0], value: unknown, root: string): RoutineInputError | undefined {
-  const e = Value.Errors(schema, value).First();
-  if (!e) return undefined;
-  const field = (root + e.path.replace(/\//g, '.')).replace(/^\./, '') || root || '(routine)';
-  if (e.message === 'Unexpected property') return new RoutineInputError(field, 'unknown field');
-  return new RoutineInputError(field, e.message);
-}
-
-/** Cron options shared by validation and scheduling: 5 or 6 fields only, optional time zone. */
-function cronOptions(tz?: string) {
-  return { ...(tz ? { timezone: tz } : {}), mode: '5-or-6-parts' as const };
-}
-
-export function validateCron(expr: string, tz?: string): void {
-  const fields = expr.trim().split(/\s+/).length;
-  if (fields !== 5 && fields !== 6) throw new RoutineInputError('trigger.expr', `cron expression needs 5 or 6 fields, got ${fields} (${JSON.stringify(expr)})`);
-  if (tz) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    } catch {
-      throw new RoutineInputError('trigger.tz', `unknown time zone ${JSON.stringify(tz)}`);
-    }
-  }
-  try {
-    const c = new Cron(expr, { ...cronOptions(tz), paused: true });
-    const next = c.nextRun();
-    c.stop();
-    if (!next) throw new Error('it never fires');
-  } catch (e) {
-    if (e instanceof RoutineInputError) throw e;
-    throw new RoutineInputError('trigger.expr', `invalid cron expression ${JSON.stringify(expr)}: ${(e as Error).message}`);
-  }
-}
-
-/** Next `n` firing times of a cron trigger after `from`. */
-export function cronNextRuns(expr: string, tz: string | undefined, n: number, from: Date): Date[] {
-  const c = new Cron(expr, { ...cronOptions(tz), paused: true });
-  try {
-    return c.nextRuns(n, from);
-  } finally {
-    c.stop();
-  }
-}
-
-/**
- * Validate user input (CLI flags, YAML file, message) into a RoutineSpec. Unknown fields are
- * rejected; every error names the field. Does not compile event patterns (async; see `create`).
- */
-export function validateRoutineSpec(input: unknown): RoutineSpec {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new RoutineInputError('(routine)', 'expected a mapping of fields');
-  const o = input as Record<string, unknown>;
-  const t = o.trigger;
-  if (t === undefined) throw new RoutineInputError('trigger', 'required');
-  if (!t || typeof t !== 'object' || Array.isArray(t)) throw new RoutineInputError('trigger', 'expected a mapping with a type');
-  const type = (t as { type?: unknown }).type;
-  if (typeof type !== 'string' || !(type in TRIGGER_SCHEMAS)) {
-    throw new RoutineInputError('trigger.type', `must be one of ${Object.keys(TRIGGER_SCHEMAS).join(', ')}, got ${JSON.stringify(type)}`);
-  }
-  const te = firstError(TRIGGER_SCHEMAS[type as keyof typeof TRIGGER_SCHEMAS], t, 'trigger');
-  if (te) throw te;
-  const err = firstError(RoutineSpecSchema, o, '');
-  if (err) throw err;
-  const spec = o as unknown as RoutineSpec;
-  const kind = spec.kind ?? 'agent_turn';
-  if (kind === 'agent_turn' && !spec.prompt?.trim()) throw new RoutineInputError('prompt', 'required for an agent_turn routine');
-  if (spec.trigger.type === 'cron') validateCron(spec.trigger.expr, spec.trigger.tz);
-  return spec;
 }
 
 export interface RoutineDeps {
@@ -129,6 +44,21 @@ export interface RoutineDeps {
   knownAgents?: () => string[];
   /** Observability hook: a firing became job `jobId` (bench latency). */
   onFired?(r: Routine, source: FireSource, jobId: string): void;
+}
+
+export interface EventMatcher {
+  engine: 'linear' | 'backtracking';
+  test(input: string): boolean;
+}
+
+/** The text an event regex is tested against: a string payload as is, anything else as JSON. */
+export function eventText(payload: unknown): string {
+  if (typeof payload === 'string') return payload;
+  try {
+    return JSON.stringify(payload) ?? '';
+  } catch {
+    return String(payload);
+  }
 }
 
 interface Armed {
@@ -219,10 +149,13 @@ export class RoutineEngine {
   }
 
   private async compile(pattern: string, flags = ''): Promise<EventMatcher> {
+    const maxInput = this.d.config.event_max_input;
     try {
-      return await compileEventPattern(pattern, flags, { maxInput: this.d.config.event_max_input, probeMs: this.d.config.regex_probe_ms });
+      const { engine, regex } = compileSafeRegex(pattern, flags, { path: 'trigger.pattern', allowedFlags: 'ims', maxInput, probeMs: this.d.config.regex_probe_ms });
+      // Inputs are capped to what the probe measured.
+      return { engine, test: (s) => regex.test(s.length > maxInput ? s.slice(0, maxInput) : s) };
     } catch (e) {
-      if (e instanceof PatternError) throw new RoutineInputError('trigger.pattern', e.message);
+      if (e instanceof UnsafePatternError) throw new RoutineInputError('trigger.pattern', e.reason);
       throw e;
     }
   }

@@ -33,6 +33,8 @@ export const ActorOverrideSchema = Type.Object(
     restart: Type.Optional(RestartType),
     shutdown_timeout_ms: Type.Optional(Type.Integer({ minimum: 0 })),
     liveness_deadline_ms: Type.Optional(Type.Integer({ minimum: 10 })),
+    module: Type.Optional(Type.String({ minLength: 1, description: "a user-written actor: file path (relative to the config file) or package specifier of a module whose default export is defineActor({...}); it runs at system/<name> and reads the top-level section <name>" })),
+    on_crash: Type.Optional(Type.Union([Type.Literal('redeliver'), Type.Literal('fail')], { description: "messages queued at a crash: redeliver to the successor or fail them; wins over the module's onCrash" })),
   },
   { additionalProperties: false },
 );

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import type { Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
-import { rootSchema } from './sections.js';
+import { rootSchema, sectionSchemas } from './sections.js';
+import { patternProblems } from './patterns.js';
 import { defaultDataDir } from './data-dir.js';
 import { kernelProblems, type KernelConfig } from './kernel-schema.js';
 import { threadCount } from '../kernel/tree.js';
@@ -101,6 +102,7 @@ export function loadConfig(opts: LoadOptions = {}): RootConfig {
   const base = file && explicitDir && !sources.has('data_dir') ? path.dirname(path.resolve(file)) : process.cwd();
   cfg.data_dir = path.resolve(base, cfg.data_dir);
   Object.defineProperty(cfg, CONFIG_ORIGIN, { value: { file: file ? path.resolve(file) : null, dataDirExplicit: explicitDir }, enumerable: false });
+  configSource(cfg).dir = base;
   return cfg;
 }
 
@@ -113,7 +115,7 @@ export function configOrigin(cfg: RootConfig): { file: string | null; dataDirExp
 
 /** Apply defaults and validate an already-parsed config object. */
 export function validateConfig(obj: Record<string, unknown>, source = '(config object)', doc?: Document, sources?: Sources): RootConfig {
-  const schema: TSchema = rootSchema();
+  const schema: TSchema = rootSchema(userActorNames(obj).filter((n) => !Object.hasOwn(sectionSchemas, n)));
   const withDefaults = Value.Default(schema, structuredClone(obj)) as Record<string, unknown>;
   const problems: string[] = [];
   for (const e of Value.Errors(schema, withDefaults)) {
@@ -138,8 +140,49 @@ export function validateConfig(obj: Record<string, unknown>, source = '(config o
   if (ep.enabled && !isLoopback(String(ep.host)) && !ep.allow_remote) {
     problems.push(`endpoint.host: '${ep.host}' is not a loopback address; set endpoint.allow_remote: true to expose the endpoint to the network`);
   }
+  // Semantic checks the schema cannot express; run only on a config that matches it.
+  if (problems.length === 0) {
+    for (const bad of patternProblems(withDefaults)) {
+      const line = doc ? lineOf(doc, bad.path) : undefined;
+      problems.push(`${line ? `line ${line}: ` : ''}${bad.message}`);
+    }
+  }
+  for (const n of userActorNames(withDefaults)) {
+    if (Object.hasOwn(sectionSchemas, n) || (((withDefaults.kernel ?? {}) as { system_actors?: string[] }).system_actors ?? []).includes(n) || n === 'agent') {
+      problems.push(`${doc ? `line ${lineOf(doc, ['kernel', 'actors', n, 'module']) ?? '?'}: ` : ''}kernel.actors.${n}.module: '${n}' is a built-in name; give the user actor another name`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return withDefaults as RootConfig;
+  const cfg = withDefaults as RootConfig;
+  // Kept (not enumerable) so that user actors' sections, checked later, are reported with lines too.
+  Object.defineProperty(cfg, CONFIG_SOURCE, { value: { source, doc, dir: undefined as string | undefined }, enumerable: false, writable: true });
+  return cfg;
+}
+
+/** Where a validated config came from (file, parsed document, its folder): see configSource(). */
+const CONFIG_SOURCE = Symbol.for('rustyclaw.config.source');
+
+export interface ConfigSource {
+  source: string;
+  doc?: Document;
+  /** Folder that relative module paths are resolved from (the config file's, else the working directory). */
+  dir?: string;
+}
+
+export function configSource(cfg: RootConfig): ConfigSource {
+  return (cfg as unknown as Record<symbol, ConfigSource | undefined>)[CONFIG_SOURCE] ?? { source: '(config object)' };
+}
+
+/** Names of `kernel.actors.<name>` entries that load a user-written module. */
+export function userActorNames(obj: Record<string, unknown>): string[] {
+  const actors = (obj.kernel as { actors?: Record<string, { module?: unknown }> } | undefined)?.actors;
+  if (!actors || typeof actors !== 'object') return [];
+  return Object.entries(actors).filter(([, o]) => o && typeof o === 'object' && typeof o.module === 'string').map(([n]) => n);
+}
+
+/** The line of a YAML path in the parsed document, when there is one. */
+export function yamlLine(doc: Document | undefined, p: string[]): number | undefined {
+  return doc ? lineOf(doc, p) : undefined;
 }
 
 /** The source of the value at a path (or of a parent set as a whole). */

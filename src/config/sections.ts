@@ -41,10 +41,15 @@ function defaultObjects(schema: TSchema): void {
 
 let root: TSchema | null = null;
 
-export function rootSchema(): TSchema {
+/**
+ * The root schema; `userSections` are the sections of user-written actors (`kernel.actors.<name>.module`),
+ * allowed here and checked against the actor's own schema once its module is loaded (user-actors.ts).
+ */
+export function rootSchema(userSections: string[] = []): TSchema {
   if (!root) {
     for (const s of Object.values(sectionSchemas)) defaultObjects(s);
     root = Type.Object(sectionSchemas, { additionalProperties: false });
   }
-  return root;
+  if (userSections.length === 0) return root;
+  return Type.Object({ ...sectionSchemas, ...Object.fromEntries(userSections.map((n) => [n, Type.Optional(Type.Unknown())])) }, { additionalProperties: false });
 }

@@ -16,6 +16,7 @@ import { levelName } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
 import { messageSchemas } from '../../protocol/index.js';
+import { prepareUserActors } from '../config/user-actors.js';
 import { messageCheck, validateMode } from './validation.js';
 import type { ControlFromHost } from './control.js';
 import { LivenessMonitor } from './liveness.js';
@@ -339,7 +340,7 @@ export class ActorSystem {
       },
       tell: (to: string, type: string, payload?: unknown) => this.router.tell(path, to, type, payload) as void,
       ask: <R>(to: string, type: string, payload?: unknown, opts?: AskOptions) => this.router.ask<R>(path, to, type, payload, opts),
-      askDynamic: (to: string, type: string, payload: unknown, opts?: AskOptions) => this.router.ask<unknown>(path, to, type, payload, opts),
+      askDynamic: (to: string, type: string, payload: unknown, opts?: AskOptions) => this.router.ask(path, to, type, payload, opts),
       publish: (topic: string, payload: unknown) => this.router.publish(topic, payload),
       subscribe: (topic: string, fn: (p: any, t: string) => void) => this.router.subscribe(topic, fn),
     };
@@ -441,6 +442,7 @@ export async function startSystem(opts: StartOptions = {}): Promise<ActorSystem>
     config.data_dir = path.resolve(config.data_dir);
   }
   else config = loadConfig();
+  await prepareUserActors(config);
   const log = opts.logger ?? createLogger(config.log.level, config.log.file);
   const tree = opts.tree ?? defaultTree(config, (m) => log.warn(m));
   const sys = new ActorSystem(config, tree, log);

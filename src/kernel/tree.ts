@@ -88,14 +88,21 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
 
   const system: SupervisorNode = { kind: 'supervisor', id: 'system', strategy: k.supervisor.strategy ?? 'one_for_one', children: [] };
   const sharedGroups = new Map<string, WorkerNode>();
-  for (const name of k.system_actors) {
+  // User-written actors (kernel.actors.<name>.module) run beside the built-in ones, supervised alike.
+  const userActors = Object.entries(k.actors).filter(([n, o]) => o.module && !k.system_actors.includes(n)).map(([n]) => n);
+  for (const name of [...k.system_actors, ...userActors]) {
     const o = override(name);
     if (o.enabled === false) continue;
-    if (!actorModuleExists(name)) {
+    if (!o.module && !actorModuleExists(name)) {
       warn(`actor module '${name}' is not built (dist/actors/${name}/index.js); system/${name} is not started`);
       continue;
     }
-    const spec: HostActorSpec = { path: `system/${name}`, module: name, config: config[CONFIG_SECTION[name] ?? name] ?? {} };
+    const spec: HostActorSpec = {
+      path: `system/${name}`,
+      module: o.module ?? name,
+      config: config[CONFIG_SECTION[name] ?? name] ?? {},
+      ...(o.on_crash ? { onCrash: o.on_crash } : {}),
+    };
     const group = o.thread ?? (shared ? 'system' : undefined);
     if (group) {
       let w = sharedGroups.get(group);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { findEdits, applyEdits, roleMarkerEdits } from '../../actors/safety/sanitizer.js';
 import { InjectionDetector, keywordBaseline } from '../../actors/safety/injection-detector.js';
 import { decodeInput, validateJson, jsonTextDepth } from '../../actors/safety/validator.js';
-import { compileUserRegex, RegexConfigError } from '../../actors/safety/regex-guard.js';
+import { UnsafePatternError } from '../../src/lib/safe-regex.js';
+import { compileCustomPattern as compileUserRegex } from '../../actors/safety/policy.js';
 import { PolicyEngine, combine } from '../../actors/safety/policy.js';
 
 test('sanitizer removes bidi, zero-width, tag characters and controls, keeps emoji ZWJ sequences', () => {
@@ -85,7 +86,7 @@ test('validator: deep JSON rejected without recursion; schema errors name the pa
 
 test('regex guard rejects catastrophic shapes with the YAML path, accepts bounded ones', () => {
   for (const bad of ['(a+)+$', '(a|aa)*', '(\\w+\\s?)*x', '(a*)*', '(x+){2,}', '(.*a){20}b', '(a)\\1', '(?<=a)b']) {
-    assert.throws(() => compileUserRegex(bad, '', 'safety.custom_rules[0].pattern'), (e: unknown) => e instanceof RegexConfigError && e.message.startsWith('safety.custom_rules[0].pattern:'), bad);
+    assert.throws(() => compileUserRegex(bad, '', 'safety.custom_rules[0].pattern'), (e: unknown) => e instanceof UnsafePatternError && e.message.startsWith('safety.custom_rules[0].pattern:'), bad);
   }
   assert.throws(() => compileUserRegex('a'.repeat(600), '', 'p'), /longer than/);
   assert.throws(() => compileUserRegex('abc', 'gy', 'p'), /flags/);

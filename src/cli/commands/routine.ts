@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import type { Routine, RoutineSpec } from '../../../protocol/scheduler.js';
-import { validateRoutineSpec } from '../../../actors/scheduler/routines.js';
+import { validateRoutineSpec as checkSpec, RoutineInputError } from '../../lib/routine-spec.js';
+import { compileSafeRegex, UnsafePatternError } from '../../lib/safe-regex.js';
 import { table } from '../table.js';
 import { stamp, stdio, type CliIO } from './job.js';
 
@@ -81,6 +82,23 @@ export function specFromFlags(id: string | undefined, f: CreateFlags): RoutineSp
     ...(f.disabled ? { enabled: false } : {}),
   };
   return validateRoutineSpec(spec);
+}
+
+/**
+ * The spec checked before it is sent: the protocol schema, cron, and an event pattern through the
+ * same safe-regex check the scheduler applies (so a catastrophic pattern is named here, at once).
+ */
+function validateRoutineSpec(input: unknown): RoutineSpec {
+  const spec = checkSpec(input);
+  if (spec.trigger.type === 'event') {
+    try {
+      compileSafeRegex(spec.trigger.pattern, spec.trigger.flags ?? '', { path: 'trigger.pattern', allowedFlags: 'ims' });
+    } catch (e) {
+      if (e instanceof UnsafePatternError) throw new RoutineInputError('trigger.pattern', e.reason);
+      throw e;
+    }
+  }
+  return spec;
 }
 
 /** Parse a routine YAML file: one mapping or a list of mappings. Errors say file, line and field. */
