@@ -7,8 +7,8 @@
  * and judges each thread:
  *
  * - silent for half its deadline: *suspect* (logged once, with the figures);
- * - silent past its deadline: *stuck* if it used CPU while silent (≥ 5 % of the time: JavaScript
- *   that does not yield, an endless loop — whatever the load); a thread that used none is waiting for
+ * - silent past its deadline: *stuck* if it used CPU while silent (≥ 20 ms and ≥ 1 % of the time:
+ *   JavaScript that does not yield, an endless loop — whatever the load); one that used none is waiting for
  *   a CPU (starved: CPU hogs, cgroup throttling) or in a blocking call, and its judgement is
  *   *extended* up to twice the deadline, after which it is ended anyway (that kill does not count
  *   toward the supervisor's restart intensity: the kernel may have misjudged starvation). Where
@@ -194,10 +194,12 @@ export class LivenessMonitor {
     const progress = (others === 0 || othersAnswering > 0) && mainLag < limit / 4;
     // Burning CPU while silent is an endless loop whatever the load; no CPU while silent is
     // starvation (or a blocking syscall), extended up to twice the deadline.
-    // A thread waiting for a CPU, or idle with a timer due, uses none; one running JavaScript without
-    // yielding gets its fair share even on a starved core (1/6 beside 4 hogs, measured): 5 % is far
-    // above the first and below the second.
-    const busy = cpuShare === null ? progress : cpuShare >= 0.05;
+    // A thread waiting for a CPU, or idle with its beat due, uses none (a thread that runs its event
+    // loop at all also runs its beat timer); one running JavaScript without yielding uses some even on
+    // a starved core (4 % beside 4 CPU hogs on one core, measured). Two clock ticks (20 ms) and 1 %
+    // of the window tell the two apart at /proc's 10 ms resolution.
+    const cpuUsed = cpuNow !== null && s.cpuAtSuspect !== null ? cpuNow - s.cpuAtSuspect : null;
+    const busy = cpuShare === null || cpuUsed === null ? progress : cpuUsed >= 20 && cpuShare >= 0.01;
     const figures = {
       thread: s.w.id,
       silent_ms: Math.round(silent),

@@ -260,7 +260,15 @@ export class Router {
     }
   }
 
-  failAllPending(code: string, message: string): void {
+  /**
+   * The caller `from` is gone (a closed endpoint connection): its asks fail now, and those still
+   * waiting for credit are never sent. One pass instead of an abort listener per ask.
+   */
+  cancelFrom(from: string, code: string, message: string): void {
+    for (const [id, p] of this.pending) if (p.msg?.from === from) this.settle(id, p, new ActorError(code, message));
+  }
+
+    failAllPending(code: string, message: string): void {
     for (const [id, p] of this.pending) this.settle(id, p, new ActorError(code, message));
   }
 
