@@ -13,6 +13,9 @@ import { findService, NoServiceError } from './discovery.js';
 import { Waiting } from './deadline.js';
 import type { AskOptions, BuiltinMessages, BuiltinTopics, RequestOf, TellArgs, TopicPayload, TypedAsk } from '../../protocol/index.js';
 
+/** Actors that answer on their own (no asks to other actors): an in-process command for one boots only it. */
+const SELF_CONTAINED: Record<string, string[]> = { 'system/safety': ['safety'] };
+
 export interface GlobalOptions {
   config?: string;
   dataDir?: string;
@@ -71,7 +74,7 @@ export function createRuntime(program: Command): CliRuntime {
     return config;
   };
 
-  const connection = () => {
+  const connection = (firstTarget = 'kernel') => {
     conn ??= (async () => {
       const cfg = getConfig();
       const found = findService(cfg.data_dir, configOrigin(cfg).dataDirExplicit);
@@ -84,11 +87,15 @@ export function createRuntime(program: Command): CliRuntime {
       // unless asked for, so a command's output is its own.
       const level = program.opts<GlobalOptions>().logLevel ?? process.env.RUSTYCLAW_LOG_LEVEL ?? 'error';
       const sched = (cfg.scheduler ?? {}) as Record<string, any>;
+      const only = SELF_CONTAINED[firstTarget];
       const inproc: RootConfig = {
         ...cfg,
         log: { ...cfg.log, level },
         endpoint: { ...cfg.endpoint, enabled: false },
         scheduler: { ...sched, webhook: { ...sched.webhook, enabled: false }, heartbeat: { ...sched.heartbeat, enabled: false } },
+        // A command for one self-contained actor boots only that one (no model download, no
+        // "no LLM provider" warning for `safety check-url`).
+        ...(only ? { kernel: { ...cfg.kernel, system_actors: only, actors: { ...cfg.kernel.actors, agent: { ...cfg.kernel.actors?.agent, enabled: false } } } } : {}),
       };
       const log = createCliLogger(level, { format: cfg.log.format as LogFormat });
       return { service: await waiting.on('the in-process tree to start', startService(inproc, { log })) };
@@ -103,12 +110,12 @@ export function createRuntime(program: Command): CliRuntime {
     waiting,
     // A forwarder to whichever side is connected; the types are the ones its callers see (TypedAsk).
     ask: (async (to: string, type: string, payload?: unknown, opts?: AskOptions) => {
-      const c = await connection();
+      const c = await connection(to);
       const p = c.client ? c.client.askDynamic(to, type, payload, opts) : c.service!.sys.ask(to, type, payload, opts);
       return waiting.on(label(to, type, c.info), p);
     }) as TypedAsk<BuiltinMessages>,
     tell: (async (to: string, type: string, payload?: unknown) => {
-      const c = await connection();
+      const c = await connection(to);
       if (c.client) c.client.tell(to, type as keyof BuiltinMessages & string, payload as never);
       else await c.service!.sys.tell(to, type, payload);
     }) as CliRuntime['tell'],

@@ -112,8 +112,10 @@ export async function connect<M extends MessageMap = BuiltinMessages, T extends 
         return;
     }
   });
-  ws.on('close', () => {
-    closedError = new ActorError('actor_stopped', 'connection to RustyClaw closed');
+  ws.on('close', (code: number, reason: Buffer) => {
+    // 1009: a frame over the service's endpoint.max_payload_bytes; the service itself carries on.
+    const why = code === 1009 ? `: a message was larger than the service accepts (endpoint.max_payload_bytes${reason.length ? `; ${reason.toString()}` : ''})` : code && code !== 1000 && code !== 1005 ? ` (code ${code}${reason.length ? `: ${reason.toString()}` : ''})` : '';
+    closedError = new ActorError(code === 1009 ? 'invalid_message' : 'actor_stopped', `connection to RustyClaw closed${why}`);
     for (const p of pending.values()) {
       clearTimeout(p.timer);
       p.reject(closedError);

@@ -105,8 +105,8 @@ export interface RunningService {
 }
 
 /** `rustyclaw start` as a user runs it in their project dir; resolves on the ready line. */
-export async function startService(w: World, args: string[] = [], env: NodeJS.ProcessEnv = {}, timeoutMs = 180_000): Promise<RunningService> {
-  const child = spawn(process.execPath, [CLI, ...args, 'start'], { cwd: w.project, env: { ...w.env, RUSTYCLAW_LOG_LEVEL: 'warn', ...env }, stdio: 'pipe' }) as ChildProcessWithoutNullStreams;
+export async function startService(w: World, args: string[] = [], env: NodeJS.ProcessEnv = {}, timeoutMs = 180_000, startArgs: string[] = []): Promise<RunningService> {
+  const child = spawn(process.execPath, [CLI, ...args, 'start', ...startArgs], { cwd: w.project, env: { ...w.env, RUSTYCLAW_LOG_LEVEL: 'warn', ...env }, stdio: 'pipe' }) as ChildProcessWithoutNullStreams;
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));

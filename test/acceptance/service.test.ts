@@ -223,6 +223,20 @@ test("another project installs the client from a path and imports 'rustyclaw/cli
   assert.equal(r.stdout, `pid ${svc.pid}\n`);
 });
 
+test('hostile input: a 2 MB message, binary bytes, one endless token — clear errors or answers, the service stays up', async () => {
+  let r = await cli(['chat'], { stdin: 'x'.repeat(2 * 1024 * 1024) });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /larger than the service accepts \(endpoint\.max_payload_bytes/);
+  assert.ok(noCrash(r.stderr), r.stderr);
+  r = await cli(['chat', '--session', 'bin'], { stdin: Buffer.from([0, 1, 2, 0xff, 0xfe, 10, 65]).toString('latin1') });
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  assert.ok(noCrash(r.stderr), r.stderr);
+  r = await cli(['chat', '--session', 'long', 'y'.repeat(100_000)]);
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  assert.ok(noCrash(r.stderr), r.stderr);
+  ok(await cli(['status']), 'status after hostile input');
+});
+
 test('a paused service: commands end at their deadline naming what they waited for; the service carries on', async () => {
   process.kill(svc.pid, 'SIGSTOP');
   let r;
@@ -269,18 +283,25 @@ test('a webhook port in use: start fails naming the port and the option, never p
   }
 });
 
-test('a service killed with -9: its stale run file is not taken for a service; a new start works', async () => {
+test('a service on a named data dir is found from anywhere; killed with -9, its stale run file is not taken for a service; start --placement --port', async () => {
   const w3 = makeWorld();
-  // Only the kernel: this is about the run file, not the subsystems.
+  // Only the kernel: this is about discovery and the run file, not the subsystems.
   writeFileSync(w3.config, 'endpoint:\n  port: 0\nkernel:\n  system_actors: []\n  actors:\n    agent:\n      enabled: false\n');
-  const s1 = await startService(w3);
+  const dataDir = path.join(w3.project, 'state');
+  const s1 = await startService(w3, ['-d', dataDir]);
+  let r = await runCli(w3, ['status', '--json'], { stdin: 'open' });
+  ok(r, 'status without -d finds the service started with -d');
+  assert.equal(JSON.parse(r.stdout).pid, s1.pid);
   s1.child.kill('SIGKILL');
   await s1.exited;
-  const r = await runCli(w3, ['status'], { stdin: 'open' });
+  r = await runCli(w3, ['-d', dataDir, 'status'], { stdin: 'open' });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no running RustyClaw service/);
-  const s2 = await startService(w3);
-  ok(await runCli(w3, ['status'], { stdin: 'open' }), 'status of the new service');
-  ok(await runCli(w3, ['stop'], { stdin: 'open' }), 'stop');
+  r = await runCli(w3, ['status'], { stdin: 'open' });
+  assert.equal(r.code, 1, 'the stale pointer is not a service either');
+  const s2 = await startService(w3, ['-d', dataDir], {}, 180_000, ['--placement', 'shared', '--port', '0']);
+  assert.match(s2.ready, /\(shared\), endpoint ws:\/\/127\.0\.0\.1:\d+, data .*\/project\/state, pid/);
+  ok(await runCli(w3, ['-d', dataDir, 'status'], { stdin: 'open' }), 'status of the new service');
+  ok(await runCli(w3, ['stop'], { stdin: 'open' }), 'stop without -d');
   assert.equal(await s2.exited, 0);
 });

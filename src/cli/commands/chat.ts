@@ -125,10 +125,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(parts).toString('utf8').trim();
 }
 
-async function repl(rt: ChatCliRuntime, agent: string, opts: { session: string; model?: string; showReasoning?: boolean }, io: ChatIO): Promise<void> {
+/** The interactive loop (exported with its input stream for tests; the CLI passes the terminal). */
+export async function repl(rt: ChatCliRuntime, agent: string, opts: { session: string; model?: string; showReasoning?: boolean }, io: ChatIO, input: NodeJS.ReadableStream = process.stdin): Promise<void> {
   let session = opts.session;
   io.err(`chatting with agents/${agent} (session ${session}); /help for commands — Ctrl-C cancels a turn\n`);
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr, prompt: 'you> ' });
+  const rl = readline.createInterface({ input, output: process.stderr, prompt: 'you> ' });
   let busy = false;
   rl.on('SIGINT', () => {
     if (busy) {
