@@ -326,10 +326,11 @@ export class FailoverChain {
         if (emitted) {
           this.fail(pick, err);
           this.log.warn({ provider: pick.provider, kind }, `provider ${pick.provider} failed mid-stream: ${err.message}`);
-          throw new ChainError('stream_failed', `${err.message} (the stream broke after text was sent; not retried elsewhere)`, attempts, pick.provider);
+          throw new ChainError('stream_failed', `${err.message} (${pick.key}; the stream broke after text was sent; not retried elsewhere)`, attempts, pick.provider);
         }
-        if (kind === 'context_length') throw new ChainError('context_length', err.message, attempts, pick.provider);
-        if (kind === 'bad_request') throw new ChainError('bad_request', err.message, attempts, pick.provider);
+        // The message names the entry (provider and model) as well as the provider's own words.
+        if (kind === 'context_length') throw new ChainError('context_length', `${err.message} (${pick.key})`, attempts, pick.provider);
+        if (kind === 'bad_request') throw new ChainError('bad_request', `${err.message} (${pick.key})`, attempts, pick.provider);
         if (kind === 'auth') this.disable(pick, err);
         else if (kind !== 'config') {
           this.fail(pick, err);

@@ -54,10 +54,15 @@ export default defineActor({
             if (topic) ctx.publish(topic, chunk);
           };
           try {
+            let sentFirst = false;
             const result = await router.chat(req, (text, provider) => {
-              if (!pending) queueMicrotask(flush);
               pending += text;
               pendingProvider = provider;
+              // The first delta goes out at once (time to first token); later ones are coalesced per read.
+              if (!sentFirst) {
+                sentFirst = true;
+                flush();
+              } else if (pending === text) queueMicrotask(flush);
             });
             flush(); // every chunk goes out before the reply
             return result;

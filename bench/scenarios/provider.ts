@@ -7,6 +7,11 @@
  *   router     — `provider.chat` asked of system/provider-router in its worker, chunks published
  *                back on `provider/stream/<id>`: request_ms_p50 (send → final reply), first_token_ms_p50
  *   direct     — the same request from the main thread with the same HTTP/SSE code, no actor hop
+ *   inproc     — the whole ProviderRouter (chain, accounting) in the main thread, no actor hop:
+ *                inproc − direct is the router's own code, router − inproc the thread hops
+ *   hop        — ask_rtt_ms_p50: a `provider.status` ask round trip (main → router thread → main)
+ *   direct, inproc and router samples are interleaved (one of each per round) so machine load
+ *   drifting during the run hits all three alike.
  *   failover   — switch_ms_p50: first provider's 503 written → request arriving at the second
  *                (excludes Retry-After and provider latency; each sample uses a fresh alias so
  *                last-good-first does not skip the failing provider)
@@ -21,6 +26,8 @@ import { startSystem } from '../../src/kernel/index.js';
 import { OpenAiAdapter } from '../../actors/provider-router/adapters/openai.js';
 import { resolveSettings } from '../../actors/provider-router/config.js';
 import { closeHttpPools } from '../../actors/provider-router/http.js';
+import { ProviderRouter } from '../../actors/provider-router/router.js';
+import pino from 'pino';
 import { messageTokens } from '../../actors/agent/tokens.js';
 import { Worker } from 'node:worker_threads';
 import type { ChatMessage } from '../../protocol/provider.js';
@@ -105,22 +112,9 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     agents: [],
   };
   try {
-    // ---- direct: the same adapter code in the main thread ----
     const settings = resolveSettings(config, {});
     const adapter = new OpenAiAdapter(settings.providers.get('local')!, { connect_timeout_ms: 5000, first_token_timeout_ms: 5000, idle_timeout_ms: 5000, request_timeout_ms: 30000 });
-    const direct = { req: [] as number[], first: [] as number[] };
-    for (let i = 0; i < n + 20; i++) {
-      const t0 = now();
-      let first = 0;
-      const r = await adapter.chat({ model: 'm', messages }, { onText() { if (!first) first = now(); } }, new AbortController().signal);
-      if (r.text !== text) throw new Error('direct: wrong answer');
-      if (i >= 20) {
-        direct.req.push(now() - t0);
-        direct.first.push(first - t0);
-      }
-    }
-
-    // ---- router: through the actor in its worker ----
+    const inproc = new ProviderRouter({ rootConfig: config, env: {}, log: pino({ level: 'silent' }) });
     const sys = await startSystem({ config });
     await sys.waitUp('system/provider-router');
     // The main thread is no actor the worker can tell: chunks come back on the stream topic.
@@ -129,18 +123,35 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       if (!firstAt) firstAt = now();
     });
     await new Promise((res) => setTimeout(res, 50)); // the subscription reaches the router's thread
+    const direct = { req: [] as number[], first: [] as number[] };
+    const local = { req: [] as number[], first: [] as number[] };
     const router = { req: [] as number[], first: [] as number[] };
+    const hop: number[] = [];
     for (let i = 0; i < n + 20; i++) {
+      const keep = i >= 20;
+      // direct: the same adapter code in the main thread
+      let t0 = now();
+      let first = 0;
+      const d = await adapter.chat({ model: 'm', messages }, { onText() { if (!first) first = now(); } }, new AbortController().signal);
+      if (d.text !== text) throw new Error('direct: wrong answer');
+      if (keep) { direct.req.push(now() - t0); direct.first.push(first - t0); }
+      // inproc: the router's code without its thread
+      t0 = now();
+      first = 0;
+      const l = await inproc.chat({ model: 'default', messages, agent: 'bench' }, () => { if (!first) first = now(); });
+      if (l.text !== text) throw new Error('inproc: wrong answer');
+      if (keep) { local.req.push(now() - t0); local.first.push(first - t0); }
+      // router: through the actor in its worker
       firstAt = 0;
-      const t0 = now();
+      t0 = now();
       const r = await sys.ask<{ text: string }>('system/provider-router', 'provider.chat', { model: 'default', messages, request_id: `b${i}`, stream_topic: true, agent: 'bench' });
       const t1 = now();
       if (r.text !== text) throw new Error('router: wrong answer');
       while (!firstAt) await new Promise((res) => setImmediate(res));
-      if (i >= 20) {
-        router.req.push(t1 - t0);
-        router.first.push(firstAt - t0);
-      }
+      if (keep) { router.req.push(t1 - t0); router.first.push(firstAt - t0); }
+      const h0 = now();
+      await sys.ask('system/provider-router', 'provider.status', {});
+      if (keep) hop.push(now() - h0);
     }
 
     // ---- failover: 503 from `down` → request at `up` ----
@@ -169,12 +180,17 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     const results = {
       router: { request_ms_p50: p50(router.req), first_token_ms_p50: p50(router.first) },
       direct: { request_ms_p50: p50(direct.req), first_token_ms_p50: p50(direct.first) },
+      inproc: { request_ms_p50: p50(local.req), first_token_ms_p50: p50(local.first) },
+      hop: { ask_rtt_ms_p50: p50(hop) },
       failover: { switch_ms_p50: p50(switches) },
       tokenizer: { count_100k_ms: round(count100k, 2), incremental_turn_ms: round(incremental, 3) },
     };
     const ratios = {
       router_overhead_ms: round(results.router.request_ms_p50 - results.direct.request_ms_p50, 3),
       first_token_ratio: round(results.router.first_token_ms_p50 / results.direct.first_token_ms_p50, 3),
+      // Where the first-token time goes: the router's code vs the thread hops.
+      first_token_router_code_ms: round(results.inproc.first_token_ms_p50 - results.direct.first_token_ms_p50, 3),
+      first_token_hops_ms: round(results.router.first_token_ms_p50 - results.inproc.first_token_ms_p50, 3),
     };
     return { results, ratios, notes };
   } finally {

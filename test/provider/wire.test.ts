@@ -153,6 +153,7 @@ test('llama.cpp exceed_context_size_error is a context_length error (compact, no
     const err = await rejection(chatCollect(r, 'long'));
     assert.equal(err.code, 'context_length');
     assert.match(err.message, /^a: HTTP 400: request \(4476 tokens\) exceeds the available context size/);
+    assert.match(err.message, /\(a\/openai-test-model\)$/, 'the error names provider and model');
     assert.equal(b.requests.length, 0);
   } finally {
     await Promise.all([a.close(), b.close()]);
@@ -171,7 +172,7 @@ test('a stream reaching [DONE] with no finish_reason is an error, never a trunca
   try {
     const err = await rejection(chatCollect(t.r, 'q'));
     assert.equal(err.code, 'stream_failed');
-    assert.match(err.message, /^p: HTTP 500: context shift is disabled/);
+    assert.match(err.message, /^p: HTTP 500: context shift is disabled \(p\/openai-test-model;/);
   } finally {
     await t.s.close();
   }
