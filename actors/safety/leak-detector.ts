@@ -39,11 +39,19 @@ interface ContextHit { rule: string; severity: Severity; start: number; end: num
 
 /** Key-like names: a value assigned to one of these is a secret if it looks random enough. */
 const KEY_WORDS = ['pass', 'pwd', 'secret', 'token', 'key', 'credential', 'auth'];
-/** After a key name: rest of the identifier, closing quote, assignment operator (also XML `value=`), the value. */
-const ASSIGN_RE = /[A-Za-z0-9_.-]{0,30}["'\]]{0,2}[ \t]{0,5}(?::=|=>|==|[:=>]|"?[ \t]{1,3}value=)[ \t]{0,5}(?:[a-z]?["'`]){0,1}([^\s"'`;,<>(){}[\]&]{6,256})/y;
+/**
+ * After a key name, in any common syntax: rest of the identifier; closing quotes (also JSON-escaped
+ * `\"`); an optional type (`var xToken string =`, `xToken: String =`); an assignment operator or a
+ * call/separator (`=`, `:=`, `::=`, `?=`, `+=`, `.=`, `??=`, `=>`, `:`, `>` of an XML element, `("K", v)`
+ * setters with a quoted key and value, `(` before a quoted literal, `,` between CSV fields); YAML block scalars (`key: |` / `key: >` and an indented next line) and an XML
+ * element body on the next line; an opening quote; the value.
+ */
+const ASSIGN_RE = /[A-Za-z0-9_.-]{0,30}(?:\\?["'\]]){0,2}(?:[ \t]{0,3}:?[ \t]{1,3}(?:string|String|str|&str|&'static str|char\*?|const|final))?[ \t]{0,5}(?:\?\?=|[<>?+.]=|:{1,3}=|=>|==|[:=>]|"?[ \t]{1,3}value=|\([ \t]{0,3}(?=[a-z]?["'`])|(?<=["'])[ \t]{0,3},[ \t]{0,3}(?=["'`])|,(?=[^\s"'`;,<>(){}[\]&\\]{6,256},))[ \t]{0,5}(?:[|>][-+]?[ \t]{0,3}\r?\n[ \t]{0,12}|\r?\n[ \t]{1,12})?(?:[a-z]?\\?["'`]){0,1}([^\s"'`;,<>(){}[\]&\\]{6,256})/y;
+/** Tab- or space-separated `key value` (properties files, `.netrc`-like configs) after a key name. */
+const SPACED_RE = /[A-Za-z0-9_.-]{0,30}[ \t]{1,8}["']?([^\s"'`;,<>(){}[\]&\\]{16,256})["']?[ \t]*(?:\r?\n|$)/y;
 /** Command-line flags: `--password X`, `--api-token=X`. */
 const FLAG_RE = /[A-Za-z0-9_-]{0,20}(?:[ \t]{1,3}|=)["']?([^\s"'`;,<>(){}[\]&]{6,256})/y;
-const NON_SECRET_NAME_RE = /websocket-key|idempotency[_-]?key|cache[_-]?key|sort[_-]?key|partition[_-]?key|primary[_-]?key|foreign[_-]?key|key[_-]?id\b|public[_-]?key|pub[_-]?key|lock-token|csrf|xsrf|token[_-]?(?:type|url|endpoint|uri|count|limit|length)|keyboard|keystroke|keyword/;
+const NON_SECRET_NAME_RE = /credentials?[_-]?id|authenticity[_-]?token|csrfmiddlewaretoken|request[_-]?verification[_-]?token|anti[_-]?forgery|websocket-key|idempotency[_-]?key|cache[_-]?key|sort[_-]?key|partition[_-]?key|primary[_-]?key|foreign[_-]?key|key[_-]?id\b|public[_-]?key|pub[_-]?key|lock-token|csrf|xsrf|token[_-]?(?:type|url|endpoint|uri|count|limit|length)|keyboard|keystroke|keyword/;
 /** Values that are code or references, not literals. */
 const REFERENCE_RE = /^(?:urn:|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$|[a-z][a-z0-9+.-]{1,20}:\/\/|~?\/|\.\.?\/|\$|%|@|&|env[.:(]|process\.env|os\.environ|os\.getenv|getenv|secrets\.|vault:|ref\+|arn:|true$|false$|null$|none$|nil$|undefined$|self\.|this\.|config\.|settings\.|args\.|options\.|opts\.|params\.|req\.|request\.|ctx\.|context\.)/i;
 
@@ -75,12 +83,25 @@ function isRandomLooking(v: string, minEntropy: number): boolean {
   if (/^[\d.:-]+$/.test(v) || v.includes('^')) return false;
   // CONSTANT_CASE, snake_case, kebab and dotted identifiers: code, not secrets.
   if (/^[A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)+$/.test(v) && v.split(/[_.-]/).every((seg) => /^(?:[a-z]+\d{0,4}|[A-Z]+\d{0,4}|[A-Z][a-z]+\d{0,4}|\d{1,4}|[a-zA-Z]{1,3}\d{1,4})$/.test(seg))) return false;
+  // Lower-case words joined by separators: scopes (`gpg_keys:write`), paths (`*.headers.cookie`), slugs.
+  if (/^[a-z*]+(?:[._:/-][a-z*]+)+$/.test(v)) return false;
   const classes = (/[a-z]/.test(v) ? 1 : 0) + (/[A-Z]/.test(v) ? 1 : 0) + (/[0-9]/.test(v) ? 1 : 0) + (/[^A-Za-z0-9]/.test(v) ? 1 : 0);
   if (classes < 2) return false;
   // Identifiers and dotted paths (camelCase, snake_case words) are code, not secrets.
   if (/^[A-Za-z]+(?:[._-][A-Za-z]+)*$/.test(v) && !/[A-Z].*[A-Z].*[A-Z].*[A-Z]/.test(v)) return false;
   if (/^[a-z]+[A-Z][a-zA-Z]*$/.test(v) && shannonEntropy(v) < 3.6) return false;
   return shannonEntropy(v) >= minEntropy;
+}
+
+/** The identifier around `at` starts a line (after indentation / `export`). */
+function atLineStartish(text: string, at: number): boolean {
+  let s0 = at;
+  while (s0 > 0 && /[A-Za-z0-9_.-]/.test(text[s0 - 1]) && at - s0 < 40) s0--;
+  // Bounded look-back (an unbounded lastIndexOf on a text without newlines is O(n) per anchor).
+  let ls = s0;
+  while (ls > 0 && s0 - ls <= 12 && text.charCodeAt(ls - 1) !== 10) ls--;
+  if (ls > 0 && text.charCodeAt(ls - 1) !== 10) return false;
+  return /^[ \t]*(?:export[ \t]+)?$/.test(text.slice(ls, s0));
 }
 
 /** A key-like word was found at `at` (lower-cased `word`): look for `= value` after the identifier. */
@@ -94,6 +115,11 @@ function genericAt(text: string, at: number, word: string, out: ContextHit[], la
   if (word === 'pass' && isLower(before) && !text.startsWith('word', at + 4) && !text.startsWith('wd', at + 4)) return;
   ASSIGN_RE.lastIndex = at + word.length;
   let a = ASSIGN_RE.exec(text);
+  if (!a && atLineStartish(text, at)) {
+    // `api_token<TAB>value` alone on a line: only long values (16+), the entropy check below decides.
+    SPACED_RE.lastIndex = at + word.length;
+    a = SPACED_RE.exec(text);
+  }
   if (!a) {
     // `--db-password X`: a flag name (leading dashes) followed by its value.
     let s0 = at;
@@ -109,7 +135,7 @@ function genericAt(text: string, at: number, word: string, out: ContextHit[], la
   lastEnd.v = start + value.length;
   const isPassword = word === 'pass' || word === 'pwd';
   if (!isRandomLooking(value, isPassword ? 2.8 : 3.2)) return;
-  if (REFERENCE_RE.test(value) || looksLikePlaceholder(value)) return;
+  if (REFERENCE_RE.test(value) || looksLikePlaceholder(value) || base64Placeholder(value)) return;
   const name = text.slice(Math.max(0, at - 30), start).toLowerCase();
   // Key-like names that hold public or non-secret values (nonces, ids, public keys, cache keys).
   if (NON_SECRET_NAME_RE.test(name)) return;
@@ -118,7 +144,8 @@ function genericAt(text: string, at: number, word: string, out: ContextHit[], la
 }
 
 /** `scheme://user:password@host` in URLs and connection strings. */
-const URL_CRED_RE = /([^\s:/?#@'"`<>]{1,64}):([^\s/?#@'"`<>]{1,128})@[A-Za-z0-9.[\]-]{1,255}/y;
+// The password may hold `#` (connection strings are not parsed as WHATWG URLs by database drivers).
+const URL_CRED_RE = /([^\s:/?#@'"`<>]{1,64}):([^\s/?@'"`<>]{1,128})@[A-Za-z0-9.[\]-]{1,255}/y;
 function urlCredentialsAt(text: string, at: number, out: ContextHit[]): void {
   // A scheme of 2+ letters must precede `://`.
   const c1 = text.charCodeAt(at - 1) | 32, c2 = text.charCodeAt(at - 2) | 32;
@@ -131,6 +158,9 @@ function urlCredentialsAt(text: string, at: number, out: ContextHit[]): void {
   const start = m.index + m[1].length + 1;
   out.push({ rule: 'basic_auth_url', severity: 'critical', start, end: start + pw.length });
 }
+
+/** Words that stand for a credential in documentation (`curl -u user:token`, `-u admin:password`). */
+const PLACEHOLDER_WORD_RE = /^(?:pass(?:word)?|passwd|pwd|secret|token|api[_-]?(?:key|token)|apikey|key|access[_-]?token|auth[_-]?token|pat|(?:your|my|the)[_-]?\w{1,20}|user(?:name)?|login)$/i;
 
 /** curl/httpie `-u user:pass`, `--user "u":"p"`, mysql `-pPASSWORD`. */
 const CLI_USER_RE = /(?:-u|--user)(?:[ \t]{1,3}|=)((?:"[^"\n]{0,200}"|'[^'\n]{0,200}'|[^\s"']{1,200}){1,3})/iy;
@@ -146,7 +176,7 @@ function cliUserAt(text: string, at: number, out: ContextHit[]): void {
   if (colon < 0) return;
   // `user:password`, or `token:` (API token passed as the user name, empty password).
   const pw = plain.slice(colon + 1) || plain.slice(0, colon);
-  if (pw.length < 3 || REFERENCE_RE.test(pw) || looksLikePlaceholder(pw)) return;
+  if (pw.length < 3 || REFERENCE_RE.test(pw) || looksLikePlaceholder(pw) || PLACEHOLDER_WORD_RE.test(pw)) return;
   if (!plain.slice(colon + 1) && !isRandomLooking(pw, 2.5)) return;
   const idx = m[0].indexOf(pw);
   const off = idx >= 0 ? idx : m[0].length - arg.length;
@@ -231,6 +261,61 @@ function privateKeys(text: string, out: ContextHit[]): void {
   }
 }
 
+/** `kind: Secret` (YAML or JSON) at a `kind` anchor. */
+const K8S_KIND_RE = /kind["']?[ \t]{0,3}:[ \t]{0,3}["']?Secret\b/y;
+function isK8sSecretAt(text: string, at: number): boolean {
+  K8S_KIND_RE.lastIndex = at;
+  return K8S_KIND_RE.test(text);
+}
+
+/**
+ * Kubernetes Secret manifests: every value under `data:` is base64 — decoded, and reported when it
+ * holds readable text that is not a placeholder (the plain form would never match a token rule);
+ * values under `stringData:` are reported as they are.
+ */
+const K8S_BLOCK_RE = /^([ \t]*)(data|stringData)[ \t]*:[ \t]*\r?$/gm;
+const K8S_ENTRY_RE = /^([ \t]+)["']?[A-Za-z0-9_.-]{1,253}["']?[ \t]*:[ \t]*["']?([^\s"'#]{1,65536})["']?[ \t]*\r?$/;
+function kubernetesSecretData(text: string, out: ContextHit[]): void {
+  K8S_BLOCK_RE.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = K8S_BLOCK_RE.exec(text)) !== null) {
+    const indent = m[1].length;
+    const plain = m[2] === 'stringData';
+    let pos = m.index + m[0].length + 1;
+    for (let n = 0; n < 1000 && pos < text.length; n++) {
+      const nl = text.indexOf('\n', pos);
+      const lineEnd = nl < 0 ? text.length : nl;
+      const line = text.slice(pos, lineEnd);
+      const e = K8S_ENTRY_RE.exec(line);
+      if (!e || e[1].length <= indent) break;
+      const value = e[2];
+      const start = pos + line.indexOf(value, e[1].length);
+      if (plain ? !REFERENCE_RE.test(value) && !looksLikePlaceholder(value) && value.length >= 6 : readableBase64(value)) {
+        out.push({ rule: 'kubernetes_secret', severity: 'high', start, end: start + value.length });
+      }
+      pos = lineEnd + 1;
+    }
+    K8S_BLOCK_RE.lastIndex = Math.max(K8S_BLOCK_RE.lastIndex, pos);
+  }
+}
+
+/** A base64 value that decodes to a placeholder (`eW91cl9wYXNzd29yZA==` is "your_password"). */
+function base64Placeholder(v: string): boolean {
+  if (v.length < 8 || v.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(v)) return false;
+  const d = Buffer.from(v, 'base64').toString('utf8');
+  // eslint-disable-next-line no-control-regex -- only readable decodings can be placeholders
+  return !/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(d) && looksLikePlaceholder(d.trim());
+}
+
+/** Strict base64 that decodes to printable text of 6+ characters that is not a placeholder. */
+function readableBase64(v: string): boolean {
+  if (v.length < 8 || v.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(v)) return false;
+  const d = Buffer.from(v, 'base64').toString('utf8');
+  // eslint-disable-next-line no-control-regex -- binary or control characters: not a readable secret
+  if (d.length < 6 || /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(d)) return false;
+  return !looksLikePlaceholder(d.trim());
+}
+
 // ---- PII ----------------------------------------------------------------------------------------
 
 const EMAIL_LOCAL_BACK = /[A-Za-z0-9._%+-]/;
@@ -310,7 +395,7 @@ export interface LeakDetectorOptions {
 const WORD_CHAR = /[A-Za-z0-9_]/;
 
 /** What to run where an anchor occurs: a format rule or one of the context detectors. */
-type AnchorHandler = FormatRule | 'generic' | 'header' | 'url' | 'cli' | 'mysql' | 'pem';
+type AnchorHandler = FormatRule | 'generic' | 'header' | 'url' | 'cli' | 'mysql' | 'pem' | 'k8s';
 
 /**
  * One combined, case-insensitive alternation of every anchor, longest first. The regex reports the
@@ -337,6 +422,7 @@ function buildAnchors(): { re: RegExp; handlers: Map<string, Array<[string, Anch
   add('mysql', 'mysql');
   add('private key', 'pem');
   add('putty-user-key-file', 'pem');
+  add('kind', 'k8s');
   const anchors = [...map.keys()].sort((a, b) => b.length - a.length);
   const handlers = new Map<string, Array<[string, AnchorHandler]>>();
   for (const a of anchors) {
@@ -378,6 +464,7 @@ export class LeakDetector {
     const hits: ContextHit[] = [];
     const lastEnd = { v: -1 };
     let pem = false;
+    let k8s = false;
     ANCHOR_RE.lastIndex = 0;
     let m: RegExpExecArray | null;
     while ((m = ANCHOR_RE.exec(text)) !== null) {
@@ -392,11 +479,13 @@ export class LeakDetector {
         else if (h === 'url') urlCredentialsAt(text, at, hits);
         else if (h === 'cli') cliUserAt(text, at, hits);
         else if (h === 'mysql') mysqlAt(text, at, hits);
+        else if (h === 'k8s') k8s ||= isK8sSecretAt(text, at);
         else pem = true;
       }
     }
     for (const rule of FULL_SCAN_RULES) this.formatScan(rule, text, hits);
     if (pem) privateKeys(text, hits);
+    if (k8s) kubernetesSecretData(text, hits);
     highEntropyLines(text, hits);
     if (this.pii.email && text.includes('@')) emails(text, hits);
     if (this.pii.phone) phones(text, hits);
@@ -411,7 +500,7 @@ export class LeakDetector {
     if (secret === undefined || secret.length === 0) return false;
     const start = m.index + (g === 0 ? 0 : m[0].lastIndexOf(secret));
     if (start > 0 && (rule.leftBoundary ?? WORD_CHAR).test(text[start - 1])) return false;
-    if (looksLikePlaceholder(secret) || (rule.validate && !rule.validate(secret))) return false;
+    if (looksLikePlaceholder(rule.placeholderPart ? rule.placeholderPart(secret) : secret) || (rule.validate && !rule.validate(secret))) return false;
     out.push({ rule: rule.id, severity: rule.severity, start, end: start + secret.length });
     return true;
   }

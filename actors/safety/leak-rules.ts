@@ -30,6 +30,14 @@ export interface FormatRule {
   leftBoundary?: RegExp;
   /** Extra check on the captured secret. */
   validate?: (secret: string) => boolean;
+  /** The part of the secret the placeholder filter looks at (a fixed run like Twitter's 22 `A`s is not filler). */
+  placeholderPart?: (secret: string) => string;
+}
+
+/** A base64 text that decodes to a signed JWT (JWTs wrapped in base64 config values). */
+function base64Jwt(s: string): boolean {
+  const t = Buffer.from(s, 'base64').toString('latin1');
+  return /^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}\s*$/.test(t);
 }
 
 const E = '(?![A-Za-z0-9_])';
@@ -51,7 +59,8 @@ export const FORMAT_RULES: FormatRule[] = [
   { id: 'slack_token', severity: 'critical', hints: ['xoxa-', 'xoxb-', 'xoxp-', 'xoxo-', 'xoxs-', 'xoxr-', 'xoxe-'], re: r(`(xox[abposre]-(?:\\d{6,13}-){1,3}[A-Za-z0-9]{16,64})(?![A-Za-z0-9-])`), group: 1 },
   { id: 'slack_webhook_url', severity: 'high', hints: ['hooks.slack.com'], re: r(`(hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9_]{8,20}/[A-Za-z0-9_]{8,20}/[A-Za-z0-9_]{16,64})`), group: 1 },
   { id: 'stripe_secret_key', severity: 'critical', hints: ['sk_test_', 'sk_live_', 'sk_prod_', 'rk_test_', 'rk_live_', 'rk_prod_'], re: r(`((?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,247})${E}`), group: 1 },
-  { id: 'anthropic_api_key', severity: 'critical', hints: ['sk-ant-'], re: r(`(sk-ant-[a-z]{3,8}\\d{2}-[A-Za-z0-9_-]{80,200})(?![A-Za-z0-9_-])`), group: 1 },
+  // Documented shape: 93 characters and a closing `AA` (a near miss with another suffix is not a key).
+  { id: 'anthropic_api_key', severity: 'critical', hints: ['sk-ant-'], re: r(`(sk-ant-(?:api|admin|sid)\\d{2}-[A-Za-z0-9_-]{93}AA)(?![A-Za-z0-9_-])`), group: 1 },
   { id: 'openai_api_key', severity: 'critical', hints: ['sk-'], re: r(`(sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?(?:[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}|[A-Za-z0-9_-]{40,200}))(?![A-Za-z0-9_-])`), group: 1,
     validate: (s) => /[0-9]/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) },
   { id: 'google_api_key', severity: 'high', hints: ['AIza'], re: r(`(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])`), group: 1 },
@@ -116,4 +125,42 @@ export const FORMAT_RULES: FormatRule[] = [
   { id: 'flyio_token', severity: 'high', hints: ['fo1_', 'fm1r_', 'fm2_'], re: r(`((?:fo1_[A-Za-z0-9_-]{43}|fm1r_[A-Za-z0-9+/=]{100,2000}|fm2_[A-Za-z0-9+/=]{100,2000}))`), group: 1 },
   { id: 'mapbox_secret_token', severity: 'high', hints: ['sk.eyJ'], re: r(`(sk\\.eyJ[A-Za-z0-9_-]{60,300}\\.[A-Za-z0-9_-]{20,40})(?![A-Za-z0-9_-])`), group: 1 },
   { id: 'azure_ad_client_secret', severity: 'critical', hints: ['Q~'], start: (_t, at) => at - 4, re: r(`([A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])`), group: 1 },
+  // ---- second pass: formats the well-known scanners cover (written from the providers' documented shapes)
+  { id: 'jwt', severity: 'high', hints: ['ZXlK'], re: r(`(ZXlK[A-Za-z0-9+/]{60,12000}={0,2})(?![A-Za-z0-9+/=])`), group: 1, validate: base64Jwt },
+  { id: 'twitter_bearer_token', severity: 'high', hints: ['AAAAAAAAAAAAAAAAAAAAA'], re: r(`(A{22}[A-Za-z0-9%]{80,120})(?![A-Za-z0-9%])`), group: 1,
+    placeholderPart: (s) => s.slice(22), validate: (s) => /[a-z]/.test(s.slice(22)) && /[0-9]/.test(s.slice(22)) },
+  { id: 'facebook_access_token', severity: 'high', hints: ['EAAC', 'EAAM', 'EAAG'], re: r(`(EAA[CMG][A-Za-z0-9]{80,300})${E}`), group: 1 },
+  { id: 'facebook_app_token', severity: 'high', hints: [], scanRe: /\d{15,16}(?:\||%7C)/g, re: r(`(\\d{15,16}(?:\\||%7C)[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])`), group: 1, leftBoundary: /[0-9]/ },
+  { id: 'flutterwave_secret_key', severity: 'critical', hints: ['FLWSECK'], re: r(`(FLWSECK(?:_TEST)?-[a-hA-H0-9]{32}-X|FLWSECK_TEST[a-hA-H0-9]{12})${E}`), group: 1 },
+  { id: 'sourcegraph_token', severity: 'high', hints: ['sgp_'], re: r(`(sgp_(?:(?:[a-fA-F0-9]{16}|local)_)?[a-fA-F0-9]{40})${E}`), group: 1 },
+  { id: 'onepassword_secret_key', severity: 'critical', hints: ['A3-'], re: r(`(A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})(?![A-Z0-9-])`), group: 1 },
+  { id: 'onepassword_service_token', severity: 'critical', hints: ['ops_eyJ'], re: r(`(ops_eyJ[A-Za-z0-9+/]{250,4000}={0,3})(?![A-Za-z0-9+/=])`), group: 1 },
+  // Bundler: BUNDLE_<HOST with __ for dots> = user:password (gem servers such as contribsys).
+  { id: 'bundler_credentials', severity: 'high', hints: ['BUNDLE_'], re: r(`BUNDLE_[A-Z0-9_]{1,100}__[A-Z0-9_]{1,100}["']?[ \\t]{0,3}[:=][ \\t]{0,3}["']?([^\\s"']{6,256})`), group: 1 },
+  { id: 'npm_auth', severity: 'critical', hints: ['_auth', '_password'], re: r(`_(?:auth|password)[ \\t]{0,3}=[ \\t]{0,3}["']?([A-Za-z0-9+/=]{8,512})`), group: 1, leftBoundary: /[^\s:]/ },
+  // UUID tokens of vendors whose keys have no prefix: only next to the vendor's name.
+  { id: 'vendor_uuid_token', severity: 'high', hints: ['snyk', 'heroku', 'hubspot'], hintsLower: true,
+    re: r(`(?:snyk|heroku|hubspot)[A-Za-z0-9_.-]{0,30}(?:\\\\?["'\\]]){0,2}[ \\t]{0,3}(?::=|=>|[:=,(])[ \\t]{0,3}(?:\\\\?["'\\x60]){0,1}([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})`, 'iy'), group: 1 },
+  { id: 'alibaba_access_key', severity: 'high', hints: ['LTAI'], re: r(`(LTAI[A-Za-z0-9]{20})${E}`), group: 1 },
+  { id: 'clojars_token', severity: 'high', hints: ['CLOJARS_'], re: r(`(CLOJARS_[a-z0-9]{60})${E}`, 'iy'), group: 1 },
+  { id: 'cloudflare_origin_ca_key', severity: 'high', hints: ['v1.0-'], re: r(`(v1\\.0-[a-f0-9]{24}-[a-f0-9]{146})${E}`), group: 1 },
+  { id: 'defined_networking_key', severity: 'high', hints: ['dnkey-'], re: r(`(dnkey-[A-Za-z0-9=_-]{26}-[A-Za-z0-9=_-]{52})(?![A-Za-z0-9=_-])`), group: 1 },
+  { id: 'dropbox_token', severity: 'high', hints: ['sl.'], re: r(`(sl\\.(?:u\\.)?[A-Za-z0-9_=-]{130,1000})(?![A-Za-z0-9_=-])`), group: 1 },
+  { id: 'duffel_token', severity: 'high', hints: ['duffel_test_', 'duffel_live_'], re: r(`(duffel_(?:test|live)_[A-Za-z0-9_=-]{43})(?![A-Za-z0-9_=-])`), group: 1 },
+  { id: 'easypost_api_key', severity: 'high', hints: ['EZAK', 'EZTK'], re: r(`(EZ[AT]K[A-Za-z0-9]{54})${E}`), group: 1 },
+  { id: 'frameio_token', severity: 'high', hints: ['fio-u-'], re: r(`(fio-u-[A-Za-z0-9_=-]{64})(?![A-Za-z0-9_=-])`), group: 1 },
+  { id: 'harness_token', severity: 'high', hints: ['pat.', 'sat.'], re: r(`((?:pat|sat)\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{20})${E}`), group: 1 },
+  { id: 'infracost_token', severity: 'high', hints: ['ico-'], leftBoundary: /[A-Za-z0-9_./]/, re: r(`(ico-[A-Za-z0-9]{32})${E}`), group: 1, validate: (t) => /[A-Z]/.test(t) && /[a-z]/.test(t.slice(4)) },
+  { id: 'intra42_secret', severity: 'high', hints: ['s-s4t2'], re: r(`(s-s4t2(?:ud|af)-[a-f0-9]{64})${E}`), group: 1 },
+  { id: 'jfrog_token', severity: 'high', hints: ['AKCp', 'cmVmd'], re: r(`(AKCp[A-Za-z0-9]{69}|cmVmd[A-Za-z0-9]{59})${E}`), group: 1 },
+  { id: 'nuget_api_key', severity: 'high', hints: ['oy2'], re: r(`(oy2[a-z0-9]{43})${E}`), group: 1 },
+  { id: 'octopus_deploy_key', severity: 'high', hints: ['API-'], re: r(`(API-[A-Z0-9]{26})${E}`), group: 1 },
+  { id: 'openshift_token', severity: 'high', hints: ['sha256~'], re: r(`(sha256~[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])`), group: 1 },
+  { id: 'plaid_access_token', severity: 'high', hints: ['access-sandbox-', 'access-development-', 'access-production-'], re: r(`(access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})${E}`), group: 1 },
+  { id: 'readme_api_token', severity: 'high', hints: ['rdme_'], re: r(`(rdme_[a-z0-9]{70})${E}`), group: 1 },
+  { id: 'scalingo_token', severity: 'high', hints: ['tk-us-'], re: r(`(tk-us-[A-Za-z0-9_-]{48})(?![A-Za-z0-9_-])`), group: 1 },
+  { id: 'settlemint_token', severity: 'high', hints: ['sm_pat_', 'sm_aat_', 'sm_sat_'], re: r(`(sm_(?:pat|aat|sat)_[A-Za-z0-9]{16})${E}`), group: 1 },
+  { id: 'typeform_token', severity: 'high', hints: ['tfp_'], re: r(`(tfp_[A-Za-z0-9_.=-]{59})(?![A-Za-z0-9_.=-])`), group: 1 },
+  { id: 'yandex_token', severity: 'high', hints: ['AQVN', 't1.'], re: r(`(AQVN[A-Za-z0-9_-]{35,38}|t1\\.[A-Za-z0-9_-]{20,200}={0,2}\\.[A-Za-z0-9_-]{86}={0,2})(?![A-Za-z0-9_=-])`), group: 1 },
+  { id: 'adobe_client_secret', severity: 'high', hints: ['p8e-'], re: r(`(p8e-[A-Za-z0-9]{32})${E}`, 'iy'), group: 1 },
 ];

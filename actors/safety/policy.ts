@@ -47,6 +47,7 @@ function builtinRules(): RuleDef[] {
   add('secret.http_basic_auth', 'secret', 'high', 'sanitize', 'user:password on a command line (curl -u)');
   add('secret.http_auth_header', 'secret', 'high', 'sanitize', 'credential in an Authorization/API-key header');
   add('secret.aws_secret_key', 'secret', 'critical', 'sanitize', 'AWS secret access key assigned to an aws*secret* name');
+  add('secret.kubernetes_secret', 'secret', 'high', 'sanitize', 'value of a Kubernetes Secret (data: decoded from base64, stringData: as is)');
   add('secret.generic_password', 'secret', 'high', 'sanitize', 'random-looking value assigned to a password name');
   add('secret.generic_secret', 'secret', 'high', 'sanitize', 'random-looking value assigned to a secret/token/key name, or a long high-entropy assignment');
   add('pii.email', 'pii', 'medium', 'warn', 'e-mail address (redacted by safety.redact unless ignored)');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FORMAT_RULES } from '../../actors/safety/leak-rules.js';
+import { LeakDetector } from '../../actors/safety/leak-detector.js';
 import { FAMILIES, InjectionDetector } from '../../actors/safety/injection-detector.js';
 import { findEdits } from '../../actors/safety/sanitizer.js';
 import { UrlPolicy } from '../../src/lib/net/url-guard.js';
@@ -63,6 +64,18 @@ function cpuMs(fn: () => void): number {
   const d = process.cpuUsage(t);
   return (d.user + d.system) / 1000;
 }
+
+test('the leak scan is linear on long lines full of key words (4× the input costs < 8× the CPU)', () => {
+  const d = new LeakDetector();
+  for (const unit of ['plain words without anything secret in them. ', 'token ', 'key: ', 'password\t', 'kind: Secret ', '<|']) {
+    const small = unit.repeat(Math.ceil(60_000 / unit.length));
+    const large = unit.repeat(Math.ceil(240_000 / unit.length));
+    const run = (s: string) => Math.min(...[0, 1, 2].map(() => cpuMs(() => { d.scan(s); })));
+    const a = run(small);
+    const b = run(large);
+    assert.ok(b < 8 * a + 40, `${JSON.stringify(unit)}: ${a.toFixed(1)} ms CPU for 60 K, ${b.toFixed(1)} ms for 240 K`);
+  }
+});
 
 test('the injection detector and the sanitizer are linear on runs of triggers (4× the input costs < 8× the CPU)', () => {
   for (const unit of ['<|', 'ignore ', 'you are ', '![a](', '<!--', 'system: ']) {

@@ -136,7 +136,7 @@ test('helpers: entropy and placeholder heuristics', () => {
 });
 
 test('pathological inputs stay linear: long runs against every pattern, 50 MB of text', () => {
-  const runs = ['a'.repeat(100_000) + '!', 'A'.repeat(100_000), '0'.repeat(100_000) + 'x', 'sk-'.repeat(30_000), 'key='.repeat(25_000), '@'.repeat(50_000) + 'a.bc', 'a@'.repeat(50_000), '-----BEGIN PRIVATE KEY-----'.repeat(4000), ':AA'.repeat(30_000), '4'.repeat(100_000), '+1 '.repeat(30_000), 'eyJ'.repeat(30_000) + '.'];
+  const runs = ['a'.repeat(100_000) + '!', 'A'.repeat(100_000), '0'.repeat(100_000) + 'x', 'sk-'.repeat(30_000), 'key='.repeat(25_000), '@'.repeat(50_000) + 'a.bc', 'a@'.repeat(50_000), '-----BEGIN PRIVATE KEY-----'.repeat(4000), ':AA'.repeat(30_000), '4'.repeat(100_000), '+1 '.repeat(30_000), 'eyJ'.repeat(30_000) + '.', 'a secret in one endless line. '.repeat(12_000), 'token\t'.repeat(30_000)];
   for (const r of runs) {
     // CPU time, not wall clock: neighbours' load on the shared machine does not count against the scan.
     const t = process.cpuUsage();
