@@ -9,7 +9,7 @@ import { closeSync, openSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { WASI as WasiClass } from 'node:wasi';
-import { FUEL_EXPORT, OOM_EXPORT } from './wasm-rewrite.js';
+import { FUEL_EXPORT, OOM_EXPORT, START_EXPORT } from './wasm-rewrite.js';
 
 export interface SandboxPreopen { guest: string; host: string; ro: boolean }
 
@@ -287,6 +287,7 @@ export function runSandboxed(spec: SandboxSpec): SandboxOutcome {
     instance = new WebAssembly.Instance(spec.module, { wasi_snapshot_preview1: imports, [HOST_MODULE]: host });
     memory = instance.exports.memory as WebAssembly.Memory;
     (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value = BigInt(Math.floor(spec.fuel));
+    (instance.exports[START_EXPORT] as (() => void) | undefined)?.();
     exitCode = wasi.start(instance);
   } catch (e) {
     const fuel = instance?.exports[FUEL_EXPORT] as WebAssembly.Global | undefined;
