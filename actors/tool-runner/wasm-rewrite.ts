@@ -32,6 +32,8 @@ export interface RewriteOptions {
   fuel: number;
   /** Memory cap in 64 KiB pages. */
   maxPages: number;
+  /** false: leave out the fuel charges (the bench's baseline for the metering overhead). */
+  meter?: boolean;
 }
 
 export interface RewriteResult {
@@ -301,7 +303,7 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
   }
 
   // Code: charge at entry and loop heads; memory.grow through the helper.
-  const charge = [0x23, ...uleb(fuelIdx), 0x42, 1, 0x7d, 0x24, ...uleb(fuelIdx), 0x23, ...uleb(fuelIdx), 0x50, 0x04, 0x40, 0x00, 0x0b];
+  const charge = opts.meter === false ? [] : [0x23, ...uleb(fuelIdx), 0x42, 1, 0x7d, 0x24, ...uleb(fuelIdx), 0x23, ...uleb(fuelIdx), 0x50, 0x04, 0x40, 0x00, 0x0b];
   const growCall = [0x10, ...uleb(growFn)];
   const codeSec = get(10);
   const code: number[] = [];
