@@ -330,7 +330,7 @@ export class ToolService {
         key: c.key, module: c.module, timeoutMs, ...(http ? { http, httpTimeoutMs: this.o.config.network.request_timeout_ms } : {}),
         spec: {
           name: m.name, stdin: new TextEncoder().encode(JSON.stringify(args)), env: m.env, preopens: this.preopens(m, this.workspaceFor(req)),
-          fuel: limits.fuel, outputBytes: limits.output_bytes, logBytes: this.o.config.log_bytes,
+          fuel: limits.fuel, outputBytes: limits.output_bytes, logBytes: this.o.config.log_bytes, memoryCapBytes: c.maxPages * PAGE_BYTES,
         },
       });
       const secrets = m.secrets.map((s) => ({ name: s.name, value: env[s.name] ?? '' }));

@@ -147,3 +147,26 @@ test('fuel metering keeps results identical (a compute loop gives the same answe
   assert.equal(r.output, expect.toString('latin1'));
   assert.ok(r.fuel_used! >= 100000 && r.fuel_used! <= 100010, String(r.fuel_used));
 });
+
+test('calls beyond the pool wait in line; a timeout in front of them does not lose them', async () => {
+  const spin = await writeTool(dir, 'spin2', await wat(`(module ${PRE()} (func (export "_start") (loop $l (br $l))))`), { limits: { fuel: 1e15, timeout_ms: 300 } });
+  const hello = await writeTool(dir, 'hello3', await wat(writerWat('queued')));
+  const calls = [svc.run({ manifest: spin, args: {} }), ...Array.from({ length: 5 }, () => svc.run({ manifest: hello, args: {} }))];
+  const out = await Promise.all(calls);
+  assert.equal(out[0].code, 'timeout');
+  for (const r of out.slice(1)) assert.equal(r.output, 'queued', JSON.stringify(r));
+});
+
+test('hostile arguments: a huge argument object and one endless token reach the tool intact or fail cleanly', async () => {
+  const r = await svc.run({ name: 'json', args: { input: { k: 'x'.repeat(1_000_000) }, path: '.k | length' } });
+  assert.equal(r.ok, true, JSON.stringify(r).slice(0, 300));
+  assert.equal(r.output, '1000000\n');
+  // 3 MB does not fit the json tool's 16 MiB (UTF-16 strings and copies): a clean memory_limit.
+  const huge = await svc.run({ name: 'json', args: { input: { k: 'x'.repeat(3_000_000) }, path: '.k | length' } });
+  assert.equal(huge.code, 'memory_limit');
+  assert.match(huge.message!, /cap of 16777216 bytes/);
+  const deep = '['.repeat(100_000);
+  const d = await svc.run({ name: 'json', args: { input: deep, path: '.' } });
+  assert.equal(d.ok, false);
+  assert.match(d.log ?? d.message ?? '', /nested too deeply|invalid JSON/);
+});
