@@ -165,14 +165,15 @@ export const AgentConfigSchema = Type.Object({
   /**
    * Tools this agent may use, enforced at call time: a list of names (built-in or sandboxed), or
    * `{allow, deny}` with names or `prefix*` patterns (`*` = every registered tool); deny wins.
+   * Absent = `{allow: ['*']}`. (No schema default: a default would be merged into a list.)
    */
-  tools: Type.Union([
+  tools: Type.Optional(Type.Union([
     Type.Array(Type.String()),
     Type.Object({
-      allow: Type.Optional(Type.Array(Type.String(), { default: ['*'] })),
-      deny: Type.Optional(Type.Array(Type.String(), { default: [] })),
+      allow: Type.Optional(Type.Array(Type.String())),
+      deny: Type.Optional(Type.Array(Type.String())),
     }, { additionalProperties: false }),
-  ], { default: { allow: ['*'], deny: [] } }),
+  ])),
   /** Ask system/memory for context (when that actor runs). */
   memory_k: Type.Integer({ default: 4, minimum: 0 }),
   tool_timeout_ms: Type.Integer({ default: 30000, minimum: 1 }),
@@ -191,6 +192,6 @@ export const AgentsConfigSchema = Type.Array(AgentConfigSchema, {
     id: 'default', system_prompt: 'You are RustyClaw, a helpful assistant. Answer concisely. Use tools when they help.',
     model: 'default', workspace: '', max_steps: 8, context_window: 0,
     compaction: { strategy: 'summarize', threshold: 0.75, target: 0.5, keep_last_turns: 6, summary_model: '' },
-    tools: { allow: ['*'], deny: [] }, memory_k: 4, tool_timeout_ms: 30000, turn_timeout_ms: 600000,
+    memory_k: 4, tool_timeout_ms: 30000, turn_timeout_ms: 600000,
   }],
 });

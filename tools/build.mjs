@@ -38,7 +38,7 @@ for (const name of readdirSync(here).sort()) {
     continue;
   }
   const hash = await blake3(readFileSync(wasm));
-  const text = readFileSync(path.join(src, 'tool.yaml'), 'utf8').replace(/^blake3:.*$/m, `blake3: ${hash}`);
+  const text = readFileSync(path.join(src, 'tool.yaml'), 'utf8').replace(/^blake3:.*$/m, `blake3: "${hash}"`);
   writeFileSync(manifest, text);
   process.stdout.write(`tools/${name} → dist/tools/${name}/${name}.wasm (${statSync(wasm).size} bytes, blake3 ${hash.slice(0, 16)}…)\n`);
 }

@@ -51,7 +51,7 @@ export function parseManifest(bytes: Uint8Array, file: string): ToolManifest {
   if (first) {
     const field = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
     const line = lineOf(doc, lc, first.path);
-    const unknown = first.message.includes('additional') || first.type === 45 /* ValueErrorType.ObjectAdditionalProperties */;
+    const unknown = /unexpected property|additional/i.test(first.message);
     let why = first.message;
     if (unknown) {
       type S = { properties?: Record<string, S>; items?: S };

@@ -9,7 +9,7 @@ import { closeSync, openSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { WASI as WasiClass } from 'node:wasi';
-import { FUEL_EXPORT, OOM_EXPORT } from './wasm-rewrite.js';
+import { FUEL_EXPORT, OOM_EXPORT, START_EXPORT } from './wasm-rewrite.js';
 
 export interface SandboxPreopen { guest: string; host: string; ro: boolean }
 
@@ -24,6 +24,8 @@ export interface SandboxSpec {
   logBytes: number;
   /** Host side of `rustyclaw.http_request` (blocking); absent = no network for this tool. */
   http?: (request: Uint8Array) => Uint8Array;
+  /** The cap the module was rewritten with (for the memory_limit message). */
+  memoryCapBytes?: number;
   /** Tests: keep the instance's memory for inspection. */
   keepMemory?: boolean;
 }
@@ -287,13 +289,14 @@ export function runSandboxed(spec: SandboxSpec): SandboxOutcome {
     instance = new WebAssembly.Instance(spec.module, { wasi_snapshot_preview1: imports, [HOST_MODULE]: host });
     memory = instance.exports.memory as WebAssembly.Memory;
     (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value = BigInt(Math.floor(spec.fuel));
+    (instance.exports[START_EXPORT] as (() => void) | undefined)?.();
     exitCode = wasi.start(instance);
   } catch (e) {
     const fuel = instance?.exports[FUEL_EXPORT] as WebAssembly.Global | undefined;
     const oom = instance?.exports[OOM_EXPORT] as WebAssembly.Global | undefined;
     if (e instanceof OutputLimit) failure = { code: 'output_limit', message: `the tool wrote more than ${spec.outputBytes} bytes to stdout (limits.output_bytes)` };
     else if (fuel && (fuel.value as bigint) <= 0n) failure = { code: 'fuel_exhausted', message: `the tool used up its fuel (${spec.fuel} units, limits.fuel)` };
-    else if (oom && oom.value === 1) failure = { code: 'memory_limit', message: `the tool needed more than its memory cap of ${memory ? memory.buffer.byteLength : 0} bytes (limits.memory_mb); a memory.grow failed and the module trapped: ${(e as Error).message}` };
+    else if (oom && oom.value === 1) failure = { code: 'memory_limit', message: `the tool needed more than its memory cap${spec.memoryCapBytes ? ` of ${spec.memoryCapBytes} bytes` : ''} (limits.memory_mb): a memory.grow failed at ${memory ? memory.buffer.byteLength : 0} bytes and the module trapped (${(e as Error).message})` };
     else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) failure = { code: 'trap', message: `the tool trapped: ${(e as Error).message}` };
     else if (e instanceof WebAssembly.LinkError || e instanceof WebAssembly.CompileError) failure = { code: 'invalid_module', message: (e as Error).message };
     else failure = { code: 'trap', message: `the tool failed: ${(e as Error)?.message ?? String(e)}` };

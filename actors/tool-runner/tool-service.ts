@@ -264,6 +264,15 @@ export class ToolService {
     return { ...c, key };
   }
 
+  /** Verified, rewritten and compiled module of a tool (tests and the bench drive the pool with it). */
+  async prepare(target: { name?: string; manifest?: string }): Promise<{ key: string; module: WebAssembly.Module; manifest: ToolManifest; limits: ToolLimits }> {
+    const r = await this.resolve(target);
+    this.checkPin(r);
+    const limits = effectiveLimits(r.loaded.manifest, this.o.config);
+    const c = this.compile(r.loaded.manifest, this.verifyModule(r), limits);
+    return { key: c.key, module: c.module, manifest: r.loaded.manifest, limits };
+  }
+
   compiledCount(): number {
     return this.compiled.size;
   }
@@ -321,7 +330,7 @@ export class ToolService {
         key: c.key, module: c.module, timeoutMs, ...(http ? { http, httpTimeoutMs: this.o.config.network.request_timeout_ms } : {}),
         spec: {
           name: m.name, stdin: new TextEncoder().encode(JSON.stringify(args)), env: m.env, preopens: this.preopens(m, this.workspaceFor(req)),
-          fuel: limits.fuel, outputBytes: limits.output_bytes, logBytes: this.o.config.log_bytes,
+          fuel: limits.fuel, outputBytes: limits.output_bytes, logBytes: this.o.config.log_bytes, memoryCapBytes: c.maxPages * PAGE_BYTES,
         },
       });
       const secrets = m.secrets.map((s) => ({ name: s.name, value: env[s.name] ?? '' }));

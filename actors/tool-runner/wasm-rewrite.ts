@@ -23,6 +23,8 @@ export class WasmRewriteError extends Error {
 
 export const FUEL_EXPORT = '__rc_fuel';
 export const OOM_EXPORT = '__rc_oom';
+/** A start section becomes this export, called by the runner once the fuel is set (a trap in a start section would leave no instance to read the fuel from). */
+export const START_EXPORT = '__rc_start';
 export const PAGE_BYTES = 65536;
 
 export interface RewriteOptions {
@@ -30,6 +32,8 @@ export interface RewriteOptions {
   fuel: number;
   /** Memory cap in 64 KiB pages. */
   maxPages: number;
+  /** false: leave out the fuel charges (the bench's baseline for the metering overhead). */
+  meter?: boolean;
 }
 
 export interface RewriteResult {
@@ -289,11 +293,17 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
   }
   if (!names.has('_start')) throw new WasmRewriteError('invalid_module', 'not a WASI command: the module exports no "_start" function');
   if (!names.has('memory')) throw new WasmRewriteError('invalid_module', 'the module does not export its memory as "memory"');
-  if (names.has(FUEL_EXPORT) || names.has(OOM_EXPORT)) throw new WasmRewriteError('invalid_module', `export names ${FUEL_EXPORT} / ${OOM_EXPORT} are reserved for the runner`);
+  if (names.has(FUEL_EXPORT) || names.has(OOM_EXPORT) || names.has(START_EXPORT)) throw new WasmRewriteError('invalid_module', `export names ${FUEL_EXPORT} / ${OOM_EXPORT} / ${START_EXPORT} are reserved for the runner`);
   const newExports = [...str(FUEL_EXPORT), 0x03, ...uleb(fuelIdx), ...str(OOM_EXPORT), 0x03, ...uleb(oomIdx)];
+  const startSec = get(8);
+  let extraExports = 2;
+  if (startSec) {
+    newExports.push(...str(START_EXPORT), 0x00, ...uleb(new Reader(bytes, startSec.start, startSec.end).u32()));
+    extraExports++;
+  }
 
   // Code: charge at entry and loop heads; memory.grow through the helper.
-  const charge = [0x23, ...uleb(fuelIdx), 0x42, 1, 0x7d, 0x24, ...uleb(fuelIdx), 0x23, ...uleb(fuelIdx), 0x50, 0x04, 0x40, 0x00, 0x0b];
+  const charge = opts.meter === false ? [] : [0x23, ...uleb(fuelIdx), 0x42, 1, 0x7d, 0x24, ...uleb(fuelIdx), 0x23, ...uleb(fuelIdx), 0x50, 0x04, 0x40, 0x00, 0x0b];
   const growCall = [0x10, ...uleb(growFn)];
   const codeSec = get(10);
   const code: number[] = [];
@@ -332,7 +342,7 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
   replaced.set(3, withCount(funcSec, 1, uleb(growType)));
   replaced.set(5, newMem);
   replaced.set(6, withCount(globSec, 2, newGlobals));
-  replaced.set(7, withCount(expSec, 2, newExports));
+  replaced.set(7, withCount(expSec, extraExports, newExports));
   replaced.set(10, [...uleb(bodies + 1), ...code]);
 
   // Emit: known sections in canonical order (creating missing ones), custom sections kept in place.
@@ -346,6 +356,7 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
     }
   };
   for (const s of sections) {
+    if (s.id === 8) continue; // became START_EXPORT
     if (s.id !== 0) emitMissingBefore(s.id);
     if (replaced.has(s.id)) emit(s.id, replaced.get(s.id)!);
     else {
