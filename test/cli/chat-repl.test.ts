@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { repl } from '../../src/cli/commands/chat.js';
+import { repl, type ChatCliRuntime } from '../../src/cli/commands/chat.js';
 
 test('REPL: /help and unknown /commands are answered locally, never sent to the model; text is', async () => {
   const asks: Array<{ to: string; type: string; payload: any }> = [];
@@ -11,7 +11,7 @@ test('REPL: /help and unknown /commands are answered locally, never sent to the 
       return { text: 'hi back', usage: { provider: 'p', model: 'm', input_tokens: 1, output_tokens: 1, cost_usd: 0 } } as any;
     },
     close: async () => {},
-  };
+  } as unknown as ChatCliRuntime;
   const out: string[] = [];
   const err: string[] = [];
   const input = new PassThrough();
