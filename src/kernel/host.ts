@@ -9,8 +9,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import { isActorDefinition } from './actor.js';
-import { messageSchemas } from '../../protocol/index.js';
-import { messageCheck, validateMode } from './validation.js';
+import { validateMode } from './validate-mode.js';
+import type { MessageCheck } from './validation.js';
 import { Router, type DirectoryEntry, type RouterOptions } from './router.js';
 import { forwardingLogger } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
@@ -86,7 +86,12 @@ async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
       throw new Error(`actor '${spec.path}' (${spec.module}): ${missing.length ? `no handler for ${missing.join(', ')}` : ''}${missing.length && extra.length ? '; ' : ''}${extra.length ? `handlers without a message in its map: ${extra.join(', ')}` : ''}`);
     }
   }
-  const check = checkAll ? messageCheck(def.messages ?? messageSchemas) : undefined;
+  // Loaded only under `validate: all`, so a thread's start-up does not pay for the schema compiler.
+  let check: MessageCheck | undefined;
+  if (checkAll) {
+    const { messageCheck } = await import('./validation.js');
+    check = messageCheck(def.messages ?? (await import('../../protocol/index.js')).messageSchemas);
+  }
   router.activate(spec.path, { handlers: inst.handlers, ctx, concurrency: spec.concurrency ?? def.concurrency ?? Infinity, stop: inst.stop, check });
   return spec.onCrash ?? def.onCrash ?? 'fail';
 }

@@ -12,13 +12,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { MessageMap, TopicMap } from '../../protocol/define.js';
 import { ActorError } from './errors.js';
 
-export type ValidateMode = 'boundary' | 'all';
-
-/** `RUSTYCLAW_VALIDATE` (boundary|all) wins over `kernel.validate`, like the other RUSTYCLAW_* overrides (the test suite sets it to `all`). */
-export function validateMode(config: { kernel: { validate?: string } }, env: NodeJS.ProcessEnv = process.env): ValidateMode {
-  const v = env.RUSTYCLAW_VALIDATE || config.kernel.validate;
-  return v === 'all' ? 'all' : 'boundary';
-}
+export { validateMode, type ValidateMode } from './validate-mode.js';
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
