@@ -190,10 +190,11 @@ export class Link {
       const t0 = performance.now();
       this.port.postMessage(frame);
       const ms = performance.now() - t0;
-      // Aim at frames that serialise in 0.1–0.5 ms: long enough to amortise a post, short enough
-      // that the receiver starts while the sender serialises the next.
-      if (ms > 0.5 && items.length > 1) this.cap = Math.max(1, items.length >> 1);
-      else if (ms < 0.1 && this.cap < this.opts.batchMax && items.length >= this.cap) this.cap = Math.min(this.opts.batchMax, this.cap * 2);
+      // Aim at frames that serialise in under ~2 ms: long enough to amortise a post, short enough
+      // that the receiver starts while the sender serialises the next. The bounds are wide so that a
+      // thread preempted on a loaded machine (a slow post of small items) does not shrink batches.
+      if (ms > 2 && items.length > 1) this.cap = Math.max(1, items.length >> 1);
+      else if (ms < 0.5 && this.cap < this.opts.batchMax && items.length >= this.cap) this.cap = Math.min(this.opts.batchMax, this.cap * 2);
     } catch (err) {
       // A payload that cannot be cloned (a function, a socket...) must not take the thread down:
       // post items one by one and turn the uncloneable ones into error replies.

@@ -249,7 +249,7 @@ export class ActorSystem {
     if (reason === 'oom') {
       this.log.error({ thread: id, actors: paths, memory_limit_mb: host.spec.memoryLimitMb }, 'actor exceeded its memory limit; terminated, its supervisor restarts it');
     } else if (reason === 'stuck') {
-      this.log.error({ thread: id, actors: paths, deadline_ms: host.spec.livenessDeadlineMs }, 'actor stopped answering liveness pings; terminated');
+      this.log.error({ thread: id, actors: paths, deadline_ms: host.spec.livenessDeadlineMs }, 'actor missed its liveness deadline; terminated');
     } else if (reason === 'crash') {
       this.log.error({ thread: id, actors: paths, detail }, 'actor crashed');
     } else {
