@@ -221,3 +221,18 @@ test('safety hooks: inbound text can be blocked, tool output is inspected', asyn
     await s.close();
   }
 });
+
+test('a failed turn is taken out of the session: the next request carries no unanswered user message, also after a restart', async () => {
+  const s = await startLlmServer('openai', { script: [{ kind: 'reply', reply: { text: 'first answer' } }, { kind: 'status', status: 400, message: 'nope' }] });
+  try {
+    const h = makeHarness([s]);
+    await h.agent.send({ text: 'one', session: 'f' });
+    await assert.rejects(h.agent.send({ text: 'two', session: 'f' }));
+    assert.equal(h.agent.sessionInfo('f').turns, 1);
+    await h.restart().send({ text: 'three', session: 'f' });
+    const roles = (s.requests[2].body.messages as Array<{ role: string; content: string }>).filter((m) => m.role !== 'system').map((m) => `${m.role}:${m.content}`);
+    assert.deepEqual(roles, ['user:one', 'assistant:first answer', 'user:three']);
+  } finally {
+    await s.close();
+  }
+});
