@@ -116,6 +116,8 @@ function isWordChar(c: number): boolean {
 const BEFORE = 240;
 const AFTER = 300;
 
+type FamilyHits = Map<string, { distinct: Set<string>; spans: InjectionSpan[] }>;
+
 /** The layer's default `injection.threshold`; the classifier's own threshold is mapped onto it. */
 export const DEFAULT_THRESHOLD = 0.35;
 /** Texts up to this long are classified whole (in chunks); longer ones only where it matters. */
@@ -165,7 +167,39 @@ export class InjectionDetector {
    * shows as family `classifier` with the span of the chunk it came from.
    */
   detect(text: string): InjectionResult {
-    const rules = this.detectRules(text);
+    return this.fromHits(text, this.matchFamilies(text));
+  }
+
+  /**
+   * The same over a long text in steps: the families are matched in windows of `window` characters
+   * (with an overlap wider than any pattern), yielding between windows so the caller's thread stays
+   * responsive; the result equals detect(text).
+   */
+  *detectSteps(text: string, window = 1_000_000): Generator<void, InjectionResult> {
+    if (text.length <= window) return this.detect(text);
+    const hits: FamilyHits = new Map();
+    const overlap = BEFORE + AFTER + 512;
+    for (let off = 0; off < text.length; off += window) {
+      // Context before the window too: whether a trigger starts a word depends on the character before it.
+      const from = Math.max(0, off - overlap);
+      const end = Math.min(text.length, off + window + overlap);
+      for (const [name, h] of this.matchFamilies(text.slice(from, end))) {
+        const own = h.spans.filter((sp) => from + sp.start >= off && (from + sp.start < off + window || end === text.length));
+        if (own.length === 0) continue;
+        let e = hits.get(name);
+        if (!e) hits.set(name, (e = { distinct: new Set(), spans: [] }));
+        for (const sp of own) {
+          e.distinct.add(text.slice(from + sp.start, from + sp.end).toLowerCase());
+          if (e.spans.length < 50) e.spans.push({ family: name, start: from + sp.start, end: from + sp.end });
+        }
+      }
+      yield;
+    }
+    return this.fromHits(text, hits);
+  }
+
+  private fromHits(text: string, hits: FamilyHits): InjectionResult {
+    const rules = this.scoreHits(text, hits);
     if (!this.model) return rules;
     const c = this.classifyWhere(text, rules.spans);
     const t = this.model.threshold ?? 0.5;
@@ -191,7 +225,10 @@ export class InjectionDetector {
 
   /** The pattern families alone. */
   detectRules(text: string): InjectionResult {
-    const hits = this.matchFamilies(text);
+    return this.scoreHits(text, this.matchFamilies(text));
+  }
+
+  private scoreHits(text: string, hits: FamilyHits): InjectionResult {
     const spans: InjectionSpan[] = [];
     const families: string[] = [];
     let keep = 1;

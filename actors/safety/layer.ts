@@ -34,6 +34,8 @@ export interface RedactResult { text: string; findings: Finding[]; truncated_fin
 export const REDACT_WINDOW = 1_000_000;
 const REDACT_OVERLAP = 65_536;
 const REDACT_CONTEXT = 4096;
+/** Look-ahead of a sanitizer window: longer than the largest element removed in one piece (100 K). */
+const SANITIZE_OVERLAP = 131_072;
 
 interface RawFinding { rule: string; start: number; end: number; fingerprint?: string; edit?: string }
 
@@ -158,6 +160,29 @@ export class SafetyLayer {
     }
   }
 
+  /**
+   * Sanitizer and role markers in windows (yielding between them). A window also sees SANITIZE_OVERLAP
+   * characters past its end, so an element that starts inside it is removed whole; edits starting in
+   * the overlap belong to the next window.
+   */
+  private *sanitizerWindows(text: string, o: { markup: boolean; roleMarkers?: boolean }, raw: RawFinding[]): Generator<void, void> {
+    for (let off = 0; off < text.length || off === 0; off += REDACT_WINDOW) {
+      const last = off + REDACT_WINDOW >= text.length;
+      // A little context before the window (word boundaries, line starts for role markers).
+      const from = Math.max(0, off - 256);
+      const win = off === 0 && last ? text : text.slice(from, off + REDACT_WINDOW + SANITIZE_OVERLAP);
+      const edits = findEdits(win, { markup: o.markup });
+      if (o.roleMarkers) edits.push(...roleMarkerEdits(win));
+      for (const e of edits) {
+        const start = from + e.start;
+        if (start < off || (!last && start >= off + REDACT_WINDOW)) continue;
+        raw.push({ rule: e.rule, start, end: from + e.end, edit: e.replacement });
+      }
+      if (last) break;
+      yield;
+    }
+  }
+
   // ---- internals --------------------------------------------------------------------------------
 
   private *inspectSteps(kind: string, input: unknown, scope: Scope, o: { markup: boolean; injectionRule: string; roleMarkers?: boolean }): Generator<void, { result: InspectResult; injection: InjectionResult }> {
@@ -171,13 +196,11 @@ export class SafetyLayer {
     }
     const text = decoded.text;
     // Every character is inspected, however long the text: max_text_chars only bounds what is passed on.
-    for (const e of findEdits(text, { markup: o.markup })) raw.push({ rule: e.rule, start: e.start, end: e.end, edit: e.replacement });
-    if (o.roleMarkers) for (const e of roleMarkerEdits(text)) raw.push({ rule: e.rule, start: e.start, end: e.end, edit: e.replacement });
-    yield;
+    yield* this.sanitizerWindows(text, o, raw);
     yield* this.leakWindows(text, raw);
     this.customRules(text, raw);
     yield;
-    const injection = this.injection.detect(text);
+    const injection = yield* this.injection.detectSteps(text, REDACT_WINDOW);
     if (injection.score >= this.threshold && injection.spans.length > 0) {
       raw.push({ rule: o.injectionRule, start: injection.spans[0].start, end: injection.spans[injection.spans.length - 1].end });
     }

@@ -74,10 +74,15 @@ export interface EvalReport {
   per_kind_recall?: Record<string, { recall: number; n: number }>;
   skipped?: { ssrf_needs_network: number };
   misses?: Record<string, string[]>;
+  /** Rows longer than the old 1 M-character inspection limit (fully scanned since issue 16). */
+  beyond_old_limit?: Record<string, number>;
 }
 
+/** The inspection limit before issue 16: text past it was never looked at in inspect modes. */
+const OLD_LIMIT_CHARS = 1_000_000;
+
 export function evaluateDir(dir: string, opts: { threshold?: number } = {}): EvalReport {
-  const report: EvalReport = { categories: {} };
+  const report: EvalReport = { categories: {}, beyond_old_limit: { secrets: 0, injection: 0 } };
   const leaks = new LeakDetector();
   const misses: Record<string, string[]> = {};
   const miss = (cat: string, s: string) => ((misses[cat] ??= []).length < 20 ? misses[cat].push(s) : 0);
@@ -87,6 +92,7 @@ export function evaluateDir(dir: string, opts: { threshold?: number } = {}): Eva
     let tp = 0, fp = 0, fn = 0, tn = 0, fpProse = 0, nProse = 0;
     const kinds: Record<string, [number, number]> = {};
     for (const r of readJsonl(secretsFile)) {
+      if (String(r.text).length > OLD_LIMIT_CHARS) (report.beyond_old_limit ??= {}).secrets = (report.beyond_old_limit.secrets ?? 0) + 1;
       const found = leaks.scan(String(r.text)).filter((f) => f.category === 'secret');
       const pos = r.label === 'secret';
       if (pos) {
@@ -116,6 +122,7 @@ export function evaluateDir(dir: string, opts: { threshold?: number } = {}): Eva
     const addTo = (g: string, key: string, pred: boolean, pos: boolean) => add((groups[g][key] ??= [0, 0, 0, 0]), pred, pos);
     for (const r of readJsonl(injFile)) {
       const text = String(r.text);
+      if (text.length > OLD_LIMIT_CHARS) (report.beyond_old_limit ??= {}).injection = (report.beyond_old_limit.injection ?? 0) + 1;
       const pos = r.label === 'injection';
       const pred = det.detect(text).score >= th;
       const predRules = rulesOnly.detect(text).score >= th;
@@ -205,6 +212,7 @@ function printReport(title: string, r: EvalReport): void {
     }
   }
   if (r.clean_false_positive_rate) console.log(`leak false-positive rate: prose+code ${r.clean_false_positive_rate.prose_and_code} (n=${r.clean_false_positive_rate.n}), all clean rows ${r.clean_false_positive_rate.all_clean} (n=${r.clean_false_positive_rate.n_all})`);
+  if (r.beyond_old_limit) console.log(`rows longer than the old 1 M-character limit (now scanned in full): ${Object.entries(r.beyond_old_limit).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.skipped?.ssrf_needs_network) console.log(`ssrf: ${r.skipped.ssrf_needs_network} rows need DNS/redirects and were skipped offline (covered by unit tests with a loopback server)`);
   if (r.misses) for (const [k, v] of Object.entries(r.misses)) console.log(`misses ${k}: ${v.join(' | ')}`);
 }

@@ -8,7 +8,11 @@
  *   actor       — the same through `system/safety` in 1 MB messages, MB/s (includes the copy to the worker)
  *   round_trip  — 4 KB `safety.inspect_inbound` asks, sequential: p50/p99/mean ms; the bench echo actor's
  *                 4 KB round trip as the transport baseline
- *   set: mb=N (mixed text size, default 16, quick 4), n=N (round trips, default 3000, quick 500)
+ *   regex_baseline — a plain RegExp.test pass over the same text (one literal, no match): scale for the figures
+ *   planted_<N>mb — one N MB mixed prose+code message with secrets spread through it (some across the
+ *                 1 M window edges), through the actor in every mode: planted secrets found, MB/s
+ *   set: mb=N (mixed text size, default 16, quick 4), n=N (round trips, default 3000, quick 500),
+ *        big=10,40 (sizes of the planted-secret files, MB; quick 10)
  */
 import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +83,25 @@ export function mixedText(targetChars: number, seed = 7): string {
   return parts.join('\n\n').slice(0, targetChars);
 }
 
+/** `mixedText` with `count` GitHub tokens planted at spread offsets, every third one across a 1 M window edge. */
+export function plantedText(targetChars: number, count: number, seed = 11): { text: string; tokens: string[] } {
+  const r = rng(seed);
+  const AN = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const base = mixedText(targetChars, seed);
+  const tokens = Array.from({ length: count }, () => 'ghp_' + Array.from({ length: 36 }, () => AN[Math.floor(r() * AN.length)]).join(''));
+  const parts: string[] = [];
+  let pos = 0;
+  tokens.forEach((tok, i) => {
+    let at = Math.floor(((i + 1) * base.length) / (count + 1));
+    if (i % 3 === 0) at = Math.max(pos, Math.round(at / 1e6) * 1e6 - 12);
+    at = Math.max(at, pos);
+    parts.push(base.slice(pos, at), ` ${tok} `);
+    pos = at;
+  });
+  parts.push(base.slice(pos));
+  return { text: parts.join(''), tokens };
+}
+
 function mbps(chars: number, ms: number): number {
   return round(chars / 1e6 / (ms / 1000), 1);
 }
@@ -99,6 +122,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const redactMs = med3(() => { for (const c of chunks) layer.redact(c); });
   const inspectMs = med3(() => { for (const c of chunks) layer.inspectUntrusted(c, 'document'); });
   const leakMs = med3(() => { for (const c of chunks) layer.leaks.scan(c); });
+  const plainRe = /\bzq9xv7\b/;
+  const regexMs = med3(() => { for (const c of chunks) plainRe.test(c); });
 
   const msg4k = mixedText(4096, 99);
   const direct: number[] = [];
@@ -108,7 +133,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const sys = await startSystem({
     config: { data_dir: dir, log: { level: 'silent' }, endpoint: { enabled: false } },
     tree: { kind: 'supervisor', id: 'root', children: [
-      { kind: 'worker', id: 'system/safety', actors: [{ path: 'system/safety', module: SAFETY_MODULE, config: { log_decisions: false, limits: { max_text_chars: chunk * 2 } } }] },
+      { kind: 'worker', id: 'system/safety', actors: [{ path: 'system/safety', module: SAFETY_MODULE, config: { log_decisions: false, limits: { max_text_chars: 48_000_000 } } }] },
       { kind: 'worker', id: 'bench/echo', actors: [{ path: 'bench/echo', module: ECHO_MODULE }] },
     ] },
   });
@@ -124,6 +149,24 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     await pass('safety.inspect_untrusted', { source: 'document' });
     const actorRedactMs = [await pass('safety.redact'), await pass('safety.redact'), await pass('safety.redact')].sort((a, b) => a - b)[1];
     const actorInspectMs = [await pass('safety.inspect_untrusted', { source: 'document' }), await pass('safety.inspect_untrusted', { source: 'document' }), await pass('safety.inspect_untrusted', { source: 'document' })].sort((a, b) => a - b)[1];
+
+    // Large single messages with planted secrets: every one must be found in every mode.
+    const bigSizes = String(opts.set.big ?? (opts.quick ? '10' : '10,40')).split(',').map(Number).filter((x) => x > 0);
+    const planted: Record<string, Record<string, number>> = {};
+    for (const size of bigSizes) {
+      const { text: big, tokens } = plantedText(size * 1e6, 24);
+      const row: Record<string, number> = { mb: size, planted: tokens.length };
+      for (const [mode, type, extra] of [['untrusted', 'safety.inspect_untrusted', { source: 'document' }], ['inbound', 'safety.inspect_inbound', {}], ['redact', 'safety.redact', {}]] as const) {
+        const t = performance.now();
+        const rep = await sys.ask<{ text: string; truncated_findings?: number }>('system/safety', type, { text: big, ...extra }, { timeoutMs: 600_000 });
+        const ms = performance.now() - t;
+        // Found = redacted out of the text that is passed on (the reply lists at most
+        // limits.max_findings findings; the mixed text alone has ~1 finding per 2 KB).
+        row[`${mode}_found`] = tokens.filter((tk) => !rep.text.includes(tk)).length;
+        row[`${mode}_mb_s`] = mbps(big.length, ms);
+      }
+      planted[`planted_${size}mb`] = row;
+    }
 
     const rtt: number[] = [];
     const echo: number[] = [];
@@ -141,6 +184,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       results: {
         in_thread: { mb, redact_mb_s: mbps(text.length, redactMs), inspect_untrusted_mb_s: mbps(text.length, inspectMs), leak_scan_mb_s: mbps(text.length, leakMs), inspect_4k_p50_ms: round(percentile(direct, 50), 3), inspect_4k_p99_ms: round(percentile(direct, 99), 3) },
         actor: { mb, redact_mb_s: mbps(text.length, actorRedactMs), inspect_untrusted_mb_s: mbps(text.length, actorInspectMs) },
+        regex_baseline: { mb, regexp_test_mb_s: mbps(text.length, regexMs) },
+        ...planted,
         round_trip_4k: { n, p50_ms: round(percentile(rtt, 50), 3), p99_ms: round(percentile(rtt, 99), 3), mean_ms: round(mean(rtt), 3) },
         echo_baseline_4k: { n, p50_ms: round(percentile(echo, 50), 3), p99_ms: round(percentile(echo, 99), 3), mean_ms: round(mean(echo), 3) },
       },
@@ -148,6 +193,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         'mixed text: scifact abstracts, undici source, log/config lines with ~1 credential, e-mail or injected instruction per 2 KB',
         'actor throughput: 1 MB messages sent sequentially to system/safety (includes the structured-clone copy to the worker and the reply)',
         'targets (issue 6): >= 50 MB/s scan in the actor, p99 <= 2 ms for a 4 KB round trip',
+        'targets (issue 16): inspect_untrusted >= 50 MB/s and redact >= 80 MB/s in the actor; every planted secret found in 10 and 40 MB messages in every mode',
       ],
     };
   } finally {
