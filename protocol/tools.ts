@@ -49,7 +49,7 @@ export const ToolResultSchema = Type.Object({
   ok: Type.Boolean(),
   /** What the model sees. */
   content: Type.String(),
-  /** Error code when !ok: invalid_arguments | unknown_tool | tool_error | timeout | cancelled. */
+  /** Error code when !ok: invalid_arguments | unknown_tool | tool_denied | tool_error | timeout | cancelled, or a sandboxed tool's code (TOOL_ERROR_CODES in protocol/tool-runner.ts). */
   code: Type.Optional(Type.String()),
   ms: Type.Number(),
 });

@@ -121,7 +121,12 @@ export class RunnerPool {
 
   private onExit(r: Runner): void {
     r.dead = true;
-    if (this.spare === r) { this.spare = undefined; if (!this.closed) this.spare = this.spawn(); return; }
+    if (this.spare === r) {
+      // A spare that dies before it is ready (e.g. its module cannot load) is retried after a pause, not in a loop.
+      this.spare = undefined;
+      if (!this.closed) setTimeout(() => { if (!this.closed && !this.spare) this.spare = this.spawn(); }, r.isReady ? 0 : 1000).unref();
+      return;
+    }
     const s = this.slotOf(r);
     if (!s || this.closed) return;
     if (s.call) {
@@ -182,6 +187,17 @@ export class RunnerPool {
     this.replace(s, since);
     void old.worker.terminate();
     c.resolve(fail('timeout', `the tool ran longer than ${c.call.timeoutMs} ms (limits.timeout_ms); its runner thread was replaced`));
+  }
+
+  /** Resolves once a spare runner is ready (the bench waits for it between timeouts). */
+  async whenSpareReady(): Promise<void> {
+    for (;;) {
+      const sp = this.spare;
+      if (sp && sp.isReady && !sp.dead) return;
+      if (sp && !sp.dead) await sp.ready;
+      else await new Promise((r) => setTimeout(r, 20));
+      if (this.closed) return;
+    }
   }
 
   info(): Array<{ id: string; alive: boolean; busy: boolean; replaced: number }> {

@@ -10,7 +10,8 @@
  *   node_child.ms_p50       — baseline: spawning `node` doing the same work (read JSON on stdin, path, print)
  *   fuel.overhead_ratio     — metered / unmetered run time of a compute-bound tool (json over ~1 MB)
  *   fuel.tight_loop_ratio   — the same for a 3-instruction loop (the worst case)
- *   limits.timeout_replaced_ms — deadline → replacement runner ready (median of several timeouts)
+ *   limits.timeout_replaced_ms — deadline → replacement runner ready (median of several timeouts;
+ *                             each with the spare ready, as in steady state)
  *   set: n=N (calls per figure, default 300, quick 60)
  */
 import { spawn } from 'node:child_process';
@@ -119,7 +120,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       const t0 = Date.now();
       while (svc.pool.lastReplacementMs === undefined && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 1));
       replaced.push(svc.pool.lastReplacementMs ?? NaN);
-      await new Promise((r) => setTimeout(r, 200)); // let the next spare start
+      await svc.pool.whenSpareReady(); // the figure is the replacement, not a thread start
     }
     const childP50 = median(child);
     return {
