@@ -12,7 +12,7 @@ import { agentMessages, agentTopics } from './agent.js';
 import { embedderMessages, embedderTopics } from './embedder.js';
 import { memoryMessages, memoryTopics } from './memory.js';
 import { schedulerMessages, schedulerTopics } from './scheduler.js';
-import { toolRunnerMessages } from './tool-runner.js';
+import { toolRunnerMessages, toolRunnerTopics } from './tool-runner.js';
 import type { MessageMap, MessageSpec, TopicMap } from './define.js';
 import type { TSchema } from '@sinclair/typebox';
 
@@ -41,6 +41,7 @@ export const builtinTopics = {
   ...embedderTopics,
   ...memoryTopics,
   ...schedulerTopics,
+  ...toolRunnerTopics,
 };
 export type BuiltinTopics = typeof builtinTopics;
 

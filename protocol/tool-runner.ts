@@ -3,7 +3,7 @@
  * `tools:` config section. Version 1. See docs/tools.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { messagesOf } from './define.js';
+import { messagesOf, topicsOf } from './define.js';
 
 export const TOOL_RUNNER_PROTOCOL_VERSION = 1;
 export const TOOL_RUNNER_ACTOR = 'system/tool-runner';
@@ -175,3 +175,7 @@ export const toolRunnerMessages = messagesOf(TOOL_RUNNER_ACTOR, {
   'tool.run': { request: ToolRunRequest, reply: ToolRunReply },
   'tool.stats': { request: Type.Object({}), reply: ToolStatsReply },
 });
+
+/** Published on `tools/registry` when a tool is added or removed (agents refresh their tool list). */
+export const ToolRegistryEventSchema = Type.Object({ event: Type.Union([Type.Literal('added'), Type.Literal('removed')]), name: Type.String() });
+export const toolRunnerTopics = topicsOf({ [TOOL_REGISTRY_TOPIC]: ToolRegistryEventSchema });

@@ -5,19 +5,9 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
-import {
-  TOOL_REGISTRY_TOPIC,
-  ToolAddRequest, ToolRemoveRequest, ToolRunRequest, ToolVerifyRequest, ToolsConfigSchema,
-  type ToolRunRequest as RunReq, type ToolsConfig,
-} from '../../protocol/tool-runner.js';
+import { TOOL_REGISTRY_TOPIC, ToolsConfigSchema, toolRunnerMessages, type ToolsConfig } from '../../protocol/tool-runner.js';
 import { ToolFailure } from './manifest.js';
 import { ToolService } from './tool-service.js';
-
-function check<T>(schema: Parameters<typeof Value.Check>[0], payload: unknown, type: string): T {
-  const first = Value.Errors(schema, payload ?? {}).First();
-  if (first) throw new ActorError('invalid_message', `${type}: ${first.path || '/'} ${first.message}`);
-  return (payload ?? {}) as T;
-}
 
 function target(p: { name?: string; manifest?: string }, type: string): void {
   if (!p.name === !p.manifest) throw new ActorError('invalid_message', `${type}: give exactly one of name or manifest`);
@@ -28,13 +18,15 @@ const typed = (e: unknown): never => {
   throw e;
 };
 
-export default defineActor<Partial<ToolsConfig>>({
+export default defineActor({
+  messages: toolRunnerMessages,
+  config: ToolsConfigSchema,
   onCrash: 'fail',
   async setup(ctx) {
     const config = Value.Default(ToolsConfigSchema, structuredClone(ctx.config ?? {})) as ToolsConfig;
     const svc = new ToolService({
       config, dataDir: ctx.dataDir, rootConfig: ctx.rootConfig, store: ctx.store, log: ctx.log,
-      ask: (to, type, payload, opts) => ctx.ask(to, type, payload, opts),
+      ask: ctx.ask,
     });
     await svc.start();
     ctx.log.info({ dir: svc.dir, pool: config.pool_size }, `tool runner ready (${config.pool_size} runner threads)`);
@@ -42,25 +34,23 @@ export default defineActor<Partial<ToolsConfig>>({
       handlers: {
         'tool.list': async () => ({ tools: await svc.list() }),
         'tool.add': async (p) => {
-          const r = await svc.add(check<{ manifest: string }>(ToolAddRequest, p, 'tool.add').manifest).catch(typed);
+          const r = await svc.add(p.manifest).catch(typed);
           ctx.publish(TOOL_REGISTRY_TOPIC, { event: 'added', name: r.tool.name });
           return r;
         },
         'tool.remove': async (p) => {
-          const { name } = check<{ name: string }>(ToolRemoveRequest, p, 'tool.remove');
+          const { name } = p;
           const removed = await svc.remove(name).catch(typed);
           if (removed) ctx.publish(TOOL_REGISTRY_TOPIC, { event: 'removed', name });
           return { removed };
         },
         'tool.verify': (p) => {
-          const req = check<{ name?: string; manifest?: string }>(ToolVerifyRequest, p, 'tool.verify');
-          target(req, 'tool.verify');
-          return svc.verify(req).catch(typed);
+          target(p, 'tool.verify');
+          return svc.verify(p).catch(typed);
         },
         'tool.run': (p) => {
-          const req = check<RunReq>(ToolRunRequest, p, 'tool.run');
-          target(req, 'tool.run');
-          return svc.run(req);
+          target(p, 'tool.run');
+          return svc.run(p);
         },
         'tool.stats': () => ({
           runners: svc.pool.info(), calls: svc.pool.calls, compiled_cached: svc.compiledCount(),

@@ -15,7 +15,8 @@ import { stringify as toYaml } from 'yaml';
 import type { Logger } from 'pino';
 import type { ActorStore } from '../../src/kernel/actor.js';
 import type { Resolver } from '../../src/lib/net/index.js';
-import { SAFETY_ACTOR, type InspectUntrustedReply, type RedactReply } from '../../protocol/safety.js';
+import { SAFETY_ACTOR } from '../../protocol/safety.js';
+import type { BuiltinMessages, TypedAsk } from '../../protocol/index.js';
 import type { ToolInfo, ToolLimits, ToolManifest, ToolRunReply, ToolRunRequest, ToolsConfig, ToolVerifyReply } from '../../protocol/tool-runner.js';
 import { argumentProblem, effectiveLimits, loadManifest, ToolFailure, type LoadedManifest } from './manifest.js';
 import { makeHttpHost, redactSecrets } from './http-host.js';
@@ -28,7 +29,8 @@ const MAX_MODULE_BYTES = 64 * 1024 * 1024;
 /** Tools built from `tools/<name>/` by `npm run build`. */
 export const SHIPPED_DIR = fileURLToPath(new URL('../../tools/', import.meta.url));
 
-type Ask = (to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }) => Promise<any>;
+/** The actor's typed ask (replies typed from protocol/). */
+type Ask = TypedAsk<BuiltinMessages>;
 
 export interface ToolServiceOptions {
   config: ToolsConfig;
@@ -363,9 +365,9 @@ export class ToolService {
     try {
       const scope = agent ? { agent } : {};
       const [inspected, red, redLog] = await Promise.all([
-        output ? ask(SAFETY_ACTOR, 'safety.inspect_untrusted', { text: output, source: 'tool', ...scope }, { timeoutMs: 10_000 }) as Promise<InspectUntrustedReply> : undefined,
-        output ? ask(SAFETY_ACTOR, 'safety.redact', { text: output, ...scope }, { timeoutMs: 10_000 }) as Promise<RedactReply> : undefined,
-        log ? ask(SAFETY_ACTOR, 'safety.redact', { text: log, ...scope }, { timeoutMs: 10_000 }) as Promise<RedactReply> : undefined,
+        output ? ask(SAFETY_ACTOR, 'safety.inspect_untrusted', { text: output, source: 'tool', ...scope }, { timeoutMs: 10_000 }) : undefined,
+        output ? ask(SAFETY_ACTOR, 'safety.redact', { text: output, ...scope }, { timeoutMs: 10_000 }) : undefined,
+        log ? ask(SAFETY_ACTOR, 'safety.redact', { text: log, ...scope }, { timeoutMs: 10_000 }) : undefined,
       ]);
       if (inspected?.action === 'block') {
         const rules = [...new Set(inspected.findings.map((f) => f.rule))].join(', ');
