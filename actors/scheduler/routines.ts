@@ -111,7 +111,8 @@ export class RoutineEngine {
 
   private view(r: Routine): Routine {
     const v = structuredClone(r);
-    if (v.trigger.type === 'webhook' && v.trigger.secret) v.trigger.secret = '***';
+    // The secret is returned once, by routine.create (reply.webhook.secret); views never carry it.
+    if (v.trigger.type === 'webhook') delete v.trigger.secret;
     const c = this.armed.get(r.id)?.cron;
     const next = c?.nextRun();
     if (next) v.next_fire_at = next.getTime();

@@ -14,7 +14,10 @@ import { Waiting } from './deadline.js';
 import type { AskOptions, BuiltinMessages, BuiltinTopics, RequestOf, TellArgs, TopicPayload, TypedAsk } from '../../protocol/index.js';
 
 /** Actors that answer on their own (no asks to other actors): an in-process command for one boots only it. */
-const SELF_CONTAINED: Record<string, string[]> = { 'system/safety': ['safety'] };
+const SELF_CONTAINED: Record<string, string[]> = { 'system/safety': ['safety'], 'system/tool-runner': ['safety', 'tool-runner'] };
+
+/** Targets whose commands are documented to work without a service (`tool run`: docs/tools.md). */
+const IN_PROCESS_BY_DEFAULT = new Set(['system/tool-runner']);
 
 export interface GlobalOptions {
   config?: string;
@@ -82,7 +85,7 @@ export function createRuntime(program: Command): CliRuntime {
         const client = await waiting.on(`the service at ${found.info.url} (pid ${found.info.pid}) to accept the connection`, connect({ url: found.info.url, token: found.info.token }));
         return { client, info: found.info };
       }
-      if (!program.opts<GlobalOptions>().inProcess) throw new NoServiceError(cfg.data_dir);
+      if (!program.opts<GlobalOptions>().inProcess && !IN_PROCESS_BY_DEFAULT.has(firstTarget)) throw new NoServiceError(cfg.data_dir);
       // A tree for this command only: no endpoint, no webhook port, no heartbeat turns; logs quiet
       // unless asked for, so a command's output is its own.
       const level = program.opts<GlobalOptions>().logLevel ?? process.env.RUSTYCLAW_LOG_LEVEL ?? 'error';

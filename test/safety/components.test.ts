@@ -108,7 +108,7 @@ test('policy: defaults, global/agent/channel overrides, category wildcards, cust
   assert.equal(p.resolve('custom.employee_id').category, 'pii');
   assert.throws(() => new PolicyEngine({ rules: { 'secret.nope': { action: 'warn' } } }), /safety\.rules\.secret\.nope: unknown rule id/);
   assert.throws(() => new PolicyEngine({ rules: { 'pii.email': { action: 'explode' as never } } }), /safety\.rules\.pii\.email\.action/);
-  assert.throws(() => new PolicyEngine({ custom_rules: [{ id: 'x', pattern: '(a+)+' }] }), /safety\.custom_rules\[0\]\.pattern: nested quantifier/);
+  assert.throws(() => new PolicyEngine({ custom_rules: [{ id: 'x', pattern: '(a+)+' }] }), /safety\.custom_rules\[0\]\.pattern: catastrophic pattern refused \(nested quantifier/);
   assert.equal(combine(['warn', 'ignore', 'sanitize']), 'sanitize');
   assert.equal(combine([]), 'allow');
 });
