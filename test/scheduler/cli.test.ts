@@ -71,7 +71,7 @@ test('routine and job commands end to end', async () => {
   const created = await cli('routine', 'create', '--file', file);
   assert.match(created, /created routine sleepy: manual/);
   assert.match(created, /created routine hook: webhook\n {2}POST http:\/\/127\.0\.0\.1:\d+\/hooks\/hook\n {2}secret \(shown once\): \S{20,}/);
-  assert.match(await cli('routine', 'create', 'tick', '--cron', '0 0 1 1 *', '--tz', 'UTC', '--kind', 'noop'), /created routine tick: cron 0 0 1 1 \* \(UTC\), next \d{4}-01-01T00:00:00\.000Z/);
+  assert.match(await cli('routine', 'create', 'tick', '--cron', '0 0 1 1 *', '--tz', 'UTC', '--kind', 'noop'), /created routine tick: cron 0 0 1 1 \* \(UTC\), next \d{4}-01-01 00:00:00 UTC/);
 
   const list = await cli('routine', 'list');
   assert.match(list, /^id\s+enabled\s+trigger/);
@@ -106,7 +106,7 @@ test('routine and job commands end to end', async () => {
 test('notification lines for heartbeat alerts and auto-disabled routines', async () => {
   const { notificationLine } = await import('../../src/cli/commands/job.js');
   const at = Date.UTC(2026, 0, 2, 3, 4, 5);
-  assert.equal(notificationLine({ kind: 'heartbeat', agent: 'default', job_id: 'j1', text: 'backup failed', at }), '2026-01-02 03:04:05  heartbeat default: backup failed (job j1)');
-  assert.equal(notificationLine({ kind: 'routine_disabled', routine: 'r', reason: 'auto-disabled after 3 consecutive failures', at }), '2026-01-02 03:04:05  routine r: auto-disabled after 3 consecutive failures');
-  assert.equal(notificationLine({ other: 1 }, at), '2026-01-02 03:04:05  {"other":1}');
+  assert.equal(notificationLine({ kind: 'heartbeat', agent: 'default', job_id: 'j1', text: 'backup failed', at }), '2026-01-02 03:04:05 UTC  heartbeat default: backup failed (job j1)');
+  assert.equal(notificationLine({ kind: 'routine_disabled', routine: 'r', reason: 'auto-disabled after 3 consecutive failures', at }), '2026-01-02 03:04:05 UTC  routine r: auto-disabled after 3 consecutive failures');
+  assert.equal(notificationLine({ other: 1 }, at), '2026-01-02 03:04:05 UTC  {"other":1}');
 });
