@@ -48,6 +48,8 @@ export class HostProcess {
   private watched: Watched | null = null;
   /** Rejects the pending start() when the incarnation ends before it is ready (never a hung boot). */
   private failStart: ((err: Error) => void) | null = null;
+  /** Why the kernel is terminating the current incarnation (reported once the thread has stopped). */
+  private killing: { reason: ExitReason; detail: string } | null = null;
   /** False when the kernel ended it at the starvation hard cap (see liveness.ts). */
   private counted = true;
   private pingN = 0;
@@ -81,6 +83,7 @@ export class HostProcess {
     this.state = 'starting';
     this.stopping = false;
     this.exitHandled = false;
+    this.killing = null;
     this.counted = true;
     this.startedAt = performance.now();
     const env = this.env;
@@ -156,7 +159,8 @@ export class HostProcess {
           clearTimeout(startTimer);
           reject(new Error(`${this.spec.id}: ${err.message}`));
         }
-        this.ended(oom ? 'oom' : 'crash', err.message);
+        if (this.killing) this.ended(this.killing.reason, this.killing.detail);
+        else this.ended(oom ? 'oom' : 'crash', err.message);
       });
       worker.on('exit', (code) => {
         clearTimeout(startTimer);
@@ -165,7 +169,8 @@ export class HostProcess {
           settled = true;
           reject(new Error(`${this.spec.id}: worker exited with code ${code} during setup`));
         }
-        this.ended(this.stopping ? 'normal' : code === 0 ? 'normal' : 'crash', `exit code ${code}`);
+        if (this.killing) this.ended(this.killing.reason, this.killing.detail);
+        else this.ended(this.stopping ? 'normal' : code === 0 ? 'normal' : 'crash', `exit code ${code}`);
       });
       this.watched = {
         id: this.spec.id,
@@ -199,16 +204,31 @@ export class HostProcess {
     const w = this.worker;
     if (!w) return;
     if (reason === 'stuck' || this.state === 'starting' || selfCrashMs <= 0) {
-      this.ended(reason, detail);
-      void w.terminate();
+      this.terminate(w, reason, detail);
       return;
     }
     w.postMessage({ t: 'crash', why: detail });
     setTimeout(() => {
       if (this.worker !== w) return; // it crashed by itself
-      this.ended(reason, detail);
-      void w.terminate();
+      this.terminate(w, reason, detail);
     }, selfCrashMs).unref();
+  }
+
+  /**
+   * Terminates and reports the end only once the thread has stopped: a thread still running when
+   * its end is reported could start another queued message after the kernel read which ones it had
+   * started, and that message would be redelivered and run twice (seen under load: a busy thread
+   * outliving the 50 ms self-crash wait). A thread stuck inside native code may never stop; after
+   * 1 s it is reported anyway (it cannot start messages from there).
+   */
+  private terminate(w: import('node:worker_threads').Worker, reason: ExitReason, detail: string): void {
+    if (this.killing) return;
+    this.killing = { reason, detail };
+    const report = () => {
+      if (this.worker === w) this.ended(reason, detail);
+    };
+    void w.terminate().then(report, report);
+    setTimeout(report, 1000).unref();
   }
 
   private ended(reason: ExitReason, detail: string): void {

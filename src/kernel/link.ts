@@ -191,9 +191,10 @@ export class Link {
       this.port.postMessage(frame);
       const ms = performance.now() - t0;
       // Aim at frames that serialise in under ~2 ms: long enough to amortise a post, short enough
-      // that the receiver starts while the sender serialises the next. The bounds are wide so that a
-      // thread preempted on a loaded machine (a slow post of small items) does not shrink batches.
-      if (ms > 2 && items.length > 1) this.cap = Math.max(1, items.length >> 1);
+      // that the receiver starts while the sender serialises the next. Only large items (> 20 µs
+      // each to post; a 64 KB object takes ~30+, a small one < 1) shrink the batch, so a thread
+      // preempted on a loaded machine does not shrink batches of small messages.
+      if (ms > 2 && items.length > 1 && ms / items.length > 0.02) this.cap = Math.max(1, items.length >> 1);
       else if (ms < 0.5 && this.cap < this.opts.batchMax && items.length >= this.cap) this.cap = Math.min(this.opts.batchMax, this.cap * 2);
     } catch (err) {
       // A payload that cannot be cloned (a function, a socket...) must not take the thread down:
