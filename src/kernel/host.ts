@@ -57,6 +57,11 @@ function moduleUrl(mod: string): string {
 async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
   const def: unknown = (await import(moduleUrl(spec.module))).default;
   if (!isActorDefinition(def)) throw new Error(`module '${spec.module}' does not default-export defineActor({...})`);
+  let topicChecker: ((topic: string, payload: unknown) => Error | null) | undefined;
+  if (checkAll) {
+    const [{ topicCheck }, { topicSchemas }] = await Promise.all([import('./validation.js'), import('../../protocol/index.js')]);
+    topicChecker = topicCheck({ ...topicSchemas, ...def.topics });
+  }
   const from = spec.path;
   const ctx = {
     path: spec.path,
@@ -73,7 +78,12 @@ async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
     tell: (to: string, type: string, payload?: unknown) => router.tell(from, to, type, payload) as void,
     ask: (to: string, type: string, payload?: unknown, opts?: AskOptions) => router.ask(from, to, type, payload, opts),
     askDynamic: (to: string, type: string, payload: unknown, opts?: AskOptions) => router.ask(from, to, type, payload, opts),
-    publish: (topic: string, payload: unknown) => router.publish(topic, payload),
+    publish: (topic: string, payload: unknown) => {
+      // Under `validate: all` a payload that drifted from its topic's schema fails the publisher.
+      const bad = topicChecker?.(topic, payload);
+      if (bad) throw bad;
+      router.publish(topic, payload);
+    },
     subscribe: (topic: string, fn: (payload: unknown, topic: string) => void) => router.subscribe(topic, fn),
   };
   const inst = await def.setup(ctx);
