@@ -115,11 +115,11 @@ export function probabilityOf(m: ClassifierModel, text: string): number {
     norm += c;
     counts[k] = 0;
   }
-  const z = m.bias + dot / (Math.sqrt(norm) || 1);
+  const z = m.bias + (dot * (m.scale ?? 1)) / (Math.sqrt(norm) || 1);
   return 1 / (1 + Math.exp(-z));
 }
 
-export interface ClassifierModel { bits: number; bias: number; weights: Float32Array; /** probability from which the model says "injection" */ threshold?: number }
+export interface ClassifierModel { bits: number; bias: number; /** weight = weights[k] × scale */ weights: Float32Array | Int8Array; scale?: number; /** probability from which the model says "injection" */ threshold?: number }
 
 /**
  * The development-set split shared by training and evaluation: one row in five is held back, by a
@@ -137,26 +137,28 @@ export interface ModelFile { format: 'rustyclaw-injection-lr/1'; bits: number; b
 
 export function encodeModel(m: ClassifierModel, trained: Record<string, unknown>): ModelFile {
   let max = 0;
-  for (const w of m.weights) max = Math.max(max, Math.abs(w));
+  for (const w of m.weights) max = Math.max(max, Math.abs(w * (m.scale ?? 1)));
   const scale = max / 127 || 1;
   const q = new Int8Array(m.weights.length);
-  for (let i = 0; i < q.length; i++) q[i] = Math.round(m.weights[i] / scale);
+  for (let i = 0; i < q.length; i++) q[i] = Math.round((m.weights[i] * (m.scale ?? 1)) / scale);
   return { format: 'rustyclaw-injection-lr/1', bits: m.bits, bias: m.bias, scale, weights_int8_base64: Buffer.from(q.buffer).toString('base64'), trained };
 }
 
 export function decodeModel(f: ModelFile): ClassifierModel {
   if (f.format !== 'rustyclaw-injection-lr/1' || f.bits !== FEATURE_BITS) throw new Error(`injection model: unsupported format ${f.format}/${f.bits} bits`);
-  const q = new Int8Array(Buffer.from(f.weights_int8_base64, 'base64').buffer.slice(0));
+  // Kept as int8 with a scale: no conversion loop at actor start (setup time counts against the
+  // liveness deadline on a restart).
+  const buf = Buffer.from(f.weights_int8_base64, 'base64');
+  const q = new Int8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   if (q.length !== 1 << f.bits) throw new Error(`injection model: ${q.length} weights, expected ${1 << f.bits}`);
-  const weights = new Float32Array(q.length);
-  for (let i = 0; i < q.length; i++) weights[i] = q[i] * f.scale;
   const threshold = typeof f.trained.threshold === 'number' ? f.trained.threshold : 0.5;
-  return { bits: f.bits, bias: f.bias, weights, threshold };
+  return { bits: f.bits, bias: f.bias, weights: q, scale: f.scale, threshold };
 }
 
 export function probability(m: ClassifierModel, f: Map<number, number>): number {
-  let z = m.bias;
+  let z = 0;
   for (const [k, v] of f) z += m.weights[k] * v;
+  z = m.bias + z * (m.scale ?? 1);
   return 1 / (1 + Math.exp(-z));
 }
 
