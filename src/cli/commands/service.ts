@@ -29,7 +29,7 @@ export function register(program: Command, rt: CliRuntime): void {
   program
     .command('start')
     .description('start the service in the foreground (Ctrl-C or `rustyclaw stop` to stop)')
-    .option('--placement <profile>', 'dedicated (a thread per actor) or shared (light actors share threads)')
+    .option('--placement <profile>', 'dedicated (a thread per actor), shared (light actors share threads) or edge (as few threads as the device has cores)')
     .option('--port <port>', 'endpoint port (0 = any free port)')
     .action(async (o: { placement?: string; port?: string }) => {
       const g = program.opts<GlobalOptions>();
