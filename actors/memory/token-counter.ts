@@ -17,6 +17,13 @@ export function estimateTokens(text: string): number {
 }
 
 const CACHE_MAX = 200_000;
+/**
+ * Words longer than this are estimated (a piece per 3 characters) instead of tokenized: the JS
+ * WordPiece's cost per word grows quadratically (12 ms for one 64-letter random word, 2.6 s for
+ * 100 KB of base64), and such words are hex, base64, minified code or URLs, whose exact piece
+ * count matters little (the embedder truncates at its limit). Natural words stay exact.
+ */
+export const EXACT_WORD_CHARS = 48;
 
 export function loadTokenCounter(tokenizerJson: string | undefined): { count: TokenCounter; exact: boolean } {
   if (!tokenizerJson || !fs.existsSync(tokenizerJson)) return { count: estimateTokens, exact: false };
@@ -40,6 +47,10 @@ export function loadTokenCounter(tokenizerJson: string | undefined): { count: To
       const hit = cache.get(w);
       if (hit !== undefined) {
         n += hit;
+        continue;
+      }
+      if (w.length > EXACT_WORD_CHARS) {
+        n += Math.ceil(w.length / 3);
         continue;
       }
       const c = raw(w);
