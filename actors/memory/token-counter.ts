@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { boundWordPiece } from '../../src/lib/wordpiece.js';
 
 export type TokenCounter = (text: string) => number;
 
@@ -36,6 +37,7 @@ export function loadTokenCounter(tokenizerJson: string | undefined): { count: To
   }
   const json = JSON.parse(fs.readFileSync(tokenizerJson, 'utf8'));
   const tok = new Tokenizer(json, cfg);
+  boundWordPiece(tok);
   const wordLevel = json?.pre_tokenizer?.type === 'BertPreTokenizer' || json?.pre_tokenizer?.type === 'Whitespace';
   const raw = (text: string) => tok.encode(text, { add_special_tokens: false }).ids.length;
   if (!wordLevel) return { count: raw, exact: true };
