@@ -70,14 +70,18 @@ export const EmbedderConfigSchema = Type.Object(
     threads: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
     batch_size: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
     max_queue: Type.Integer({ minimum: 1, default: 20_000 }),
+    /** Unload the local model after this long without work (0 = keep it loaded); it reloads on the next embed. */
+    idle_unload_ms: Type.Integer({ minimum: 0, default: 300_000 }),
     local: Type.Object(
       {
         model: Type.String({ default: 'all-MiniLM-L6-v2' }),
         model_path: Type.String({ default: '' }),
-        precision: Type.Union([Type.Literal('fp32'), Type.Literal('q8')], { default: 'fp32' }),
+        precision: Type.Union([Type.Literal('fp32'), Type.Literal('q8')], { default: 'q8' }),
         dim: Type.Integer({ minimum: 1, default: 384 }),
         max_tokens: Type.Integer({ minimum: 8, maximum: 8192, default: 256 }),
         intra_op_threads: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+        /** onnxruntime's CPU memory arena (keeps peak buffers for reuse); off returns memory after each batch. */
+        mem_arena: Type.Boolean({ default: false }),
         base_url: Type.String({ default: 'https://huggingface.co' }),
         repo: Type.String({ default: 'Xenova/all-MiniLM-L6-v2' }),
         revision: Type.String({ default: 'main' }),

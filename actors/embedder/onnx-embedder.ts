@@ -25,6 +25,11 @@ export interface OnnxEmbedderOptions {
   maxTokens?: number;
   /** Threads onnxruntime may use inside one inference (the pool adds parallelism across batches). */
   intraOpThreads?: number;
+  /**
+   * onnxruntime's CPU arena and memory-pattern planning: they keep the largest batch's buffers
+   * for reuse; off (default) the memory goes back after each run (measured: docs/decisions.md).
+   */
+  memArena?: boolean;
 }
 
 export class OnnxEmbedder {
@@ -46,6 +51,8 @@ export class OnnxEmbedder {
         intraOpNumThreads: opts.intraOpThreads ?? 1,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        enableCpuMemArena: opts.memArena ?? false,
+        enableMemPattern: opts.memArena ?? false,
       });
     } catch (e) {
       throw new EmbedderError('model_file_invalid', `cannot load ONNX model ${file} (corrupted or truncated?): ${(e as Error).message.split('\n')[0]}`, file);

@@ -10,6 +10,7 @@ export interface PoolTask {
   precision: Precision;
   maxTokens: number;
   intraOpThreads: number;
+  memArena?: boolean;
   texts: string[];
 }
 
@@ -24,7 +25,7 @@ export default async function embedTask(task: PoolTask): Promise<PoolResult> {
   try {
     let p = loaded.get(key);
     if (!p) {
-      p = OnnxEmbedder.load({ dir: task.dir, precision: task.precision, maxTokens: task.maxTokens, intraOpThreads: task.intraOpThreads });
+      p = OnnxEmbedder.load({ dir: task.dir, precision: task.precision, maxTokens: task.maxTokens, intraOpThreads: task.intraOpThreads, memArena: task.memArena ?? false });
       loaded.set(key, p);
       p.catch(() => loaded.delete(key));
     }

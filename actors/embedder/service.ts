@@ -30,8 +30,16 @@ export function modelCacheDir(dataDir: string, repo: string, revision: string): 
   return path.join(dataDir, 'models', ...repo.split('/'), revision);
 }
 
+/**
+ * Pool size for the device: one inference thread on ≤ 2 cores (each holds its own ONNX session,
+ * ~100 MB, and two threads on two cores only fight the rest of the service), else two.
+ */
+export function defaultThreads(cores: number): number {
+  return cores <= 2 ? 1 : 2;
+}
+
 export async function createProvider(name: string, cfg: EmbedderConfig, env: ServiceEnv): Promise<EmbeddingProvider> {
-  const threads = cfg.threads || Math.max(1, Math.min(2, os.availableParallelism()));
+  const threads = cfg.threads || defaultThreads(os.availableParallelism());
   if (name === 'local') {
     const l = cfg.local;
     let dir: string;
@@ -51,7 +59,7 @@ export async function createProvider(name: string, cfg: EmbedderConfig, env: Ser
         log: (m) => env.log.warn({ repo: l.repo }, m),
       });
     }
-    return LocalProvider.create({ dir, name: l.model, precision: l.precision, threads, intraOpThreads: l.intra_op_threads, batchSize: cfg.batch_size, maxTokens: l.max_tokens, expectedDim: l.dim });
+    return LocalProvider.create({ dir, name: l.model, precision: l.precision, threads, intraOpThreads: l.intra_op_threads, batchSize: cfg.batch_size, maxTokens: l.max_tokens, expectedDim: l.dim, idleUnloadMs: cfg.idle_unload_ms, memArena: l.mem_arena });
   }
   if (name === 'openai') return OpenAIProvider.create(resolveOpenAIOptions(cfg.openai, env.env));
   throw new EmbedderError('invalid_config', `unknown embedding provider '${name}'`);

@@ -3,6 +3,7 @@
  * `tokenizer.json` declares truncation/padding at 128; like sentence-transformers we ignore that
  * and truncate to `maxTokens` (256 for all-MiniLM-L6-v2) word pieces including [CLS] and [SEP].
  */
+import { boundWordPiece } from '../../src/lib/wordpiece.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -44,6 +45,7 @@ export class BertTokenizer {
     } catch (e) {
       throw new EmbedderError('model_file_invalid', `tokenizer ${tokFile} is not a valid tokenizer: ${(e as Error).message}`, tokFile);
     }
+    boundWordPiece(tok);
     const cls = tok.token_to_id('[CLS]');
     const sep = tok.token_to_id('[SEP]');
     if (cls === undefined || sep === undefined) {

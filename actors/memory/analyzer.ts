@@ -2,10 +2,18 @@
  * Text analysis for BM25: lower-case, tokenize, drop English stop words, Porter2 stemming
  * (wink-nlp-utils) — the same shape as Elasticsearch's `english` analyzer used for BEIR's BM25.
  * Stems are cached per word: stemming dominates the cost and vocabularies repeat heavily.
+ *
+ * Bounded: the stemmer's cost grows quadratically with word length (an 8,000-character "word"
+ * costs ~1 s), so tokens longer than MAX_TOKEN_CHARS (hex dumps, base64, minified blobs) are
+ * skipped before stemming and counted; a 64-character sha256 still fits and stays searchable.
+ * Long texts are tokenized in slices cut at whitespace so no single regex pass is unbounded.
  */
 import nlp from 'wink-nlp-utils';
 
+export const MAX_TOKEN_CHARS = 64;
 const STEM_CACHE_MAX = 200_000;
+/** Text per tokenizer pass; a cut falls on whitespace when there is some nearby. */
+const SLICE_CHARS = 64 * 1024;
 const stems = new Map<string, string>();
 
 function stem(word: string): string {
@@ -18,8 +26,38 @@ function stem(word: string): string {
   return s;
 }
 
-export function analyze(text: string): string[] {
+export interface Analysis {
+  tokens: string[];
+  /** Tokens longer than MAX_TOKEN_CHARS, left out of the index. */
+  skipped: number;
+}
+
+function analyzeSlice(text: string, out: Analysis): void {
   const tokens = nlp.tokens.removeWords(nlp.string.tokenize0(nlp.string.lowerCase(text)));
-  for (let i = 0; i < tokens.length; i++) tokens[i] = stem(tokens[i]);
-  return tokens;
+  for (const t of tokens) {
+    if (t.length > MAX_TOKEN_CHARS) out.skipped++;
+    else out.tokens.push(stem(t));
+  }
+}
+
+/** Analyze a text, reporting how many over-long tokens were skipped. */
+export function analyzeCounted(text: string): Analysis {
+  const out: Analysis = { tokens: [], skipped: 0 };
+  for (let i = 0; i < text.length; ) {
+    let end = Math.min(text.length, i + SLICE_CHARS);
+    if (end < text.length) {
+      const ws = text.lastIndexOf(' ', end);
+      const nl = text.lastIndexOf('\n', end);
+      const cut = Math.max(ws, nl);
+      // No whitespace in the slice: the cut splits one giant token, which is skipped anyway.
+      if (cut > i) end = cut + 1;
+    }
+    analyzeSlice(text.slice(i, end), out);
+    i = end;
+  }
+  return out;
+}
+
+export function analyze(text: string): string[] {
+  return analyzeCounted(text).tokens;
 }

@@ -223,30 +223,37 @@ function pack(units: Unit[], max: number, overlap: number): Chunk[] {
   return chunks;
 }
 
-const SEGMENT_CHARS = 256 * 1024;
+const SEGMENT_CHARS = 64 * 1024;
 
 /**
  * `chunkText` for texts of any size without blocking the thread: a long text is cut into segments
- * of about 256 KB at paragraph breaks, each chunked on its own (line numbers kept), yielding to the
- * event loop in between so the actor keeps answering liveness pings.
+ * of about 64 KB at paragraph breaks, each chunked on its own (line numbers kept), yielding to the
+ * event loop in between so the actor keeps answering liveness pings (one segment costs tens of
+ * milliseconds even for hostile input: long words are counted in slices). `check` runs between
+ * segments and may throw (the analysis budget); `onChunks` streams each segment's chunks.
  */
-export async function chunkTextAsync(text: string, opts: ChunkerOptions): Promise<Chunk[]> {
-  if (text.length <= 2 * SEGMENT_CHARS) return chunkText(text, opts);
+export async function chunkTextAsync(text: string, opts: ChunkerOptions & { check?: () => void; onChunks?: (c: Chunk[]) => void | Promise<void> }): Promise<Chunk[]> {
+  if (text.length <= 2 * SEGMENT_CHARS && !opts.onChunks) return chunkText(text, opts);
   const out: Chunk[] = [];
   let start = 0;
   let lineOffset = 0;
   while (start < text.length) {
     let end = Math.min(text.length, start + SEGMENT_CHARS);
     if (end < text.length) {
-      const para = text.indexOf('\n\n', end);
-      const nl = text.indexOf('\n', end);
-      end = para >= 0 && para - end < SEGMENT_CHARS ? para + 2 : nl >= 0 && nl - end < SEGMENT_CHARS ? nl + 1 : end;
+      // Look for a break within the next segment only (a 10 MB single line must not be rescanned per segment).
+      const ahead = text.slice(end, end + SEGMENT_CHARS);
+      const para = ahead.indexOf('\n\n');
+      const nl = ahead.indexOf('\n');
+      end += para >= 0 ? para + 2 : nl >= 0 ? nl + 1 : 0;
     }
     const seg = text.slice(start, end);
-    for (const c of chunkText(seg, opts)) out.push({ ...c, startLine: c.startLine + lineOffset, endLine: c.endLine + lineOffset });
+    const part = chunkText(seg, opts).map((c) => ({ ...c, startLine: c.startLine + lineOffset, endLine: c.endLine + lineOffset }));
+    if (opts.onChunks) await opts.onChunks(part);
+    else for (const c of part) out.push(c);
     lineOffset += countNewlines(seg, 0, seg.length);
     start = end;
     await new Promise<void>((r) => setImmediate(r));
+    opts.check?.();
   }
   return out;
 }

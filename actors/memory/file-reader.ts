@@ -54,5 +54,25 @@ export function readTextFile(file: string, maxBytes: number): string {
   if (st.size > maxBytes) {
     throw new InputError('input_too_large', `${file} is ${st.size} bytes, over the limit memory.max_file_bytes = ${maxBytes}`);
   }
-  return decodeText(fs.readFileSync(file), file, maxBytes);
+  // A file may change or vanish while it is read: read it again once, then name the problem.
+  for (let attempt = 0; ; attempt++) {
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new InputError(code === 'ENOENT' ? 'file_not_found' : 'read_failed', `cannot read ${file}: ${code ?? (e as Error).message}${code === 'ENOENT' ? ' (deleted while being added?)' : ''}`);
+    }
+    let after: fs.Stats | null;
+    try {
+      after = fs.statSync(file);
+    } catch {
+      after = null;
+    }
+    if (after && after.size === buf.length && after.mtimeMs === st.mtimeMs) return decodeText(buf, file, maxBytes);
+    if (attempt >= 1) throw new InputError('file_changed', `${file} changed while it was being read (${after ? `size ${st.size} → ${after.size}` : 'it was deleted'}); try again when it is no longer being written`);
+    if (!after) throw new InputError('file_not_found', `cannot read ${file}: it was deleted while being added`);
+    st = after;
+    if (st.size > maxBytes) throw new InputError('input_too_large', `${file} is ${st.size} bytes, over the limit memory.max_file_bytes = ${maxBytes}`);
+  }
 }

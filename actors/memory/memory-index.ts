@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { analyze } from './analyzer.js';
+import { analyze, analyzeCounted, MAX_TOKEN_CHARS } from './analyzer.js';
 import { Bm25Index } from './bm25-index.js';
 import { chunkTextAsync, type Chunk } from './chunker.js';
 import { InputError } from './file-reader.js';
@@ -21,6 +21,7 @@ import { buildFilter, rankResults, type SearchFilters, type SearchMode } from '.
 import type { TokenCounter } from './token-counter.js';
 import { VectorIndex } from './vector-index.js';
 import { yielder } from './yielder.js';
+import { CrashLedger, type QuarantineEntry } from './quarantine.js';
 
 /** On-disk format version; an index written by another version is refused, not rewritten. */
 export const INDEX_FORMAT = 1;
@@ -48,6 +49,24 @@ export interface MemoryIndexOptions {
   /** Compact when deleted chunks exceed this fraction of live chunks. */
   compactRatio?: number;
   log?: { info(o: unknown, msg?: string): void; warn(o: unknown, msg?: string): void };
+  /**
+   * When the snapshot can't be used: `wait` rebuilds before open returns (tests, tools);
+   * `background` returns at once and rebuilds while searches answer from what is rebuilt so far.
+   */
+  rebuild?: 'wait' | 'background';
+  /** Most wall time one document's chunking and analysis may take before it is refused. */
+  analysisBudgetMs?: number;
+  /** Texts per embedding request, and how many requests may be in flight (bounded memory). */
+  embedBatch?: number;
+  embedInFlight?: number;
+}
+
+/** Progress of one add: chunks embedded so far. */
+export interface AddProgress {
+  phase: 'analyze' | 'embed';
+  doc?: string;
+  done: number;
+  total: number;
 }
 
 export type { SearchMode, SearchFilters } from './hybrid-search.js';
@@ -81,12 +100,17 @@ export interface AddRequest {
   id?: string;
   /** Epoch ms the content dates from (file mtime); default now. */
   time?: number;
+  /** Re-chunk and re-embed even when the content hash is unchanged (doctor repairs). */
+  force?: boolean;
 }
 
 export interface AddResult {
   doc_id: string;
   status: 'added' | 'updated' | 'unchanged';
   chunks: number;
+  /** Tokens longer than MAX_TOKEN_CHARS left out of BM25, and chunks made only of them (not indexed). */
+  skipped_tokens?: number;
+  skipped_chunks?: number;
 }
 
 interface DocRecord {
@@ -98,6 +122,8 @@ interface DocRecord {
   time: number;
   added_at: number;
   labels: number[];
+  skipped_tokens?: number;
+  skipped_chunks?: number;
 }
 
 interface ChunkRecord {
@@ -135,6 +161,35 @@ export class MemoryError extends Error {
   }
 }
 
+export interface DoctorProblem {
+  code: string;
+  message: string;
+  repaired: boolean;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  docs: number;
+  chunks: number;
+  problems: DoctorProblem[];
+}
+
+interface Prepared {
+  req: AddRequest;
+  id: string;
+  hash: string;
+  chunks: Chunk[];
+  /** BM25 tokens per chunk, computed before the commit. */
+  tokens: string[][];
+  skippedTokens: number;
+  skippedChunks: number;
+  result: AddResult;
+}
+
+function skippedOf(p: Prepared): { skipped_tokens?: number; skipped_chunks?: number } {
+  return { ...(p.skippedTokens ? { skipped_tokens: p.skippedTokens } : {}), ...(p.skippedChunks ? { skipped_chunks: p.skippedChunks } : {}) };
+}
+
 export function contentHash(text: string): string {
   return crypto.createHash('sha256').update(text).digest('hex');
 }
@@ -158,6 +213,13 @@ export class MemoryIndex {
   readonly opts: Required<Omit<MemoryIndexOptions, 'log' | 'embedder' | 'bm25' | 'hnsw'>> & MemoryIndexOptions;
   /** How the last open got its indexes: from snapshot files or rebuilt from lmdb. */
   loadedFrom: 'empty' | 'snapshot' | 'rebuild' = 'empty';
+  /** Crash strikes and quarantined documents (files beside lmdb). */
+  ledger!: CrashLedger;
+  /** Set while the indexes are rebuilt in the background: searches answer from what is done. */
+  rebuilding: { done: number; total: number; started: number } | null = null;
+  /** Resolves when no rebuild is running (writes wait for it). */
+  rebuilt: Promise<void> = Promise.resolve();
+  private closed = false;
 
   private constructor(opts: MemoryIndexOptions) {
     this.opts = {
@@ -167,6 +229,10 @@ export class MemoryIndex {
       candidates: 100,
       maxQueryWords: 512,
       compactRatio: 0.25,
+      rebuild: 'wait',
+      analysisBudgetMs: 120_000,
+      embedBatch: 64,
+      embedInFlight: 2,
       ...opts,
     };
   }
@@ -203,9 +269,12 @@ export class MemoryIndex {
       throw new MemoryError('index_version_mismatch', msg);
     }
     this.meta = stored ?? { format: INDEX_FORMAT, model: null, dim: null, next_label: 1, generation: 0 };
+    this.ledger = new CrashLedger(this.opts.dir, this.opts.log);
+    this.ledger.recoverInflight();
     const pause = yielder();
     for (const { value } of this.docsDb.getRange()) {
-      this.trackDoc(value);
+      // A quarantined document stays in lmdb (delete removes it) but out of the indexes.
+      if (!this.ledger.quarantined(value.id)) this.trackDoc(value);
       await pause();
     }
     this.checkModel();
@@ -276,25 +345,46 @@ export class MemoryIndex {
         this.opts.log?.warn({ err: (e as Error).message }, 'memory: snapshot unusable, rebuilding indexes from lmdb');
       }
     }
-    await this.rebuildFromStore();
     this.loadedFrom = 'rebuild';
+    if (this.opts.rebuild === 'background') {
+      // Start never blocks on a rebuild: answer from what is rebuilt so far, and say so.
+      this.rebuilt = this.rebuildFromStore().catch((e) => this.opts.log?.warn({ err: (e as Error).message }, 'memory: background rebuild failed'));
+    } else await this.rebuildFromStore();
   }
 
-  /** Rebuild BM25 and HNSW from the chunk texts and vectors in lmdb (no re-embedding). */
+  /**
+   * Rebuild BM25 and HNSW from the chunk texts and vectors in lmdb (no re-embedding), document by
+   * document with an in-flight marker each, so a document that kills the thread here is struck and
+   * after two strikes quarantined instead of wedging every start.
+   */
   private async rebuildFromStore(): Promise<void> {
     this.bm25 = new Bm25Index(this.opts.bm25);
     this.vectors = this.meta.dim ? new VectorIndex(this.meta.dim, this.opts.hnsw) : null;
     const pause = yielder();
-    for (const label of this.labelDoc.keys()) {
-      await pause();
-      const c = this.chunksDb.get(label);
-      const v = this.vectorsDb.getBinary(label);
-      if (!c || !v) {
-        this.opts.log?.warn({ label }, 'memory: chunk missing in lmdb, skipped');
-        continue;
+    this.rebuilding = { done: 0, total: this.labelDoc.size, started: Date.now() };
+    try {
+      for (const d of [...this.docs.values()]) {
+        if (this.closed) return;
+        if (this.docs.get(d.id) !== d) continue; // replaced or deleted meanwhile
+        this.ledger.begin({ op: 'rebuild', doc_id: d.id, started: Date.now(), ...(d.path ? { path: d.path } : {}), source: d.source });
+        for (const label of d.labels) {
+          await pause();
+          if (this.closed) return;
+          if (this.docs.get(d.id) !== d) break;
+          const c = this.chunksDb.get(label);
+          const v = this.vectorsDb.getBinary(label);
+          this.rebuilding.done++;
+          if (!c || !v) {
+            this.opts.log?.warn({ label, doc: d.id }, 'memory: chunk missing in lmdb, skipped (run `rustyclaw memory doctor`)');
+            continue;
+          }
+          if (!this.bm25.has(label)) this.bm25.add(label, analyze(c.text));
+          if (this.vectors && !this.vectors.has(label) && v.byteLength === this.meta.dim! * 4) this.vectors.add(label, toF32(v));
+        }
       }
-      this.bm25.add(label, analyze(c.text));
-      this.vectors?.add(label, toF32(v));
+      this.ledger.end();
+    } finally {
+      this.rebuilding = null;
     }
     this.dirtySince = Date.now();
   }
@@ -311,22 +401,26 @@ export class MemoryIndex {
 
   // ---------------------------------------------------------------- writes
 
-  async add(req: AddRequest): Promise<AddResult> {
-    return (await this.addBatch([req]))[0];
+  async add(req: AddRequest, onProgress?: (p: AddProgress) => void): Promise<AddResult> {
+    return (await this.addBatch([req], onProgress))[0];
   }
 
   /**
-   * Add or update several documents: one embedding call for all their chunks (fills the pool's
-   * batches) and one lmdb transaction. A document whose content hash is unchanged is skipped.
+   * Add or update several documents: their chunks are analysed first (bounded, within the budget),
+   * then embedded in batches with a bounded number of requests in flight, then committed in one
+   * lmdb transaction, then mirrored into the in-memory indexes from the tokens already computed.
+   * A document whose content hash is unchanged is skipped. Nothing is written before the commit,
+   * so a refused or failed document leaves no trace.
    */
-  async addBatch(reqs: AddRequest[]): Promise<AddResult[]> {
-    const prepared: Awaited<ReturnType<MemoryIndex['prepare']>>[] = [];
-    for (const req of reqs) prepared.push(await this.prepare(req));
+  async addBatch(reqs: AddRequest[], onProgress?: (p: AddProgress) => void): Promise<AddResult[]> {
+    await this.rebuilt;
+    const prepared: Prepared[] = [];
+    for (const req of reqs) prepared.push(await this.prepare(req, onProgress));
     const todo = prepared.filter((p) => p.chunks.length > 0);
     if (!todo.length) return prepared.map((p) => p.result);
     const emb = this.requireEmbedder();
     const texts = todo.flatMap((p) => p.chunks.map((c) => c.text));
-    const vecs = await emb.embed(texts);
+    const vecs = await this.embedAll(emb, texts, (done) => onProgress?.({ phase: 'embed', done, total: texts.length }));
     if (vecs.length !== texts.length || (vecs[0] && vecs[0].length !== emb.dim)) {
       throw new MemoryError('embedder_failed', `embedder returned ${vecs.length} vectors of ${vecs[0]?.length} dims for ${texts.length} chunks (expected ${emb.dim} dims)`);
     }
@@ -342,6 +436,8 @@ export class MemoryIndex {
       const rec: DocRecord = { id: p.id, source: p.req.source, hash: p.hash, time: p.req.time ?? now, added_at: now, labels };
       if (p.req.path) rec.path = path.resolve(p.req.path);
       if (p.req.agent) rec.agent = p.req.agent;
+      if (p.skippedTokens) rec.skipped_tokens = p.skippedTokens;
+      if (p.skippedChunks) rec.skipped_chunks = p.skippedChunks;
       const v = p.chunks.map(() => vecs[vi++]);
       // Re-read after the await: another add may have replaced the same document meanwhile.
       return { p, rec, labels, v, old: this.docs.get(p.id) };
@@ -363,7 +459,8 @@ export class MemoryIndex {
       }
       this.metaDb.putSync('meta', this.meta);
     });
-    // lmdb is committed: now mirror in memory.
+    // lmdb is committed: now mirror in memory (tokens were computed before the commit; a crash
+    // here leaves a stale snapshot, which the next start rebuilds in the background).
     if (!this.vectors) this.vectors = new VectorIndex(emb.dim, this.opts.hnsw);
     const pause = yielder();
     for (const r of rows) {
@@ -373,28 +470,90 @@ export class MemoryIndex {
       this.trackDoc(r.rec);
       for (let i = 0; i < r.p.chunks.length; i++) {
         await pause();
-        this.bm25.add(r.labels[i], analyze(r.p.chunks[i].text));
+        this.bm25.add(r.labels[i], r.p.tokens[i]);
         this.vectors!.add(r.labels[i], r.v[i]);
       }
-      r.p.result = { doc_id: r.p.id, status: r.old ? 'updated' : 'added', chunks: r.labels.length };
+      r.p.result = { doc_id: r.p.id, status: r.old ? 'updated' : 'added', chunks: r.labels.length, ...skippedOf(r.p) };
+      this.ledger.clear(r.p.id);
     }
     this.dirtySince ||= Date.now();
     return prepared.map((p) => p.result);
   }
 
-  private async prepare(req: AddRequest) {
+  /** Embed in batches of `embedBatch` texts, at most `embedInFlight` requests at a time, in order. */
+  private async embedAll(emb: Embedder, texts: string[], onDone: (done: number) => void): Promise<Float32Array[]> {
+    const size = this.opts.embedBatch!;
+    const out = new Array<Float32Array>(texts.length);
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      while (next < texts.length) {
+        const from = next;
+        next += size;
+        const slice = texts.slice(from, from + size);
+        const part = await emb.embed(slice);
+        if (part.length !== slice.length) throw new MemoryError('embedder_failed', `embedder returned ${part.length} vectors for ${slice.length} chunks`);
+        for (let i = 0; i < part.length; i++) out[from + i] = part[i];
+        done += part.length;
+        onDone(done);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.opts.embedInFlight!) }, worker));
+    return out;
+  }
+
+  private async prepare(req: AddRequest, onProgress?: (p: AddProgress) => void): Promise<Prepared> {
     if (!req || typeof req.text !== 'string') throw new MemoryError('invalid_input', 'memory.add needs text (string)');
     if (!req.source) throw new MemoryError('invalid_input', 'memory.add needs a source');
-    const where = req.path ?? req.source;
+    const where = req.path ?? (req.id ? `${req.source} text '${req.id}'` : `${req.source} text`);
     if (req.text.trim() === '') throw new InputError('empty_input', `${where} is empty: nothing to index`);
     const id = req.id ?? (req.path ? `file:${path.resolve(req.path)}` : `text:${contentHash(`${req.source}\0${req.text}`).slice(0, 24)}`);
     const hash = contentHash(req.text);
+    const q = this.ledger.quarantined(id, hash);
+    if (q) throw new MemoryError('quarantined', `${where} is quarantined: ${q.reason}. It is not indexed; \`rustyclaw memory delete --id ${id}\` clears it (changed content gets a new chance)`);
     const prev = this.docs.get(id);
-    const unchanged = !!prev && prev.hash === hash && !this.mismatch;
-    const chunks = unchanged ? [] : await chunkTextAsync(req.text, { maxTokens: this.opts.chunkTokens, overlapTokens: this.opts.overlapTokens, count: this.opts.countTokens });
-    if (!unchanged && chunks.length === 0) throw new InputError('empty_input', `${where} has no indexable text`);
     const result: AddResult = { doc_id: id, status: 'unchanged', chunks: prev?.labels.length ?? 0 };
-    return { req, id, hash, chunks, result };
+    const prep: Prepared = { req, id, hash, chunks: [], tokens: [], skippedTokens: 0, skippedChunks: 0, result };
+    if (prev && prev.hash === hash && !this.mismatch && !req.force) return prep;
+    const budgetMs = this.opts.analysisBudgetMs!;
+    const started = performance.now();
+    const check = () => {
+      if (performance.now() - started > budgetMs) {
+        throw new InputError('analysis_budget_exceeded', `${where}: chunking and analysis took longer than memory.analysis_budget_ms = ${budgetMs} ms (${prep.chunks.length} chunks so far); the document was refused and nothing of it was stored`);
+      }
+    };
+    const pause = yielder();
+    this.ledger.begin({ op: 'add', doc_id: id, hash, started: Date.now(), source: req.source, ...(req.path ? { path: path.resolve(req.path) } : {}) });
+    try {
+      await chunkTextAsync(req.text, {
+        maxTokens: this.opts.chunkTokens,
+        overlapTokens: this.opts.overlapTokens,
+        count: this.opts.countTokens,
+        check,
+        onChunks: async (part) => {
+          for (const c of part) {
+            const a = analyzeCounted(c.text);
+            prep.skippedTokens += a.skipped;
+            // A chunk made only of over-long tokens (a blob) would embed as noise: leave it out.
+            if (a.tokens.length === 0 && a.skipped > 0) prep.skippedChunks++;
+            else {
+              prep.chunks.push(c);
+              prep.tokens.push(a.tokens);
+            }
+            await pause();
+            check();
+          }
+          onProgress?.({ phase: 'analyze', doc: where, done: prep.chunks.length, total: 0 });
+        },
+      });
+    } finally {
+      this.ledger.end();
+    }
+    if (prep.chunks.length === 0) {
+      if (prep.skippedChunks) throw new InputError('no_indexable_text', `${where} has no indexable text: all ${prep.skippedTokens} of its tokens are longer than ${MAX_TOKEN_CHARS} characters (a hex, base64 or minified blob?)`);
+      throw new InputError('empty_input', `${where} has no indexable text`);
+    }
+    return prep;
   }
 
   private requireEmbedder(): Embedder {
@@ -430,6 +589,15 @@ export class MemoryIndex {
     }
     if (sel.source) for (const d of this.docs.values()) if (d.source === sel.source) victims.push(d);
     if (!sel.id && !sel.path && !sel.source) throw new MemoryError('invalid_input', 'memory.delete needs id, path or source');
+    // Quarantined documents are outside the indexes: delete their stored rows and their record.
+    const p = sel.path ? path.resolve(sel.path) : null;
+    for (const q of this.ledger.all()) {
+      const hit = q.doc_id === sel.id || (p && q.path && (q.path === p || q.path.startsWith(p + path.sep))) || (sel.source && q.source === sel.source);
+      if (!hit || this.docs.has(q.doc_id)) continue;
+      const rec = this.docsDb.get(q.doc_id);
+      if (rec) victims.push({ id: rec.id, source: rec.source, time: rec.time, hash: rec.hash, labels: rec.labels, quarantined: true } as DocMeta);
+      else if (this.ledger.clear(q.doc_id)) victims.push({ id: q.doc_id, source: q.source ?? '', time: 0, hash: q.hash ?? '', labels: [], quarantined: true } as DocMeta);
+    }
     const unique = [...new Set(victims)];
     if (!unique.length) return { deleted: 0, chunks: 0 };
     let chunks = 0;
@@ -443,7 +611,10 @@ export class MemoryIndex {
       }
       this.metaDb.putSync('meta', this.meta);
     });
-    for (const d of unique) this.unindexDoc(d);
+    for (const d of unique) {
+      if (!(d as DocMeta & { quarantined?: boolean }).quarantined) this.unindexDoc(d);
+      this.ledger.clear(d.id);
+    }
     this.dirtySince ||= Date.now();
     return { deleted: unique.length, chunks };
   }
@@ -461,7 +632,7 @@ export class MemoryIndex {
 
   /** Write snapshot files if anything changed since the last one. */
   async snapshot(): Promise<boolean> {
-    if (!this.dirtySince) return false;
+    if (!this.dirtySince || this.rebuilding) return false;
     const f = this.snapshotFiles();
     const gen = this.meta.generation;
     if (this.labelDoc.size === 0 || !this.vectors) {
@@ -560,6 +731,91 @@ export class MemoryIndex {
     return { docs: staged.length, chunks, model: e.model };
   }
 
+  /**
+   * Check the store against itself and, with `repair`, fix what can be fixed without losing
+   * anything: documents with missing or malformed chunk rows are re-chunked and re-embedded from
+   * their stored text (or their text is recovered from their chunks), orphan rows are dropped, the
+   * label counter is raised past the highest label, stale snapshots are rewritten.
+   */
+  async doctor(repair: boolean): Promise<DoctorReport> {
+    await this.rebuilt;
+    const problems: DoctorProblem[] = [];
+    const note = (code: string, message: string, repaired = false) => problems.push({ code, message, repaired });
+    const pause = yielder();
+    const referenced = new Set<number>();
+    const broken: DocRecord[] = [];
+    let docs = 0;
+    let maxLabel = 0;
+    for (const { value: rec } of this.docsDb.getRange()) {
+      docs++;
+      await pause();
+      let bad = 0;
+      for (const l of rec.labels) {
+        referenced.add(l);
+        maxLabel = Math.max(maxLabel, l);
+        const c = this.chunksDb.get(l);
+        const v = this.vectorsDb.getBinary(l);
+        if (!c || typeof c.text !== 'string' || !v || (this.meta.dim && v.byteLength !== this.meta.dim * 4)) bad++;
+      }
+      const text = this.textsDb.get(rec.id);
+      if (text === undefined) {
+        const parts = rec.labels.map((l) => this.chunksDb.get(l)?.text).filter((t): t is string => typeof t === 'string');
+        if (repair && parts.length) this.textsDb.putSync(rec.id, parts.join('\n'));
+        note('missing_text', `document ${rec.id}: its full text is missing${parts.length ? ' (recoverable from its chunks)' : ''}`, repair && parts.length > 0);
+      }
+      if (bad) {
+        broken.push(rec);
+        note('missing_chunks', `document ${rec.id}${rec.path ? ` (${rec.path})` : ''}: ${bad} of ${rec.labels.length} chunk rows missing or malformed`);
+      }
+    }
+    let orphans = 0;
+    for (const db of [this.chunksDb, this.vectorsDb] as Database<unknown, number>[]) {
+      for (const key of db.getKeys()) {
+        await pause();
+        maxLabel = Math.max(maxLabel, key);
+        if (referenced.has(key)) continue;
+        orphans++;
+        if (repair) db.removeSync(key);
+      }
+    }
+    if (orphans) note('orphan_rows', `${orphans} chunk or vector rows belong to no document`, repair);
+    if (this.meta.next_label <= maxLabel) {
+      note('label_counter', `next chunk id ${this.meta.next_label} is not above the highest stored id ${maxLabel}`, repair);
+      if (repair) {
+        this.meta.next_label = maxLabel + 1;
+        this.metaDb.putSync('meta', this.meta);
+      }
+    }
+    for (const rec of broken) {
+      if (!repair) continue;
+      const text = this.textsDb.get(rec.id);
+      const p = problems.find((x) => x.code === 'missing_chunks' && x.message.startsWith(`document ${rec.id}`))!;
+      if (text === undefined) continue;
+      try {
+        if (!this.docs.has(rec.id)) this.trackDoc(rec);
+        await this.add({ text, source: rec.source, id: rec.id, time: rec.time, force: true, ...(rec.path ? { path: rec.path } : {}), ...(rec.agent ? { agent: rec.agent } : {}) });
+        p.repaired = true;
+      } catch (e) {
+        p.message += `; not repaired: ${(e as Error).message}`;
+      }
+    }
+    let snap: { generation?: number } | null;
+    try {
+      snap = JSON.parse(fs.readFileSync(this.snapshotFiles().json, 'utf8'));
+    } catch {
+      snap = null;
+    }
+    if (this.labelDoc.size && snap?.generation !== this.meta.generation) {
+      note('stale_snapshot', `index snapshot is ${snap ? `of generation ${snap.generation}, lmdb is at ${this.meta.generation}` : 'missing or unreadable'} (the next start rebuilds in the background)`, repair);
+      if (repair) {
+        await this.rebuildFromStore();
+        await this.snapshot();
+      }
+    }
+    for (const q of this.ledger.list()) note('quarantined', `document ${q.doc_id}${q.path ? ` (${q.path})` : ''} is quarantined: ${q.reason}; remove it with \`rustyclaw memory delete --id ${q.doc_id}\``);
+    return { ok: problems.every((x) => x.repaired), docs, chunks: referenced.size, problems };
+  }
+
   // ---------------------------------------------------------------- reads
 
   hasDoc(id: string): DocMeta | undefined {
@@ -588,6 +844,7 @@ export class MemoryIndex {
     const useBm25 = mode !== 'vector';
     const useVec = mode !== 'bm25';
     if (useVec && this.mismatch) throw this.mismatchError();
+    if (this.rebuilding) warnings.push(`the memory index is being rebuilt (${this.rebuilding.done} of ${this.rebuilding.total} chunks done): results may be incomplete until it finishes`);
     if (this.labelDoc.size === 0) return { hits: [], mode, ...(warnings.length ? { warnings } : {}) };
 
     if (req.vector && this.meta.dim && req.vector.length !== this.meta.dim) {
@@ -667,6 +924,8 @@ export class MemoryIndex {
       store_bytes: bytes,
       path: this.opts.dir,
       loaded_from: this.loadedFrom,
+      ...(this.rebuilding ? { degraded: { reason: 'rebuilding', done: this.rebuilding.done, total: this.rebuilding.total } } : {}),
+      quarantined: this.ledger.list().map(publicEntry),
       /** V8 heap in use by this thread (the index's JS structures live here; HNSW is native memory). */
       heap_bytes: v8.getHeapStatistics().used_heap_size,
       ...(this.mismatch ? { model_mismatch: this.mismatch } : {}),
@@ -674,6 +933,8 @@ export class MemoryIndex {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.rebuilt;
     await this.snapshot();
     await this.env.close();
   }
@@ -706,6 +967,10 @@ function checkLmdbHeader(file: string): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function publicEntry(e: QuarantineEntry) {
+  return { doc_id: e.doc_id, ...(e.path ? { path: e.path } : {}), ...(e.source ? { source: e.source } : {}), reason: e.reason, strikes: e.strikes, at: e.at };
 }
 
 function toF32(b: Buffer | Uint8Array): Float32Array {

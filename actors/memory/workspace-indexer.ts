@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readTextFile } from './file-reader.js';
-import type { AddRequest, AddResult, MemoryIndex } from './memory-index.js';
+import type { AddProgress, AddRequest, AddResult, MemoryIndex } from './memory-index.js';
 
 export interface IndexPathOptions {
   include: string[];
@@ -19,6 +19,10 @@ export interface IndexPathOptions {
   /** Read and hash every file even when its mtime is unchanged. */
   rehash?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Chunk-level progress of the documents being added (analysis, then embedding). */
+  onChunks?: (p: AddProgress) => void;
+  /** Throws for a file that must not be read (see path-guard.ts); called with its stats. */
+  verify?: (file: string, st: fs.Stats) => void;
 }
 
 export interface IndexPathResult {
@@ -69,8 +73,9 @@ export async function indexPath(index: MemoryIndex, target: string, opts: IndexP
     throw Object.assign(new Error(`${abs} does not exist`), { code: 'file_not_found' });
   }
   if (!st.isDirectory()) {
+    opts.verify?.(abs, st);
     const text = readTextFile(abs, opts.maxFileBytes);
-    tally(await index.add(request(abs, text, st.mtimeMs, opts)));
+    tally(await index.add(request(abs, text, st.mtimeMs, opts), opts.onChunks));
     return res;
   }
   const files = listFiles(abs, opts.include, opts.exclude);
@@ -81,7 +86,9 @@ export async function indexPath(index: MemoryIndex, target: string, opts: IndexP
     const reqs: AddRequest[] = [];
     for (const f of files.slice(i, i + batchFiles)) {
       try {
-        const mtime = Math.round(fs.statSync(f).mtimeMs);
+        const fst = fs.statSync(f);
+        opts.verify?.(f, fst);
+        const mtime = Math.round(fst.mtimeMs);
         // Same mtime as when indexed: skip without reading (a rescan of a big tree stays cheap);
         // otherwise the content hash decides whether anything changed.
         const known = index.hasDoc(`file:${f}`);
@@ -95,7 +102,7 @@ export async function indexPath(index: MemoryIndex, target: string, opts: IndexP
       }
     }
     try {
-      for (const r of await index.addBatch(reqs)) tally(r);
+      for (const r of await index.addBatch(reqs, opts.onChunks)) tally(r);
     } catch {
       // One bad document must not sink the batch: retry one by one to name the culprit.
       for (const r of reqs) {

@@ -7,6 +7,8 @@
  * and the real model's embedding throughput (fp32, q8) with the pool on the machine's cores.
  *
  *   set: chunks=N (default 100000; quick 20000), queries=Q (default 300), embed_chunks=E (default 256)
+ *        service=0 skips the service figures (5 MB ingest, hostile files, idle RSS; bench/lib/memory-service.ts),
+ *        service=only runs just those, ingest_mb=M (default 5; quick 1)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +24,7 @@ import { Bm25Index } from '../../actors/memory/bm25-index.js';
 import { VectorIndex } from '../../actors/memory/vector-index.js';
 import usearch from 'usearch';
 import winkBm25 from 'wink-bm25-text-search';
+import { serviceFigures } from '../lib/memory-service.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MODEL = path.resolve(repoRoot, '../shared/models/all-MiniLM-L6-v2');
@@ -212,6 +215,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const nq = Number(opts.set.queries ?? (opts.quick ? 100 : 300));
   const nEmbed = Number(opts.set.embed_chunks ?? (opts.quick ? 64 : 256));
   const notes: string[] = [];
+  const service = opts.set.service === '0' ? null : await serviceFigures({ mb: Number(opts.set.ingest_mb ?? (opts.quick ? 1 : 5)), notes });
+  if (opts.set.service === 'only') return { results: service ?? {}, notes };
   const corpus = syntheticCorpus(n);
   const byText = new Map<string, Float32Array>();
   corpus.texts.forEach((t, i) => byText.set(t, corpus.vectors[i]));
@@ -380,6 +385,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         index: { chunks_per_s: Math.round(n / indexS), reload_ms: Math.round(reloadMs), hnsw_recall10: round(recall) },
         embed: { fp32_chunks_per_s: round(fp32, 1), q8_chunks_per_s: round(q8, 1) },
         ...(compare ? { compare } : {}),
+        ...(service ?? {}),
       },
       notes,
     };

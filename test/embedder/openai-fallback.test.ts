@@ -83,7 +83,7 @@ test('local model that cannot load falls back to openai with one log line', asyn
   fs.copyFileSync(path.join(MODEL, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
   fs.writeFileSync(path.join(broken, 'onnx', 'model.onnx'), 'not an onnx file');
   const { lines, log } = logger();
-  const svc = new EmbedderService(cfg({ fallback: ['openai'], local: { model_path: broken }, openai: { base_url: s.base } }), { dataDir: broken, log, env: {} });
+  const svc = new EmbedderService(cfg({ fallback: ['openai'], local: { model_path: broken, precision: 'fp32' }, openai: { base_url: s.base } }), { dataDir: broken, log, env: {} });
   try {
     await svc.start();
     assert.equal(svc.info().provider, 'openai');

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startSystem, type ActorSystem, type SupervisorNode } from '../../src/kernel/index.js';
 import { Value } from '@sinclair/typebox/value';
@@ -28,8 +29,10 @@ function tree(memoryConfig: Record<string, unknown> = {}, precision = 'q8'): Sup
       {
         kind: 'worker',
         id: 'system/memory',
+        // As the built-in tree gives memory (tree.ts): module loading alone can pass 2 s on a loaded machine.
+        livenessDeadlineMs: 30_000,
         // Fast maintenance so the test sees periodic compaction and snapshots happen.
-        actors: [{ path: 'system/memory', module: 'memory', config: { chunk_tokens: 64, chunk_overlap_tokens: 8, maintenance_interval_ms: 200, compact_ratio: 0, ...memoryConfig } }],
+        actors: [{ path: 'system/memory', module: 'memory', config: { chunk_tokens: 64, chunk_overlap_tokens: 8, maintenance_interval_ms: 200, compact_ratio: 0, roots: [os.tmpdir()], ...memoryConfig } }],
       },
     ],
   };

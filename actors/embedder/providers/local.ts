@@ -21,6 +21,10 @@ export interface LocalProviderOptions {
   maxTokens: number;
   /** If set, refuse a model whose output dimension differs. */
   expectedDim?: number;
+  /** Unload the model (end the pool's threads) after this long without work; 0 = keep it loaded. */
+  idleUnloadMs?: number;
+  /** onnxruntime's CPU memory arena (faster repeat runs, but it keeps its high-water mark). */
+  memArena?: boolean;
 }
 
 export class LocalProvider implements EmbeddingProvider {
@@ -44,9 +48,11 @@ export class LocalProvider implements EmbeddingProvider {
     if (!fs.existsSync(file)) throw new EmbedderError('model_missing', `local model file ${file} does not exist`, file);
     const pool = new Piscina({
       filename: new URL('../pool-worker.js', import.meta.url).href,
-      minThreads: 1,
+      // No resident thread: an idle worker ends after idleUnloadMs and takes its ONNX session (the
+      // model's memory) with it; the next embed loads it again (about a second).
+      minThreads: opts.idleUnloadMs ? 0 : 1,
       maxThreads: Math.max(1, opts.threads),
-      idleTimeout: 60_000,
+      idleTimeout: opts.idleUnloadMs || 60_000,
       // The ONNX session holds ~100 MB per worker; one task at a time each keeps memory bounded.
       concurrentTasksPerWorker: 1,
     });
@@ -85,5 +91,5 @@ export class LocalProvider implements EmbeddingProvider {
 }
 
 function taskFor(opts: LocalProviderOptions, texts: string[]): PoolTask {
-  return { dir: opts.dir, precision: opts.precision, maxTokens: opts.maxTokens, intraOpThreads: opts.intraOpThreads, texts };
+  return { dir: opts.dir, precision: opts.precision, maxTokens: opts.maxTokens, intraOpThreads: opts.intraOpThreads, memArena: opts.memArena ?? false, texts };
 }

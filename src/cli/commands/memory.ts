@@ -7,11 +7,18 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { CliRuntime } from '../runtime.js';
 import { table } from '../table.js';
-import { Value } from '@sinclair/typebox/value';
-import { MEMORY_PROGRESS_TOPIC, SearchModeSchema } from '../../../protocol/memory.js';
+import { MEMORY_PROGRESS_TOPIC, type MemoryAddReply, type MemoryProgress } from '../../../protocol/memory.js';
 import { EMBEDDER_PROGRESS_TOPIC } from '../../../protocol/embedder.js';
+import { AskRequest } from '../../../protocol/envelope.js';
+import { Value } from '@sinclair/typebox/value';
+import { SearchModeSchema } from '../../../protocol/memory.js';
+import type { BuiltinMessages, ReplyOf, RequestOf } from '../../../protocol/index.js';
 
-const LONG = { timeoutMs: 24 * 3600_000 };
+/** The longest ask the endpoint accepts (the envelope's `timeout_ms` maximum, one hour). */
+const ASK_MAX_MS = (AskRequest.properties.timeout_ms as unknown as { maximum: number }).maximum;
+const LONG = { timeoutMs: ASK_MAX_MS };
+/** Text per `memory.add` part when stdin is larger: stays under the endpoint's frame limit even if JSON escaping grows it 6×. */
+const STDIN_PART_CHARS = 128 * 1024;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -19,33 +26,79 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function bar(label: string) {
+function bar(label: string, chunks = false) {
+  const tail = chunks ? ' chunks | {rate} chunks/s | ETA {eta_s}s' : '';
   return new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total}`, hideCursor: true, clearOnComplete: false, noTTYOutput: false },
+    { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total}${tail}`, hideCursor: true, clearOnComplete: false, noTTYOutput: false },
     cliProgress.Presets.shades_classic,
   );
 }
 
-/** Show a bar for `memory.progress` events of one operation while `work` runs. */
-async function withProgress<T>(rt: CliRuntime, op: string, label: string, work: () => Promise<T>): Promise<T> {
-  const b = bar(label);
-  let started = false;
-  let unsub: (() => void) | null = null;
-  if (process.stderr.isTTY) {
-    unsub = await rt.subscribe(MEMORY_PROGRESS_TOPIC, (p: { op: string; done: number; total: number }) => {
-      if (p.op !== op) return;
-      if (!started) {
-        b.start(p.total, p.done);
-        started = true;
-      } else b.update(p.done);
-    });
-  }
+/**
+ * Show `memory.progress` events of one operation while `work` runs: a bar on a terminal, else a
+ * line every 10 s on stderr (chunks, chunks/s, ETA) so long adds in scripts are not silent.
+ */
+async function withProgress<T>(rt: CliRuntime, op: string, label: string, work: (seen: () => number) => Promise<T>): Promise<T> {
+  let b: cliProgress.SingleBar | null = null;
+  let unit: string | undefined;
+  let lastEvent = 0;
+  let lastLine = 0;
+  const unsub = await rt.subscribe(MEMORY_PROGRESS_TOPIC, (p: MemoryProgress) => {
+    if (p.op !== op) return;
+    lastEvent = Date.now();
+    if (!process.stderr.isTTY) {
+      if (p.unit === 'chunks' && (Date.now() - lastLine > 10_000 || p.done === p.total)) {
+        lastLine = Date.now();
+        process.stderr.write(`${label}: ${p.done}/${p.total} chunks, ${p.rate ?? 0} chunks/s, ETA ${p.eta_s ?? '?'} s\n`);
+      }
+      return;
+    }
+    if (!b || unit !== p.unit) {
+      b?.stop();
+      unit = p.unit;
+      b = bar(label, p.unit === 'chunks');
+      b.start(p.total, p.done, { rate: p.rate ?? 0, eta_s: p.eta_s ?? '?' });
+    } else b.update(p.done, { rate: p.rate ?? 0, eta_s: p.eta_s ?? '?' });
+  });
   try {
-    return await work();
+    return await work(() => lastEvent);
   } finally {
-    unsub?.();
-    if (started) b.stop();
+    unsub();
+    (b as cliProgress.SingleBar | null)?.stop();
   }
+}
+
+/**
+ * An ask that may outlast the endpoint's one-hour cap: memory writes are idempotent (content
+ * hashes), so when the ask times out while the service is still reporting progress, ask again —
+ * the repeat waits behind the running write and then answers from its result.
+ */
+async function longAsk<K extends 'memory.add' | 'memory.reindex'>(rt: CliRuntime, type: K, payload: RequestOf<BuiltinMessages, K>, lastProgress: () => number): Promise<ReplyOf<BuiltinMessages, K>> {
+  for (;;) {
+    try {
+      // (one generic body for two message types: TypeScript cannot pick the overload for a generic K)
+      return (await rt.ask('system/memory', type as 'memory.add', payload as RequestOf<BuiltinMessages, 'memory.add'>, LONG)) as ReplyOf<BuiltinMessages, K>;
+    } catch (e) {
+      const working = Date.now() - lastProgress() < 120_000;
+      if ((e as { code?: string }).code !== 'timeout' || !working) throw e;
+      process.stderr.write(`${type} is still running in the service after ${ASK_MAX_MS / 60_000} min; waiting for it\n`);
+    }
+  }
+}
+
+/** Send a large text in parts (the endpoint limits one frame), the last part triggering the add. */
+async function addText(rt: CliRuntime, payload: Record<string, unknown>, lastProgress: () => number): Promise<MemoryAddReply> {
+  const text = payload.text as string;
+  if (text.length <= STDIN_PART_CHARS) return longAsk(rt, 'memory.add', payload, lastProgress);
+  const id = `cli-${process.pid}-${Date.now()}`;
+  let seq = 0;
+  for (let i = 0; i < text.length; i += STDIN_PART_CHARS) {
+    const last = i + STDIN_PART_CHARS >= text.length;
+    const part = { ...payload, text: text.slice(i, i + STDIN_PART_CHARS), upload: { id, seq: seq++, last } };
+    const r = await (last ? longAsk(rt, 'memory.add', part, lastProgress) : rt.ask('system/memory', 'memory.add', part));
+    if (last) return r;
+  }
+  throw new Error('unreachable: the last part returns');
 }
 
 /**
@@ -94,13 +147,17 @@ export function register(program: Command, rt: CliRuntime): void {
       } else {
         payload.path = path.resolve(target);
         if (o.source) payload.source = o.source;
+        // The service also refuses files this user could not read (it checks the root's owner too).
+        if (typeof process.getuid === 'function') payload.as_uid = process.getuid();
       }
       if (o.agent) payload.agent = o.agent;
       if (o.id) payload.id = o.id;
-      const r = await withProgress(rt, 'add', 'indexing', () => rt.ask('system/memory', 'memory.add', payload, LONG));
+      const r = await withProgress(rt, 'add', 'indexing', (seen) => (target === '-' ? addText(rt, payload, seen) : longAsk(rt, 'memory.add', payload, seen)));
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
         process.stdout.write(`added ${r.added}, updated ${r.updated}, unchanged ${r.unchanged}, removed ${r.deleted}; ${r.chunks} new chunks\n`);
+        const skipped = r.docs.reduce((n, d) => n + (d.skipped_tokens ?? 0), 0);
+        if (skipped) process.stdout.write(`left out of keyword search: ${skipped} tokens longer than 64 characters (${r.docs.reduce((n, d) => n + (d.skipped_chunks ?? 0), 0)} chunks of nothing else)\n`);
         for (const e of r.errors) process.stdout.write(`skipped ${e.path}: ${e.message}\n`);
       }
       if (r.errors.length && r.added + r.updated + r.unchanged === 0) process.exitCode = 1;
@@ -166,6 +223,8 @@ export function register(program: Command, rt: CliRuntime): void {
         process.stdout.write(table(['', ''], rows).split('\n').slice(1).join('\n') + '\n');
         if (s.model_mismatch) process.stdout.write(`! index holds ${s.model_mismatch.stored} but the embedder serves ${s.model_mismatch.current}: run \`rustyclaw memory reindex\`\n`);
         if (s.error) process.stdout.write(`! ${s.error.code}: ${s.error.message}\n`);
+        if (s.degraded) process.stdout.write(`! degraded: indexes ${s.degraded.reason} (${s.degraded.done}/${s.degraded.total} chunks); searches may miss results until it finishes\n`);
+        for (const q of s.quarantined ?? []) process.stdout.write(`! quarantined ${q.doc_id}${q.path ? ` (${q.path})` : ''}: ${q.reason}\n`);
       }
       await rt.close();
     });
@@ -176,9 +235,26 @@ export function register(program: Command, rt: CliRuntime): void {
     .description('re-chunk and re-embed every stored document with the current model and settings')
     .action(async (o: { json?: boolean }) => {
       await ensureModel(rt);
-      const r = await withProgress(rt, 'reindex', 'reindexing', () => rt.ask('system/memory', 'memory.reindex', {}, LONG));
+      const r = await withProgress(rt, 'reindex', 'reindexing', (seen) => longAsk(rt, 'memory.reindex', {}, seen));
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else process.stdout.write(`reindexed ${r.docs} documents into ${r.chunks} chunks with ${r.model}\n`);
+      await rt.close();
+    });
+
+  memory
+    .command('doctor')
+    .option('--repair', 'fix what can be fixed without losing anything (a damaged store is moved aside, not deleted)')
+    .option('--json', 'print the report as JSON')
+    .description('check the memory store (documents, chunks, vectors, snapshots, quarantine) and optionally repair it')
+    .action(async (o: { repair?: boolean; json?: boolean }) => {
+      const r = await rt.ask('system/memory', 'memory.doctor', o.repair ? { repair: true } : {}, LONG);
+      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else {
+        process.stdout.write(`${r.path}: ${r.docs} documents, ${r.chunks} chunks; ${r.problems.length ? `${r.problems.length} problem(s)` : 'no problems'}\n`);
+        for (const p of r.problems) process.stdout.write(`${p.repaired ? 'repaired' : 'problem'} ${p.code}: ${p.message}\n`);
+        if (!r.ok && !o.repair && r.problems.some((p) => p.code !== 'quarantined')) process.stdout.write('run `rustyclaw memory doctor --repair` to fix what can be fixed\n');
+      }
+      if (!r.ok) process.exitCode = 1;
       await rt.close();
     });
 

@@ -1,0 +1,156 @@
+/**
+ * Service-level memory figures for the `memory` bench scenario (issue 14), measured on the real
+ * service as a child process driven by the CLI: ingest of a 5 MB text file (wall time, chunks/s,
+ * peak RSS over idle) against the embedder's own throughput on the same chunks in the same run,
+ * hostile files (time to refuse or index), and the idle RSS of the default service (dedicated and
+ * shared placement) with the model loaded and after it was unloaded for idleness.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LocalProvider } from '../../actors/embedder/providers/local.js';
+import { defaultThreads } from '../../actors/embedder/service.js';
+import { chunkText } from '../../actors/memory/chunker.js';
+import { loadTokenCounter } from '../../actors/memory/token-counter.js';
+import { hostileFixtures } from '../../test/memory/hostile-fixtures.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const MODEL = path.resolve(repoRoot, '../shared/models/all-MiniLM-L6-v2');
+const CLI = path.resolve(repoRoot, 'dist/src/cli/main.js');
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function cli(cfg: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [CLI, '--config', cfg, ...args], { timeout: 3_600_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })),
+  );
+}
+
+async function startService(cfg: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], { env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' } });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const t0 = Date.now();
+  while (!out.includes('ready in')) {
+    if (child.exitCode !== null || Date.now() - t0 > 180_000) {
+      child.kill('SIGKILL');
+      throw new Error(`service did not start: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return child;
+}
+
+async function stopService(cfg: string, child: ChildProcess): Promise<void> {
+  await cli(cfg, ['stop']);
+  if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+}
+
+function writeConfig(dir: string, extra: string, embedderExtra = ''): string {
+  const cfg = path.join(dir, 'rustyclaw.yaml');
+  // Liveness deadline raised: on the shared bench machine (load ~20 on 2 cores) threads miss 2 s at start-up.
+  fs.writeFileSync(cfg, [`data_dir: ${path.join(dir, 'data')}`, 'endpoint:\n  port: 0', `embedder:${embedderExtra}\n  local:\n    model_path: ${MODEL}`, `memory:\n  roots: [${dir}]`, extra.includes('kernel:') ? extra.replace('kernel:', 'kernel:\n  liveness:\n    deadline_ms: 30000') : `kernel:\n  liveness:\n    deadline_ms: 30000\n${extra}`, ''].join('\n'));
+  return cfg;
+}
+
+/** About `bytes` of real prose: SciFact abstracts, one paragraph each. */
+function proseFile(bytes: number): string {
+  const corpus = path.resolve(repoRoot, '../shared/data/retrieval/scifact/corpus.jsonl');
+  const parts: string[] = [];
+  let n = 0;
+  for (const line of fs.readFileSync(corpus, 'utf8').split('\n')) {
+    if (!line) continue;
+    const d = JSON.parse(line) as { title: string; text: string };
+    const p = `## ${d.title}\n\n${d.text}\n`;
+    parts.push(p);
+    n += p.length;
+    if (n >= bytes) break;
+  }
+  return parts.join('\n');
+}
+
+export async function serviceFigures(opts: { mb: number; notes: string[] }): Promise<Record<string, Record<string, number>>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-bench-memsvc-'));
+  const out: Record<string, Record<string, number>> = {};
+  try {
+    const text = proseFile(opts.mb * 1024 * 1024);
+    const file = path.join(dir, 'big.md');
+    fs.writeFileSync(file, text);
+
+    // ---- the embedder's own throughput on this file's chunks (same pool size as the service's default)
+    const counter = loadTokenCounter(path.join(MODEL, 'tokenizer.json'));
+    const chunks = chunkText(text.slice(0, 400_000), { maxTokens: 200, overlapTokens: 32, count: counter.count }).map((c) => c.text);
+    const sample = chunks.slice(0, 512);
+    const p = await LocalProvider.create({ dir: MODEL, name: 'all-MiniLM-L6-v2', precision: 'q8', threads: defaultThreads(os.availableParallelism()), intraOpThreads: 1, batchSize: 32, maxTokens: 256 });
+    await p.embed(sample.slice(0, 8));
+    const e0 = performance.now();
+    await p.embed(sample);
+    const embedRate = sample.length / ((performance.now() - e0) / 1000);
+    await p.close();
+
+    // ---- ingest through the service
+    const cfg = writeConfig(dir, '');
+    let child = await startService(cfg);
+    await cli(cfg, ['memory', 'search', 'warm up the model']); // loads the model
+    const idle = rssMb(child.pid!);
+    let peak = idle;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(child.pid!))), 200);
+    const t0 = performance.now();
+    const add = await cli(cfg, ['memory', 'add', file, '--json']);
+    const wall = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    const r = add.code === 0 ? (JSON.parse(add.stdout) as { chunks: number }) : { chunks: 0 };
+    if (add.code !== 0) opts.notes.push(`ingest failed: ${add.stderr.trim()}`);
+    out.ingest = {
+      mb: opts.mb,
+      chunks: r.chunks,
+      wall_s: Math.round(wall * 10) / 10,
+      chunks_per_s: Math.round((r.chunks / wall) * 10) / 10,
+      embedder_chunks_per_s: Math.round(embedRate * 10) / 10,
+      ratio_to_embedder: Math.round((r.chunks / wall / embedRate) * 100) / 100,
+      idle_rss_mb: Math.round(idle),
+      peak_rss_growth_mb: Math.round(peak - idle),
+    };
+
+    // ---- hostile files: time to refuse or index
+    const hostile: Record<string, number> = {};
+    for (const f of hostileFixtures(1).filter((x) => /single-line-10mb|long-token|hex-blob|base64-line/.test(x.name))) {
+      const fp = path.join(dir, f.name);
+      fs.writeFileSync(fp, f.text);
+      const h0 = performance.now();
+      const hr = await cli(cfg, ['memory', 'add', fp, '--json']);
+      hostile[`${f.name.replace(/\W+/g, '_')}_s`] = Math.round((performance.now() - h0) / 100) / 10;
+      if (hr.code !== 0 && !/no_indexable_text/.test(hr.stderr)) opts.notes.push(`${f.name}: ${hr.stderr.trim()}`);
+    }
+    out.hostile = hostile;
+    await stopService(cfg, child);
+
+    // ---- idle RSS of the default service: dedicated and shared, model loaded and unloaded
+    const idleRss: Record<string, number> = {};
+    for (const placement of ['dedicated', 'shared'] as const) {
+      const pdir = fs.mkdtempSync(path.join(dir, `${placement}-`));
+      const pcfg = writeConfig(pdir, `kernel:\n  placement: ${placement}`, '\n  idle_unload_ms: 4000');
+      child = await startService(pcfg);
+      await cli(pcfg, ['memory', 'search', 'load the model now']);
+      await new Promise((r) => setTimeout(r, 1000));
+      idleRss[`${placement}_loaded_mb`] = Math.round(rssMb(child.pid!));
+      await new Promise((r) => setTimeout(r, 8000));
+      idleRss[`${placement}_unloaded_mb`] = Math.round(rssMb(child.pid!));
+      await stopService(pcfg, child);
+    }
+    out.idle_rss = idleRss;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
