@@ -17,7 +17,8 @@ import type { ActorDefinition } from '../../src/kernel/actor.js';
 import { nameMatches } from '../../src/kernel/validation.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const ACTORS = ['agent', 'embedder', 'memory', 'provider-router', 'safety', 'scheduler'];
+// Every folder under actors/ is one actor (the layout is the architecture): none can be forgotten here.
+const ACTORS = readdirSync(path.join(ROOT, 'actors')).filter((d) => statSync(path.join(ROOT, 'actors', d, 'index.ts'), { throwIfNoEntry: false })?.isFile());
 
 async function definition(name: string): Promise<ActorDefinition> {
   return (await import(new URL(`../../actors/${name}/index.js`, import.meta.url).href)).default as ActorDefinition;
