@@ -127,16 +127,21 @@ test('safety scan FILE and - against the running service (issue 16, finding 2)',
   else for (const r of [a, b]) assert.match(r.stdout, /github/i);
 });
 
-test('memory add/search/stats/reindex/delete against the running service (issue 14, finding 1)', async (t) => {
-  const doc = path.join(w.elsewhere, 'notes.md');
+test('memory add/search/stats/reindex/delete against the running service; paths only under the memory roots', async () => {
+  // Outside the roots (the agents' workspaces by default): refused, naming the roots.
+  const outside = path.join(w.elsewhere, 'notes.md');
+  writeFileSync(outside, '# Garden\n\nThe tomatoes grow next to the basil in the greenhouse.\n');
+  const refused = await cli(['memory', 'add', outside]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /path_outside_roots: .*notes\.md is outside the folders memory may read: .*workspaces/);
+  // Inside the default agent's workspace: indexed.
+  const ws = path.join(w.home, '.rustyclaw', 'workspaces', 'default');
+  mkdirSync(ws, { recursive: true });
+  const doc = path.join(ws, 'notes.md');
   writeFileSync(doc, '# Garden\n\nThe tomatoes grow next to the basil in the greenhouse.\n');
-  const add = await cli(['memory', 'add', doc]);
-  const addStdin = await cli(['memory', 'add', '-', '--id', 'note-1'], { stdin: 'Bicycles need oiled chains.\n' });
-  const reindex = await cli(['memory', 'reindex']);
-  if ([add, addStdin, reindex].some((r) => r.code !== 0)) {
-    t.todo(`issue 14: memory add/reindex through the endpoint (${[add, addStdin, reindex].map((r) => r.stderr.trim().split('\n').pop()).join(' | ')})`);
-    return;
-  }
+  ok(await cli(['memory', 'add', doc]), 'memory add PATH');
+  ok(await cli(['memory', 'add', '-', '--id', 'note-1'], { stdin: 'Bicycles need oiled chains.\n' }), 'memory add -');
+  ok(await cli(['memory', 'reindex']), 'memory reindex');
   const s = await cli(['memory', 'search', 'tomatoes', '--mode', 'bm25', '--json']);
   ok(s, 'memory search');
   assert.match(s.stdout, /tomatoes/);
