@@ -6,6 +6,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { ProviderError, classifyNetworkError, classifyStatus, parseRetryAfter } from './errors.js';
 import type { Timeouts } from './types.js';
+import { SseParser } from './sse.js';
 
 const dispatchers = new Map<number, Agent>();
 /** Keep-alive pools shared by all adapters, one per connect timeout. */
@@ -182,4 +183,33 @@ export async function streamPost(
     opts.signal.removeEventListener('abort', onOuterAbort);
     if (!ac.signal.aborted) ac.abort();
   }
+}
+
+/** Largest single JSON document accepted when a provider answers a stream request without streaming. */
+const MAX_JSON_ANSWER_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A streamed POST that expects SSE. Every event goes to `onEvent`; a provider that answers with one
+ * JSON body instead (HTTP 200, application/json) has it decoded whole (chunks joined first, so a
+ * UTF-8 character split across chunks survives) and handed to `whole`.
+ */
+export async function streamSseOrJson(
+  opts: StreamCallOptions,
+  onEvent: (event: string, data: string, ctl: { firstToken(): void }) => void,
+  whole: (json: string) => void,
+): Promise<void> {
+  const parser = new SseParser();
+  const json: Buffer[] = [];
+  let jsonBytes = 0;
+  await streamPost(opts, (chunk, ctl) => {
+    if (/application\/json/i.test(ctl.contentType)) {
+      json.push(chunk);
+      jsonBytes += chunk.length;
+      if (jsonBytes > MAX_JSON_ANSWER_BYTES) throw new ProviderError('bad_response', opts.provider, 'JSON answer larger than 32 MiB');
+      return;
+    }
+    for (const ev of parser.push(chunk)) onEvent(ev.event, ev.data, ctl);
+  });
+  if (json.length) whole(Buffer.concat(json).toString('utf8'));
+  else for (const ev of parser.end()) onEvent(ev.event, ev.data, { firstToken() {} });
 }

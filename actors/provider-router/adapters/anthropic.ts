@@ -6,8 +6,7 @@
 import type { ChatMessage, Reasoning, ToolCall } from '../../../protocol/provider.js';
 import { ProviderError, classifyStatus } from '../errors.js';
 import { normaliseFinish } from '../finish.js';
-import { streamPost } from '../http.js';
-import { SseParser } from '../sse.js';
+import { streamSseOrJson } from '../http.js';
 import type { AdapterRequest, AdapterResult, AdapterUsage, ProviderAdapter, ResolvedProvider, StreamSink, Timeouts } from '../types.js';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -72,7 +71,6 @@ export class AnthropicAdapter implements ProviderAdapter {
     const headers: Record<string, string> = { accept: 'text/event-stream', 'anthropic-version': ANTHROPIC_VERSION, ...p.headers };
     if (p.api_key) headers['x-api-key'] = p.api_key;
 
-    const parser = new SseParser();
     let text = '';
     let finish = '';
     let stopped = false;
@@ -84,7 +82,6 @@ export class AnthropicAdapter implements ProviderAdapter {
     const blocks = new Map<number, { kind: 'text' | 'tool' | 'thinking' | 'redacted'; id: string; name: string; json: string; signature: string }>();
     const order: number[] = [];
     let reasoningText = '';
-    let jsonBody = '';
     const reportUsage = () => {
       const u = usage();
       if (u) sink.onUsage?.(u);
@@ -204,19 +201,11 @@ export class AnthropicAdapter implements ProviderAdapter {
       stopped = true;
     };
 
-    await streamPost(
+    await streamSseOrJson(
       { provider: p.id, url: `${p.base_url}/v1/messages`, headers, body, timeouts: this.timeouts, signal, secret: p.api_key, expect: 'sse' },
-      (chunk, ctl) => {
-        if (/application\/json/i.test(ctl.contentType)) {
-          jsonBody += Buffer.from(chunk).toString('utf8');
-          if (jsonBody.length > 32 * 1024 * 1024) throw new ProviderError('bad_response', p.id, 'JSON answer larger than 32 MiB');
-          return;
-        }
-        for (const ev of parser.push(chunk)) handle(ev.event, ev.data, ctl);
-      },
+      handle,
+      whole,
     );
-    if (jsonBody) whole(jsonBody);
-    else for (const ev of parser.end()) handle(ev.event, ev.data, { firstToken() {} });
     if (!stopped) throw new ProviderError('stream_died', p.id, 'stream ended before message_stop');
     const tool_calls: ToolCall[] = [];
     const thinking: NonNullable<Reasoning['blocks']> = [];

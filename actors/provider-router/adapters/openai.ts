@@ -12,8 +12,7 @@
 import type { ChatMessage, Reasoning, ToolCall } from '../../../protocol/provider.js';
 import { ProviderError, classifyStatus } from '../errors.js';
 import { normaliseFinish } from '../finish.js';
-import { streamPost } from '../http.js';
-import { SseParser } from '../sse.js';
+import { streamSseOrJson } from '../http.js';
 import type { AdapterRequest, AdapterResult, AdapterUsage, ProviderAdapter, ResolvedProvider, StreamSink, Timeouts } from '../types.js';
 
 type ReasoningField = NonNullable<Reasoning['field']>;
@@ -91,7 +90,6 @@ export class OpenAiAdapter implements ProviderAdapter {
     const p = this.provider;
     const headers: Record<string, string> = { accept: 'text/event-stream', ...p.headers };
     if (p.api_key) headers.authorization = `Bearer ${p.api_key}`;
-    const parser = new SseParser();
     let text = '';
     let refusal = '';
     let reasoning = '';
@@ -100,7 +98,6 @@ export class OpenAiAdapter implements ProviderAdapter {
     let done = false;
     let usage: AdapterUsage | undefined;
     const calls: CallAcc[] = [];
-    let jsonBody = '';
 
     const fail = (e: any, status?: number) => {
       const st = status ?? (typeof e?.code === 'number' ? e.code : Number(e?.status) || 500);
@@ -192,19 +189,11 @@ export class OpenAiAdapter implements ProviderAdapter {
       done = true;
     };
 
-    await streamPost(
+    await streamSseOrJson(
       { provider: p.id, url: `${p.base_url}/chat/completions`, headers, body: openAiBody(req, p.body), timeouts: this.timeouts, signal, secret: p.api_key, expect: 'sse' },
-      (chunk, ctl) => {
-        if (/application\/json/i.test(ctl.contentType)) {
-          jsonBody += Buffer.from(chunk).toString('utf8');
-          if (jsonBody.length > 32 * 1024 * 1024) throw new ProviderError('bad_response', p.id, 'JSON answer larger than 32 MiB');
-          return;
-        }
-        for (const ev of parser.push(chunk)) handle(ev.event, ev.data, ctl);
-      },
+      handle,
+      whole,
     );
-    if (jsonBody) whole(jsonBody);
-    else for (const ev of parser.end()) handle(ev.event, ev.data, { firstToken() {} });
     if (!done && !finish) throw new ProviderError('stream_died', p.id, 'stream ended before [DONE]');
     if (!finish) {
       // [DONE] without any finish_reason: the server gave up mid-answer (llama.cpp after an error event).
