@@ -191,12 +191,12 @@ const MAX_JSON_ANSWER_BYTES = 32 * 1024 * 1024;
 /**
  * A streamed POST that expects SSE. Every event goes to `onEvent`; a provider that answers with one
  * JSON body instead (HTTP 200, application/json) has it decoded whole (chunks joined first, so a
- * UTF-8 character split across chunks survives) and handed to `whole`.
+ * UTF-8 character split across chunks survives), parsed and handed to `whole`.
  */
 export async function streamSseOrJson(
   opts: StreamCallOptions,
   onEvent: (event: string, data: string, ctl: { firstToken(): void }) => void,
-  whole: (json: string) => void,
+  whole: (json: unknown, raw: string) => void,
 ): Promise<void> {
   const parser = new SseParser();
   const json: Buffer[] = [];
@@ -210,6 +210,15 @@ export async function streamSseOrJson(
     }
     for (const ev of parser.push(chunk)) onEvent(ev.event, ev.data, ctl);
   });
-  if (json.length) whole(Buffer.concat(json).toString('utf8'));
+  if (json.length) {
+    const raw = Buffer.concat(json).toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new ProviderError('bad_response', opts.provider, `answered a stream request with a JSON content type but the body is not JSON: ${raw.slice(0, 120)}`);
+    }
+    whole(parsed, raw);
+  }
   else for (const ev of parser.end()) onEvent(ev.event, ev.data, { firstToken() {} });
 }

@@ -21,21 +21,12 @@ import { fileURLToPath } from 'node:url';
 import { SafetyLayer } from '../../actors/safety/layer.js';
 import { startSystem } from '../../src/kernel/index.js';
 import { percentile, round } from '../lib/stats.js';
+import { rng } from '../lib/rng.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const SAFETY_MODULE = fileURLToPath(new URL('../../actors/safety/index.js', import.meta.url));
 const ECHO_MODULE = fileURLToPath(new URL('../actors/echo.js', import.meta.url));
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Deterministic mixed text: ~45% prose, ~35% code, ~20% log/config lines with ~1 secret per 2 KB. */
 export function mixedText(targetChars: number, seed = 7): string {

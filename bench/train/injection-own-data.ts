@@ -8,17 +8,8 @@
 
 export interface Example { text: string; label: 0 | 1; lang: string; family: string }
 
-/** mulberry32: small seeded PRNG (training must be reproducible). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../lib/rng.js';
+export { rng };
 
 interface Lang {
   /** "ignore/forget" imperatives */

@@ -183,13 +183,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     };
 
     /** A whole Message JSON body (a proxy that ignored `stream: true`). */
-    const whole = (raw: string) => {
-      let j: any;
-      try {
-        j = JSON.parse(raw);
-      } catch {
-        throw new ProviderError('bad_response', p.id, `answered a stream request with a JSON content type but the body is not JSON: ${raw.slice(0, 120)}`);
-      }
+    const whole = (j: any, raw: string) => {
       if (j?.type === 'error' || j?.error) handle('error', raw, { firstToken() {} });
       if (j?.type !== 'message' || !Array.isArray(j.content)) throw new ProviderError('bad_response', p.id, `answered a stream request with JSON that is no message: ${raw.slice(0, 120)}`);
       j.content.forEach((cb: any, index: number) => {

@@ -159,13 +159,7 @@ export class OpenAiAdapter implements ProviderAdapter {
     };
 
     /** A plain chat.completion JSON body (the server ignored `stream: true`). */
-    const whole = (raw: string) => {
-      let j: any;
-      try {
-        j = JSON.parse(raw);
-      } catch {
-        throw new ProviderError('bad_response', p.id, `answered a stream request with a JSON content type but the body is not JSON: ${raw.slice(0, 120)}`);
-      }
+    const whole = (j: any, raw: string) => {
       if (j?.error) fail(typeof j.error === 'string' ? { message: j.error } : j.error);
       const choice = Array.isArray(j?.choices) ? j.choices[0] : undefined;
       if (!choice?.message) throw new ProviderError('bad_response', p.id, `answered a stream request with JSON that is no chat completion: ${raw.slice(0, 120)}`);
