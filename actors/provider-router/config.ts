@@ -62,7 +62,11 @@ export function resolveProvider(id: string, e: ProviderEntry, env: NodeJS.Proces
   const envModel = e.model_env ? env[e.model_env]?.trim() ?? '' : '';
   const base_url = normaliseBase(type, e.base_url || envBase || BUILTIN[type].base_url);
   const api_key = e.api_key || envKey;
-  const default_model = e.model || envModel || BUILTIN[type].model;
+  // A hosted API's conventional model is a safe default; a self-hosted server's model is its own:
+  // asked from the server on first use (and never billed at a hosted model's prices).
+  const hosted = base_url === BUILTIN.openai.base_url || base_url === BUILTIN.anthropic.base_url;
+  const model_from_server = !e.model && !envModel && type === 'openai' && !hosted;
+  const default_model = e.model || envModel || (model_from_server ? '' : BUILTIN[type].model);
   let unusable: string | undefined;
   if (e.enabled === false) unusable = 'disabled in config (enabled: false)';
   else if (e.enabled === 'auto') {
@@ -74,7 +78,6 @@ export function resolveProvider(id: string, e: ProviderEntry, env: NodeJS.Proces
     }
   }
   // A hosted API without a key would only collect 401s: say what is missing instead.
-  const hosted = base_url === BUILTIN.openai.base_url || base_url === BUILTIN.anthropic.base_url;
   if (!unusable && !api_key && (type === 'anthropic' || hosted)) {
     unusable = `missing API key (set ${e.api_key_env || `providers.${id}.api_key`})`;
   }
@@ -86,7 +89,7 @@ export function resolveProvider(id: string, e: ProviderEntry, env: NodeJS.Proces
     .update(JSON.stringify([type, base_url, api_key, default_model, e.headers, e.body ?? {}]))
     .digest('hex').slice(0, 16);
   return {
-    id, type, base_url, api_key, api_key_env: e.api_key_env, default_model, headers: { ...e.headers }, body: { ...(e.body ?? {}) }, prices, fingerprint,
+    id, type, base_url, api_key, api_key_env: e.api_key_env, default_model, ...(model_from_server ? { model_from_server } : {}), headers: { ...e.headers }, body: { ...(e.body ?? {}) }, prices, fingerprint,
     ...(unusable ? { unusable } : {}),
   };
 }

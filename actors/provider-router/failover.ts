@@ -106,7 +106,8 @@ export function parseChainEntry(spec: string, providers: Map<string, ResolvedPro
   const provider = slash < 0 ? s : s.slice(0, slash);
   const p = providers.get(provider);
   const model = slash < 0 ? p?.default_model ?? '' : s.slice(slash + 1);
-  return { provider, model, key: `${provider}/${model}` };
+  // No model yet (one a self-hosted server is to name): the entry is the provider itself.
+  return { provider, model, key: model ? `${provider}/${model}` : provider };
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

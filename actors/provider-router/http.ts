@@ -222,3 +222,39 @@ export async function streamSseOrJson(
   }
   else for (const ev of parser.end()) onEvent(ev.event, ev.data, { firstToken() {} });
 }
+
+/**
+ * A small GET expecting JSON (a model list): one deadline for the whole exchange, errors classified
+ * like a chat's, bodies capped so a hostile server cannot fill memory.
+ */
+export async function getJson(
+  opts: { provider: string; url: string; headers: Record<string, string>; timeoutMs: number; connectTimeoutMs: number; signal: AbortSignal; secret?: string },
+): Promise<unknown> {
+  const ac = new AbortController();
+  const onOuterAbort = () => ac.abort();
+  opts.signal.addEventListener('abort', onOuterAbort, { once: true });
+  const timer = setTimeout(() => ac.abort(new ProviderError('timeout', opts.provider, `GET ${opts.url}: no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+  try {
+    const res = await request(opts.url, { method: 'GET', headers: { accept: 'application/json', ...opts.headers }, signal: ac.signal, dispatcher: dispatcherFor(opts.connectTimeoutMs) });
+    const ctype = String(res.headers['content-type'] ?? '');
+    const text = await readLimited(res.body, 4 * 1024 * 1024);
+    if (res.statusCode >= 400) {
+      const { message, code, type } = errorMessageFromBody(text, ctype);
+      throw classifyStatus(opts.provider, res.statusCode, `GET ${opts.url}: ${message}`, undefined, code, type);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ProviderError('bad_response', opts.provider, `GET ${opts.url}: ${looksLikeHtml(text, ctype) ? `answered HTML${htmlTitle(text)}` : 'answered something that is not JSON'}`);
+    }
+  } catch (err) {
+    if (ac.signal.reason instanceof ProviderError) throw ac.signal.reason;
+    if (opts.signal.aborted) throw new ProviderError('cancelled', opts.provider, 'request cancelled');
+    if (err instanceof ProviderError) throw scrub(err, opts.secret);
+    const net = classifyNetworkError(opts.provider, err);
+    throw scrub(new ProviderError(net.kind, opts.provider, `GET ${opts.url}: ${net.message.slice(opts.provider.length + 2)}`), opts.secret);
+  } finally {
+    clearTimeout(timer);
+    opts.signal.removeEventListener('abort', onOuterAbort);
+  }
+}

@@ -16,6 +16,7 @@ import type { ProviderAdapter, ResolvedProvider, Timeouts } from './types.js';
 import { UsageLedger, costUsd, countPromptTokens } from './usage.js';
 
 const DISABLED_KEY = 'disabled';
+const SERVER_MODEL_LABEL = '(from the server, on first use)';
 const COOLDOWNS_KEY = 'cooldowns';
 
 export const REDACT_PATHS = [
@@ -74,6 +75,14 @@ export class ProviderRouter {
       onCooldownChange: (key, c) => update(COOLDOWNS_KEY, key, c),
     });
     this.ledger = new UsageLedger(store, r.usage_retention_days);
+    // Learn self-hosted servers' models now so `rustyclaw providers` names them; a server not up yet
+    // is asked again on first use.
+    for (const p of this.settings.providers.values()) {
+      if (!p.model_from_server || p.unusable) continue;
+      this.adapters.get(p.id)?.resolveModel?.(AbortSignal.timeout(r.connect_timeout_ms + r.first_token_timeout_ms))
+        .then((m) => this.log.info({ provider: p.id, model: m }, `provider ${p.id}: no model configured; using '${m}', the one ${p.base_url} serves`))
+        .catch((e: Error) => this.log.info({ provider: p.id }, `provider ${p.id}: model not learned yet (${e.message}); asked again on first use`));
+    }
     const on = [...this.settings.providers.values()].filter((p) => !p.unusable).map((p) => `${p.id} (${p.type} ${p.base_url})`);
     if (on.length) this.log.info({ providers: on }, `LLM providers: ${on.join(', ')}`);
     else this.log.warn(`no LLM provider configured: chats will fail until you ${SETUP_HINT}`);
@@ -91,13 +100,14 @@ export class ProviderRouter {
 
   async chat(req: ChatRequest, onText: (text: string, provider: string) => void, external?: AbortSignal): Promise<ChatResult> {
     const request_id = req.request_id ?? randomUUID();
-    const { alias, chain } = this.resolveChain(req.model);
+    let { alias, chain } = this.resolveChain(req.model);
     const ac = new AbortController();
     const onAbort = () => ac.abort();
     external?.addEventListener('abort', onAbort, { once: true });
     if (external?.aborted) ac.abort();
     this.running.set(request_id, ac);
     try {
+      if (await this.learnModels(chain, ac.signal)) ({ alias, chain } = this.resolveChain(req.model));
       const { result, entry, attempts } = await this.chain.run(alias, chain, {
         messages: req.messages,
         ...(req.tools ? { tools: req.tools } : {}),
@@ -140,6 +150,29 @@ export class ProviderRouter {
     }
   }
 
+  /**
+   * Entries of self-hosted servers with no model configured learn it from the server before the
+   * chain runs, so usage and attempts name the real model. A failure is left to the attempt itself
+   * (the adapter raises it again), where failover treats it like any other.
+   */
+  private async learnModels(chain: ChainEntry[], signal: AbortSignal): Promise<boolean> {
+    const pending = chain.filter((e) => !e.model && this.settings.providers.get(e.provider)?.model_from_server);
+    if (!pending.length) return false;
+    let learned = false;
+    await Promise.all(pending.map(async (e) => {
+      const p = this.settings.providers.get(e.provider)!;
+      if (p.unusable) return;
+      try {
+        const model = await this.adapters.get(e.provider)?.resolveModel?.(signal);
+        if (model) {
+          learned = true;
+          this.log.info({ provider: p.id, model }, `provider ${p.id}: no model configured; using '${model}', the one ${p.base_url} serves`);
+        }
+      } catch { /* reported by the attempt */ }
+    }));
+    return learned;
+  }
+
   /** A stream that failed after producing output is billed by the provider: record it as `failed`. */
   private recordFailed(req: ChatRequest, f: FailedOutput): void {
     const p = this.settings.providers.get(f.entry.provider);
@@ -172,9 +205,11 @@ export class ProviderRouter {
     const seen = new Map<string, ChainEntry>();
     for (const [alias, m] of Object.entries(this.settings.models)) {
       const chain = m.chain.map((s) => parseChainEntry(s, this.settings.providers));
-      aliases[alias] = chain.map((e) => e.key);
+      // A model still to be learned from its server is shown as such, not as an empty name.
+      aliases[alias] = chain.map((e) => (e.model ? e.key : `${e.provider}/${SERVER_MODEL_LABEL}`));
       for (const e of chain) seen.set(e.key, e);
     }
-    return { providers: this.chain.status([...seen.values()]), aliases };
+    const label = (m: string) => m || SERVER_MODEL_LABEL;
+    return { providers: this.chain.status([...seen.values()]).map((p) => ({ ...p, model: label(p.model) })), aliases };
   }
 }

@@ -51,7 +51,13 @@ export interface ResolvedProvider {
   api_key: string;
   /** Env variable the key comes from (for error messages; never the key itself). */
   api_key_env: string;
+  /** '' when the server is to be asked (`model_from_server`) and has not answered yet. */
   default_model: string;
+  /**
+   * A self-hosted OpenAI-compatible server (llama.cpp, vLLM, LM Studio) with no model configured:
+   * the router asks its `GET /models` on first use instead of guessing a hosted model's name.
+   */
+  model_from_server?: boolean;
   headers: Record<string, string>;
   /** Extra request body fields (config `body:`). */
   body: Record<string, unknown>;
@@ -65,4 +71,8 @@ export interface ResolvedProvider {
 export interface ProviderAdapter {
   readonly provider: ResolvedProvider;
   chat(req: AdapterRequest, sink: StreamSink, signal: AbortSignal): Promise<AdapterResult>;
+  /** The model ids the server serves (`GET /models`), where the wire format has such a list. */
+  serverModels?(signal: AbortSignal): Promise<string[]>;
+  /** The model to ask for when the provider has none configured (learned from the server). */
+  resolveModel?(signal: AbortSignal): Promise<string>;
 }

@@ -66,7 +66,9 @@ test('status | head -1: a reader that goes away ends the command quietly', async
 test('providers: the variables the service was started with, never a secret; drift from this shell is named', async () => {
   const r = await cli(['providers'], { env: { OPENAI_API_KEY: 'sk-shell-only-9f8e7d6c5b4a' } });
   ok(r, 'providers');
-  assert.match(r.stdout, /openai\/gpt-4o-mini\s+ok/);
+  // OPENAI_BASE_URL alone: the model is the one the local server lists (learned at start-up), never a hosted one's name.
+  assert.match(r.stdout, /openai\/(loopback-model|\(from the server, on first use\))\s+ok/);
+  assert.doesNotMatch(r.stdout, /gpt-4o-mini/);
   assert.match(r.stdout, new RegExp(`started with these variables:\\n(.*\\n)*  OPENAI_BASE_URL=${llm.url.replace(/[.]/g, '\\.')}`));
   assert.match(r.stdout, /note: OPENAI_API_KEY is set in this shell but the running service was started without it/);
   assert.doesNotMatch(r.stdout, /sk-shell-only/);
@@ -104,6 +106,10 @@ test('usage: a local server is not billed at hosted list prices', async () => {
   const j = JSON.parse((await cli(['usage', '--json'])).stdout);
   assert.ok(j.total.requests >= 3);
   assert.equal(j.total.cost_usd, 0);
+  assert.ok(j.rows.length > 0 && j.rows.every((row: { key: { model?: string } }) => row.key.model === 'loopback-model'), JSON.stringify(j.rows));
+  assert.ok(llm.requests.every((q) => (q.body as { model?: string }).model === 'loopback-model'), 'every chat asked for the served model');
+  const p = await cli(['providers']);
+  assert.match(p.stdout, /openai\/loopback-model\s+ok/);
 });
 
 test('safety: check-url, stats, rules against the service', async () => {

@@ -73,6 +73,10 @@ export interface LlmServer {
   lastFailureAt: number;
   /** When set, requests without this key get 401 (Anthropic: x-api-key, others: Bearer). */
   requireKey?: string;
+  /** OpenAI kind: what `GET /v1/models` lists (as llama.cpp/vLLM do); `null` answers 404. */
+  models: string[] | null;
+  /** `GET /v1/models` requests seen (kept out of `requests`, which are chat requests). */
+  modelListRequests: number;
   close(): Promise<void>;
 }
 
@@ -217,10 +221,13 @@ function ollamaFrames(model: string): Frames {
 
 const PATHS: Record<WireKind, string> = { openai: '/v1/chat/completions', anthropic: '/v1/messages', ollama: '/api/chat' };
 
-export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[]; fallback?: Responder; requireKey?: string } = {}): Promise<LlmServer> {
+export const LOOPBACK_MODEL = 'loopback-model';
+
+export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[]; fallback?: Responder; requireKey?: string; models?: string[] | null } = {}): Promise<LlmServer> {
   const sockets = new Set<import('node:net').Socket>();
   const state: LlmServer = {
     kind, url: '', requests: [], script: init.script ?? [], fallback: init.fallback ?? echo, lastFailureAt: 0,
+    models: init.models === undefined ? [LOOPBACK_MODEL] : init.models, modelListRequests: 0,
     ...(init.requireKey ? { requireKey: init.requireKey } : {}),
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -241,6 +248,16 @@ export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string): Promise<void> {
+    if (kind === 'openai' && req.method === 'GET' && req.url === '/v1/models') {
+      state.modelListRequests++;
+      const list = state.models;
+      // The shape OpenAI documents and llama.cpp's server / vLLM answer with.
+      res.writeHead(list ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(list
+        ? { object: 'list', data: list.map((id) => ({ id, object: 'model', created: 1_733_000_000, owned_by: 'llamacpp' })) }
+        : { error: { message: 'File Not Found', type: 'not_found_error', code: 404 } }));
+      return;
+    }
     let body: any;
     try { body = JSON.parse(raw); } catch { body = raw; }
     const rec: RecordedRequest = { path: req.url ?? '', headers: req.headers, body, at: now() };

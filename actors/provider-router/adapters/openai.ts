@@ -12,7 +12,7 @@
 import type { ChatMessage, Reasoning, ToolCall } from '../../../protocol/provider.js';
 import { ProviderError, classifyStatus } from '../errors.js';
 import { normaliseFinish } from '../finish.js';
-import { streamSseOrJson } from '../http.js';
+import { getJson, streamSseOrJson } from '../http.js';
 import type { AdapterRequest, AdapterResult, AdapterUsage, ProviderAdapter, ResolvedProvider, StreamSink, Timeouts } from '../types.js';
 
 type ReasoningField = NonNullable<Reasoning['field']>;
@@ -86,7 +86,51 @@ function usageOf(u: any): AdapterUsage {
 export class OpenAiAdapter implements ProviderAdapter {
   constructor(readonly provider: ResolvedProvider, private readonly timeouts: Timeouts) {}
 
+  private learning?: { at: number; settled: boolean; model: Promise<string> };
+
+  /**
+   * The model to ask for when none is configured (`model_from_server`): the one the server serves.
+   * Learned once; a failure is kept for a second so the router's pre-check and the attempt that
+   * follows share one probe, then asked again (the server may have come up since).
+   */
+  resolveModel(signal: AbortSignal): Promise<string> {
+    const p = this.provider;
+    if (p.default_model) return Promise.resolve(p.default_model);
+    const now = Date.now();
+    if (this.learning && (now - this.learning.at < 1000 || !this.learning.settled)) return this.learning.model;
+    const entry = { at: now, settled: false, model: Promise.resolve('') };
+    entry.model = this.serverModels(signal).then((ids) => {
+      if (ids.length === 1) {
+        p.default_model = ids[0];
+        return ids[0];
+      }
+      const hint = `set OPENAI_MODEL or providers.${p.id}.model`;
+      throw new ProviderError('config', p.id, ids.length === 0
+        ? `${p.base_url}/models lists no model, so there is none to ask for; ${hint}`
+        : `${p.base_url} serves ${ids.length} models (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); ${hint} to choose one`);
+    }).finally(() => {
+      entry.settled = true;
+      entry.at = Date.now();
+    });
+    this.learning = entry;
+    return entry.model;
+  }
+
+  /** `GET {base}/models`: `{"object": "list", "data": [{"id": …}, …]}` on OpenAI and every compatible server. */
+  async serverModels(signal: AbortSignal): Promise<string[]> {
+    const p = this.provider;
+    const headers: Record<string, string> = { ...p.headers };
+    if (p.api_key) headers.authorization = `Bearer ${p.api_key}`;
+    const j = await getJson({
+      provider: p.id, url: `${p.base_url}/models`, headers, signal, secret: p.api_key,
+      timeoutMs: this.timeouts.first_token_timeout_ms, connectTimeoutMs: this.timeouts.connect_timeout_ms,
+    }) as { data?: unknown };
+    if (!Array.isArray(j?.data)) throw new ProviderError('bad_response', p.id, `GET ${p.base_url}/models: no "data" list in the answer`);
+    return j.data.map((m) => (m as { id?: unknown })?.id).filter((id): id is string => typeof id === 'string' && id.length > 0);
+  }
+
   async chat(req: AdapterRequest, sink: StreamSink, signal: AbortSignal): Promise<AdapterResult> {
+    if (!req.model) req = { ...req, model: await this.resolveModel(signal) };
     const p = this.provider;
     const headers: Record<string, string> = { accept: 'text/event-stream', ...p.headers };
     if (p.api_key) headers.authorization = `Bearer ${p.api_key}`;
