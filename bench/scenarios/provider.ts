@@ -9,7 +9,7 @@
  *   direct     — the same request from the main thread with the same HTTP/SSE code, no actor hop
  *   inproc     — the whole ProviderRouter (chain, accounting) in the main thread, no actor hop:
  *                inproc − direct is the router's own code, router − inproc the thread hops
- *   hop        — ask_rtt_ms_p50: a `provider.status` ask round trip (main → router thread → main)
+ *   hop        — ask_rtt_ms_p50: a `provider.cancel` ask round trip (main → router thread → main)
  *   direct, inproc and router samples are interleaved (one of each per round) so machine load
  *   drifting during the run hits all three alike.
  *   failover   — switch_ms_p50: first provider's 503 written → request arriving at the second
@@ -150,7 +150,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       while (!firstAt) await new Promise((res) => setImmediate(res));
       if (keep) { router.req.push(t1 - t0); router.first.push(firstAt - t0); }
       const h0 = now();
-      await sys.ask('system/provider-router', 'provider.status', {});
+      // A trivial message: `provider.status` walks every alias (this run configures n + 1 of them).
+      await sys.ask('system/provider-router', 'provider.cancel', { request_id: 'none' });
       if (keep) hop.push(now() - h0);
     }
 

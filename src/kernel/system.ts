@@ -15,7 +15,8 @@ import { createLogger } from './log.js';
 import { levelName } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
-import { messageSchemas } from '../../protocol/index.js';
+import { messageSchemas, type BuiltinMessages } from '../../protocol/index.js';
+import type { AskArgs, ReplyOf, RequestOf, TellArgs } from '../../protocol/define.js';
 import { prepareUserActors } from '../config/user-actors.js';
 import { messageCheck, validateMode } from './validation.js';
 import type { ControlFromHost } from './control.js';
@@ -353,11 +354,20 @@ export class ActorSystem {
     for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'dir', entries: [[path, entry]] });
   }
 
+  /** A built-in message type is typed from its schema; any other (a user actor's) takes `unknown`. */
+  tell<K extends keyof BuiltinMessages & string>(to: string, type: K, ...args: TellArgs<RequestOf<BuiltinMessages, K>>): void | Promise<void>;
+  tell(to: string, type: string, payload?: unknown): void | Promise<void>;
   tell(to: string, type: string, payload?: unknown): void | Promise<void> {
     return this.router.tell('external', to, type, payload);
   }
 
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: AskOptions): Promise<R> {
+  /**
+   * Ask an actor. A built-in message type is typed from its schema (payload and reply); a user
+   * actor's types are given with `ask<Reply>(…)`, or come from its own map through `typedAsk`.
+   */
+  ask<K extends keyof BuiltinMessages & string>(to: string, type: K, ...args: AskArgs<RequestOf<BuiltinMessages, K>>): Promise<ReplyOf<BuiltinMessages, K>>;
+  ask<R = unknown>(to: string, type: string, payload?: unknown, opts?: AskOptions): Promise<R>;
+  ask<R = unknown>(to: string, type: string, payload?: unknown, opts?: AskOptions): Promise<R> {
     if (this.stopped) return Promise.reject(new ActorError('shutting_down', 'the actor system is stopped'));
     return this.router.ask<R>('external', to, type, payload, opts);
   }

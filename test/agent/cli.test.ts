@@ -38,7 +38,7 @@ async function setup() {
   const err: string[] = [];
   const io = { out: (x: string) => void out.push(x), err: (x: string) => void err.push(x) };
   const rt = {
-    ask: (to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }) => sys.ask(to, type, payload, opts),
+    ask: sys.ask.bind(sys),
     subscribe: async (topic: string, fn: (p: any, t: string) => void) => sys.subscribe(topic, fn),
     close: async () => {},
   };

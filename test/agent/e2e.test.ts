@@ -48,7 +48,7 @@ test('agent.send through the kernel: streamed events, usage per provider/agent/p
   const t = await boot({ local: { ...providerEntry(s), prices: { 'openai-test-model': { input_per_mtok: 1, output_per_mtok: 1 } } } }, ['local']);
   try {
     const events = collect(t.sys);
-    const r = await t.sys.ask<any>('agents/default', 'agent.send', { text: 'hi', session: 'e2e' }, { timeoutMs: 10_000 });
+    const r = await t.sys.ask('agents/default', 'agent.send', { text: 'hi', session: 'e2e' }, { timeoutMs: 10_000 });
     assert.equal(r.text, 'streamed through two threads');
     assert.equal(r.usage.provider, 'local');
     await until(() => events.some((e) => e.kind === 'done'));
@@ -57,16 +57,21 @@ test('agent.send through the kernel: streamed events, usage per provider/agent/p
     assert.ok(texts.length >= 2, `${texts.length} text events`);
     assert.equal(texts.map((e) => e.text).join(''), r.text);
     await t.sys.ask('agents/default', 'agent.send', { text: 'beat', session: 'hb', purpose: 'heartbeat', silent: true }, { timeoutMs: 10_000 });
-    const usage = await t.sys.ask<any>('system/provider-router', 'provider.usage', { group_by: ['provider', 'agent', 'purpose'] });
+    const usage = await t.sys.ask('system/provider-router', 'provider.usage', { group_by: ['provider', 'agent', 'purpose'] });
     assert.deepEqual(usage.rows.map((x: any) => x.key.purpose).sort(), ['chat', 'heartbeat']);
     assert.ok(usage.rows.every((x: any) => x.key.provider === 'local' && x.key.agent === 'default'));
     assert.equal(usage.total.input_tokens, 40);
     assert.ok(Math.abs(usage.total.cost_usd - 52 / 1e6) < 1e-12);
     // The agent crashes: its supervisor restarts it and the session comes back from lmdb.
+    const restartsBefore = (await t.sys.status()).actors.find((a) => a.path === 'agents/default')!.restarts;
     t.sys.threadOf('agents/default')!.kill('crash', 'killed by test');
-    await new Promise((r) => setTimeout(r, 50));
-    await t.sys.waitUp('agents/default');
-    const info = await t.sys.ask<any>('agents/default', 'agent.session', { session: 'e2e' }, { timeoutMs: 10_000 });
+    // The kill is asynchronous (the thread is asked to crash, then terminated): wait for the restart.
+    for (const t0 = Date.now(); (await t.sys.status()).actors.find((a) => a.path === 'agents/default')!.restarts === restartsBefore;) {
+      if (Date.now() - t0 > 20_000) throw new Error('agents/default was not restarted');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await t.sys.waitUp('agents/default', 20_000);
+    const info = await t.sys.ask('agents/default', 'agent.session', { session: 'e2e' }, { timeoutMs: 10_000 });
     assert.equal(info.turns, 1);
     assert.deepEqual(info.recent.map((m: any) => m.role), ['user', 'assistant']);
   } finally {
@@ -90,7 +95,7 @@ test('a router crash mid-request gives the caller a typed error; the next reques
     s.fallback = () => ({ kind: 'reply', reply: { text: 'back again' } });
     await new Promise((r) => setTimeout(r, 50));
     await t.sys.waitUp('system/provider-router');
-    const r = await t.sys.ask<any>('agents/default', 'agent.send', { text: 'again' }, { timeoutMs: 10_000 });
+    const r = await t.sys.ask('agents/default', 'agent.send', { text: 'again' }, { timeoutMs: 10_000 });
     assert.equal(r.text, 'back again');
   } finally {
     await t.close();
@@ -120,7 +125,7 @@ test('agent.cancel aborts a running turn through the router', async () => {
     const events = collect(t.sys);
     const pending = t.sys.ask('agents/default', 'agent.send', { text: 'long', request_id: 'req-1' }, { timeoutMs: 20_000 }).then(() => null, (e) => e);
     await until(() => events.some((e) => e.kind === 'text'));
-    const c = await t.sys.ask<any>('agents/default', 'agent.cancel', { request_id: 'req-1' });
+    const c = await t.sys.ask('agents/default', 'agent.cancel', { request_id: 'req-1' });
     assert.equal(c.cancelled, 1);
     const err: any = await pending;
     assert.equal(err.code, 'cancelled');
@@ -140,7 +145,7 @@ test('with system/safety running, tool output reaches the model wrapped as untru
   const t = await boot({ a: providerEntry(s) }, ['a'], [{ id: 'default' }], ['safety', 'provider-router']);
   try {
     await t.sys.waitUp('system/safety');
-    const r = await t.sys.ask<any>('agents/default', 'agent.send', { text: 'time please' }, { timeoutMs: 10_000 });
+    const r = await t.sys.ask('agents/default', 'agent.send', { text: 'time please' }, { timeoutMs: 10_000 });
     assert.equal(r.text, 'done');
     const toolMsg = s.requests[1].body.messages.at(-1);
     assert.equal(toolMsg.role, 'tool');

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ActorError } from '../../src/kernel/index.js';
 import { boot, codeOf, ECHO_REDELIVER, incarnation, sup, until, worker } from './helpers.js';
 
 test('a crash during an ask rejects the caller promptly with actor_crashed, and the successor serves', async () => {
   const t = await boot(sup('root', [worker('f/a')]));
   try {
     const t0 = Date.now();
-    const e = await t.sys.ask('f/a', 'test.crash_now', {}, { timeoutMs: 10_000 }).catch((err) => err);
+    const e = await t.sys.ask<never>('f/a', 'test.crash_now', {}, { timeoutMs: 10_000 }).catch((err: ActorError) => err);
     assert.equal(e.code, 'actor_crashed');
     assert.ok(Date.now() - t0 < 5000, 'failed fast, not by timeout');
     await t.sys.waitUp('f/a');
@@ -21,7 +22,7 @@ test('a stuck actor is terminated at its liveness deadline and replaced; its cal
   try {
     const before = await incarnation(t.sys, 'f/spin');
     const t0 = Date.now();
-    const e = await t.sys.ask('f/spin', 'test.spin', {}, { timeoutMs: 20_000 }).catch((err) => err);
+    const e = await t.sys.ask<never>('f/spin', 'test.spin', {}, { timeoutMs: 20_000 }).catch((err: ActorError) => err);
     assert.equal(e.code, 'actor_stuck');
     assert.ok(Date.now() - t0 < 5000, `detected after ${Date.now() - t0} ms`);
     assert.equal(await t.sys.ask('f/other', 'test.echo', 'unaffected'), 'unaffected');
@@ -35,7 +36,7 @@ test('an actor that outgrows its heap limit is restarted alone; the others keep 
   const t = await boot(sup('root', [worker('f/leak', { memoryLimitMb: 32 }), worker('f/other')]));
   try {
     const before = await incarnation(t.sys, 'f/leak');
-    const e = await t.sys.ask('f/leak', 'test.leak', {}, { timeoutMs: 30_000 }).catch((err) => err);
+    const e = await t.sys.ask<never>('f/leak', 'test.leak', {}, { timeoutMs: 30_000 }).catch((err: ActorError) => err);
     assert.equal(e.code, 'actor_crashed');
     assert.equal(await t.sys.ask('f/other', 'test.echo', 'fine'), 'fine');
     await until(async () => (await incarnation(t.sys, 'f/leak').catch(() => before)) !== before, 10_000, 'leaker restarted');

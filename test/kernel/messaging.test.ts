@@ -33,7 +33,7 @@ test('unknown actor and unknown message type are typed errors', async () => {
 });
 
 test('ask times out with a typed error', async () => {
-  const e = await t.sys.ask('test/a', 'test.sleep', { ms: 400 }, { timeoutMs: 60 }).catch((err) => err);
+  const e = await t.sys.ask<never>('test/a', 'test.sleep', { ms: 400 }, { timeoutMs: 60 }).catch((err: ActorError) => err);
   assert.equal(e.code, 'timeout');
   assert.match(e.message, /test\.sleep/);
 });

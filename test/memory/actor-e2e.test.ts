@@ -85,7 +85,7 @@ test('memory and embedder actors: add a folder, hybrid search, bad files reporte
     assert.equal(r.mode, 'hybrid');
     conforms('memory.search', r);
     const top = r.hits[0];
-    assert.equal(path.basename(top.location.path), 'garden.md');
+    assert.equal(path.basename(top.location.path ?? ''), 'garden.md');
     assert.ok(top.text.includes('Aphids'));
     assert.ok(top.location.start_line >= 5 && top.location.end_line <= 7, JSON.stringify(top.location));
     assert.ok(top.ranks.bm25 && top.ranks.vector);
@@ -126,7 +126,7 @@ test('memory and embedder actors: add a folder, hybrid search, bad files reporte
     assert.equal(stats.docs, 2);
     assert.equal(stats.loaded_from, 'snapshot');
     const r = await sys.ask('system/memory', 'memory.search', { query: 'basil', mode: 'bm25' });
-    assert.equal(path.basename(r.hits[0].location.path), 'garden.md');
+    assert.equal(path.basename(r.hits[0].location.path ?? ''), 'garden.md');
   } finally {
     await sys.stop();
   }

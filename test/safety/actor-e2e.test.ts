@@ -33,14 +33,14 @@ after(async () => {
 
 test('e2e: messages through the kernel, custom config rule, fingerprint stable across calls', async () => {
   const tok = 'AKIA' + 'QWERTYUIOPASDFGH'.replace(/O/g, 'Z');
-  const a = await sys.ask<any>('system/safety', 'safety.redact', { text: `id ${tok} ticket INC-123456` });
+  const a = await sys.ask('system/safety', 'safety.redact', { text: `id ${tok} ticket INC-123456` });
   assert.match(a.text, /^id \[REDACTED:aws_access_key:([0-9a-f]{8})\] ticket \[REDACTED:ticket:[0-9a-f]{8}\]$/);
-  const b = await sys.ask<any>('system/safety', 'safety.redact', { text: tok });
+  const b = await sys.ask('system/safety', 'safety.redact', { text: tok });
   assert.equal(a.findings[0].fingerprint, b.findings[0].fingerprint);
-  assert.equal((await sys.ask<any>('system/safety', 'safety.check_url', { url: 'http://[::ffff:169.254.169.254]/' })).allowed, false);
-  const stats = await sys.ask<any>('system/safety', 'safety.stats', {});
+  assert.equal((await sys.ask('system/safety', 'safety.check_url', { url: 'http://[::ffff:169.254.169.254]/' })).allowed, false);
+  const stats = await sys.ask('system/safety', 'safety.stats', {});
   assert.ok(stats.rules['secret.aws_access_key'].sanitize >= 2);
-  const bytes = await sys.ask<any>('system/safety', 'safety.inspect_inbound', { text: Buffer.from([0x68, 0x69, 0xc3]) });
+  const bytes = await sys.ask('system/safety', 'safety.inspect_inbound', { text: Buffer.from([0x68, 0x69, 0xc3]) });
   assert.equal(bytes.text, 'hi\uFFFD');
 });
 
@@ -78,7 +78,7 @@ test('e2e: a 20 MB redaction is windowed (the actor keeps answering liveness pin
   let text = filler.repeat(Math.ceil((REDACT_WINDOW - 20) / filler.length)).slice(0, REDACT_WINDOW - 20);
   text += ` db_password = "Q7w8E9r0T1y2U3i4" ${tok} `;
   while (text.length < 20_000_000) text += filler.repeat(10_000);
-  const r = await sys.ask<any>('system/safety', 'safety.redact', { text }, { timeoutMs: 120_000 });
+  const r = await sys.ask('system/safety', 'safety.redact', { text }, { timeoutMs: 120_000 });
   assert.deepEqual(r.findings.map((f: any) => f.rule), ['secret.generic_password', 'secret.github_pat']);
   assert.ok(!r.text.includes(tok) && !r.text.includes('Q7w8E9r0T1y2U3i4'));
   assert.equal(r.text.length, text.length - tok.length - 16 + r.findings.reduce((n: number, f: any) => n + `[REDACTED:${f.rule.split('.')[1]}:${f.fingerprint}]`.length, 0));

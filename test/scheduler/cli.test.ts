@@ -32,7 +32,7 @@ after(async () => {
 /** Run one CLI invocation in process; returns stdout. */
 async function cli(...args: string[]): Promise<string> {
   const program = new Command('rustyclaw').exitOverride();
-  const rt = { ask: (to: string, type: string, p?: unknown, o?: { timeoutMs?: number }) => sys.ask(to, type, p, o), close: async () => {} };
+  const rt = { ask: sys.ask.bind(sys), close: async () => {} };
   let out = '';
   const io = { out: (s: string) => void (out += s), err: () => {} };
   registerJob(program, rt, io);

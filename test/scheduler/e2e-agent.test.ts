@@ -66,10 +66,10 @@ test('an agent_turn job runs a real agent turn in its own session', async () => 
   await until(async () => (await sys.ask<any>(S, 'job.status', { id })).state === 'completed', 'job completed');
   const job = await sys.ask<any>(S, 'job.status', { id });
   assert.equal(job.result.text, 'done: list three colours');
-  const session = await sys.ask<any>('agents/default', 'agent.session', { session: `job:${id}` });
+  const session = await sys.ask('agents/default', 'agent.session', { session: `job:${id}` });
   assert.equal(session.exists, true);
   assert.equal(session.turns, 1);
-  const main = await sys.ask<any>('agents/default', 'agent.session', { session: 'main' });
+  const main = await sys.ask('agents/default', 'agent.session', { session: 'main' });
   assert.equal(main.exists, false, "the user's chat session is untouched");
 });
 
@@ -89,7 +89,7 @@ test('heartbeat: no LLM request while HEARTBEAT.md is only comments; then silent
     assert.equal(notes[0].kind, 'heartbeat');
     assert.equal(notes[0].text, 'Yes: the disk is 98% full.');
     // Heartbeat spend is booked apart from jobs and chat (what `rustyclaw usage` shows).
-    const usage = await sys.ask<any>('system/provider-router', 'provider.usage', { group_by: ['purpose'] });
+    const usage = await sys.ask('system/provider-router', 'provider.usage', { group_by: ['purpose'] });
     const hb = usage.rows.find((r: any) => r.key.purpose === 'heartbeat');
     const job = usage.rows.find((r: any) => r.key.purpose === 'job');
     assert.ok(hb && hb.requests >= 2, JSON.stringify(usage.rows));

@@ -49,7 +49,7 @@ test('the agent sees sandboxed tools beside the built-ins and calls one; events 
   servers.push(s);
   const { sys, events } = await boot(s, { allow: ['*'], deny: ['http_fetch'] });
   try {
-    const r = await sys.ask<any>('agents/default', 'agent.send', { text: 'what is in my plan?', session: 't1' }, { timeoutMs: 60_000 });
+    const r = await sys.ask('agents/default', 'agent.send', { text: 'what is in my plan?', session: 't1' }, { timeoutMs: 60_000 });
     assert.match(r.text, /notes\/plan\.md:2: fix the sandbox/);
     const offered = (s.requests[0].body.tools as Array<{ function: { name: string } }>).map((t) => t.function.name);
     for (const n of ['current_time', 'read_workspace_file', 'grep', 'json', 'files']) assert.ok(offered.includes(n), offered.join(','));
@@ -71,7 +71,7 @@ test('a denied tool called anyway is refused at call time; a failing sandboxed c
   servers.push(s);
   const { sys, events } = await boot(s, { allow: ['*'], deny: ['http_*'] });
   try {
-    const r = await sys.ask<any>('agents/default', 'agent.send', { text: 'fetch it', session: 't2' }, { timeoutMs: 60_000 });
+    const r = await sys.ask('agents/default', 'agent.send', { text: 'fetch it', session: 't2' }, { timeoutMs: 60_000 });
     assert.match(r.text, /not allowed for this agent/);
     const end = events.find((e) => e.kind === 'tool_end' && e.tool === 'http_fetch')!;
     assert.equal(end.ok, false);
@@ -83,7 +83,7 @@ test('a denied tool called anyway is refused at call time; a failing sandboxed c
   servers.push(s2);
   const b = await boot(s2, ['files']);
   try {
-    const r = await b.sys.ask<any>('agents/default', 'agent.send', { text: 'read it', session: 't3' }, { timeoutMs: 60_000 });
+    const r = await b.sys.ask('agents/default', 'agent.send', { text: 'read it', session: 't3' }, { timeoutMs: 60_000 });
     assert.match(r.text, /tool_failed: .*notcapable/);
     assert.ok(!/root:/.test(r.text));
     const offered = (s2.requests[0].body.tools as Array<{ function: { name: string } }>).map((t) => t.function.name);
