@@ -9,7 +9,7 @@
  * routes: health, webhooks — HMAC-signed —, the console's static files); then the sliding-window
  * limits per token and per address.
  */
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
@@ -97,13 +97,18 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const app = Fastify({
     logger: false,
     bodyLimit: g.body_limits.rest,
-    requestTimeout: g.request_timeout_ms,
+    // Slow clients: headers and body must arrive within request_timeout_ms; Node checks every
+    // connectionsCheckingInterval (30 s by default, far too coarse for a short timeout).
+    serverFactory: (handler) => createServer({
+      requestTimeout: g.request_timeout_ms,
+      headersTimeout: Math.min(g.request_timeout_ms, 60_000),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(g.request_timeout_ms / 2))),
+    }, handler),
     forceCloseConnections: true,
     return503OnClosing: true,
     // Route schemas are TypeBox (JSON Schema); coercion would hide a client's wrong types.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
-  app.server.headersTimeout = Math.min(g.request_timeout_ms, 60_000);
   // JSON only (fastify also parses text/plain by default): any other body is a 415 naming its type.
   app.removeContentTypeParser('text/plain');
 
