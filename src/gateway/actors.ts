@@ -19,14 +19,18 @@ export interface GatewayActors {
 
 export function gatewayActors(sys: ActorSystem): GatewayActors {
   const turns = new Map<string, (e: AgentEvent) => void>();
-  let off: (() => void) | null = null;
+  // Subscribed once, from the start: the kernel spreads a new subscription to the threads
+  // asynchronously, and a turn's first tokens must not race it. Kernel patterns match by prefix
+  // only (`agents/*`), hence the topic check.
+  sys.subscribe('agents/*', (e: AgentEvent, topic: string) => {
+    if (topic.endsWith('/events')) turns.get(e?.request_id)?.(e);
+  });
   const ask = ((to: string, type: string, payload?: unknown, opts?: AskOptions) => sys.ask(to, type, payload ?? {}, opts)) as TypedAsk<BuiltinMessages>;
   const tell = ((to: string, type: string, payload?: unknown) => void sys.tell(to, type, payload ?? {})) as TypedTell<BuiltinMessages>;
   return {
     ask,
     tell,
     onTurn(request_id, fn) {
-      off ??= sys.subscribe('agents/*/events', (e: AgentEvent) => turns.get(e?.request_id)?.(e));
       turns.set(request_id, fn);
       return () => {
         turns.delete(request_id);

@@ -58,7 +58,7 @@ export function registerConsole(ctx: RouteContext): void {
     await sample();
     const timer = setInterval(() => void sample(), STATUS_EVERY_MS);
     const keepalive = setInterval(() => !res.destroyed && res.write(': keepalive\n\n'), 15_000);
-    const offAgents = ctx.sys.subscribe('agents/*/events', (e, topic) => send('agent', { topic, ...e }));
+    const offAgents = ctx.sys.subscribe('agents/*', (e, topic) => topic.endsWith('/events') && send('agent', { topic, ...e }));
     const offJobs = ctx.sys.subscribe('scheduler.jobs', (e) => send('job', e));
     res.once('close', () => {
       clearInterval(timer);

@@ -52,7 +52,7 @@ test('chat.completions.create, not streaming: the agent answers through the loop
 });
 
 test('chat.completions.create streaming: chat.completion.chunk deltas, include_usage, then data: [DONE]', async () => {
-  llm.script.push({ kind: 'reply', reply: { text: 'a streamed answer in pieces', chunk_size: 3 } });
+  llm.script.push({ kind: 'reply', reply: { text: 'a streamed answer in pieces', chunk_size: 3, chunk_delay_ms: 15 } });
   const stream = await client.chat.completions.create({ model: 'rustyclaw:default', messages: [{ role: 'user', content: 'stream please' }], stream: true, stream_options: { include_usage: true } });
   let text = '';
   let deltas = 0;
@@ -163,7 +163,7 @@ test('responses.create with a client tool: a function_call item, then function_c
     input: [{ role: 'user', content: 'look x up' }, { type: 'function_call', call_id: fc.call_id, name: fc.name, arguments: fc.arguments }, { type: 'function_call_output', call_id: fc.call_id, output: 'x is 42' }],
   });
   assert.equal(r2.output_text, 'found it');
-  assert.ok(lastLlmRequest().body.messages.some((m: { role: string; content: string }) => m.role === 'tool' && m.content === 'x is 42'));
+  assert.ok(lastLlmRequest().body.messages.some((m: { role: string; content: string }) => m.role === 'tool' && /x is 42/.test(m.content)), 'the function_call_output reached the model (as untrusted content)');
 });
 
 test('a session by x-rustyclaw-session: the agent keeps the history, the client sends only the new message', async () => {
