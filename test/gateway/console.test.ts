@@ -67,7 +67,8 @@ test('console: log in with the token, chat with streaming tokens, live actor tre
     return t.includes('hello') && !t.includes('hello from the browser side');
   }, undefined, { timeout: 20_000 });
   await page.waitForFunction(() => (document.getElementById('log')?.textContent ?? '').includes('hello from the browser side'), undefined, { timeout: 20_000 });
-  assert.match(await page.textContent('#log') ?? '', /tokens\]/, 'usage line after the answer');
+  // The usage line comes with the reply (after the last token).
+  await page.waitForFunction(() => /tokens\]/.test(document.getElementById('log')?.textContent ?? ''), undefined, { timeout: 20_000 });
 
   // Pushed, not polled by the page: the handled count of the agent changes in place.
   await page.waitForFunction((before) => Number(document.querySelector('#actors tr[data-path="agents/default"] td:nth-child(6)')?.textContent) > before, handledBefore, { timeout: 20_000 });
