@@ -3,7 +3,7 @@
  * the `agents:` config section. Version 1.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { FinishReasonSchema } from './provider.js';
+import { ChatMessageSchema, FinishReasonSchema, ToolCallSchema, ToolSpecSchema } from './provider.js';
 import { messagesOf, topicsOf } from './define.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -51,8 +51,25 @@ export const AgentSendReplySchema = Type.Object({
   refusal: Type.Optional(Type.String()),
   /** The model's reasoning during this turn (all steps), when it produced any; shown only on request. */
   reasoning: Type.Optional(Type.String()),
+  /** agent.complete: calls to the caller's own tools (`client_tools`); finish_reason is then `tool_calls` and the caller runs them. */
+  tool_calls: Type.Optional(Type.Array(ToolCallSchema)),
 });
 export type AgentSendReply = Static<typeof AgentSendReplySchema>;
+
+/**
+ * A stateless turn over a whole conversation given by the caller (the OpenAI-compatible API): nothing
+ * is stored. The last message is the user's (or the results of the caller's tools); system messages
+ * are added to the agent's own system prompt. Server-side tools run as usual; a call to one of
+ * `client_tools` ends the turn and is returned in `tool_calls` for the caller to run.
+ */
+export const AgentCompleteRequestSchema = Type.Object({
+  messages: Type.Array(ChatMessageSchema, { minItems: 1 }),
+  client_tools: Type.Optional(Type.Array(ToolSpecSchema)),
+  model: Type.Optional(Type.String()),
+  request_id: Type.Optional(Type.String()),
+  channel: Type.Optional(Type.String()),
+});
+export type AgentCompleteRequest = Static<typeof AgentCompleteRequestSchema>;
 
 export const AgentCancelRequestSchema = Type.Object({
   session: Type.Optional(Type.String()),
@@ -90,6 +107,7 @@ export const AgentResetReplySchema = Type.Object({ removed: Type.Boolean() });
 
 export const agentMessages = messagesOf('agents/*', {
   'agent.send': { request: AgentSendRequestSchema, reply: AgentSendReplySchema },
+  'agent.complete': { request: AgentCompleteRequestSchema, reply: AgentSendReplySchema },
   'agent.cancel': { request: AgentCancelRequestSchema, reply: AgentCancelReplySchema },
   'agent.session': { request: AgentSessionRequestSchema, reply: AgentSessionReplySchema },
   'agent.sessions': { request: Type.Object({}), reply: AgentSessionsReplySchema },

@@ -3,7 +3,7 @@
  * webhook, manual triggers) and scheduler stats. Version 1.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { messagesOf, topicsOf } from './define.js';
+import { errorsOf, messagesOf, topicsOf } from './define.js';
 
 export const SCHEDULER_PROTOCOL_VERSION = 1;
 
@@ -231,6 +231,24 @@ export const JobEventSchema = Type.Object({
 });
 export type JobEvent = Static<typeof JobEventSchema>;
 
+/** `POST /hooks/<routine id>` as the gateway received it: the raw body (base64: HMAC is over bytes) and the signing headers. */
+export const WebhookRequest = Type.Object(
+  {
+    routine_id: Type.String({ minLength: 1, maxLength: 200 }),
+    signature: Type.Optional(Type.String({ maxLength: 512 })),
+    timestamp: Type.Optional(Type.String({ maxLength: 64 })),
+    body_b64: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+/** The scheduler's own error codes (beside the kernel's and not_found / invalid_* from routines and jobs). */
+export const schedulerErrors = errorsOf({
+  webhook_unauthorized: 'webhook: missing, malformed, stale or wrong signature',
+  webhook_replayed: 'webhook: this signature was already used within the timestamp window',
+  not_found: 'no such job, routine or worker',
+});
+
 export const schedulerMessages = messagesOf('system/scheduler', {
   'job.submit': { request: JobSubmitRequest, reply: JobRef },
   'job.status': { request: JobIdRequest, reply: JobSchema },
@@ -251,6 +269,10 @@ export const schedulerMessages = messagesOf('system/scheduler', {
     request: Type.Object({ worker: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
     reply: Type.Object({ worker: Type.String(), jobs: Type.Integer() }),
   },
+  /** The gateway received a webhook: verify it (HMAC, timestamp window, replay) and fire the routine. */
+  'scheduler.webhook': { request: WebhookRequest, reply: FireResult },
+  /** The gateway tells where it listens (routine.create prints `<url>/hooks/<id>`; kept across restarts of the scheduler). */
+  'scheduler.gateway': { request: Type.Object({ url: Type.String({ minLength: 1 }) }, { additionalProperties: false }), reply: Type.Object({ ok: Type.Boolean() }) },
 });
 
 /** What the scheduler sends to `agents/<id>` for an `agent_turn` job. */
@@ -309,8 +331,6 @@ export const SchedulerConfigSchema = Type.Object(
     webhook: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
-        host: Type.String({ default: '127.0.0.1' }),
-        port: Type.Integer({ minimum: 0, maximum: 65535, default: 7811 }),
         body_limit: Type.Integer({ minimum: 1, default: 65_536 }),
         timestamp_window_s: Type.Integer({ minimum: 1, default: 300 }),
       },

@@ -10,12 +10,16 @@ import { defaultTree, type SupervisorNode } from './kernel/tree.js';
 import { createLogger } from './kernel/log.js';
 import type { RootConfig } from './config/load.js';
 import { prepareUserActors } from './config/user-actors.js';
+import { randomBytes } from 'node:crypto';
 import { WebSocketTransport } from './transport/websocket.js';
+import { gatewayConfig, startGateway, type Gateway } from './gateway/server.js';
 import { endpointFile, type EndpointInfo } from './client/index.js';
 
 export interface Service {
   sys: ActorSystem;
   url: string | null;
+  /** The gateway's http:// URL (same host and port as `url`), when it runs. */
+  httpUrl: string | null;
   readyMs: number;
   stop(): Promise<void>;
 }
@@ -49,9 +53,25 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
   const sys = new ActorSystem(config, opts.tree ?? defaultTree(config, (m) => log.warn(m)), log);
   await sys.start();
   let transport: WebSocketTransport | null = null;
+  let gateway: Gateway | null = null;
   let url: string | null = null;
+  let httpUrl: string | null = null;
   const file = endpointFile(config.data_dir);
-  if (config.endpoint.enabled) {
+  if (config.endpoint.enabled && gatewayConfig(config).enabled) {
+    // One port: the gateway's HTTP server also carries the WebSocket endpoint protocol.
+    const token = randomBytes(24).toString('hex');
+    try {
+      gateway = await startGateway({ sys, config, token, log: log.child({ component: 'gateway' }) });
+    } catch (err) {
+      await sys.stop();
+      const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (port in use: set endpoint.port, 0 = any free port)' : '';
+      throw new Error(`cannot open the endpoint on ${config.endpoint.host}:${config.endpoint.port}${busy}: ${(err as Error).message}`, { cause: err });
+    }
+    url = gateway.wsUrl;
+    httpUrl = gateway.url;
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, http_url: httpUrl, token, pid: process.pid }), { mode: 0o600 });
+  } else if (config.endpoint.enabled) {
     transport = new WebSocketTransport({
       host: config.endpoint.host,
       port: config.endpoint.port,
@@ -72,9 +92,11 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
   const service: Service = {
     sys,
     url,
+    httpUrl,
     readyMs,
     stop() {
       stopping ??= (async () => {
+        await gateway?.stop();
         await transport?.stop();
         rmSync(file, { force: true });
         await sys.stop();

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
-import { AgentCancelRequestSchema, AgentSendRequestSchema, agentEventsTopic, agentMessages } from '../../protocol/agent.js';
+import { AgentCancelRequestSchema, AgentCompleteRequestSchema, AgentSendRequestSchema, agentEventsTopic, agentMessages } from '../../protocol/agent.js';
 import { providerStreamMessages } from '../../protocol/provider.js';
 import { resolveAgentConfig, windowFromRoot, workspaceDir } from './config.js';
 import { Agent, AgentError, type LlmClient } from './loop.js';
@@ -76,6 +76,7 @@ export default defineActor({
     return {
       handlers: {
         'agent.send': (p) => agent.send(check(AgentSendRequestSchema, p, 'agent.send')).catch(rethrow),
+        'agent.complete': (p) => agent.complete(check(AgentCompleteRequestSchema, p, 'agent.complete')).catch(rethrow),
         'agent.cancel': (p) => ({ cancelled: agent.cancel(check(AgentCancelRequestSchema, p, 'agent.cancel')) }),
         'agent.session': (p) => agent.sessionInfo(p?.session ?? 'main', p?.last ?? 20),
         'agent.sessions': () => ({ sessions: agent.sessions.list() }),

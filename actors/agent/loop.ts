@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ActorStore } from '../../src/kernel/actor.js';
-import type { AgentConfig, AgentEvent, AgentSendReply, AgentSendRequest, AgentSessionReply, TurnUsage } from '../../protocol/agent.js';
-import type { ChatMessage, ChatRequest, ChatResult, ToolCall } from '../../protocol/provider.js';
+import type { AgentCompleteRequest, AgentConfig, AgentEvent, AgentSendReply, AgentSendRequest, AgentSessionReply, TurnUsage } from '../../protocol/agent.js';
+import type { ChatMessage, ChatRequest, ChatResult, ToolCall, ToolSpec } from '../../protocol/provider.js';
+import { MemoryStore } from './memory-store.js';
 import { compact, contextTokens, needsCompaction, type CompactionDeps, type CompactionOutcome } from './compaction.js';
 import { SessionStore, type Session } from './sessions.js';
 import { MESSAGE_OVERHEAD, TextTokenCache, toolSpecsText } from './tokens.js';
@@ -49,6 +50,23 @@ export interface AgentOptions {
   tools?: ToolRegistry;
 }
 
+/** One turn's input: a stored session and a user message, or a conversation given by the caller (agent.complete). */
+interface TurnInput {
+  sessions: SessionStore;
+  session: string;
+  /** The new user message; absent when the caller's conversation ends with its tool results. */
+  text?: string;
+  /** Messages placed in the (ephemeral) session before the turn. */
+  seed?: ChatMessage[];
+  /** Added to the system prompt (the caller's own system messages). */
+  system?: string;
+  model?: string;
+  purpose?: AgentSendRequest['purpose'];
+  silent?: boolean;
+  channel?: string;
+  clientTools?: ToolSpec[];
+}
+
 interface Running {
   session: string;
   ac: AbortController;
@@ -72,12 +90,48 @@ export class Agent {
   /** Run one turn. Turns of the same session run one after another; sessions run in parallel. */
   async send(req: AgentSendRequest): Promise<AgentSendReply> {
     const session = req.session ?? 'main';
+    return this.track(session, req.request_id ?? randomUUID(), (request_id, signal) => this.turn({
+      sessions: this.sessions, session, text: req.text, model: req.model, purpose: req.purpose, silent: req.silent, channel: req.channel,
+    }, request_id, signal));
+  }
+
+  /**
+   * A stateless turn over the caller's conversation (nothing stored): the agent's system prompt,
+   * memory and server-side tools as usual, plus the caller's tools, whose calls end the turn.
+   */
+  async complete(req: AgentCompleteRequest): Promise<AgentSendReply> {
     const request_id = req.request_id ?? randomUUID();
+    const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content).filter(Boolean).join('\n\n');
+    const convo = req.messages.filter((m) => m.role !== 'system');
+    const last = convo[convo.length - 1];
+    if (!last || (last.role !== 'user' && last.role !== 'tool')) {
+      throw new AgentError('invalid_message', `agent.complete: messages: the last message must be the user's or a tool result, got ${last ? last.role : 'only system messages'}`);
+    }
+    const builtin = new Set(this.tools.specs().map((t) => t.name));
+    const clash = (req.client_tools ?? []).find((t) => builtin.has(t.name));
+    if (clash) throw new AgentError('invalid_message', `agent.complete: client_tools: '${clash.name}' is the name of one of this agent's own tools; rename it`);
+    let seed = last.role === 'user' ? convo.slice(0, -1) : convo;
+    if (this.o.services?.inspectUntrusted) {
+      // The caller's tool results enter the prompt like any tool output: checked for injection first.
+      const check = this.o.services.inspectUntrusted;
+      seed = await Promise.all(seed.map(async (m) => (m.role === 'tool' ? { ...m, content: await check(m.content, m.name ?? 'client_tool') } : m)));
+    }
+    const session = `stateless:${request_id}`;
+    return this.track(session, request_id, (id, signal) => this.turn({
+      sessions: new SessionStore(new MemoryStore()), session, seed,
+      ...(last.role === 'user' ? { text: last.content } : {}),
+      ...(system ? { system } : {}),
+      model: req.model, channel: req.channel ?? 'api', clientTools: req.client_tools ?? [],
+    }, id, signal));
+  }
+
+  /** Runs `fn` as the session's next turn, cancellable by request id or session, under the turn timeout. */
+  private async track(session: string, request_id: string, fn: (request_id: string, signal: AbortSignal) => Promise<AgentSendReply>): Promise<AgentSendReply> {
     const ac = new AbortController();
     this.running.set(request_id, { session, ac });
     const timer = setTimeout(() => ac.abort(new AgentError('timeout', `turn exceeded ${this.o.config.turn_timeout_ms} ms`)), this.o.config.turn_timeout_ms);
     const prev = this.locks.get(session) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(() => this.turn(req, session, request_id, ac.signal));
+    const run = prev.catch(() => undefined).then(() => fn(request_id, ac.signal));
     this.locks.set(session, run);
     try {
       return await run;
@@ -107,29 +161,30 @@ export class Agent {
     return this.o.config.context_window || this.o.windowFor(model);
   }
 
-  private systemText(s: Session, memory: string[]): string {
+  private systemText(s: Session, memory: string[], extra?: string): string {
     let t = this.o.config.system_prompt;
+    if (extra) t += `\n\n## Instructions from the caller\n${extra}`;
     if (s.meta.summary) t += `\n\n## Summary of the earlier conversation\n${s.meta.summary}`;
     if (s.meta.notes.length) t += `\n\n## Notes\n${s.meta.notes.map((n) => `- ${n}`).join('\n')}`;
     if (memory.length) t += `\n\n## Possibly relevant memory\n${memory.map((m) => `- ${m}`).join('\n')}`;
     return t;
   }
 
-  private messages(s: Session, memory: string[]): ChatMessage[] {
-    return [{ role: 'system', content: this.systemText(s, memory) }, ...s.live.map((e) => e.m)];
+  private messages(s: Session, memory: string[], extra?: string): ChatMessage[] {
+    return [{ role: 'system', content: this.systemText(s, memory, extra) }, ...s.live.map((e) => e.m)];
   }
 
-  private compactionDeps(s: Session, model: string, memory: string[]): CompactionDeps {
+  private compactionDeps(s: Session, model: string, memory: string[], sessions = this.sessions, extra?: string): CompactionDeps {
     const window = this.window(model);
     const toolsTokens = this.texts.count(toolSpecsText(this.tools.specs()));
     const c = this.o.config.compaction;
     return {
-      sessions: this.sessions,
+      sessions,
       config: c,
       window,
       workspace: this.o.workspace,
       agent: this.o.id,
-      fixedTokens: (sess) => 3 + MESSAGE_OVERHEAD + this.texts.count(this.systemText(sess, memory)) + toolsTokens,
+      fixedTokens: (sess) => 3 + MESSAGE_OVERHEAD + this.texts.count(this.systemText(sess, memory, extra)) + toolsTokens,
       countText: (t) => this.texts.count(t),
       log: this.o.log,
       summarize: async (transcript, previous, maxTokens, signal) => {
@@ -146,8 +201,9 @@ export class Agent {
     };
   }
 
-  private async turn(req: AgentSendRequest, session: string, request_id: string, signal: AbortSignal): Promise<AgentSendReply> {
+  private async turn(req: TurnInput, request_id: string, signal: AbortSignal): Promise<AgentSendReply> {
     const cfg = this.o.config;
+    const { session, sessions } = req;
     const model = req.model || cfg.model;
     const purpose = req.purpose ?? 'chat';
     const quiet = req.silent === true;
@@ -162,15 +218,18 @@ export class Agent {
     try {
       if (signal.aborted) throw abortError(signal);
       let text = req.text;
-      if (this.o.services?.inspectInbound) text = await this.o.services.inspectInbound(text, req.channel ?? 'api');
-      const s = this.sessions.load(session);
+      if (text !== undefined && this.o.services?.inspectInbound) text = await this.o.services.inspectInbound(text, req.channel ?? 'api');
+      const s = sessions.load(session);
+      if (req.seed?.length) await sessions.append(s, req.seed);
       started = { s, seq: s.meta.next_seq };
-      await this.sessions.append(s, [{ role: 'user', content: text }]);
+      if (text !== undefined) await sessions.append(s, [{ role: 'user', content: text }]);
       await this.tools.refresh();
-      const memory = cfg.memory_k > 0 && this.o.services?.memorySearch
-        ? await this.o.services.memorySearch(text, cfg.memory_k, signal).catch(() => [] as string[]) : [];
-      const deps = this.compactionDeps(s, model, memory);
-      const specs = this.tools.specs();
+      const query = text ?? [...(req.seed ?? [])].reverse().find((m) => m.role === 'user')?.content;
+      const memory = query && cfg.memory_k > 0 && this.o.services?.memorySearch
+        ? await this.o.services.memorySearch(query, cfg.memory_k, signal).catch(() => [] as string[]) : [];
+      const deps = this.compactionDeps(s, model, memory, sessions, req.system);
+      const clientTools = new Set((req.clientTools ?? []).map((t) => t.name));
+      const specs = [...this.tools.specs(), ...(req.clientTools ?? [])];
 
       const reasoning: string[] = [];
       let retriedTruncation = false;
@@ -181,7 +240,7 @@ export class Agent {
           for (let forced = 0; ; ) {
             try {
               return await this.o.llm.chat({
-                model, messages: this.messages(s, memory), ...(specs.length ? { tools: specs } : {}),
+                model, messages: this.messages(s, memory, req.system), ...(specs.length ? { tools: specs } : {}),
                 ...(extra.max_tokens ? { max_tokens: extra.max_tokens } : {}),
                 agent: this.o.id, purpose, request_id: `${request_id}:${steps}${extra.attempt ?? ''}${forced ? `:${forced}` : ''}`,
               }, (t) => emit('text', { text: t, step: steps }), signal);
@@ -218,12 +277,18 @@ export class Agent {
           }
         }
         if (result.reasoning?.text) reasoning.push(result.reasoning.text);
-        const calls = result.tool_calls;
+        // A call to one of the caller's tools ends the turn: the caller runs it (server-side calls of the same step are dropped).
+        const forCaller = isTruncatedToolCall(result) ? [] : result.tool_calls.filter((c) => clientTools.has(c.name));
+        const calls = forCaller.length ? forCaller : result.tool_calls;
         // Reasoning is kept with tool calls: providers require it back there (DeepSeek, Anthropic thinking).
-        await this.sessions.append(s, [{
+        await sessions.append(s, [{
           role: 'assistant', content: result.text,
           ...(calls.length ? { tool_calls: calls, ...(result.reasoning ? { reasoning: result.reasoning } : {}) } : {}),
         }]);
+        if (forCaller.length) {
+          emit('done', { text: result.text, usage, steps, provider: usage.provider, finish_reason: 'tool_calls' });
+          return { session, request_id, text: result.text, steps, usage, finish_reason: 'tool_calls', tool_calls: forCaller, ...(reasoning.length ? { reasoning: reasoning.join('\n\n') } : {}) };
+        }
         if (!calls.length) {
           const end = {
             finish_reason: result.finish_reason,
@@ -241,13 +306,13 @@ export class Agent {
         } else {
           for (const call of calls) toolMsgs.push(await this.runTool(call, result.usage.provider, session, steps, signal, emit));
         }
-        await this.sessions.append(s, toolMsgs);
+        await sessions.append(s, toolMsgs);
         if (signal.aborted) throw abortError(signal);
       }
       throw new AgentError('max_steps', `stopped after ${cfg.max_steps} steps without a final answer (max_steps)`);
     } catch (e) {
       const err = toAgentError(e, signal);
-      if (started) await this.sessions.rollback(started.s, started.seq).catch((re) => this.o.log.warn({ agent: this.o.id, session, err: re }, 'could not remove the failed turn from the session'));
+      if (started) await sessions.rollback(started.s, started.seq).catch((re) => this.o.log.warn({ agent: this.o.id, session, err: re }, 'could not remove the failed turn from the session'));
       const msg = this.o.services?.redact ? await this.o.services.redact(err.message).catch(() => err.message) : err.message;
       this.o.log.warn({ agent: this.o.id, session, request_id, code: err.code, provider: err.provider }, `turn failed: ${msg}`);
       emit('error', { code: err.code, error: err.message, fatal: true, steps, ...(err.provider ? { provider: err.provider } : {}) });

@@ -16,7 +16,10 @@ import { resolveSchedulerConfig, schemaError } from './config.js';
 import { HeartbeatService, heartbeatAgents } from './heartbeat.js';
 import { JobInputError, JobScheduler } from './job-scheduler.js';
 import { RoutineEngine, RoutineInputError } from './routines.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, startWebhookServer } from './webhook.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookReceiver } from './webhook.js';
+
+/** Store key of the gateway's URL (told by the gateway at start; kept so a restarted scheduler knows it). */
+const GATEWAY_KEY = 'gateway_url';
 
 /** The scheduler's own check (its errors name the exact field, e.g. `schedule: unknown field`), also under `validate: boundary`. */
 function check<K extends keyof typeof schedulerMessages>(type: K, payload: unknown): Static<(typeof schedulerMessages)[K]['request']> {
@@ -76,29 +79,19 @@ export default defineActor({
     });
     await routines.start();
 
-    let webhook: Awaited<ReturnType<typeof startWebhookServer>> | undefined;
-    // Why the webhook endpoint is not listening although enabled (`rustyclaw start` refuses to report ready then).
-    let webhookError: string | undefined;
-    if (cfg.webhook.enabled) {
-      try {
-        webhook = await startWebhookServer({
-          host: cfg.webhook.host,
-          port: cfg.webhook.port,
-          bodyLimit: cfg.webhook.body_limit,
-          windowS: cfg.webhook.timestamp_window_s,
-          lookup: (id) => {
-            const secret = routines.webhookSecret(id);
-            return secret ? { secret } : undefined;
-          },
-          fire: (id, body) => routines.fire(id, 'webhook', body.toString('utf8')),
-        });
-        ctx.log.info({ url: webhook.url }, 'webhook endpoint listening');
-      } catch (e) {
-        // The rest of the scheduler works without it; routine.create says so for webhook routines.
-        webhookError = `cannot listen on ${cfg.webhook.host}:${cfg.webhook.port}: ${(e as Error).message}`;
-        ctx.log.error({ err: e, host: cfg.webhook.host, port: cfg.webhook.port }, 'webhook endpoint could not start');
-      }
-    }
+    // Webhooks arrive at the gateway (POST /hooks/<id> on the endpoint port), which asks scheduler.webhook.
+    const receiver = cfg.webhook.enabled
+      ? new WebhookReceiver({
+        windowS: cfg.webhook.timestamp_window_s,
+        lookup: (id) => {
+          const secret = routines.webhookSecret(id);
+          return secret ? { secret } : undefined;
+        },
+        fire: (id, body) => routines.fire(id, 'webhook', body.toString('utf8')),
+      })
+      : undefined;
+    let gatewayUrl = ctx.store.get<string>(GATEWAY_KEY);
+    const hooksUrl = () => (receiver && gatewayUrl ? `${gatewayUrl}/hooks` : undefined);
     heartbeat.start();
 
     return {
@@ -123,10 +116,11 @@ export default defineActor({
         'routine.create': async (p) => {
           const { routine, secret } = await routines.create(p).catch(typed);
           if (routine.trigger.type !== 'webhook' || !secret) return { routine };
-          if (!webhook) return { routine, warning: 'webhook endpoint is not running (scheduler.webhook.enabled / port in use?)' };
+          const base = hooksUrl();
+          if (!base) return { routine, warning: receiver ? 'webhooks are received by the gateway, which is not running (endpoint.enabled / gateway.enabled)' : 'webhooks are off (scheduler.webhook.enabled: false)' };
           return {
             routine,
-            webhook: { url: `${webhook.url}/hooks/${routine.id}`, secret, signature_header: SIGNATURE_HEADER, timestamp_header: TIMESTAMP_HEADER },
+            webhook: { url: `${base}/${routine.id}`, secret, signature_header: SIGNATURE_HEADER, timestamp_header: TIMESTAMP_HEADER },
           };
         },
         'routine.delete': async (p) => ({ deleted: await routines.remove(check('routine.delete', p).id) }),
@@ -143,9 +137,18 @@ export default defineActor({
           ...sched.stats(),
           counters: { ...sched.counters, ...prefixed('routines', routines.counters), ...prefixed('heartbeat', heartbeat.counters) },
           routines: routines.list().length,
-          ...(webhook ? { webhook: { url: webhook.url } } : {}),
-          ...(webhookError ? { webhook_error: webhookError } : {}),
+          ...(hooksUrl() ? { webhook: { url: hooksUrl()! } } : {}),
         }),
+        'scheduler.webhook': async (p) => {
+          const { routine_id, signature, timestamp, body_b64 } = check('scheduler.webhook', p);
+          if (!receiver) throw new ActorError('not_found', 'webhooks are off (scheduler.webhook.enabled: false)');
+          return receiver.receive({ routineId: routine_id, body: Buffer.from(body_b64, 'base64'), ...(signature !== undefined ? { signature } : {}), ...(timestamp !== undefined ? { timestamp } : {}) });
+        },
+        'scheduler.gateway': async (p) => {
+          gatewayUrl = check('scheduler.gateway', p).url;
+          await ctx.store.put(GATEWAY_KEY, gatewayUrl);
+          return { ok: true };
+        },
         'scheduler.kill_worker': async (p) => {
           const { worker } = check('scheduler.kill_worker', p);
           const r = await sched.pool.kill(worker);
@@ -156,7 +159,6 @@ export default defineActor({
       async stop() {
         heartbeat.stop();
         routines.stop();
-        await webhook?.close();
         await sched.close();
       },
     };

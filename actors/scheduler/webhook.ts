@@ -1,15 +1,16 @@
 /**
- * Webhook triggers: `POST /hooks/<routine id>` on a fastify server (127.0.0.1 by default).
+ * Webhook triggers: `POST /hooks/<routine id>` on the gateway's port (src/gateway/hooks.ts passes
+ * the raw body and headers here through `scheduler.webhook`).
  *
  * Signature: header `x-rustyclaw-signature: sha256=<hex>` = HMAC-SHA256(secret, `<timestamp>.<raw body>`),
  * with `x-rustyclaw-timestamp: <unix seconds>`. The timestamp is inside the MAC, must be within
  * ±window of now, and a (routine, signature) pair is accepted once within the window, so a
  * captured request cannot be replayed. Compare is constant-time. Bodies over the limit get 413
- * before any work. Replies: 202 {job_id}, 200 {skipped} (guardrail), 401 unsigned/bad/stale,
- * 404 unknown routine, 409 replay, 413 too large.
+ * from the gateway before any work. Replies: 202 {job_id}, 200 {skipped} (guardrail), 401
+ * unsigned/bad/stale (`webhook_unauthorized`), 404 unknown routine, 409 replay (`webhook_replayed`).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { ActorError } from '../../src/kernel/errors.js';
 import type { FireResultT } from '../../protocol/scheduler.js';
 
 export const SIGNATURE_HEADER = 'x-rustyclaw-signature';
@@ -59,59 +60,27 @@ export function verifyWebhook(a: {
   return { ok: true };
 }
 
-export interface WebhookServerOptions {
-  host: string;
-  port: number;
-  bodyLimit: number;
-  windowS: number;
-  lookup(routineId: string): { secret: string } | undefined;
-  fire(routineId: string, body: Buffer): Promise<FireResultT>;
-  clock?: () => number;
-}
+/** The scheduler's side of `POST /hooks/<routine id>` (the gateway receives the request and asks `scheduler.webhook`). */
+export class WebhookReceiver {
+  private readonly replay: ReplayCache;
+  constructor(private readonly o: {
+    windowS: number;
+    lookup(routineId: string): { secret: string } | undefined;
+    fire(routineId: string, body: Buffer): Promise<FireResultT>;
+    clock?: () => number;
+  }) {
+    this.replay = new ReplayCache(o.windowS * 1000);
+  }
 
-export async function buildWebhookApp(o: WebhookServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: o.bodyLimit, logger: false });
-  const replay = new ReplayCache(o.windowS * 1000);
-  const clock = o.clock ?? Date.now;
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body));
-  app.get('/health', async () => ({ ok: true }));
-  app.post<{ Params: { id: string } }>('/hooks/:id', async (req, reply) => {
-    const id = req.params.id;
-    const r = o.lookup(id);
-    if (!r) return reply.code(404).send({ error: `unknown webhook routine ${JSON.stringify(id)}` });
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  /** Verifies signature, timestamp and replay, then fires; refusals are typed errors (the gateway maps them to 401/404/409). */
+  async receive(a: { routineId: string; signature?: string; timestamp?: string; body: Buffer }): Promise<FireResultT> {
+    const r = this.o.lookup(a.routineId);
+    if (!r) throw new ActorError('not_found', `unknown webhook routine ${JSON.stringify(a.routineId)}`);
     const v = verifyWebhook({
-      secret: r.secret,
-      routineId: id,
-      signature: header(req.headers[SIGNATURE_HEADER]),
-      timestamp: header(req.headers[TIMESTAMP_HEADER]),
-      body,
-      nowMs: clock(),
-      windowS: o.windowS,
-      replay,
+      secret: r.secret, routineId: a.routineId, signature: a.signature, timestamp: a.timestamp, body: a.body,
+      nowMs: (this.o.clock ?? Date.now)(), windowS: this.o.windowS, replay: this.replay,
     });
-    if (!v.ok) return reply.code(v.status).send({ error: v.error });
-    const res = await o.fire(id, body);
-    return reply.code(res.job_id ? 202 : 200).send(res);
-  });
-  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, _req, reply) => {
-    const status = err.statusCode ?? 500;
-    const msg = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `body too large (limit ${o.bodyLimit} bytes)` : err.message;
-    void reply.code(status).send({ error: msg });
-  });
-  return app;
-}
-
-function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-export async function startWebhookServer(o: WebhookServerOptions): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
-  const app = await buildWebhookApp(o);
-  await app.listen({ host: o.host, port: o.port });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : o.port;
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  return { url: `http://${host}:${port}`, app, close: () => app.close() };
+    if (!v.ok) throw new ActorError(v.status === 409 ? 'webhook_replayed' : 'webhook_unauthorized', v.error);
+    return this.o.fire(a.routineId, a.body);
+  }
 }

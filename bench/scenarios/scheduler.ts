@@ -29,7 +29,8 @@ import { resolveSchedulerConfig } from '../../actors/scheduler/config.js';
 import { JobScheduler } from '../../actors/scheduler/job-scheduler.js';
 import { JobStore } from '../../actors/scheduler/job-store.js';
 import { RoutineEngine } from '../../actors/scheduler/routines.js';
-import { signWebhook, startWebhookServer, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../actors/scheduler/webhook.js';
+import { signWebhook, WebhookReceiver, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../actors/scheduler/webhook.js';
+import Fastify from 'fastify';
 import { createProbe, probeConflicts } from '../../actors/scheduler/worker-pool.js';
 import type { Job } from '../../protocol/scheduler.js';
 import { percentile, round } from '../lib/stats.js';
@@ -90,10 +91,8 @@ async function triggers(n: number, workers: number) {
   let onFinish: (() => void) | undefined;
   s.on('finished', () => onFinish?.());
   const finished = () => new Promise<void>((r) => (onFinish = r));
-  const hook = await startWebhookServer({
-    host: '127.0.0.1',
-    port: 0,
-    bodyLimit: cfg.webhook.body_limit,
+  // The webhook path as the gateway runs it (raw body to the receiver), on a bare fastify here: the bench has no actor system.
+  const receiver = new WebhookReceiver({
     windowS: cfg.webhook.timestamp_window_s,
     lookup: (id) => {
       const secret = eng.webhookSecret(id);
@@ -101,6 +100,16 @@ async function triggers(n: number, workers: number) {
     },
     fire: (id, body) => eng.fire(id, 'webhook', body.toString('utf8')),
   });
+  const app = Fastify({ bodyLimit: cfg.webhook.body_limit });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.post<{ Params: { id: string } }>('/hooks/:id', async (req, reply) => {
+    const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+    const r = await receiver.receive({ routineId: req.params.id, body: req.body as Buffer, signature: one(req.headers[SIGNATURE_HEADER]), timestamp: one(req.headers[TIMESTAMP_HEADER]) });
+    return reply.code(r.job_id ? 202 : 200).send(r);
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const hook = { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, close: () => app.close() };
   try {
     await eng.start();
     const { secret } = await eng.create({ id: 'hook', kind: 'noop', trigger: { type: 'webhook' }, max_concurrent: 1000 });

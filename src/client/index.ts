@@ -22,6 +22,8 @@ export { ActorError };
 
 export interface EndpointInfo {
   url: string;
+  /** The gateway's HTTP URL (same port; the token is its default bearer token). */
+  http_url?: string;
   token: string;
   pid: number;
   /** Written by `rustyclaw start`: its data dir, start time, config file and the variables it saw (no secrets). */

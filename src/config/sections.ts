@@ -11,12 +11,14 @@ import { EmbedderConfigSchema } from '../../protocol/embedder.js';
 import { MemoryConfigSchema } from '../../protocol/memory.js';
 import { SchedulerConfigSchema } from '../../protocol/scheduler.js';
 import { ToolsConfigSchema } from '../../protocol/tool-runner.js';
+import { GatewayConfigSchema } from '../gateway/config.js';
 
 export const sectionSchemas: Record<string, TSchema> = {
   data_dir: Type.String({ default: '.rustyclaw' }),
   log: LogConfigSchema,
   kernel: KernelConfigSchema,
   endpoint: EndpointConfigSchema,
+  gateway: GatewayConfigSchema,
   safety: SafetyConfigSchema,
   providers: ProvidersConfigSchema,
   models: ModelsConfigSchema,

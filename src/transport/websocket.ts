@@ -4,6 +4,8 @@
  * before it is routed; a bad frame gets a typed error naming the field, never a crash.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
@@ -17,7 +19,7 @@ import type { Transport } from './transport.js';
 const requestCheck = TypeCompiler.Compile(ExternalRequest);
 const payloadChecks = new Map<string, TypeCheck<TSchema>>();
 
-function payloadCheck(type: string): TypeCheck<TSchema> | undefined {
+export function payloadCheck(type: string): TypeCheck<TSchema> | undefined {
   let c = payloadChecks.get(type);
   if (!c) {
     const s = messageSchemas[type];
@@ -55,7 +57,20 @@ export interface WebSocketOptions {
   maxPayloadBytes: number;
   token?: string;
   log: Logger;
+  /**
+   * Serve on this HTTP server's upgrades (the gateway's) instead of listening on host:port; the
+   * gateway then decides who may upgrade and checks hello tokens (its token set and lockout).
+   */
+  attach?: {
+    server: HttpServer;
+    /** Null to accept, else the refusal (status, JSON body, extra headers). */
+    verifyUpgrade(req: IncomingMessage): { status: number; body: string; headers?: Record<string, string> } | null;
+    /** The hello token from `addr`: true when it is accepted (failures count toward the lockout). */
+    authenticate(token: string, addr: string): boolean;
+  };
 }
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' };
 
 export class WebSocketTransport implements Transport {
   readonly name = 'websocket';
@@ -70,6 +85,24 @@ export class WebSocketTransport implements Transport {
   }
 
   start(sys: ActorSystem): Promise<{ url: string }> {
+    const attach = this.opts.attach;
+    if (attach) {
+      const server = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxPayloadBytes });
+      server.on('connection', (ws, req: IncomingMessage) => this.serve(sys, ws, req));
+      attach.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const refused = attach.verifyUpgrade(req);
+        if (refused) {
+          const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(refused.body)), connection: 'close', ...refused.headers };
+          socket.end(`HTTP/1.1 ${refused.status} ${REASONS[refused.status] ?? 'Error'}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${refused.body}`);
+          return;
+        }
+        server.handleUpgrade(req, socket, head, (ws) => server.emit('connection', ws, req));
+      });
+      this.server = server;
+      const addr = attach.server.address() as { address: string; port: number };
+      const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+      return Promise.resolve({ url: `ws://${host}:${addr.port}` });
+    }
     return new Promise((resolve, reject) => {
       const server = new WebSocketServer({ host: this.opts.host, port: this.opts.port, maxPayload: this.opts.maxPayloadBytes });
       server.once('error', reject);
@@ -80,12 +113,13 @@ export class WebSocketTransport implements Transport {
         const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
         resolve({ url: `ws://${host}:${addr.port}` });
       });
-      server.on('connection', (ws) => this.serve(sys, ws));
+      server.on('connection', (ws, req: IncomingMessage) => this.serve(sys, ws, req));
       this.server = server;
     });
   }
 
-  private serve(sys: ActorSystem, ws: WebSocket): void {
+  private serve(sys: ActorSystem, ws: WebSocket, upgrade: IncomingMessage): void {
+    const addr = upgrade.socket.remoteAddress ?? 'unknown';
     const client = `client/${this.nextClient++}`;
     const log = this.opts.log.child({ client });
     let authed = false;
@@ -132,7 +166,8 @@ export class WebSocketTransport implements Transport {
       if (!requestCheck.Check(msg)) return fail(id, new ActorError('invalid_message', envelopeError(msg)));
       const req = msg as ExternalRequest;
       if (req.op === 'hello') {
-        if (!tokenMatches(req.token, this.token)) {
+        const accepted = this.opts.attach ? this.opts.attach.authenticate(req.token, addr) : tokenMatches(req.token, this.token);
+        if (!accepted) {
           fail(undefined, new ActorError('unauthorized', 'token: does not match this service'));
           ws.close(4001, 'unauthorized');
           return;
@@ -189,6 +224,7 @@ export class WebSocketTransport implements Transport {
     this.server = null;
     if (!s) return;
     for (const c of s.clients) c.terminate();
+    // Attached: the gateway closes the HTTP server; this closes only the WebSocket side.
     await new Promise<void>((r) => s.close(() => r()));
   }
 }

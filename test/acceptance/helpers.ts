@@ -41,7 +41,7 @@ export function makeWorld(extraYaml = '', env: NodeJS.ProcessEnv = {}): World {
     : 'embedder:\n  embedding_provider: none\n';
   writeFileSync(
     config,
-    `endpoint:\n  port: 0\nkernel:\n  liveness:\n    deadline_ms: 20000\nscheduler:\n  webhook:\n    port: 0\n  heartbeat:\n    enabled: false\n${embedder}${extraYaml}`,
+    `endpoint:\n  port: 0\nkernel:\n  liveness:\n    deadline_ms: 20000\nscheduler:\n  heartbeat:\n    enabled: false\n${embedder}${extraYaml}`,
   );
   const base: NodeJS.ProcessEnv = {};
   // Only what a shell has (PATH, locale) — no RustyClaw or provider variables from the test runner.

@@ -2,7 +2,7 @@
  * Acceptance, part 2: the real service started with `rustyclaw start` in a project dir (data dir the
  * default in a private HOME), every README command driven against it from another directory with
  * stdin an open pipe, output checked; then a reader closing stdout early, a paused service, a
- * webhook port in use, stop, and a service killed with -9. The only double is the LLM (remote in
+ * endpoint port in use, stop, and a service killed with -9. The only double is the LLM (remote in
  * real use): a loopback server speaking the OpenAI wire format.
  */
 import { after, before, test } from 'node:test';
@@ -39,7 +39,7 @@ function ok(r: { code: number | null; stderr: string }, what: string): void {
 }
 
 test('start: one ready line naming the default data dir in HOME', () => {
-  assert.match(svc.ready, /^rustyclaw ready in \d+ ms: \d+ actors on \d+ threads \(dedicated\), endpoint ws:\/\/127\.0\.0\.1:\d+, data .*\/home\/\.rustyclaw, pid \d+$/);
+  assert.match(svc.ready, /^rustyclaw ready in \d+ ms: \d+ actors on \d+ threads \(dedicated\), endpoint ws:\/\/127\.0\.0\.1:\d+, gateway http:\/\/127\.0\.0\.1:\d+, data .*\/home\/\.rustyclaw, pid \d+$/);
   assert.equal(existsSync(path.join(w.project, '.rustyclaw')), false, 'no project-local data dir unless asked');
 });
 
@@ -278,17 +278,17 @@ test('stop from another directory ends the service; afterwards commands say no s
   assert.match(s.stderr, /no running RustyClaw service/);
 });
 
-test('a webhook port in use: start fails naming the port and the option, never prints ready', async () => {
+test('the endpoint port in use: start fails naming the address and the option, never prints ready', async () => {
   const blocker = net.createServer();
   await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', () => res()));
   const port = (blocker.address() as net.AddressInfo).port;
   try {
     const w2 = makeWorld();
-    writeFileSync(w2.config, readFileSync(w2.config, 'utf8').replace('webhook:\n    port: 0', `webhook:\n    port: ${port}`));
+    writeFileSync(w2.config, readFileSync(w2.config, 'utf8').replace('endpoint:\n  port: 0', `endpoint:\n  port: ${port}`));
     const r = await runCli(w2, ['start'], { cwd: w2.project, env: { RUSTYCLAW_LOG_LEVEL: 'fatal' } });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout, /ready/);
-    assert.match(r.stderr, new RegExp(`webhook endpoint cannot listen on 127\\.0\\.0\\.1:${port}.*scheduler\\.webhook\\.port`));
+    assert.match(r.stderr, new RegExp(`cannot open the endpoint on 127\\.0\\.0\\.1:${port} \\(port in use: set endpoint\\.port`));
   } finally {
     blocker.close();
   }
@@ -311,7 +311,7 @@ test('a service on a named data dir is found from anywhere; killed with -9, its 
   r = await runCli(w3, ['status'], { stdin: 'open' });
   assert.equal(r.code, 1, 'the stale pointer is not a service either');
   const s2 = await startService(w3, ['-d', dataDir], {}, 180_000, ['--placement', 'shared', '--port', '0']);
-  assert.match(s2.ready, /\(shared\), endpoint ws:\/\/127\.0\.0\.1:\d+, data .*\/project\/state, pid/);
+  assert.match(s2.ready, /\(shared\), endpoint ws:\/\/127\.0\.0\.1:\d+, gateway http:\/\/127\.0\.0\.1:\d+, data .*\/project\/state, pid/);
   ok(await runCli(w3, ['-d', dataDir, 'status'], { stdin: 'open' }), 'status of the new service');
   ok(await runCli(w3, ['stop'], { stdin: 'open' }), 'stop without -d');
   assert.equal(await s2.exited, 0);

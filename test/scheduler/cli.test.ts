@@ -20,7 +20,7 @@ before(async () => {
     tree: {
       kind: 'supervisor',
       id: 'root',
-      children: [{ kind: 'worker', id: 'system/scheduler', actors: [{ path: 'system/scheduler', module: 'scheduler', config: { webhook: { port: 0 }, heartbeat: { enabled: false } } }] }],
+      children: [{ kind: 'worker', id: 'system/scheduler', actors: [{ path: 'system/scheduler', module: 'scheduler', config: { heartbeat: { enabled: false } } }] }],
     },
   });
 });

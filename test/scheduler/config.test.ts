@@ -16,6 +16,6 @@ test('the scheduler section of rustyclaw.yaml is valid and documents exactly the
 
 test('bad scheduler config names the field', () => {
   assert.throws(() => resolveSchedulerConfig({ max_parallel: 0 }), /scheduler config\.max_parallel: /);
-  assert.throws(() => resolveSchedulerConfig({ webhook: { port: 'x' } }), /scheduler config\.webhook\.port: /);
+  assert.throws(() => resolveSchedulerConfig({ webhook: { body_limit: 'x' } }), /scheduler config\.webhook\.body_limit: /);
   assert.throws(() => resolveSchedulerConfig({ heartbeat: { intervall_ms: 5 } }), /scheduler config\.heartbeat\.intervall_ms: /);
 });

@@ -10,12 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startSystem, type ActorSystem } from '../../src/kernel/index.js';
 import { signWebhook } from '../../actors/scheduler/webhook.js';
+import { startGateway, type Gateway } from '../../src/gateway/server.js';
 import { tempDir } from './helpers.js';
 
 const FAKE_AGENT = fileURLToPath(new URL('./fixtures/fake-agent.js', import.meta.url));
 const S = 'system/scheduler';
 
 let sys: ActorSystem;
+let gateway: Gateway;
 let dir: string;
 let cleanup: () => void;
 
@@ -56,7 +58,6 @@ before(async () => {
                 workers: 2,
                 worker_heartbeat_ms: 50,
                 lease_ms: 1000,
-                webhook: { port: 0 },
                 heartbeat: { interval_ms: 1000, agents: ['default'], model: 'cheap' },
                 retry: { max_attempts: 3, backoff_ms: 20 },
               },
@@ -67,8 +68,11 @@ before(async () => {
       ],
     },
   });
+  // Webhooks arrive at the gateway, which hands them to the scheduler (scheduler.webhook).
+  gateway = await startGateway({ sys, config: { ...sys.config, endpoint: { ...sys.config.endpoint, enabled: true, host: '127.0.0.1', port: 0 } }, token: 'e2e-token', log: sys.log });
 });
 after(async () => {
+  await gateway?.stop();
   await sys.stop();
   cleanup();
 });

@@ -21,7 +21,7 @@ export async function waitFor<T>(fn: () => T | undefined | false, what: string, 
 }
 
 export function testConfig(over: Record<string, unknown> = {}): SchedulerConfig {
-  return resolveSchedulerConfig({ workers: 2, worker_heartbeat_ms: 50, lease_ms: 2000, webhook: { enabled: false, port: 0 }, heartbeat: { enabled: false }, ...over });
+  return resolveSchedulerConfig({ workers: 2, worker_heartbeat_ms: 50, lease_ms: 2000, webhook: { enabled: false }, heartbeat: { enabled: false }, ...over });
 }
 
 /** The kernel's own lmdb-backed actor store over `dir` (what the actor gets as ctx.store). */

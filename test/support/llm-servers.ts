@@ -56,6 +56,10 @@ export interface RecordedRequest {
   body: any;
   /** performance.timeOrigin + performance.now() when the request arrived. */
   at: number;
+  /** The client closed the connection before the response was complete (a cancelled stream). */
+  closed_early?: boolean;
+  /** Text pieces written before the response ended or the client went away. */
+  pieces_sent?: number;
 }
 
 export type Responder = (req: RecordedRequest) => Behaviour | undefined;
@@ -262,6 +266,9 @@ export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[
     try { body = JSON.parse(raw); } catch { body = raw; }
     const rec: RecordedRequest = { path: req.url ?? '', headers: req.headers, body, at: now() };
     state.requests.push(rec);
+    res.once('close', () => {
+      if (!res.writableFinished) rec.closed_early = true;
+    });
     const model = String(body?.model ?? 'test-model');
     const f = kind === 'openai' ? openAiFrames(model) : kind === 'anthropic' ? anthropicFrames(model) : ollamaFrames(model);
     const fail = (status: number, text: string, ctype = 'application/json', headers: Record<string, string> = {}) => {
@@ -317,10 +324,13 @@ export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[
     const size = reply.chunk_size ?? 4;
     if (reply.first_delay_ms) await sleep(reply.first_delay_ms);
     let first = true;
+    rec.pieces_sent = 0;
     for (const p of pieces(reply.text ?? '', size)) {
       if (!first && reply.chunk_delay_ms) await sleep(reply.chunk_delay_ms);
       first = false;
+      if (res.destroyed) return;
       await write(f.text(p));
+      rec.pieces_sent++;
     }
     for (let i = 0; i < calls.length; i++) {
       for (const s of f.tool(i, calls[i].id ?? `call_${i}_${Math.random().toString(36).slice(2, 8)}`, calls[i].name, calls[i].arguments, 8)) await write(s);

@@ -55,7 +55,7 @@ export function register(program: Command, rt: CliRuntime): void {
       const st = await svc.sys.status();
       process.stdout.write(
         `rustyclaw ready in ${Math.round(svc.readyMs)} ms: ${st.actors.length} actors on ${st.threads} threads (${config.kernel.placement}), ` +
-          `${svc.url ? `endpoint ${svc.url}` : 'no endpoint'}, data ${config.data_dir}, pid ${process.pid}\n`,
+          `${svc.url ? `endpoint ${svc.url}` : 'no endpoint'}${svc.httpUrl ? `, gateway ${svc.httpUrl}` : ''}, data ${config.data_dir}, pid ${process.pid}\n`,
       );
       rt.waiting!.interactive();
       const shutdown = async (sig: string) => {
@@ -84,7 +84,8 @@ export function register(program: Command, rt: CliRuntime): void {
       const safety = (caps['system/safety']?.detail as SafetyStats | undefined) ?? null;
       if (o.json) {
         const capability = Object.fromEntries(Object.entries(caps).map(([k, v]) => [k, v.line]));
-        process.stdout.write(JSON.stringify({ ...st, in_process: !remote, capability, ...(safety ? { safety } : {}) }) + '\n');
+        const gatewayUrl = remote ? (await rt.service?.())?.http_url : undefined;
+        process.stdout.write(JSON.stringify({ ...st, in_process: !remote, capability, ...(safety ? { safety } : {}), ...(gatewayUrl ? { gateway: { url: gatewayUrl } } : {}) }) + '\n');
         return;
       }
       const head = remote
