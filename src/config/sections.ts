@@ -11,6 +11,7 @@ import { EmbedderConfigSchema } from '../../protocol/embedder.js';
 import { MemoryConfigSchema } from '../../protocol/memory.js';
 import { SchedulerConfigSchema } from '../../protocol/scheduler.js';
 import { ToolsConfigSchema } from '../../protocol/tool-runner.js';
+import { McpConfigSchema } from '../../protocol/mcp.js';
 
 export const sectionSchemas: Record<string, TSchema> = {
   data_dir: Type.String({ default: '.rustyclaw' }),
@@ -26,6 +27,7 @@ export const sectionSchemas: Record<string, TSchema> = {
   memory: MemoryConfigSchema,
   scheduler: SchedulerConfigSchema,
   tools: ToolsConfigSchema,
+  mcp: McpConfigSchema,
 };
 
 /**
