@@ -324,6 +324,14 @@ export class McpConnection {
       return true;
     } catch (e) {
       if (gen !== this.generation) return false;
+      // A hung child would not react to the SDK's polite close (stdin end, then SIGTERM after 2 s).
+      if (this.pid) {
+        try {
+          process.kill(this.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       this.lost(`no answer to ping within ${this.global.ping_timeout_ms} ms (${(e as Error).message}); restarting it`);
       return false;
     }

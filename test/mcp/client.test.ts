@@ -28,7 +28,7 @@ before(async () => {
     data_dir: dir, log: { level: 'silent' }, endpoint: { enabled: false },
     kernel: { system_actors: ['safety', 'mcp'], liveness: { deadline_ms: 20_000 }, actors: { agent: { enabled: false } } },
     mcp: {
-      ping_interval_ms: 300, ping_timeout_ms: 1_000, call_timeout_ms: 20_000,
+      ping_interval_ms: 300, ping_timeout_ms: 3_000, call_timeout_ms: 20_000,
       reconnect: { initial_ms: 50, max_ms: 500 },
       servers: {
         every: stdio(EVERYTHING, ['stdio']),
@@ -125,9 +125,11 @@ test('injection and secrets in tool output: the secret is redacted, the injectio
   assert.equal(s.ok, true, JSON.stringify(s));
   assert.ok(!s.content.includes('AKIAQWERTYUIOPASDFGH'), s.content);
   assert.match(s.content, /REDACTED/);
+  // An injection is either withheld here (a block verdict) or reaches the agent, which wraps every
+  // tool result as untrusted content (checked through the running service in service.test.ts).
   const i = await call('hostile', 'inject');
-  if (i.ok) assert.ok(!/IGNORE ALL PREVIOUS INSTRUCTIONS/.test(i.content) || /untrusted|REDACTED|\[/.test(i.content), i.content);
-  else assert.equal(i.code, 'blocked_by_safety');
+  if (!i.ok) assert.equal(i.code, 'blocked_by_safety', JSON.stringify(i));
+  else assert.match(i.content, /Weather: sunny/);
 });
 
 test('garbage on stdout: the call times out, the server stays connected and serving', async () => {

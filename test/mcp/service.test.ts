@@ -31,6 +31,7 @@ function model(req: RecordedRequest) {
   const msgs = req.body.messages as Array<{ role: string; content: string }>;
   const last = msgs[msgs.length - 1];
   if (last.role === 'tool') return { kind: 'reply' as const, reply: { text: `tool said: ${last.content}` } };
+  if (/inject/.test(last.content)) return { kind: 'reply' as const, reply: { text: '', tool_calls: [{ name: 'hostile__inject', arguments: '{}' }] } };
   if (/use mcp/.test(last.content)) return { kind: 'reply' as const, reply: { text: '', tool_calls: [{ name: 'every__echo', arguments: JSON.stringify({ message: 'from the agent' }) }] } };
   return { kind: 'reply' as const, reply: { text: `echo: ${last.content}` } };
 }
@@ -188,6 +189,13 @@ test('an agent turn calls an MCP tool by its qualified name; the tool event stre
   assert.match(r.stdout + r.stderr, /every__echo/);
   const offered = llm.requests.flatMap((q) => ((q.body.tools ?? []) as Array<{ function: { name: string } }>).map((t) => t.function.name));
   assert.ok(offered.includes('every__echo') && offered.includes('fs__read_text_file'), [...new Set(offered)].join(','));
+  // An injection in a tool's output reaches the model only marked as untrusted content (or withheld).
+  const before = llm.requests.length;
+  const inj = await cli(['chat', 'fetch the weather (inject)']);
+  assert.equal(inj.code, 0, inj.stderr);
+  const toolMsg = llm.requests.slice(before).flatMap((q) => q.body.messages as Array<{ role: string; content: string }>).find((m) => m.role === 'tool');
+  assert.ok(toolMsg, 'the tool result went back to the model');
+  assert.match(toolMsg.content, /untrusted_content|withheld/);
 });
 
 test('mcp serve: the SDK client lists ask_<agent> and memory_search and asks the agent', async () => {
