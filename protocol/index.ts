@@ -13,6 +13,7 @@ import { embedderMessages, embedderTopics } from './embedder.js';
 import { memoryMessages, memoryTopics } from './memory.js';
 import { schedulerMessages, schedulerTopics } from './scheduler.js';
 import { toolRunnerMessages, toolRunnerTopics } from './tool-runner.js';
+import { mcpMessages, mcpTopics } from './mcp.js';
 import type { MessageMap, MessageSpec, TopicMap } from './define.js';
 import type { TSchema } from '@sinclair/typebox';
 
@@ -31,6 +32,7 @@ export const builtinMessages = {
   ...memoryMessages,
   ...schedulerMessages,
   ...toolRunnerMessages,
+  ...mcpMessages,
 };
 export type BuiltinMessages = typeof builtinMessages;
 
@@ -42,6 +44,7 @@ export const builtinTopics = {
   ...memoryTopics,
   ...schedulerTopics,
   ...toolRunnerTopics,
+  ...mcpTopics,
 };
 export type BuiltinTopics = typeof builtinTopics;
 

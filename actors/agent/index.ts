@@ -12,7 +12,8 @@ import { providerStreamMessages } from '../../protocol/provider.js';
 import { resolveAgentConfig, windowFromRoot, workspaceDir } from './config.js';
 import { Agent, AgentError, type LlmClient } from './loop.js';
 import { makeServices } from './services.js';
-import { ToolRegistry } from './tools.js';
+import { joinRemotes, ToolRegistry } from './tools.js';
+import { mcpTools } from './mcp-tools.js';
 import { sandboxedTools } from './sandboxed-tools.js';
 
 export const ROUTER_PATH = 'system/provider-router';
@@ -33,7 +34,7 @@ export default defineActor({
     const cfg = resolveAgentConfig(ctx.config, ctx.path);
     const workspace = workspaceDir(cfg, ctx.dataDir);
     mkdirSync(workspace, { recursive: true });
-    const { registry, unknown } = ToolRegistry.builtins(cfg.tools, sandboxedTools(ctx, cfg.id, workspace));
+    const { registry, unknown } = ToolRegistry.builtins(cfg.tools, joinRemotes([sandboxedTools(ctx, cfg.id, workspace), mcpTools(ctx, cfg.id)]));
     if (unknown.length) ctx.log.warn({ agent: cfg.id, tools: unknown }, `unknown tools in agents[${cfg.id}].tools ignored: ${unknown.join(', ')}`);
     const topic = agentEventsTopic(cfg.id);
     const streams = new Map<string, (text: string, provider: string) => void>();

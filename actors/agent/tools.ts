@@ -114,15 +114,18 @@ export class ToolPolicy {
     if (Array.isArray(setting)) { this.allow = setting; this.deny = []; }
     else { this.allow = setting?.allow ?? ['*']; this.deny = setting?.deny ?? []; }
   }
+  /** A name, or a glob: `*` any run of characters, `?` one (`github__*`, `*__delete_*`). */
   private static matches(pattern: string, name: string): boolean {
-    return pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+    if (!/[*?]/.test(pattern)) return pattern === name;
+    const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return re.test(name);
   }
   permits(name: string): boolean {
     return !this.deny.some((p) => ToolPolicy.matches(p, name)) && this.allow.some((p) => ToolPolicy.matches(p, name));
   }
   /** Names in the lists that are neither patterns nor known tools (for a warning). */
   unknown(known: (n: string) => boolean): string[] {
-    return [...this.allow, ...this.deny].filter((n) => !n.endsWith('*') && !known(n));
+    return [...this.allow, ...this.deny].filter((n) => !/[*?]/.test(n) && !known(n));
   }
 }
 
@@ -130,6 +133,30 @@ export class ToolPolicy {
 export interface RemoteTools {
   list(): Promise<ToolSpec[]>;
   run(name: string, args: unknown, ctx: ToolContext, timeoutMs: number): Promise<{ ok: boolean; content: string; code?: string }>;
+}
+
+/**
+ * Several remote tool sources (sandboxed WASM tools, MCP servers) as one: listed together, each
+ * call routed to the source that listed the name. A source that fails to list keeps its last list.
+ */
+export function joinRemotes(sources: RemoteTools[]): RemoteTools {
+  const last: ToolSpec[][] = sources.map(() => []);
+  const owner = new Map<string, number>();
+  return {
+    async list() {
+      const got = await Promise.allSettled(sources.map((s) => s.list()));
+      got.forEach((g, i) => { if (g.status === 'fulfilled') last[i] = g.value; });
+      owner.clear();
+      const out: ToolSpec[] = [];
+      last.forEach((specs, i) => specs.forEach((t) => { if (!owner.has(t.name)) { owner.set(t.name, i); out.push(t); } }));
+      return out;
+    },
+    run(name, args, ctx, timeoutMs) {
+      const i = owner.get(name);
+      if (i === undefined) return Promise.resolve({ ok: false, code: 'unknown_tool', content: `error: unknown tool '${name}'` });
+      return sources[i].run(name, args, ctx, timeoutMs);
+    },
+  };
 }
 
 export class ToolRegistry {

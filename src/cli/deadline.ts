@@ -15,6 +15,8 @@ const COMMAND_DEADLINES: Record<string, number> = {
   chat: 15 * 60_000,
   // Follows events until Ctrl-C.
   'job watch': 0,
+  // Serves an MCP host until it closes stdin.
+  'mcp serve': 0,
   // First use may download the embedding model and index a whole tree.
   'memory add': 60 * 60_000,
   'memory reindex': 60 * 60_000,

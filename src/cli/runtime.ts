@@ -14,7 +14,7 @@ import { Waiting } from './deadline.js';
 import type { AskOptions, BuiltinMessages, BuiltinTopics, RequestOf, TellArgs, TopicPayload, TypedAsk } from '../../protocol/index.js';
 
 /** Actors that answer on their own (no asks to other actors): an in-process command for one boots only it. */
-const SELF_CONTAINED: Record<string, string[]> = { 'system/safety': ['safety'], 'system/tool-runner': ['safety', 'tool-runner'] };
+const SELF_CONTAINED: Record<string, string[]> = { 'system/safety': ['safety'], 'system/tool-runner': ['safety', 'tool-runner'], 'system/mcp': ['safety', 'mcp'] };
 
 /** Targets whose commands are documented to work without a service (`tool run`: docs/tools.md). */
 const IN_PROCESS_BY_DEFAULT = new Set(['system/tool-runner']);

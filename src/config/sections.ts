@@ -12,6 +12,7 @@ import { MemoryConfigSchema } from '../../protocol/memory.js';
 import { SchedulerConfigSchema } from '../../protocol/scheduler.js';
 import { ToolsConfigSchema } from '../../protocol/tool-runner.js';
 import { GatewayConfigSchema } from '../gateway/config.js';
+import { McpConfigSchema } from '../../protocol/mcp.js';
 
 export const sectionSchemas: Record<string, TSchema> = {
   data_dir: Type.String({ default: '.rustyclaw' }),
@@ -28,6 +29,7 @@ export const sectionSchemas: Record<string, TSchema> = {
   memory: MemoryConfigSchema,
   scheduler: SchedulerConfigSchema,
   tools: ToolsConfigSchema,
+  mcp: McpConfigSchema,
 };
 
 /**

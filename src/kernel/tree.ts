@@ -90,7 +90,10 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
   const sharedGroups = new Map<string, WorkerNode>();
   // User-written actors (kernel.actors.<name>.module) run beside the built-in ones, supervised alike.
   const userActors = Object.entries(k.actors).filter(([n, o]) => o.module && !k.system_actors.includes(n)).map(([n]) => n);
-  for (const name of [...k.system_actors, ...userActors]) {
+  // system/mcp costs a thread only when a server is configured (edge devices): absent otherwise.
+  const mcpServers = (config as { mcp?: { servers?: Record<string, unknown> } }).mcp?.servers ?? {};
+  const optional = Object.keys(mcpServers).length > 0 && !k.system_actors.includes('mcp') ? ['mcp'] : [];
+  for (const name of [...k.system_actors, ...optional, ...userActors]) {
     const o = override(name);
     if (o.enabled === false) continue;
     if (!o.module && !actorModuleExists(name)) {

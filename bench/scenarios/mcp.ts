@@ -1,0 +1,154 @@
+/**
+ * Bench scenario `mcp`: tool calls to server-everything's `echo` over stdio through system/mcp,
+ * against a direct SDK client to the same server (another child of the same script), same run.
+ *
+ * Reported (`--json`: results.rustyclaw.{call_ms_p50, calls_per_s}, results.direct.{call_ms_p50},
+ * results.restart.{back_ms}):
+ *   rustyclaw.call_ms_p50   — one `mcp.call` from the main thread: kernel ask to the mcp actor,
+ *                             argument check, the SDK call over stdio, the safety pass (injection scan
+ *                             + leak redaction on the safety actor's thread), reply
+ *   rustyclaw.call_nosafety_ms_p50 — the same with the safety pass's share measured apart (the
+ *                             mcp actor's own path; no safety actor in that tree)
+ *   rustyclaw.calls_per_s   — `mcp.call`s pipelined (window in flight), full path
+ *   direct.call_ms_p50      — baseline: `client.callTool` of a plain SDK Client in this thread
+ *   direct.calls_per_s      — the same pipelined
+ *   restart.start_ms        — the server's own start: spawn → handshake → first echo answered (direct client, 2025 handshake)
+ *   restart.back_ms         — kill -9 of the server under system/mcp → the next successful call
+ *   set: n=N calls per figure (default 500, quick 100), window=W (default 64)
+ */
+import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { startSystem, type ActorSystem } from '../../src/kernel/index.js';
+import { median, percentile, round } from '../lib/stats.js';
+
+const require = createRequire(import.meta.url);
+const EVERYTHING = path.join(path.dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
+
+async function boot(withSafety: boolean): Promise<ActorSystem> {
+  const sys = await startSystem({
+    config: {
+      data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-mcp-')), log: { level: 'silent' }, endpoint: { enabled: false },
+      kernel: { system_actors: withSafety ? ['safety', 'mcp'] : ['mcp'], actors: { agent: { enabled: false } }, liveness: { deadline_ms: 20_000 } },
+      mcp: { ping_interval_ms: 0, servers: { every: { transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'], protocol: 'legacy' } } },
+    },
+  });
+  await sys.waitUp('system/mcp', 30_000);
+  for (let i = 0; i < 600; i++) {
+    const r = await sys.ask<any>('system/mcp', 'mcp.list', {});
+    if (r.servers[0].state === 'connected') return sys;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error('server-everything did not connect under system/mcp');
+}
+
+const echo = (i: number) => ({ message: `bench ${i} ${Math.random()}` });
+
+async function sequential(call: (i: number) => Promise<unknown>, n: number): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await call(i);
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+}
+
+async function pipelined(call: (i: number) => Promise<unknown>, n: number, window: number): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: window }, async () => {
+    while (next < n) await call(next++);
+  }));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function actorCall(sys: ActorSystem, i: number): Promise<void> {
+  const r = await sys.ask<any>('system/mcp', 'mcp.call', { server: 'every', tool: 'echo', args: echo(i) }, { timeoutMs: 30_000 });
+  if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
+}
+
+async function directClient(): Promise<{ client: Client; startMs: number }> {
+  const t0 = performance.now();
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [EVERYTHING, 'stdio'], stderr: 'ignore' }));
+  await client.callTool({ name: 'echo', arguments: echo(0) });
+  return { client, startMs: performance.now() - t0 };
+}
+
+export async function run(opts: { set: Record<string, string>; quick?: boolean }): Promise<{ results: Record<string, Record<string, number>>; ratios: Record<string, number>; notes: string[] }> {
+  const n = Number(opts.set.n ?? (opts.quick ? 100 : 500));
+  const window = Number(opts.set.window ?? 64);
+  const notes: string[] = [];
+
+  const starts: number[] = [];
+  let direct: Client | undefined;
+  for (let i = 0; i < 3; i++) {
+    const d = await directClient();
+    starts.push(d.startMs);
+    if (direct) await d.client.close();
+    else direct = d.client;
+  }
+  const c = direct!;
+  const call = (i: number) => c.callTool({ name: 'echo', arguments: echo(i) });
+  await sequential(call, 50);
+  const directMs = await sequential(call, n);
+  const directRate = await pipelined(call, n * 4, window);
+
+  const sys = await boot(true);
+  let rc: number[];
+  let rcRate: number;
+  const backs: number[] = [];
+  try {
+    await sequential((i) => actorCall(sys, i), 50);
+    rc = await sequential((i) => actorCall(sys, i), n);
+    rcRate = await pipelined((i) => actorCall(sys, i), n * 4, window);
+    for (let k = 0; k < 3; k++) {
+      const pid = (await sys.ask<any>('system/mcp', 'mcp.list', {})).servers[0].pid as number;
+      const t0 = performance.now();
+      process.kill(pid, 'SIGKILL');
+      for (;;) {
+        const r = await sys.ask<any>('system/mcp', 'mcp.call', { server: 'every', tool: 'echo', args: echo(k) }, { timeoutMs: 30_000 });
+        if (r.ok) break;
+        await new Promise((res) => setTimeout(res, 2));
+        if (performance.now() - t0 > 30_000) throw new Error('server-everything did not come back within 30 s');
+      }
+      backs.push(performance.now() - t0);
+      await new Promise((res) => setTimeout(res, 6_000)); // past the backoff reset (5 s up)
+    }
+  } finally {
+    await sys.stop();
+  }
+
+  const bare = await boot(false);
+  let bareMs: number[];
+  try {
+    await sequential((i) => actorCall(bare, i), 50);
+    bareMs = await sequential((i) => actorCall(bare, i), n);
+  } finally {
+    await bare.stop();
+  }
+  await c.close();
+
+  const rcP50 = median(rc);
+  const dP50 = median(directMs);
+  notes.push('machine shared with other engineers: absolute figures are noisy, compare the ratios of one run');
+  notes.push('server-everything itself bounds the pipelined rate: see direct.calls_per_s');
+  return {
+    results: {
+      rustyclaw: { call_ms_p50: round(rcP50, 3), call_ms_p99: round(percentile(rc, 99), 3), call_nosafety_ms_p50: round(median(bareMs), 3), calls_per_s: Math.round(rcRate) },
+      direct: { call_ms_p50: round(dP50, 3), call_ms_p99: round(percentile(directMs, 99), 3), calls_per_s: Math.round(directRate) },
+      restart: { start_ms: round(median(starts), 1), back_ms: round(median(backs), 1) },
+    },
+    ratios: {
+      call_vs_direct: round(rcP50 / dP50, 2),
+      call_nosafety_vs_direct: round(median(bareMs) / dP50, 2),
+      rate_vs_direct: round(rcRate / directRate, 2),
+      back_minus_start_ms: round(median(backs) - median(starts), 1),
+    },
+    notes,
+  };
+}
