@@ -11,12 +11,15 @@ import { createLogger } from './kernel/log.js';
 import type { RootConfig } from './config/load.js';
 import { prepareUserActors } from './config/user-actors.js';
 import { WebSocketTransport } from './transport/websocket.js';
+import { NatsTransport } from './transport/nats.js';
 import { endpointFile, type EndpointInfo } from './client/index.js';
 
 export interface Service {
   sys: ActorSystem;
   url: string | null;
   readyMs: number;
+  /** With `transport: nats`: this process's node, its cluster and the NATS server it joined through. */
+  bus: { node: string; cluster: string; url: string } | null;
   stop(): Promise<void>;
 }
 
@@ -67,14 +70,29 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, token: transport.token, pid: process.pid }), { mode: 0o600 });
   }
+  // With `transport: nats` this process joins its cluster beside the endpoint (docs/nats.md).
+  const bus = config.transport === 'nats' ? new NatsTransport({ config: config.nats, log }) : null;
+  let busUrl = '';
+  if (bus) {
+    try {
+      busUrl = (await bus.start(sys)).url;
+    } catch (err) {
+      await transport?.stop();
+      rmSync(file, { force: true });
+      await sys.stop();
+      throw err;
+    }
+  }
   const readyMs = performance.now() - t0;
   let stopping: Promise<void> | null = null;
   const service: Service = {
     sys,
     url,
     readyMs,
+    bus: bus ? { node: bus.node, cluster: bus.cluster, url: busUrl } : null,
     stop() {
       stopping ??= (async () => {
+        await bus?.stop();
         await transport?.stop();
         rmSync(file, { force: true });
         await sys.stop();

@@ -11,6 +11,7 @@ import { EmbedderConfigSchema } from '../../protocol/embedder.js';
 import { MemoryConfigSchema } from '../../protocol/memory.js';
 import { SchedulerConfigSchema } from '../../protocol/scheduler.js';
 import { ToolsConfigSchema } from '../../protocol/tool-runner.js';
+import { NatsConfigSchema, TransportConfigSchema } from '../transport/nats/config.js';
 
 export const sectionSchemas: Record<string, TSchema> = {
   data_dir: Type.String({ default: '.rustyclaw' }),
@@ -26,6 +27,8 @@ export const sectionSchemas: Record<string, TSchema> = {
   memory: MemoryConfigSchema,
   scheduler: SchedulerConfigSchema,
   tools: ToolsConfigSchema,
+  transport: TransportConfigSchema,
+  nats: NatsConfigSchema,
 };
 
 /**

@@ -7,7 +7,9 @@ import { MessageChannel } from 'node:worker_threads';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ActorError, type AskOptions, type Handler } from './actor.js';
-import { Router, type DirectoryEntry } from './router.js';
+import { Router, type DirectoryEntry, type RemoteRoute } from './router.js';
+import type { ClusterReply } from '../../protocol/kernel.js';
+import { hostname } from 'node:os';
 import { HostProcess, type ExitReason, type HostEnv } from './host-process.js';
 import { Supervisor, type Child, type RestartType, type SupervisorHooks } from './supervisor.js';
 import { defaultTree, type SupervisorNode, type TreeNode, type WorkerNode } from './tree.js';
@@ -108,6 +110,19 @@ export class ActorSystem {
   private readonly startedAt = performance.now();
   readyMs = 0;
   private stopped = false;
+  /** Paths served by other processes (set by a multi-process transport), routed through this thread. */
+  private readonly remotePaths = new Set<string>();
+  /** Called when the set of topic patterns subscribed in this process changes (a transport relays them). */
+  onTopicsChanged: () => void = () => {};
+  /** What `kernel.cluster` answers; a multi-process transport replaces it. */
+  clusterInfo: () => ClusterReply = () => ({
+    transport: 'local',
+    cluster: '',
+    node: MAIN_NODE,
+    connected: true,
+    server: '',
+    nodes: [{ node: MAIN_NODE, pid: process.pid, host: hostname(), self: true, started_at: new Date(Date.now() - (performance.now() - this.startedAt)).toISOString(), last_seen_ms: 0, actors: [...this.router.directory.keys()].filter((p) => !this.remotePaths.has(p)) }],
+  });
   /** What `kernel.stop` does; the service replaces it to close its endpoint and exit. */
   onStopRequest: () => unknown = () => this.stop();
   /** Restart durations (crash to serving again), for the bench and status. */
@@ -138,6 +153,7 @@ export class ActorSystem {
     this.addLocalActor(KERNEL_PATH, {
       'kernel.status': () => this.status(),
       'kernel.ping': () => ({ pong: true, pid: process.pid }),
+      'kernel.cluster': () => this.clusterInfo(),
       'kernel.stop': () => {
         setImmediate(() => void this.onStopRequest());
         return { stopping: true };
@@ -298,6 +314,43 @@ export class ActorSystem {
     if (nodes.length === 0) this.topicNodes.delete(pattern);
     this.router.setTopicNodes(pattern, nodes);
     for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'topic', pattern, nodes });
+    this.onTopicsChanged();
+  }
+
+  // ---- other processes (the routing hook a multi-process transport uses) -----------------------
+
+  /** Messages for paths no thread here hosts go to `route` (from any thread, through this one). */
+  setRemoteRoute(route: RemoteRoute | null): void {
+    this.router.remote = route;
+  }
+
+  /** True when a thread of this process (or the main thread) hosts `path`: such messages never leave. */
+  isLocalPath(p: string): boolean {
+    if (this.router.local.has(p)) return true;
+    const e = this.router.directory.get(p);
+    return e !== undefined && !this.remotePaths.has(p);
+  }
+
+  /** Paths that other processes announced: every thread learns to route them through the main thread. */
+  addRemotePaths(paths: string[]): void {
+    const entries: Array<[string, DirectoryEntry]> = [];
+    for (const p of paths) {
+      if (this.remotePaths.has(p) || this.isLocalPath(p)) continue;
+      this.remotePaths.add(p);
+      const e: DirectoryEntry = { node: MAIN_NODE, onCrash: 'fail', state: 'up' };
+      this.router.directory.set(p, e);
+      entries.push([p, e]);
+    }
+    if (entries.length) for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'dir', entries });
+  }
+
+  /** Topic patterns that something in this process subscribes to (relays to other processes excluded). */
+  topicInterest(): string[] {
+    const out: string[] = [];
+    for (const [pattern, nodes] of this.topicNodes) {
+      if ([...nodes].some((n) => n !== MAIN_NODE) || this.router.hasOwnSubscriber(pattern)) out.push(pattern);
+    }
+    return out;
   }
 
   // ---- public API ------------------------------------------------------------------------------
