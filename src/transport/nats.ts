@@ -286,9 +286,9 @@ export class NatsTransport implements Transport, RemoteRoute {
     }
   }
 
-  private peerGone(peer: Peer, why: 'timeout' | 'leaving' | 'replaced'): void {
+  private peerGone(peer: Peer, why: 'timeout' | 'leaving' | 'replaced' | 'gone'): void {
     if (why === 'leaving') this.log.info({ peer: peer.node }, `node ${peer.node} left the cluster`);
-    else this.log.warn({ peer: peer.node, pid: peer.pid, why }, why === 'timeout' ? `node ${peer.node} (pid ${peer.pid}) stopped announcing for ${this.cfg.node_timeout_ms} ms; what was in flight to it fails with actor_crashed` : `node ${peer.node} restarted (pid ${peer.pid} is gone); what was in flight to it fails with actor_crashed`);
+    else this.log.warn({ peer: peer.node, pid: peer.pid, why }, why === 'timeout' ? `node ${peer.node} (pid ${peer.pid}) stopped announcing for ${this.cfg.node_timeout_ms} ms; what was in flight to it fails with actor_crashed` : why === 'gone' ? `node ${peer.node} (pid ${peer.pid}) is gone (nothing listens on its inbox); what was in flight to it fails with actor_crashed` : `node ${peer.node} restarted (pid ${peer.pid} is gone); what was in flight to it fails with actor_crashed`);
     const flights = this.inflight.get(peer.node);
     if (!flights) return;
     const fail = () => {
@@ -296,7 +296,7 @@ export class NatsTransport implements Transport, RemoteRoute {
       if (!now) return;
       this.inflight.delete(peer.node);
       const code = why === 'leaving' ? 'actor_stopped' : 'actor_crashed';
-      const what = why === 'leaving' ? 'stopped' : why === 'timeout' ? `stopped answering (no announcement for ${this.cfg.node_timeout_ms} ms)` : 'restarted';
+      const what = why === 'leaving' ? 'stopped' : why === 'gone' ? 'is gone (nothing listens on its inbox)' : why === 'timeout' ? `stopped answering (no announcement for ${this.cfg.node_timeout_ms} ms)` : 'restarted';
       for (const f of now.values()) f.fail({ code, message: `${f.to} on node ${peer.node} (pid ${peer.pid}): the process ${what}` });
     };
     // A process that leaves answers what it took before it goes; give it that long.
@@ -393,7 +393,7 @@ export class NatsTransport implements Transport, RemoteRoute {
 
   // ---- sending to other processes (RemoteRoute) ------------------------------------------------
 
-  forward(msg: WireMessage, reply: ((r: { p?: unknown; e?: SerializedError }) => void) | null): boolean {
+  forward(msg: WireMessage, reply: ((r: { p?: unknown; e?: SerializedError }) => void) | null, retry = true): boolean {
     if (!this.remotePaths.has(msg.to)) return false;
     const fail = (code: string, message: string) => {
       if (reply) reply({ e: { code, message } });
@@ -454,7 +454,19 @@ export class NatsTransport implements Transport, RemoteRoute {
         if (r.e?.code === 'unknown_actor') this.peers.forget(peer.node, msg.to);
         settle(r);
       },
-      (err: Error) => settle({ e: this.requestError(err, msg, peer) }),
+      (err: Error) => {
+        const e = this.requestError(err, msg, peer);
+        if (e.code === 'actor_crashed' && retry && !done) {
+          // Nothing listened on its inbox, so the ask was never delivered: the process is gone.
+          // Another process that runs the path may take it (running it once, not twice).
+          done = true;
+          this.inflight.get(peer.node)?.delete(key);
+          this.peers.drop(peer.node);
+          this.forward(msg, reply, false);
+          return;
+        }
+        settle({ e });
+      },
     );
     return true;
   }
@@ -487,7 +499,7 @@ export class NatsTransport implements Transport, RemoteRoute {
   private onRequest(m: Msg, kind: 'node' | 'actor', path: string | null): void {
     const subject = m.subject;
     const sys = this.sys!;
-    const stats = path ? this.stats.get(path) : undefined;
+    let stats = path ? this.stats.get(path) : undefined;
     let id = 0;
     const respond = (body: object, code?: string, message?: string) => {
       if (!m.reply) return;
@@ -528,6 +540,8 @@ export class NatsTransport implements Transport, RemoteRoute {
     if (!check.Check(req)) return fail('invalid_message', `${subject}: ${firstError(check, req, 'frame')}`);
     const r = req as { op: 'ask' | 'tell'; to: string; type: string; payload?: unknown; timeout_ms?: number; node?: string; from?: string };
     if (kind === 'node') {
+      stats = this.stats.get(r.to);
+      if (stats) stats.num_requests++;
       if (!this.peers.get(r.node!)) return fail('unauthorized', `${subject}: sender node '${r.node}' is not a member of cluster '${this.cluster}' (no announcement from it)`);
     } else if (r.to !== path) {
       return fail('invalid_message', `${subject}: frame.to '${r.to}' does not match the subject's path '${path}'`);

@@ -17,7 +17,7 @@ export interface Peer {
   topics: string[];
 }
 
-export type PeerGone = (peer: Peer, why: 'timeout' | 'leaving' | 'replaced') => void;
+export type PeerGone = (peer: Peer, why: 'timeout' | 'leaving' | 'replaced' | 'gone') => void;
 
 export class Peers {
   private readonly byNode = new Map<string, Peer>();
@@ -71,6 +71,14 @@ export class Peers {
       }
     }
     return gone;
+  }
+
+  /** A peer found gone by other means (nothing listens on its inbox): dropped as if it timed out. */
+  drop(node: string): void {
+    const p = this.byNode.get(node);
+    if (!p) return;
+    this.byNode.delete(node);
+    this.onGone(p, 'gone');
   }
 
   get(node: string): Peer | undefined {
