@@ -50,6 +50,8 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
   if (other) throw new Error(`a RustyClaw service already runs on data dir ${config.data_dir} (pid ${other.pid}, ${other.url}); stop it with 'rustyclaw stop'`);
   mkdirSync(config.data_dir, { recursive: true });
   const sys = new ActorSystem(config, opts.tree ?? defaultTree(config, (m) => log.warn(m)), log);
+  // A cluster's singletons wait in standby until this process holds their lease (docs/nats.md).
+  if (config.transport === 'nats') sys.holdForLease(config.nats.singletons);
   await sys.start();
   let transport: WebSocketTransport | null = null;
   let url: string | null = null;

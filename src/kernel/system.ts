@@ -64,6 +64,8 @@ class WorkerChild implements Child {
   state = 'idle';
   restarts = 0;
   private stopping = false;
+  /** A singleton under a cluster lease: its thread runs only while this process holds the lease. */
+  standby: { held: boolean } | null = null;
   onExit: (reason: ExitReason, detail: string, counted: boolean) => void = () => {};
 
   constructor(host: HostProcess, restart: RestartType) {
@@ -77,6 +79,10 @@ class WorkerChild implements Child {
   }
 
   async start(): Promise<void> {
+    if (this.standby && !this.standby.held) {
+      this.state = 'standby';
+      return;
+    }
     this.state = 'starting';
     await this.host.start();
     this.state = 'running';
@@ -329,6 +335,56 @@ export class ActorSystem {
     if (this.router.local.has(p)) return true;
     const e = this.router.directory.get(p);
     return e !== undefined && !this.remotePaths.has(p);
+  }
+
+  /**
+   * Singletons of a cluster (before `start`): the threads hosting `paths` wait in standby, their
+   * paths routed to the process that holds the lease, until `leaseAcquired`.
+   */
+  holdForLease(paths: string[]): void {
+    for (const w of this.workers.values()) {
+      if (!w.paths().some((p) => paths.includes(p))) continue;
+      w.standby = { held: false };
+      this.routeAway(w.paths());
+    }
+  }
+
+  /** Paths whose threads are in standby here (waiting for their lease). */
+  standbyPaths(): string[] {
+    return [...this.workers.values()].filter((w) => w.standby && !w.standby.held).flatMap((w) => w.paths());
+  }
+
+  private routeAway(paths: string[]): void {
+    const entries: Array<[string, DirectoryEntry]> = [];
+    for (const p of paths) {
+      this.remotePaths.add(p);
+      const e: DirectoryEntry = { node: MAIN_NODE, onCrash: 'fail', state: 'up' };
+      this.router.directory.set(p, e);
+      entries.push([p, e]);
+    }
+    for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'dir', entries });
+  }
+
+  /** This process now holds the lease of `path`: its thread starts here (and its messages stay here). */
+  async leaseAcquired(path: string): Promise<void> {
+    const w = [...this.workers.values()].find((x) => x.standby && x.paths().includes(path));
+    if (!w || w.standby!.held || this.stopped) return;
+    w.standby!.held = true;
+    for (const p of w.paths()) this.remotePaths.delete(p);
+    for (const p of w.paths()) this.router.directory.set(p, { node: w.id, onCrash: 'fail', state: 'down' });
+    this.log.info({ actors: w.paths() }, `lease acquired: ${w.paths().join(', ')} now runs in this process`);
+    await w.start();
+  }
+
+  /** The lease of `path` went to another process: the thread here stops; its path is routed there. */
+  async leaseLost(path: string): Promise<void> {
+    const w = [...this.workers.values()].find((x) => x.standby && x.paths().includes(path));
+    if (!w || !w.standby!.held) return;
+    w.standby!.held = false;
+    this.log.warn({ actors: w.paths() }, `lease lost: ${w.paths().join(', ')} stops in this process`);
+    await w.stop();
+    w.state = 'standby';
+    this.routeAway(w.paths());
   }
 
   /** Paths that other processes announced: every thread learns to route them through the main thread. */

@@ -30,6 +30,7 @@ import { Peers, type Peer } from './nats/peers.js';
 import { Subjects, coverOf } from './nats/subjects.js';
 import { infoResponse, pingResponse, serviceErrorCode, statsResponse, type EndpointStats, type ServiceIdentity } from './nats/service-api.js';
 import { firstError } from './websocket.js';
+import { Leases } from './nats/lease.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -93,6 +94,8 @@ export class NatsTransport implements Transport, RemoteRoute {
   private readonly topicSubs = new Map<string, Subscription>();
   private readonly subs: Subscription[] = [];
   private readonly actorSubjects: Array<{ path: string; subject: string }> = [];
+  private readonly actorSubs = new Map<string, Subscription>();
+  private leases: Leases | null = null;
   private readonly stats = new Map<string, EndpointStats>();
   private timer: NodeJS.Timeout | null = null;
   private announceSoon: NodeJS.Timeout | null = null;
@@ -127,12 +130,7 @@ export class NatsTransport implements Transport, RemoteRoute {
     };
     sub(this.subjects.nodes, (m) => this.onAnnouncement(m));
     sub(this.subjects.nodeInbox(this.node), (m) => this.onRequest(m, 'node', null));
-    for (const path of this.localPaths()) {
-      const subject = this.subjects.actor(path);
-      this.actorSubjects.push({ path, subject });
-      this.stats.set(path, { num_requests: 0, num_errors: 0, last_error: '', processing_time_ns: 0 });
-      sub(subject, (m) => this.onRequest(m, 'actor', path), 'q');
-    }
+    for (const path of this.localPaths()) this.expose(path);
     const svc = this.serviceIdentity().name;
     for (const verb of ['PING', 'INFO', 'STATS']) {
       for (const s of [`$SRV.${verb}`, `$SRV.${verb}.${svc}`, `$SRV.${verb}.${svc}.${this.incarnation}`]) sub(s, (m) => this.onDiscovery(m, verb));
@@ -148,6 +146,26 @@ export class NatsTransport implements Transport, RemoteRoute {
     await new Promise((r) => setTimeout(r, Math.min(300, this.cfg.heartbeat_ms)));
     this.timer = setInterval(() => this.tick(), this.cfg.heartbeat_ms);
     this.timer.unref();
+    const singles = sys.standbyPaths();
+    if (singles.length) {
+      this.leases = new Leases(nc, `rustyclaw_${this.cluster}_leases`, this.cfg.lease_ttl_ms, `${this.node} pid ${process.pid}`, singles, {
+        acquired: async (p) => {
+          await sys.leaseAcquired(p);
+          this.expose(p);
+          this.announce();
+        },
+        lost: async (p) => {
+          this.hide(p);
+          this.announce();
+          await sys.leaseLost(p);
+        },
+      }, this.log);
+      try {
+        await this.leases.open();
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, `singleton leases unavailable (JetStream KV: ${(err as Error).message}); ${singles.join(', ')} stay in standby here`);
+      }
+    }
     this.log.info({ server: nc.getServer(), actors: this.actorSubjects.length, peers: this.peers.all().length }, 'joined the NATS cluster');
     return { url: `nats://${nc.getServer()}` };
   }
@@ -160,12 +178,14 @@ export class NatsTransport implements Transport, RemoteRoute {
     const nc = this.nc;
     if (!nc) return;
     this.sys?.setRemoteRoute(null);
+    await this.leases?.close().catch(() => {});
     for (const off of this.relays.values()) off();
     this.relays.clear();
     try {
       if (!nc.isClosed()) {
         nc.publish(this.subjects.nodes, JSON.stringify(this.announcement('leaving')));
         for (const s of this.subs) s.unsubscribe();
+        for (const s of this.actorSubs.values()) s.unsubscribe();
         for (const s of this.topicSubs.values()) s.unsubscribe();
         // Requests already taken get their replies before the connection goes (bounded wait).
         const t0 = Date.now();
@@ -205,6 +225,23 @@ export class NatsTransport implements Transport, RemoteRoute {
   }
 
   // ---- announcements ---------------------------------------------------------------------------
+
+  /** Serve `path` on its subject (queue group `q`) and announce it. */
+  private expose(path: string): void {
+    const nc = this.nc;
+    if (!nc || this.actorSubs.has(path)) return;
+    const subject = this.subjects.actor(path);
+    this.actorSubjects.push({ path, subject });
+    if (!this.stats.has(path)) this.stats.set(path, { num_requests: 0, num_errors: 0, last_error: '', processing_time_ns: 0 });
+    this.actorSubs.set(path, nc.subscribe(subject, { queue: 'q', callback: (err, m) => (err ? this.log.warn({ subject, err: err.message }, 'subscription error') : this.onRequest(m, 'actor', path)) }));
+  }
+
+  private hide(path: string): void {
+    this.actorSubs.get(path)?.unsubscribe();
+    this.actorSubs.delete(path);
+    const i = this.actorSubjects.findIndex((a) => a.path === path);
+    if (i >= 0) this.actorSubjects.splice(i, 1);
+  }
 
   private localPaths(): string[] {
     const sys = this.sys!;

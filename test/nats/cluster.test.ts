@@ -7,9 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createInbox, type NatsConnection, type Msg } from '@nats-io/transport-node';
-import { natsServerOrSkip } from '../support/nats-server.js';
-import { startNode, stopNode, until, type NodeProc } from './helpers.js';
-import { noCrash } from '../acceptance/helpers.js';
+import { natsServerOrSkip, freePort } from '../support/nats-server.js';
+import { nodeWorld, startNode, stopNode, until, type NodeProc } from './helpers.js';
+import { noCrash, collect, runCli } from '../acceptance/helpers.js';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startLlmServer, echo } from '../support/llm-servers.js';
 
 const dec = new TextDecoder();
 
@@ -240,4 +243,85 @@ test('three processes: the same path on two of them shares the load (queue group
     assert.equal(r.reply.ok, true);
   }
   await until('gamma gone from the cluster', async () => /2 processes/.test((await alpha.cli(['status'])).stdout), 10_000);
+});
+
+test('the scheduler is a singleton: one process holds its lease, the other takes over when the holder is killed', { timeout: 300_000 }, async (t) => {
+  const srv = await natsServerOrSkip(t);
+  if (!srv) return;
+  const cluster = 'lease';
+  const nodes: NodeProc[] = [];
+  t.after(async () => {
+    for (const n of nodes) await stopNode(n);
+  });
+  const alpha = await startNode('alpha', srv.url, { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000' });
+  nodes.push(alpha);
+  const beta = await startNode('beta', srv.url, { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000' });
+  nodes.push(beta);
+  const state = async (n: NodeProc) => JSON.parse((await n.cli(['status', '--json'])).stdout).actors.find((a: { path: string }) => a.path === 'system/scheduler').state as string;
+  assert.equal(await state(alpha), 'running');
+  assert.equal(await state(beta), 'standby');
+  // beta's CLI reaches alpha's scheduler.
+  const list = await beta.cli(['job', 'list']);
+  assert.equal(list.code, 0, list.stderr);
+
+  const nc = await connect({ servers: srv.url });
+  t.after(() => nc.close());
+  const holder = async () => {
+    const infos = await gather(nc, `$SRV.INFO.rustyclaw-${cluster}`, 150);
+    return infos.find((i) => i.endpoints.some((e: { metadata: { path: string } }) => e.metadata.path === 'system/scheduler'))?.metadata.node as string | undefined;
+  };
+  assert.equal(await holder(), 'alpha');
+  process.kill(alpha.svc.pid, 'SIGKILL');
+  const killedAt = Date.now();
+  await alpha.svc.exited;
+  await until('beta to take the scheduler lease', async () => (await holder()) === 'beta', 20_000, 50);
+  const takeoverMs = Date.now() - killedAt;
+  // TTL + TTL/3 (the attempt period) + slack for a shared machine.
+  assert.ok(takeoverMs < 2000 + 700 + 3000, `takeover took ${takeoverMs} ms`);
+  const sub = await ask(nc, `rustyclaw.${cluster}.system.scheduler`, { v: 1, op: 'ask', id: 1, to: 'system/scheduler', type: 'job.submit', payload: { kind: 'noop' } });
+  assert.equal(sub.reply.ok, true, JSON.stringify(sub.reply));
+  assert.equal(await state(beta), 'running');
+  assert.match(beta.svc.stderr(), /lease acquired: system\/scheduler now runs in this process/);
+});
+
+test('a stock-client program (examples/nats-client.ts) asks an agent whose provider router runs in another process, follows its stream events and a job', { timeout: 300_000 }, async (t) => {
+  const srv = await natsServerOrSkip(t);
+  if (!srv) return;
+  const llm = await startLlmServer('openai', { fallback: echo });
+  t.after(() => llm.close());
+  const cluster = 'stock';
+  const nodes: NodeProc[] = [];
+  t.after(async () => {
+    for (const n of nodes) await stopNode(n);
+  });
+  nodes.push(await startNode('alpha', srv.url, { cluster, actors: ['provider-router', 'safety'], agent: false, env: { OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: 'test-key' } }));
+  nodes.push(await startNode('beta', srv.url, { cluster, actors: ['scheduler'] }));
+  const example = fileURLToPath(new URL('../../examples/nats-client.js', import.meta.url));
+  const r = await collect(spawn(process.execPath, [example, srv.url, cluster, 'hello over nats'], { cwd: nodes[1]!.world.elsewhere, stdio: 'pipe' }) as ChildProcessWithoutNullStreams, { killAfterMs: 90_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /process alpha: .*system\/provider-router/);
+  assert.match(r.stdout, /process beta: .*agents\/default/);
+  assert.match(r.stdout, /event text: /);
+  assert.match(r.stdout, /event done/);
+  assert.match(r.stdout, /answer: echo: hello over nats/);
+  assert.match(r.stdout, /job \S+ finished \(completed\)/);
+});
+
+test('an unreachable NATS server or wrong credentials: start exits 1 naming the server and what was wrong', { timeout: 120_000 }, async (t) => {
+  const srv = await natsServerOrSkip(t, { token: 's3cret-token' });
+  if (!srv) return;
+  const closedPort = await freePort();
+  const w1 = nodeWorld('nowhere', `nats://127.0.0.1:${closedPort}`, { cluster: 'x', actors: ['safety'], agent: false });
+  const r1 = await runCli(w1, ['--config', w1.config, 'start', '--timeout', '30s'], { killAfterMs: 60_000 });
+  assert.equal(r1.code, 1, r1.stdout + r1.stderr);
+  assert.match(r1.stderr, new RegExp(`cannot connect to NATS at nats://127\\.0\\.0\\.1:${closedPort}`));
+  assert.ok(noCrash(r1.stderr), r1.stderr);
+  const w2 = nodeWorld('badtoken', srv.url, { cluster: 'x', actors: ['safety'], agent: false });
+  const r2 = await runCli(w2, ['--config', w2.config, 'start', '--timeout', '30s'], { env: { RUSTYCLAW_NATS_TOKEN: 'bad-tok-9z' }, killAfterMs: 60_000 });
+  assert.equal(r2.code, 1, r2.stdout + r2.stderr);
+  assert.match(r2.stderr, /cannot connect to NATS at .*refused the credentials \(token from \$RUSTYCLAW_NATS_TOKEN\)/);
+  assert.ok(!r2.stderr.includes('bad-tok-9z'), 'the secret is not printed');
+  // The right token joins.
+  const ok = await startNode('tokened', srv.url, { cluster: 'x', actors: ['safety'], agent: false, env: { RUSTYCLAW_NATS_TOKEN: 's3cret-token' } });
+  await stopNode(ok);
 });

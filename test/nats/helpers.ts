@@ -7,6 +7,16 @@ import path from 'node:path';
 import { tempDir } from '../kernel/helpers.js';
 import { runCli, startService, type RunningService, type World, type Run } from '../acceptance/helpers.js';
 
+export interface NodeOptions {
+  cluster: string;
+  actors: string[];
+  agent?: boolean;
+  /** More YAML at the top level, and more lines inside the `nats:` section. */
+  extra?: string;
+  nats?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 export interface NodeProc {
   name: string;
   world: World;
@@ -18,7 +28,7 @@ export interface NodeProc {
  * `actors`: the system actors this process runs (kernel.system_actors); `agent: false` disables
  * the agent. Generous liveness deadline (shared machine), free ports everywhere.
  */
-export function nodeWorld(name: string, natsUrl: string, o: { cluster: string; actors: string[]; agent?: boolean; extra?: string }): World {
+export function nodeWorld(name: string, natsUrl: string, o: NodeOptions): World {
   const root = tempDir(`rc-nats-${name}-`);
   const home = path.join(root, 'home');
   const project = path.join(root, 'project');
@@ -38,6 +48,7 @@ export function nodeWorld(name: string, natsUrl: string, o: { cluster: string; a
       '  reconnect_initial_ms: 50',
       '  reconnect_max_ms: 500',
       '  max_payload_bytes: 65536',
+      ...(o.nats ? [o.nats] : []),
       'endpoint: {port: 0}',
       'kernel:',
       '  liveness: {deadline_ms: 20000}',
@@ -53,9 +64,9 @@ export function nodeWorld(name: string, natsUrl: string, o: { cluster: string; a
   return { home, project, elsewhere, config, env: { ...env, HOME: home } };
 }
 
-export async function startNode(name: string, natsUrl: string, o: { cluster: string; actors: string[]; agent?: boolean; extra?: string }): Promise<NodeProc> {
+export async function startNode(name: string, natsUrl: string, o: NodeOptions): Promise<NodeProc> {
   const world = nodeWorld(name, natsUrl, o);
-  const svc = await startService(world, ['--config', world.config], { RUSTYCLAW_LOG_LEVEL: 'info' }, 180_000, ['--node', name]);
+  const svc = await startService(world, ['--config', world.config], { RUSTYCLAW_LOG_LEVEL: 'info', ...o.env }, 180_000, ['--node', name]);
   return {
     name,
     world,

@@ -27,6 +27,8 @@ export const NatsConfigSchema = Type.Object(
     heartbeat_ms: Type.Integer({ minimum: 50, default: 1000 }),
     node_timeout_ms: Type.Integer({ minimum: 150, default: 3000 }),
     max_payload_bytes: Type.Integer({ minimum: 1024, default: 1048576 }),
+    singletons: Type.Array(Type.String({ minLength: 1 }), { default: ['system/scheduler'] }),
+    lease_ttl_ms: Type.Integer({ minimum: 300, default: 3000 }),
     export_topics: Type.Array(Type.String({ minLength: 1 }), { default: ['agents/*', 'notifications', 'scheduler.jobs'] }),
   },
   { additionalProperties: false, default: {} },
