@@ -17,6 +17,7 @@ import { HeartbeatService, heartbeatAgents } from './heartbeat.js';
 import { JobInputError, JobScheduler } from './job-scheduler.js';
 import { RoutineEngine, RoutineInputError } from './routines.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, startWebhookServer } from './webhook.js';
+import { openSchedulerStore } from './store-select.js';
 
 /** The scheduler's own check (its errors name the exact field, e.g. `schedule: unknown field`), also under `validate: boundary`. */
 function check<K extends keyof typeof schedulerMessages>(type: K, payload: unknown): Static<(typeof schedulerMessages)[K]['request']> {
@@ -38,14 +39,16 @@ export default defineActor({
   onCrash: 'redeliver',
   async setup(ctx) {
     const cfg = resolveSchedulerConfig(ctx.config);
+    // lmdb in the data dir, or JetStream KV shared by the cluster (transport: nats; docs/nats.md).
+    const storage = await openSchedulerStore(ctx.rootConfig, ctx.store, ctx.log);
     const sched = await JobScheduler.create({
-      store: ctx.store,
+      store: storage.store,
       config: cfg,
       host: { ask: (to, type, payload, opts) => ctx.askDynamic(to, type, payload, opts) },
       log: ctx.log,
     });
     const routines = new RoutineEngine({
-      store: ctx.store,
+      store: storage.store,
       config: cfg.routines,
       submit: (s) => sched.submit(s),
       activeJobs: () => [...sched.store.all()].filter((j) => j.state === 'pending' || j.state === 'running'),
@@ -57,7 +60,7 @@ export default defineActor({
     const heartbeat = new HeartbeatService({
       config: cfg.heartbeat,
       agents: heartbeatAgents(ctx.rootConfig, ctx.dataDir, cfg.heartbeat.agents),
-      store: ctx.store,
+      store: storage.store,
       submit: (s) => sched.submit(s),
       isActive: (id) => sched.isActive(id),
       publish: (topic, p) => ctx.publish(topic, p),
@@ -158,6 +161,7 @@ export default defineActor({
         routines.stop();
         await webhook?.close();
         await sched.close();
+        await storage.close();
       },
     };
   },

@@ -162,6 +162,8 @@ export class NatsTransport implements Transport, RemoteRoute {
       }, this.log);
       try {
         await this.leases.open();
+        // The first process of a cluster is ready with its singletons running.
+        await this.leases.settled();
       } catch (err) {
         this.log.error({ err: (err as Error).message }, `singleton leases unavailable (JetStream KV: ${(err as Error).message}); ${singles.join(', ')} stay in standby here`);
       }

@@ -325,3 +325,56 @@ test('an unreachable NATS server or wrong credentials: start exits 1 naming the 
   const ok = await startNode('tokened', srv.url, { cluster: 'x', actors: ['safety'], agent: false, env: { RUSTYCLAW_NATS_TOKEN: 's3cret-token' } });
   await stopNode(ok);
 });
+
+test('durable jobs in JetStream KV: the scheduler holder killed with kill -9 mid-run, the next holder finishes every job, none lost, none completed twice', { timeout: 300_000 }, async (t) => {
+  const srv = await natsServerOrSkip(t);
+  if (!srv) return;
+  const cluster = 'jobs';
+  const nodes: NodeProc[] = [];
+  t.after(async () => {
+    for (const n of nodes) await stopNode(n);
+  });
+  const opts = { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000' };
+  const alpha = await startNode('alpha', srv.url, opts);
+  nodes.push(alpha);
+  const beta = await startNode('beta', srv.url, opts);
+  nodes.push(beta);
+  const nc = await connect({ servers: srv.url });
+  t.after(() => nc.close());
+  const finished = new Map<string, number>();
+  nc.subscribe(`rustyclaw.${cluster}._topic.scheduler%2Ejobs`, {
+    callback: (_e, m) => {
+      const e = JSON.parse(dec.decode(m.data)).payload;
+      if (e.event === 'finished' && e.state === 'completed') finished.set(e.id, (finished.get(e.id) ?? 0) + 1);
+    },
+  });
+  await nc.flush();
+  const ids: string[] = [];
+  const N = 200;
+  for (let i = 0; i < N; i++) {
+    const r = await ask(nc, `rustyclaw.${cluster}.system.scheduler`, { v: 1, op: 'ask', id: i, to: 'system/scheduler', type: 'job.submit', payload: { kind: 'noop', params: { sleep_ms: 40 }, key: `k${i}` } });
+    assert.equal(r.reply.ok, true, JSON.stringify(r.reply));
+    ids.push(r.reply.payload.id);
+  }
+  // Mid-run: some done, some running, most pending.
+  await until('a few jobs done', async () => finished.size >= 5, 30_000, 20);
+  process.kill(alpha.svc.pid, 'SIGKILL');
+  await alpha.svc.exited;
+  const list = async () => {
+    const r = await ask(nc, `rustyclaw.${cluster}.system.scheduler`, { v: 1, op: 'ask', id: 9999, to: 'system/scheduler', type: 'job.list', payload: { limit: 10_000 } }, 5000);
+    return r.reply.ok ? (r.reply.payload.jobs as Array<{ id: string; state: string; attempts: number }>) : null;
+  };
+  const jobs = await until('every job finished on the new holder', async () => {
+    const l = await list();
+    return l && l.length >= N && l.every((j) => j.state === 'completed' || j.state === 'failed') ? l : null;
+  }, 120_000, 500);
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  const lost = ids.filter((id) => !byId.has(id));
+  assert.deepEqual(lost, [], 'no job lost');
+  const notCompleted = jobs.filter((j) => j.state !== 'completed');
+  assert.deepEqual(notCompleted, [], 'every job completed');
+  const twice = [...finished].filter(([, n]) => n > 1);
+  assert.deepEqual(twice, [], 'no job completed twice');
+  assert.match(beta.svc.stderr(), /lease acquired: system\/scheduler now runs in this process/);
+  assert.ok(jobs.some((j) => j.attempts > 1) || finished.size === N, 'a job interrupted by the kill ran again');
+});

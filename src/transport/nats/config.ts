@@ -29,6 +29,7 @@ export const NatsConfigSchema = Type.Object(
     max_payload_bytes: Type.Integer({ minimum: 1024, default: 1048576 }),
     singletons: Type.Array(Type.String({ minLength: 1 }), { default: ['system/scheduler'] }),
     lease_ttl_ms: Type.Integer({ minimum: 300, default: 3000 }),
+    scheduler_store: Type.Union([Type.Literal('jetstream'), Type.Literal('lmdb')], { default: 'jetstream' }),
     export_topics: Type.Array(Type.String({ minLength: 1 }), { default: ['agents/*', 'notifications', 'scheduler.jobs'] }),
   },
   { additionalProperties: false, default: {} },

@@ -31,6 +31,11 @@ export class Leases {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private closed = false;
+  /**
+   * Starting or stopping a singleton takes seconds; it runs beside the renewals (a renewal waiting
+   * for it would let the lease expire), one transition after another.
+   */
+  private transitions: Promise<void> = Promise.resolve();
   /** When a lease was last seen free or taken over (for takeover measurements). */
   readonly acquiredAt = new Map<string, number>();
 
@@ -82,7 +87,7 @@ export class Leases {
         if (/wrong last sequence|key exists|last sequence/i.test(msg) || now - h.renewedAt > this.ttlMs * 0.7) {
           this.held.delete(path);
           this.log.warn({ path, err: msg }, `lease of ${path} lost (${msg})`);
-          await this.events.lost(path).catch((e) => this.log.error({ err: (e as Error).message }, 'stopping the singleton failed'));
+          this.transition(() => this.events.lost(path), 'stopping the singleton failed');
         }
       }
       return;
@@ -91,11 +96,20 @@ export class Leases {
       const revision = await kv.create(key, value);
       this.held.set(path, { revision, renewedAt: Date.now() });
       this.acquiredAt.set(path, Date.now());
-      await this.events.acquired(path).catch((e) => this.log.error({ err: (e as Error).message }, 'starting the singleton failed'));
+      this.transition(() => this.events.acquired(path), 'starting the singleton failed');
     } catch (err) {
       const msg = (err as Error).message;
       if (!/wrong last sequence|key exists|exists/i.test(msg)) this.log.debug({ path, err: msg }, 'lease attempt failed');
     }
+  }
+
+  private transition(op: () => Promise<void>, what: string): void {
+    this.transitions = this.transitions.then(op).catch((e) => this.log.error({ err: (e as Error).message }, what));
+  }
+
+  /** Resolves when the singletons have started or stopped as the leases say (tests, start-up). */
+  settled(): Promise<void> {
+    return this.transitions;
   }
 
   /** Hands back every lease this process holds (a graceful stop: the next holder need not wait for the TTL). */
