@@ -26,10 +26,34 @@ export type StatusReply = Static<typeof StatusReply>;
 
 const Empty = Type.Object({}, { additionalProperties: false });
 
+/** One process of the cluster as this process knows it (from its announcements on NATS). */
+export const ClusterNodeSchema = Type.Object({
+  node: Type.String(),
+  pid: Type.Integer(),
+  host: Type.String(),
+  self: Type.Boolean(),
+  started_at: Type.String(),
+  /** Milliseconds since its last announcement (0 for this process). */
+  last_seen_ms: Type.Integer(),
+  actors: Type.Array(Type.String()),
+});
+export const ClusterReply = Type.Object({
+  /** `local` (this process only) or `nats`. */
+  transport: Type.String(),
+  cluster: Type.String(),
+  node: Type.String(),
+  connected: Type.Boolean(),
+  /** The NATS server this process is connected to (empty when local or not connected). */
+  server: Type.String(),
+  nodes: Type.Array(ClusterNodeSchema),
+});
+export type ClusterReply = Static<typeof ClusterReply>;
+
 export const kernelMessages = messagesOf('kernel', {
   'kernel.status': { request: Empty, reply: StatusReply },
   'kernel.ping': { request: Empty, reply: Type.Object({ pong: Type.Boolean(), pid: Type.Integer() }) },
   'kernel.stop': { request: Empty, reply: Type.Object({ stopping: Type.Boolean() }) },
+  'kernel.cluster': { request: Empty, reply: ClusterReply },
 });
 
 /** Error codes every caller may see, whichever actor it asked. */
@@ -47,4 +71,5 @@ export const kernelErrors = errorsOf({
   shutting_down: 'the actor system is stopping',
   payload_too_large: 'the frame is over endpoint.max_payload_bytes',
   boot_timeout: 'the tree did not become ready within kernel.boot_timeout_ms',
+  bus_unreachable: 'the message bus (NATS) cannot be reached; the message names the servers',
 });

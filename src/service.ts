@@ -13,6 +13,7 @@ import { prepareUserActors } from './config/user-actors.js';
 import { randomBytes } from 'node:crypto';
 import { WebSocketTransport } from './transport/websocket.js';
 import { gatewayConfig, startGateway, type Gateway } from './gateway/server.js';
+import { NatsTransport } from './transport/nats.js';
 import { endpointFile, type EndpointInfo } from './client/index.js';
 
 export interface Service {
@@ -21,6 +22,8 @@ export interface Service {
   /** The gateway's http:// URL (same host and port as `url`), when it runs. */
   httpUrl: string | null;
   readyMs: number;
+  /** With `transport: nats`: this process's node, its cluster and the NATS server it joined through. */
+  bus: { node: string; cluster: string; url: string } | null;
   stop(): Promise<void>;
 }
 
@@ -51,6 +54,8 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
   if (other) throw new Error(`a RustyClaw service already runs on data dir ${config.data_dir} (pid ${other.pid}, ${other.url}); stop it with 'rustyclaw stop'`);
   mkdirSync(config.data_dir, { recursive: true });
   const sys = new ActorSystem(config, opts.tree ?? defaultTree(config, (m) => log.warn(m)), log);
+  // A cluster's singletons wait in standby until this process holds their lease (docs/nats.md).
+  if (config.transport === 'nats') sys.holdForLease(config.nats.singletons);
   await sys.start();
   let transport: WebSocketTransport | null = null;
   let gateway: Gateway | null = null;
@@ -87,6 +92,20 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, token: transport.token, pid: process.pid }), { mode: 0o600 });
   }
+  // With `transport: nats` this process joins its cluster beside the endpoint (docs/nats.md).
+  const bus = config.transport === 'nats' ? new NatsTransport({ config: config.nats, log }) : null;
+  let busUrl = '';
+  if (bus) {
+    try {
+      busUrl = (await bus.start(sys)).url;
+    } catch (err) {
+      await gateway?.stop();
+      await transport?.stop();
+      rmSync(file, { force: true });
+      await sys.stop();
+      throw err;
+    }
+  }
   const readyMs = performance.now() - t0;
   let stopping: Promise<void> | null = null;
   const service: Service = {
@@ -94,9 +113,11 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
     url,
     httpUrl,
     readyMs,
+    bus: bus ? { node: bus.node, cluster: bus.cluster, url: busUrl } : null,
     stop() {
       stopping ??= (async () => {
         await gateway?.stop();
+        await bus?.stop();
         await transport?.stop();
         rmSync(file, { force: true });
         await sys.stop();

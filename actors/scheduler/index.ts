@@ -20,6 +20,7 @@ import { SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookReceiver } from './webhook.j
 
 /** Store key of the gateway's URL (told by the gateway at start; kept so a restarted scheduler knows it). */
 const GATEWAY_KEY = 'gateway_url';
+import { openSchedulerStore } from './store-select.js';
 
 /** The scheduler's own check (its errors name the exact field, e.g. `schedule: unknown field`), also under `validate: boundary`. */
 function check<K extends keyof typeof schedulerMessages>(type: K, payload: unknown): Static<(typeof schedulerMessages)[K]['request']> {
@@ -41,14 +42,16 @@ export default defineActor({
   onCrash: 'redeliver',
   async setup(ctx) {
     const cfg = resolveSchedulerConfig(ctx.config);
+    // lmdb in the data dir, or JetStream KV shared by the cluster (transport: nats; docs/nats.md).
+    const storage = await openSchedulerStore(ctx.rootConfig, ctx.store, ctx.log);
     const sched = await JobScheduler.create({
-      store: ctx.store,
+      store: storage.store,
       config: cfg,
       host: { ask: (to, type, payload, opts) => ctx.askDynamic(to, type, payload, opts) },
       log: ctx.log,
     });
     const routines = new RoutineEngine({
-      store: ctx.store,
+      store: storage.store,
       config: cfg.routines,
       submit: (s) => sched.submit(s),
       activeJobs: () => [...sched.store.all()].filter((j) => j.state === 'pending' || j.state === 'running'),
@@ -60,7 +63,7 @@ export default defineActor({
     const heartbeat = new HeartbeatService({
       config: cfg.heartbeat,
       agents: heartbeatAgents(ctx.rootConfig, ctx.dataDir, cfg.heartbeat.agents),
-      store: ctx.store,
+      store: storage.store,
       submit: (s) => sched.submit(s),
       isActive: (id) => sched.isActive(id),
       publish: (topic, p) => ctx.publish(topic, p),
@@ -160,6 +163,7 @@ export default defineActor({
         heartbeat.stop();
         routines.stop();
         await sched.close();
+        await storage.close();
       },
     };
   },

@@ -55,6 +55,7 @@ export const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = 
   ['RUSTYCLAW_PLACEMENT', ['kernel', 'placement'], String],
   ['RUSTYCLAW_PORT', ['endpoint', 'port'], numeric],
   ['RUSTYCLAW_HOST', ['endpoint', 'host'], String],
+  ['RUSTYCLAW_NODE', ['nats', 'node'], String],
 ];
 
 /** Re-exported: the data dir when nothing names one (see ./data-dir.ts). */

@@ -13,6 +13,7 @@ import { SchedulerConfigSchema } from '../../protocol/scheduler.js';
 import { ToolsConfigSchema } from '../../protocol/tool-runner.js';
 import { GatewayConfigSchema } from '../gateway/config.js';
 import { McpConfigSchema } from '../../protocol/mcp.js';
+import { NatsConfigSchema, TransportConfigSchema } from '../transport/nats/config.js';
 
 export const sectionSchemas: Record<string, TSchema> = {
   data_dir: Type.String({ default: '.rustyclaw' }),
@@ -30,6 +31,8 @@ export const sectionSchemas: Record<string, TSchema> = {
   scheduler: SchedulerConfigSchema,
   tools: ToolsConfigSchema,
   mcp: McpConfigSchema,
+  transport: TransportConfigSchema,
+  nats: NatsConfigSchema,
 };
 
 /**

@@ -10,7 +10,7 @@ import { Kind, type Frame, type WireMessage, type WirePublish, type WireReply } 
 import { ActorError, type AskOptions, type Handler, type MessageMeta } from './actor.js';
 import { Link, type LinkOptions } from './link.js';
 import { topicMatches } from './topics.js';
-import { toActorError } from './errors.js';
+import { toActorError, type SerializedError } from './errors.js';
 import type { MessageCheck } from './validation.js';
 
 export interface DirectoryEntry {
@@ -53,6 +53,18 @@ export interface LocalActor {
 
 type Subscriber = (payload: any, topic: string) => void;
 
+/**
+ * Where a path that no thread of this process hosts may live: another process (the NATS transport
+ * sets one on the main thread's router). `forward` returns false when it does not know the path;
+ * `reply` is null for a tell.
+ */
+export interface RemoteRoute {
+  forward(msg: WireMessage, reply: ((r: { p?: unknown; e?: SerializedError }) => void) | null): boolean;
+}
+
+/** Marks a subscriber that relays events to other processes: events that came from there skip it. */
+export const RELAY = Symbol('rustyclaw.relay');
+
 export class Router {
   readonly id: string;
   readonly opts: RouterOptions;
@@ -70,6 +82,8 @@ export class Router {
   /** Called for tells that could not be delivered (dead letters). */
   onDeadLetter: (msg: WireMessage, reason: string) => void = () => {};
   onHandlerError: (actor: string, type: string, err: unknown) => void = () => {};
+  /** Consulted only for a path with no local actor (main thread, with a multi-process transport). */
+  remote: RemoteRoute | null = null;
 
   constructor(id: string, opts: RouterOptions) {
     this.id = id;
@@ -290,13 +304,20 @@ export class Router {
     };
   }
 
+  /** True when `pattern` has a subscriber on this thread other than a relay to other processes. */
+  hasOwnSubscriber(pattern: string): boolean {
+    for (const fn of this.subs.get(pattern) ?? []) if (!(fn as { [RELAY]?: boolean })[RELAY]) return true;
+    return false;
+  }
+
   setTopicNodes(pattern: string, nodes: string[]): void {
     if (nodes.length === 0) this.topicNodes.delete(pattern);
     else this.topicNodes.set(pattern, new Set(nodes));
   }
 
-  publish(topic: string, payload: unknown): void {
-    this.deliverPublish(topic, payload);
+  /** `fromRemote`: the event came from another process, so relays (RELAY subscribers) skip it. */
+  publish(topic: string, payload: unknown, fromRemote = false): void {
+    this.deliverPublish(topic, payload, fromRemote);
     const sent = new Set<string>([this.id]);
     for (const [pattern, nodes] of this.topicNodes) {
       if (!topicMatches(pattern, topic)) continue;
@@ -308,10 +329,11 @@ export class Router {
     }
   }
 
-  private deliverPublish(topic: string, payload: unknown): void {
+  private deliverPublish(topic: string, payload: unknown, fromRemote = false): void {
     for (const [pattern, set] of this.subs) {
       if (!topicMatches(pattern, topic)) continue;
       for (const fn of set) {
+        if (fromRemote && (fn as { [RELAY]?: boolean })[RELAY]) continue;
         queueMicrotask(() => {
           try {
             fn(payload, topic);
@@ -369,6 +391,8 @@ export class Router {
     const actor = this.local.get(msg.to);
     if (!actor) {
       if (link) link.noteStarted(msg.s);
+      const reply = msg.k === Kind.Ask ? (r: { p?: unknown; e?: SerializedError }) => (r.e ? this.replyError(msg, link, ActorError.from(r.e)) : this.replyOk(msg, link, r.p)) : null;
+      if (this.remote?.forward(msg, reply)) return;
       this.replyError(msg, link, new ActorError('unknown_actor', `no actor at path '${msg.to}' on ${this.id}`));
       return;
     }

@@ -7,7 +7,9 @@ import { MessageChannel } from 'node:worker_threads';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ActorError, type AskOptions, type Handler } from './actor.js';
-import { Router, type DirectoryEntry } from './router.js';
+import { Router, type DirectoryEntry, type RemoteRoute } from './router.js';
+import type { ClusterReply } from '../../protocol/kernel.js';
+import { hostname } from 'node:os';
 import { HostProcess, type ExitReason, type HostEnv } from './host-process.js';
 import { Supervisor, type Child, type RestartType, type SupervisorHooks } from './supervisor.js';
 import { defaultTree, type SupervisorNode, type TreeNode, type WorkerNode } from './tree.js';
@@ -63,6 +65,8 @@ class WorkerChild implements Child {
   state = 'idle';
   restarts = 0;
   private stopping = false;
+  /** A singleton under a cluster lease: its thread runs only while this process holds the lease. */
+  standby: { held: boolean } | null = null;
   onExit: (reason: ExitReason, detail: string, counted: boolean) => void = () => {};
 
   constructor(host: HostProcess, restart: RestartType) {
@@ -76,6 +80,10 @@ class WorkerChild implements Child {
   }
 
   async start(): Promise<void> {
+    if (this.standby && !this.standby.held) {
+      this.state = 'standby';
+      return;
+    }
     this.state = 'starting';
     await this.host.start();
     this.state = 'running';
@@ -109,6 +117,19 @@ export class ActorSystem {
   private readonly startedAt = performance.now();
   readyMs = 0;
   private stopped = false;
+  /** Paths served by other processes (set by a multi-process transport), routed through this thread. */
+  private readonly remotePaths = new Set<string>();
+  /** Called when the set of topic patterns subscribed in this process changes (a transport relays them). */
+  onTopicsChanged: () => void = () => {};
+  /** What `kernel.cluster` answers; a multi-process transport replaces it. */
+  clusterInfo: () => ClusterReply = () => ({
+    transport: 'local',
+    cluster: '',
+    node: MAIN_NODE,
+    connected: true,
+    server: '',
+    nodes: [{ node: MAIN_NODE, pid: process.pid, host: hostname(), self: true, started_at: new Date(Date.now() - (performance.now() - this.startedAt)).toISOString(), last_seen_ms: 0, actors: [...this.router.directory.keys()].filter((p) => !this.remotePaths.has(p)) }],
+  });
   /** What `kernel.stop` does; the service replaces it to close its endpoint and exit. */
   onStopRequest: () => unknown = () => this.stop();
   /** Restart durations (crash to serving again), for the bench and status. */
@@ -139,6 +160,7 @@ export class ActorSystem {
     this.addLocalActor(KERNEL_PATH, {
       'kernel.status': () => this.status(),
       'kernel.ping': () => ({ pong: true, pid: process.pid }),
+      'kernel.cluster': () => this.clusterInfo(),
       'kernel.stop': () => {
         setImmediate(() => void this.onStopRequest());
         return { stopping: true };
@@ -299,6 +321,93 @@ export class ActorSystem {
     if (nodes.length === 0) this.topicNodes.delete(pattern);
     this.router.setTopicNodes(pattern, nodes);
     for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'topic', pattern, nodes });
+    this.onTopicsChanged();
+  }
+
+  // ---- other processes (the routing hook a multi-process transport uses) -----------------------
+
+  /** Messages for paths no thread here hosts go to `route` (from any thread, through this one). */
+  setRemoteRoute(route: RemoteRoute | null): void {
+    this.router.remote = route;
+  }
+
+  /** True when a thread of this process (or the main thread) hosts `path`: such messages never leave. */
+  isLocalPath(p: string): boolean {
+    if (this.router.local.has(p)) return true;
+    const e = this.router.directory.get(p);
+    return e !== undefined && !this.remotePaths.has(p);
+  }
+
+  /**
+   * Singletons of a cluster (before `start`): the threads hosting `paths` wait in standby, their
+   * paths routed to the process that holds the lease, until `leaseAcquired`.
+   */
+  holdForLease(paths: string[]): void {
+    for (const w of this.workers.values()) {
+      if (!w.paths().some((p) => paths.includes(p))) continue;
+      w.standby = { held: false };
+      this.routeAway(w.paths());
+    }
+  }
+
+  /** Paths whose threads are in standby here (waiting for their lease). */
+  standbyPaths(): string[] {
+    return [...this.workers.values()].filter((w) => w.standby && !w.standby.held).flatMap((w) => w.paths());
+  }
+
+  private routeAway(paths: string[]): void {
+    const entries: Array<[string, DirectoryEntry]> = [];
+    for (const p of paths) {
+      this.remotePaths.add(p);
+      const e: DirectoryEntry = { node: MAIN_NODE, onCrash: 'fail', state: 'up' };
+      this.router.directory.set(p, e);
+      entries.push([p, e]);
+    }
+    for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'dir', entries });
+  }
+
+  /** This process now holds the lease of `path`: its thread starts here (and its messages stay here). */
+  async leaseAcquired(path: string): Promise<void> {
+    const w = [...this.workers.values()].find((x) => x.standby && x.paths().includes(path));
+    if (!w || w.standby!.held || this.stopped) return;
+    w.standby!.held = true;
+    for (const p of w.paths()) this.remotePaths.delete(p);
+    for (const p of w.paths()) this.router.directory.set(p, { node: w.id, onCrash: 'fail', state: 'down' });
+    this.log.info({ actors: w.paths() }, `lease acquired: ${w.paths().join(', ')} now runs in this process`);
+    await w.start();
+  }
+
+  /** The lease of `path` went to another process: the thread here stops; its path is routed there. */
+  async leaseLost(path: string): Promise<void> {
+    const w = [...this.workers.values()].find((x) => x.standby && x.paths().includes(path));
+    if (!w || !w.standby!.held) return;
+    w.standby!.held = false;
+    this.log.warn({ actors: w.paths() }, `lease lost: ${w.paths().join(', ')} stops in this process`);
+    await w.stop();
+    w.state = 'standby';
+    this.routeAway(w.paths());
+  }
+
+  /** Paths that other processes announced: every thread learns to route them through the main thread. */
+  addRemotePaths(paths: string[]): void {
+    const entries: Array<[string, DirectoryEntry]> = [];
+    for (const p of paths) {
+      if (this.remotePaths.has(p) || this.isLocalPath(p)) continue;
+      this.remotePaths.add(p);
+      const e: DirectoryEntry = { node: MAIN_NODE, onCrash: 'fail', state: 'up' };
+      this.router.directory.set(p, e);
+      entries.push([p, e]);
+    }
+    if (entries.length) for (const h of this.hosts.values()) if (h.alive) h.post({ t: 'dir', entries });
+  }
+
+  /** Topic patterns that something in this process subscribes to (relays to other processes excluded). */
+  topicInterest(): string[] {
+    const out: string[] = [];
+    for (const [pattern, nodes] of this.topicNodes) {
+      if ([...nodes].some((n) => n !== MAIN_NODE) || this.router.hasOwnSubscriber(pattern)) out.push(pattern);
+    }
+    return out;
   }
 
   // ---- public API ------------------------------------------------------------------------------

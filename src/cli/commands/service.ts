@@ -31,7 +31,8 @@ export function register(program: Command, rt: CliRuntime): void {
     .description('start the service in the foreground (Ctrl-C or `rustyclaw stop` to stop)')
     .option('--placement <profile>', 'dedicated (a thread per actor), shared (light actors share threads) or edge (as few threads as the device has cores)')
     .option('--port <port>', 'endpoint port (0 = any free port)')
-    .action(async (o: { placement?: string; port?: string }) => {
+    .option('--node <name>', 'this process\'s node name in its NATS cluster (with transport: nats)')
+    .action(async (o: { placement?: string; port?: string; node?: string }) => {
       const g = program.opts<GlobalOptions>();
       const { overrides, overrideSources } = globalOverrides(g);
       if (o.placement) {
@@ -41,6 +42,10 @@ export function register(program: Command, rt: CliRuntime): void {
       if (o.port !== undefined) {
         overrides.endpoint = { port: /^-?\d+$/.test(o.port.trim()) ? Number(o.port) : o.port };
         overrideSources['endpoint.port'] = `--port ${o.port}`;
+      }
+      if (o.node !== undefined) {
+        overrides.nats = { node: o.node };
+        overrideSources['nats.node'] = `--node ${o.node}`;
       }
       const config = loadConfig({ file: g.config, overrides, overrideSources });
       const log = createCliLogger(config.log.level, { file: config.log.file, format: config.log.format as LogFormat });
@@ -55,7 +60,8 @@ export function register(program: Command, rt: CliRuntime): void {
       const st = await svc.sys.status();
       process.stdout.write(
         `rustyclaw ready in ${Math.round(svc.readyMs)} ms: ${st.actors.length} actors on ${st.threads} threads (${config.kernel.placement}), ` +
-          `${svc.url ? `endpoint ${svc.url}` : 'no endpoint'}${svc.httpUrl ? `, gateway ${svc.httpUrl}` : ''}, data ${config.data_dir}, pid ${process.pid}\n`,
+          `${svc.url ? `endpoint ${svc.url}` : 'no endpoint'}${svc.httpUrl ? `, gateway ${svc.httpUrl}` : ''}, data ${config.data_dir}, pid ${process.pid}` +
+          `${svc.bus ? `, node ${svc.bus.node} in cluster ${svc.bus.cluster} (${svc.bus.url})` : ''}\n`,
       );
       rt.waiting!.interactive();
       const shutdown = async (sig: string) => {
@@ -79,13 +85,14 @@ export function register(program: Command, rt: CliRuntime): void {
     .option('--json', 'print one JSON object')
     .action(async (o: { json?: boolean }) => {
       const st = await rt.ask('kernel', 'kernel.status');
+      const cluster = await rt.ask('kernel', 'kernel.cluster');
       const remote = await rt.remote();
       const caps = await rt.waiting!.on('the actors to report their capabilities', capabilities((to, type, p, opts) => rt.ask(to, type as keyof BuiltinMessages & string, p as never, opts), st.actors));
       const safety = (caps['system/safety']?.detail as SafetyStats | undefined) ?? null;
       if (o.json) {
         const capability = Object.fromEntries(Object.entries(caps).map(([k, v]) => [k, v.line]));
         const gatewayUrl = remote ? (await rt.service?.())?.http_url : undefined;
-        process.stdout.write(JSON.stringify({ ...st, in_process: !remote, capability, ...(safety ? { safety } : {}), ...(gatewayUrl ? { gateway: { url: gatewayUrl } } : {}) }) + '\n');
+        process.stdout.write(JSON.stringify({ ...st, in_process: !remote, capability, cluster, ...(safety ? { safety } : {}), ...(gatewayUrl ? { gateway: { url: gatewayUrl } } : {}) }) + '\n');
         return;
       }
       const head = remote
@@ -99,6 +106,16 @@ export function register(program: Command, rt: CliRuntime): void {
           ) +
           '\n',
       );
+      if (cluster.transport === 'nats') {
+        process.stdout.write(
+          `\ncluster ${cluster.cluster} over NATS (${cluster.connected ? `connected to ${cluster.server}` : 'NOT CONNECTED: reconnecting'}): ${cluster.nodes.length} processes\n` +
+            table(
+              ['NODE', 'PID', 'HOST', 'SEEN', 'ACTORS'],
+              cluster.nodes.map((n) => [n.self ? `${n.node} (this)` : n.node, n.pid, n.host, n.self ? 'now' : `${(n.last_seen_ms / 1000).toFixed(1)} s ago`, n.actors.join(' ')]),
+            ) +
+            '\n',
+        );
+      }
       if (safety) {
         const rows = Object.entries(safety.rules).flatMap(([rule, byAction]) => Object.entries(byAction).map(([action, n]) => [rule, action, n]));
         process.stdout.write(

@@ -1,0 +1,34 @@
+/**
+ * Which store the scheduler keeps its jobs, routines and heartbeat state in: the actor's lmdb store,
+ * or — with `transport: nats` and `nats.scheduler_store: jetstream` — the cluster's JetStream KV
+ * bucket, through a NATS connection of this thread's own.
+ */
+import type { ActorStore } from '../../src/kernel/actor.js';
+import { Backoff, connectNats } from '../../src/transport/nats/connect.js';
+import type { NatsConfig } from '../../src/transport/nats/config.js';
+import { JetStreamStore } from './job-store-jetstream.js';
+
+export async function openSchedulerStore(
+  root: Readonly<Record<string, any>>,
+  local: ActorStore,
+  log: { info(o: unknown, m?: string): void },
+): Promise<{ store: ActorStore; close(): Promise<void> }> {
+  const nats = root.nats as NatsConfig | undefined;
+  if (root.transport !== 'nats' || !nats || nats.scheduler_store !== 'jetstream') return { store: local, close: async () => {} };
+  const nc = await connectNats(nats, `rustyclaw ${nats.cluster} scheduler pid ${process.pid}`, new Backoff(nats.reconnect_initial_ms, nats.reconnect_max_ms));
+  const bucket = `rustyclaw_${nats.cluster}_scheduler`;
+  try {
+    const store = await JetStreamStore.open(nc, bucket);
+    log.info({ bucket, keys: [...store.entries()].length }, `scheduler state in JetStream KV bucket ${bucket}`);
+    return {
+      store,
+      async close() {
+        await store.flushed().catch(() => {});
+        await nc.drain().catch(() => {});
+      },
+    };
+  } catch (err) {
+    await nc.close().catch(() => {});
+    throw new Error(`scheduler: cannot open the JetStream KV bucket ${bucket}: ${(err as Error).message}`, { cause: err });
+  }
+}

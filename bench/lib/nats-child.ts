@@ -1,0 +1,54 @@
+/**
+ * Child process for the `nats` scenario. Modes:
+ * - `rustyclaw URL CLUSTER NODE`: one echo actor `bench/0` on a thread, joined to the cluster; the
+ *   main-thread actor `bench/pub` publishes `n` events on topic `bench/ev` when asked;
+ * - `raw URL`: a bare NATS responder on `raw.echo` (replies with the request body) and a publisher
+ *   of `n` events on `raw.ev` when asked on `raw.pub` — the baseline;
+ * - `single URL CLUSTER NODE`: the echo actor `bench/single`, a cluster singleton under a lease.
+ * Prints one line `ready` when serving, runs until killed.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Value } from '@sinclair/typebox/value';
+import { connect } from '@nats-io/transport-node';
+import { ActorSystem } from '../../src/kernel/system.js';
+import { validateConfig } from '../../src/config/load.js';
+import { NatsTransport } from '../../src/transport/nats.js';
+import { NatsConfigSchema } from '../../src/transport/nats/config.js';
+import { ECHO_ACTOR } from './kernel-fixture.js';
+
+const [mode, url, cluster = 'bench', node = 'srv'] = process.argv.slice(2);
+const log = pino({ level: process.env.BENCH_LOG ?? 'silent' });
+
+if (mode === 'raw') {
+  const nc = await connect({ servers: url!, noEcho: true });
+  nc.subscribe('raw.echo', { callback: (_e, m) => void m.respond(m.data) });
+  nc.subscribe('raw.pub', {
+    callback: (_e, m) => {
+      const n = (JSON.parse(new TextDecoder().decode(m.data)) as { n: number }).n;
+      for (let i = 0; i < n; i++) nc.publish('raw.ev', JSON.stringify({ v: 1, op: 'event', topic: 'raw/ev', payload: { n: i, s: 'hello' } }));
+      m.respond('{}');
+    },
+  });
+  await nc.flush();
+  process.stdout.write('ready\n');
+} else {
+  const path0 = mode === 'single' ? 'bench/single' : 'bench/0';
+  const config = validateConfig({ data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-nats-')), log: { level: 'silent' }, endpoint: { enabled: false }, transport: 'nats' });
+  const nats = Value.Default(NatsConfigSchema, { servers: [url], cluster, node, heartbeat_ms: 250, node_timeout_ms: 1500, lease_ttl_ms: 2000, singletons: ['bench/single'] }) as typeof config.nats;
+  const sys = new ActorSystem(config, { kind: 'supervisor', id: 'root', intensity: 1000, periodMs: 1000, children: [{ kind: 'worker', id: path0, actors: [{ path: path0, module: ECHO_ACTOR }] }] }, log);
+  if (mode === 'single') sys.holdForLease(['bench/single']);
+  await sys.start();
+  sys.addLocalActor('bench/pub', {
+    'bench.publish': (p: unknown) => {
+      const n = (p as { n: number }).n;
+      for (let i = 0; i < n; i++) sys.publish('bench/ev', { n: i, s: 'hello' });
+      return {};
+    },
+  });
+  const t = new NatsTransport({ config: nats, log });
+  await t.start(sys);
+  process.stdout.write('ready\n');
+}

@@ -1,0 +1,126 @@
+/**
+ * Singleton leases in a JetStream KV bucket (`rustyclaw_<cluster>_leases`, one key per path,
+ * history 1, TTL = `nats.lease_ttl_ms`). A process takes a lease with `create` (which fails while
+ * another holds it) and renews it with `update` against the revision it wrote (which fails when
+ * someone else took it). A holder that dies stops renewing; its key expires after the TTL and the
+ * next `create` of another process (every TTL/3) wins: takeover within TTL + TTL/3. A holder that
+ * cannot renew for most of the TTL (cut off from NATS) gives the lease up locally first, so two
+ * processes never both believe they hold it.
+ */
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+
+export interface LeaseEvents {
+  acquired(path: string): Promise<void>;
+  lost(path: string): Promise<void>;
+}
+
+interface Held {
+  revision: number;
+  renewedAt: number;
+}
+
+export function leaseKey(path: string): string {
+  return path.replace(/[^-/_=.a-zA-Z0-9]/g, '_').replace(/\//g, '.');
+}
+
+export class Leases {
+  private kv: KV | null = null;
+  private readonly held = new Map<string, Held>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private closed = false;
+  /**
+   * Starting or stopping a singleton takes seconds; it runs beside the renewals (a renewal waiting
+   * for it would let the lease expire), one transition after another.
+   */
+  private transitions: Promise<void> = Promise.resolve();
+  /** When a lease was last seen free or taken over (for takeover measurements). */
+  readonly acquiredAt = new Map<string, number>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly bucket: string,
+    private readonly ttlMs: number,
+    private readonly holder: string,
+    private readonly paths: string[],
+    private readonly events: LeaseEvents,
+    private readonly log: Logger,
+  ) {}
+
+  async open(): Promise<void> {
+    this.kv = await new Kvm(this.nc).create(this.bucket, { ttl: this.ttlMs, history: 1 });
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  holds(path: string): boolean {
+    return this.held.has(path);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.closed || !this.kv) return;
+    this.ticking = true;
+    try {
+      for (const path of this.paths) await this.step(path);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async step(path: string): Promise<void> {
+    const kv = this.kv!;
+    const key = leaseKey(path);
+    const value = JSON.stringify({ holder: this.holder, at: new Date().toISOString() });
+    const h = this.held.get(path);
+    const now = Date.now();
+    if (h) {
+      try {
+        h.revision = await kv.update(key, value, h.revision);
+        h.renewedAt = Date.now();
+      } catch (err) {
+        const msg = (err as Error).message;
+        // Someone else's revision: it expired and was taken. Otherwise (NATS down) keep trying
+        // until most of the TTL is gone, then give up locally before another can take it.
+        if (/wrong last sequence|key exists|last sequence/i.test(msg) || now - h.renewedAt > this.ttlMs * 0.7) {
+          this.held.delete(path);
+          this.log.warn({ path, err: msg }, `lease of ${path} lost (${msg})`);
+          this.transition(() => this.events.lost(path), 'stopping the singleton failed');
+        }
+      }
+      return;
+    }
+    try {
+      const revision = await kv.create(key, value);
+      this.held.set(path, { revision, renewedAt: Date.now() });
+      this.acquiredAt.set(path, Date.now());
+      this.transition(() => this.events.acquired(path), 'starting the singleton failed');
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (!/wrong last sequence|key exists|exists/i.test(msg)) this.log.debug({ path, err: msg }, 'lease attempt failed');
+    }
+  }
+
+  private transition(op: () => Promise<void>, what: string): void {
+    this.transitions = this.transitions.then(op).catch((e) => this.log.error({ err: (e as Error).message }, what));
+  }
+
+  /** Resolves when the singletons have started or stopped as the leases say (tests, start-up). */
+  settled(): Promise<void> {
+    return this.transitions;
+  }
+
+  /** Hands back every lease this process holds (a graceful stop: the next holder need not wait for the TTL). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    const kv = this.kv;
+    if (!kv) return;
+    for (const [path, h] of this.held) {
+      await kv.delete(leaseKey(path), { previousSeq: h.revision }).catch(() => {});
+    }
+    this.held.clear();
+  }
+}
