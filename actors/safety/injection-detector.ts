@@ -7,6 +7,7 @@
  * All patterns use bounded gaps, so matching is linear in the input.
  */
 import { classify, shippedModel, CHUNK_CHARS, type ClassifierModel } from './injection-classifier.js';
+import { LiteralMatcher } from './literal-matcher.js';
 
 export interface InjectionSpan { family: string; start: number; end: number }
 export interface InjectionResult { score: number; families: string[]; spans: InjectionSpan[] }
@@ -88,8 +89,11 @@ export const FAMILIES: Family[] = [
   ] },
 ];
 
-/** Combined trigger regex: longest first; each trigger maps to the families of itself and its prefixes. */
-function buildTriggers(): { re: RegExp; families: Map<string, number[]> } {
+/**
+ * Every trigger in one case-insensitive Aho–Corasick pass; at one position the longest trigger decides
+ * (its families include those of its prefixes), as the former longest-first alternation did.
+ */
+function buildTriggers(): { matcher: LiteralMatcher; families: number[][] } {
   const byTrigger = new Map<string, Set<number>>();
   FAMILIES.forEach((f, i) => {
     for (const t of f.triggers) {
@@ -98,14 +102,13 @@ function buildTriggers(): { re: RegExp; families: Map<string, number[]> } {
       byTrigger.get(k)!.add(i);
     }
   });
-  const all = [...byTrigger.keys()].sort((a, b) => b.length - a.length);
-  const families = new Map<string, number[]>();
-  for (const t of all) {
+  const all = [...byTrigger.keys()];
+  const families = all.map((t) => {
     const set = new Set<number>();
     for (const other of all) if (t.startsWith(other)) for (const i of byTrigger.get(other)!) set.add(i);
-    families.set(t, [...set]);
-  }
-  return { re: new RegExp(all.map((t) => t.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'gi'), families };
+    return [...set];
+  });
+  return { matcher: new LiteralMatcher(all), families };
 }
 const TRIGGERS = buildTriggers();
 const EXTRACTION_VERB_RE = /\b(?:output|repeat|print|show|reveal|display|tell|give|see|encode|decode|complete|continue|relay|recite|dump|leak|disclose|share|copy|paste|write out|console\.log|echo|translate)\b/i;
@@ -263,17 +266,19 @@ export class InjectionDetector {
 
   /** One pass of the trigger regex; per family, merged windows [trigger - BEFORE, trigger + AFTER) starting at a line start when one is near. */
   private collectWindows(seg: string, off: number, windows: Array<Array<[number, number]>>): void {
-    const re = TRIGGERS.re;
-    re.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(seg)) !== null) {
-      const at = m.index;
-      re.lastIndex = at + 1;
-      const fams = TRIGGERS.families.get(m[0].toLowerCase());
-      if (!fams) continue;
+    const found = TRIGGERS.matcher.findAll(seg);
+    let prev = -1;
+    for (let i = 0; i < found.count; i++) {
+      const at = found.starts[i];
+      // Hits at one position come longest first: the longest trigger there decides.
+      if (at === prev) continue;
+      prev = at;
+      const li = found.lits[i];
+      const trig = TRIGGERS.matcher.literals[li];
+      const fams = TRIGGERS.families[li];
       // Triggers are word starts ("ignor" in "ignored", not "said" for "ai"); short ones whole words.
       if (at > 0 && isWordChar(seg.charCodeAt(at - 1)) && isWordChar(seg.charCodeAt(at))) continue;
-      if (m[0].length <= 3 && isWordChar(m[0].charCodeAt(m[0].length - 1)) && isWordChar(seg.charCodeAt(at + m[0].length))) continue;
+      if (trig.length <= 3 && isWordChar(trig.charCodeAt(trig.length - 1)) && isWordChar(seg.charCodeAt(at + trig.length))) continue;
       let start = Math.max(0, at - BEFORE);
       if (start > 0) {
         // Look back at most BEFORE characters for a line start: an unbounded lastIndexOf on a text
@@ -283,7 +288,7 @@ export class InjectionDetector {
         while (nl > floor && seg.charCodeAt(nl) !== 10) nl--;
         if (seg.charCodeAt(nl) === 10) start = nl + 1;
       }
-      const end = Math.min(seg.length, at + m[0].length + AFTER);
+      const end = Math.min(seg.length, at + trig.length + AFTER);
       for (const fi of fams) {
         const list = windows[fi];
         const last = list[list.length - 1];

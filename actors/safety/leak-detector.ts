@@ -9,6 +9,7 @@
 import { createHmac } from 'node:crypto';
 import { FORMAT_RULES, type FormatRule, type Severity } from './leak-rules.js';
 import { shannonEntropy, luhnValid, ibanValid } from './entropy.js';
+import { LiteralMatcher } from './literal-matcher.js';
 
 export type { Severity } from './leak-rules.js';
 export type LeakCategory = 'secret' | 'pii';
@@ -398,11 +399,11 @@ const WORD_CHAR = /[A-Za-z0-9_]/;
 type AnchorHandler = FormatRule | 'generic' | 'header' | 'url' | 'cli' | 'mysql' | 'pem' | 'k8s';
 
 /**
- * One combined, case-insensitive alternation of every anchor, longest first. The regex reports the
- * longest anchor at a position; every shorter anchor matching there is a prefix of it, so each anchor
- * maps to its own handlers plus those of its prefixes.
+ * Every anchor in one case-insensitive Aho–Corasick pass (LiteralMatcher). At one position the
+ * anchors are visited longest first, each with its own handlers — the order the former combined
+ * longest-first alternation (which reported the longest anchor and ran its prefixes' handlers) gave.
  */
-function buildAnchors(): { re: RegExp; handlers: Map<string, Array<[string, AnchorHandler]>>; fullScan: FormatRule[] } {
+function buildAnchors(): { matcher: LiteralMatcher; handlers: Array<AnchorHandler[]>; fullScan: FormatRule[] } {
   const map = new Map<string, AnchorHandler[]>();
   const add = (anchor: string, h: AnchorHandler) => {
     const k = anchor.toLowerCase();
@@ -423,17 +424,10 @@ function buildAnchors(): { re: RegExp; handlers: Map<string, Array<[string, Anch
   add('private key', 'pem');
   add('putty-user-key-file', 'pem');
   add('kind', 'k8s');
-  const anchors = [...map.keys()].sort((a, b) => b.length - a.length);
-  const handlers = new Map<string, Array<[string, AnchorHandler]>>();
-  for (const a of anchors) {
-    const list: Array<[string, AnchorHandler]> = [];
-    for (const other of anchors) if (a.startsWith(other)) for (const h of map.get(other)!) list.push([other, h]);
-    handlers.set(a, list);
-  }
-  const alts = anchors.map((a) => a.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
-  return { re: new RegExp(alts.join('|'), 'gi'), handlers, fullScan };
+  const anchors = [...map.keys()];
+  return { matcher: new LiteralMatcher(anchors), handlers: anchors.map((a) => map.get(a)!), fullScan };
 }
-const { re: ANCHOR_RE, handlers: ANCHOR_HANDLERS, fullScan: FULL_SCAN_RULES } = buildAnchors();
+const { matcher: ANCHORS, handlers: ANCHOR_HANDLERS, fullScan: FULL_SCAN_RULES } = buildAnchors();
 const STARTS_AT_MATCH = new WeakMap<FormatRule, boolean>();
 /** True when the captured secret always begins where the match begins (group 0, or a leading capture group). */
 function startsAtMatch(rule: FormatRule): boolean {
@@ -465,14 +459,11 @@ export class LeakDetector {
     const lastEnd = { v: -1 };
     let pem = false;
     let k8s = false;
-    ANCHOR_RE.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = ANCHOR_RE.exec(text)) !== null) {
-      const at = m.index;
-      ANCHOR_RE.lastIndex = at + 1; // anchors may overlap (`api-key` contains `key`)
-      const list = ANCHOR_HANDLERS.get(m[0].toLowerCase());
-      if (!list) continue;
-      for (const [anchor, h] of list) {
+    const found = ANCHORS.findAll(text);
+    for (let i = 0; i < found.count; i++) {
+      const at = found.starts[i];
+      const anchor = ANCHORS.literals[found.lits[i]];
+      for (const h of ANCHOR_HANDLERS[found.lits[i]]) {
         if (typeof h !== 'string') this.formatAt(h, text, at, hits);
         else if (h === 'generic') genericAt(text, at, anchor, hits, lastEnd);
         else if (h === 'header') authHeaderAt(text, at, anchor, hits);
