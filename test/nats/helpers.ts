@@ -55,7 +55,7 @@ export function nodeWorld(name: string, natsUrl: string, o: NodeOptions): World 
       `  system_actors: [${o.actors.join(', ')}]`,
       ...(o.agent === false ? ['  actors: {agent: {enabled: false}}'] : []),
       'embedder: {embedding_provider: none}',
-      'scheduler: {webhook: {port: 0}, heartbeat: {enabled: false}}',
+      'scheduler: {heartbeat: {enabled: false}}',
       o.extra ?? '',
     ].join('\n') + '\n',
   );
