@@ -5,7 +5,7 @@
  * SharedArrayBuffer until the answer is written there.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runSandboxed, type SandboxSpec } from './sandbox.js';
+import { MemoryPool, importsMemory, runSandboxed, type SandboxSpec } from './sandbox.js';
 
 export interface RunnerRunMsg {
   t: 'run';
@@ -23,6 +23,7 @@ const ctl = new Int32Array(sab, 0, 2);
 const data = new Uint8Array(sab, 8);
 const modules = new Map<string, WebAssembly.Module>();
 const MAX_MODULES = 64;
+const memories = new MemoryPool(MAX_MODULES);
 
 function httpBridge(id: number, timeoutMs: number): (req: Uint8Array) => Uint8Array {
   return (req) => {
@@ -45,7 +46,10 @@ port.on('message', (m: RunnerRunMsg) => {
     port.postMessage({ t: 'done', id: m.id, missing: true });
     return;
   }
-  const outcome = runSandboxed({ ...m.spec, module, ...(m.network ? { http: httpBridge(m.id, m.httpTimeoutMs) } : {}) });
+  const pages = importsMemory(module) ? m.spec.memoryPages : undefined;
+  const memory = pages ? memories.take(m.key, pages) : undefined;
+  const outcome = runSandboxed({ ...m.spec, module, ...(memory ? { memory } : {}), ...(m.network ? { http: httpBridge(m.id, m.httpTimeoutMs) } : {}) });
+  if (memory && pages) memories.give(m.key, memory, pages);
   port.postMessage({ t: 'done', id: m.id, outcome });
 });
 port.postMessage({ t: 'ready' });

@@ -28,6 +28,54 @@ export interface SandboxSpec {
   memoryCapBytes?: number;
   /** Tests: keep the instance's memory for inspection. */
   keepMemory?: boolean;
+  /** Limits of the memory a module rewritten with `importMemory` imports (pages). */
+  memoryPages?: { initial: number; maximum: number };
+  /**
+   * The memory to lend such a module: zeroed, exactly `memoryPages.initial` pages (a runner's pool,
+   * see takeMemory/returnMemory); absent = a fresh one.
+   */
+  memory?: WebAssembly.Memory;
+}
+
+/** Whether the (rewritten) module imports its memory from the runner. */
+export function importsMemory(module: WebAssembly.Module): boolean {
+  return importsOf(module).some((i) => i.kind === 'memory');
+}
+
+const importsCache = new WeakMap<WebAssembly.Module, WebAssembly.ModuleImportDescriptor[]>();
+function importsOf(module: WebAssembly.Module): WebAssembly.ModuleImportDescriptor[] {
+  let list = importsCache.get(module);
+  if (!list) importsCache.set(module, (list = WebAssembly.Module.imports(module)));
+  return list;
+}
+
+/**
+ * Memories kept between calls of one module (keyed by the caller): allocating a wasm memory costs
+ * a large virtual reservation and GC pressure per call. One is only reused when it did not grow,
+ * and is zeroed before it is kept, so nothing of one call is visible to the next.
+ */
+export class MemoryPool {
+  static readonly KEEP_BYTES = 1 << 20;
+  private readonly free = new Map<string, WebAssembly.Memory>();
+  constructor(private readonly maxKeys = 64) {}
+
+  take(key: string, pages: { initial: number; maximum: number }): WebAssembly.Memory {
+    const m = this.free.get(key);
+    if (m) {
+      this.free.delete(key);
+      return m;
+    }
+    return new WebAssembly.Memory({ initial: pages.initial, maximum: pages.maximum });
+  }
+
+  give(key: string, m: WebAssembly.Memory, pages: { initial: number }): void {
+    // A memory that grew a little is kept (a module may start with more than it declared, within its
+    // maximum); a large one is let go so an idle runner does not hold it.
+    if (m.buffer.byteLength > Math.max(pages.initial * 65536, MemoryPool.KEEP_BYTES)) return;
+    new Uint8Array(m.buffer).fill(0);
+    if (this.free.size >= this.maxKeys) this.free.delete(this.free.keys().next().value!);
+    this.free.set(key, m);
+  }
 }
 
 export interface SandboxOutcome {
@@ -74,9 +122,10 @@ function muteWasiWarning(): void {
 /** Imports a module needs that the runner does not offer (checked before instantiation). */
 export function unsupportedImports(module: WebAssembly.Module, wasiNames: Set<string>): string[] {
   const bad: string[] = [];
-  for (const imp of WebAssembly.Module.imports(module)) {
+  for (const imp of importsOf(module)) {
     const ok = (imp.module === 'wasi_snapshot_preview1' && imp.kind === 'function' && wasiNames.has(imp.name))
-      || (imp.module === HOST_MODULE && imp.kind === 'function' && HOST_FUNCTIONS.has(imp.name));
+      || (imp.module === HOST_MODULE && imp.kind === 'function' && HOST_FUNCTIONS.has(imp.name))
+      || (imp.module === HOST_MODULE && imp.kind === 'memory' && imp.name === 'memory');
     if (!ok) bad.push(`${imp.module}.${imp.name} (${imp.kind})`);
   }
   return bad;
@@ -286,7 +335,12 @@ export function runSandboxed(spec: SandboxSpec): SandboxOutcome {
   let exitCode: number | undefined;
   let failure: { code: SandboxOutcome['code']; message: string } | undefined;
   try {
-    instance = new WebAssembly.Instance(spec.module, { wasi_snapshot_preview1: imports, [HOST_MODULE]: host });
+    let lent: WebAssembly.Memory | undefined;
+    if (importsMemory(spec.module)) {
+      if (!spec.memoryPages) throw new WebAssembly.LinkError('the module imports its memory but the runner was given no memory limits');
+      lent = spec.memory ?? new WebAssembly.Memory({ initial: spec.memoryPages.initial, maximum: spec.memoryPages.maximum });
+    }
+    instance = new WebAssembly.Instance(spec.module, { wasi_snapshot_preview1: imports, [HOST_MODULE]: lent ? { ...host, memory: lent } : host });
     memory = instance.exports.memory as WebAssembly.Memory;
     (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value = BigInt(Math.floor(spec.fuel));
     (instance.exports[START_EXPORT] as (() => void) | undefined)?.();

@@ -246,7 +246,8 @@ export class ToolService {
     if (!c) {
       let rewritten;
       try {
-        rewritten = rewriteModule(mod.bytes, { fuel: limits.fuel, maxPages });
+        // The runner lends the module a pooled memory per call (sandbox.ts MemoryPool).
+        rewritten = rewriteModule(mod.bytes, { fuel: limits.fuel, maxPages, importMemory: true });
       } catch (e) {
         if (e instanceof WasmRewriteError) throw new ToolFailure(e.code, `${m.name}: ${e.message}`);
         throw e;
@@ -267,12 +268,12 @@ export class ToolService {
   }
 
   /** Verified, rewritten and compiled module of a tool (tests and the bench drive the pool with it). */
-  async prepare(target: { name?: string; manifest?: string }): Promise<{ key: string; module: WebAssembly.Module; manifest: ToolManifest; limits: ToolLimits }> {
+  async prepare(target: { name?: string; manifest?: string }): Promise<{ key: string; module: WebAssembly.Module; manifest: ToolManifest; limits: ToolLimits; memoryPages: { initial: number; maximum: number } }> {
     const r = await this.resolve(target);
     this.checkPin(r);
     const limits = effectiveLimits(r.loaded.manifest, this.o.config);
     const c = this.compile(r.loaded.manifest, this.verifyModule(r), limits);
-    return { key: c.key, module: c.module, manifest: r.loaded.manifest, limits };
+    return { key: c.key, module: c.module, manifest: r.loaded.manifest, limits, memoryPages: { initial: c.initialPages, maximum: c.maxPages } };
   }
 
   compiledCount(): number {
@@ -333,6 +334,7 @@ export class ToolService {
         spec: {
           name: m.name, stdin: new TextEncoder().encode(JSON.stringify(args)), env: m.env, preopens: this.preopens(m, this.workspaceFor(req)),
           fuel: limits.fuel, outputBytes: limits.output_bytes, logBytes: this.o.config.log_bytes, memoryCapBytes: c.maxPages * PAGE_BYTES,
+          memoryPages: { initial: c.initialPages, maximum: c.maxPages },
         },
       });
       const secrets = m.secrets.map((s) => ({ name: s.name, value: env[s.name] ?? '' }));

@@ -26,6 +26,8 @@ export const OOM_EXPORT = '__rc_oom';
 /** A start section becomes this export, called by the runner once the fuel is set (a trap in a start section would leave no instance to read the fuel from). */
 export const START_EXPORT = '__rc_start';
 export const PAGE_BYTES = 65536;
+/** Where a rewritten module with `importMemory` expects its memory. */
+export const MEMORY_IMPORT = { module: 'rustyclaw', name: 'memory' } as const;
 
 export interface RewriteOptions {
   /** Initial fuel (also covers a start function, which runs during instantiation). */
@@ -34,6 +36,11 @@ export interface RewriteOptions {
   maxPages: number;
   /** false: leave out the fuel charges (the bench's baseline for the metering overhead). */
   meter?: boolean;
+  /**
+   * The module's memory becomes an import (`rustyclaw.memory`, same limits), so a runner can hand
+   * each call a zeroed memory it keeps instead of allocating (and later collecting) a fresh one.
+   */
+  importMemory?: boolean;
 }
 
 export interface RewriteResult {
@@ -340,7 +347,9 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
   };
   replaced.set(1, withCount(typeSec, 1, [0x60, 1, 0x7f, 1, 0x7f]));
   replaced.set(3, withCount(funcSec, 1, uleb(growType)));
-  replaced.set(5, newMem);
+  // Memory index 0 either way: imported memories precede defined ones in the index space.
+  if (opts.importMemory) replaced.set(2, withCount(impSec, 1, [...str(MEMORY_IMPORT.module), ...str(MEMORY_IMPORT.name), 0x02, ...newMem.slice(1)]));
+  else replaced.set(5, newMem);
   replaced.set(6, withCount(globSec, 2, newGlobals));
   replaced.set(7, withCount(expSec, extraExports, newExports));
   replaced.set(10, [...uleb(bodies + 1), ...code]);
@@ -357,6 +366,7 @@ export function rewriteModule(bytes: Uint8Array, opts: RewriteOptions): RewriteR
   };
   for (const s of sections) {
     if (s.id === 8) continue; // became START_EXPORT
+    if (s.id === 5 && opts.importMemory) continue; // became an import
     if (s.id !== 0) emitMissingBefore(s.id);
     if (replaced.has(s.id)) emit(s.id, replaced.get(s.id)!);
     else {

@@ -58,7 +58,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   await svc.start();
   try {
     const p = await svc.prepare({ name: 'json' });
-    const spec = { name: 'json', stdin: new TextEncoder().encode(JSON.stringify(ARGS)), env: {}, preopens: [], fuel: p.limits.fuel, outputBytes: p.limits.output_bytes, logBytes: 4096 };
+    const spec = { name: 'json', stdin: new TextEncoder().encode(JSON.stringify(ARGS)), env: {}, preopens: [], fuel: p.limits.fuel, outputBytes: p.limits.output_bytes, logBytes: 4096, memoryPages: p.memoryPages };
     const call = (key: string) => svc.pool.run({ key, module: p.module, spec, timeoutMs: 10_000 });
     // Warm-up: JIT of the host paths, the runner's first instantiation.
     for (let i = 0; i < 20; i++) await call(p.key);

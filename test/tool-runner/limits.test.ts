@@ -170,3 +170,29 @@ test('hostile arguments: a huge argument object and one endless token reach the 
   assert.equal(d.ok, false);
   assert.match(d.log ?? d.message ?? '', /nested too deeply|invalid JSON/);
 });
+
+test('a call never sees the memory of the call before it (runners reuse zeroed memories)', async () => {
+  // Reports whether byte 1000 is already set, then sets it (and grows memory when asked to).
+  const snoop = (grow: boolean) => `(module ${PRE()}
+    (data (i32.const 64) "cleandirty")
+    (func (export "_start")
+      ${grow ? '(drop (memory.grow (i32.const 3)))' : ''}
+      (i32.store (i32.const 0) (select (i32.const 69) (i32.const 64) (i32.load8_u (i32.const 1000))))
+      (i32.store (i32.const 4) (i32.const 5))
+      (i32.store8 (i32.const 1000) (i32.const 171))
+      ${grow ? '(i32.store (i32.const 200000) (i32.const 171))' : ''}
+      (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
+  const bytes = await wat(snoop(false));
+  const manifest = await writeTool(dir, 'snoop', bytes);
+  for (let i = 0; i < 3; i++) {
+    const r = await svc.run({ manifest, args: {} });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(r.output, 'clean', `call ${i}`);
+  }
+  // A call that grew its memory: its memory is not kept; the next call still starts clean.
+  const grower = await writeTool(dir, 'snoopgrow', await wat(snoop(true).replace('(memory (export "memory") 1)', '(memory (export "memory") 2)')));
+  for (const m of [grower, grower, manifest]) {
+    const r = await svc.run({ manifest: m, args: {} });
+    assert.equal(r.output, 'clean', JSON.stringify(r));
+  }
+});

@@ -89,7 +89,7 @@ test('the secret is never in module memory (scanned after the call)', async () =
   const http = makeHttpHost({ manifest: p.manifest, config: { allowed_cidrs: ['127.0.0.1/32'], allowed_hosts: [], request_timeout_ms: 5000, max_response_bytes: 1 << 20 }, env });
   const o = await trusted.svc.pool.run({
     key: p.key, module: p.module, timeoutMs: 10_000, http,
-    spec: { name: 'gh2', stdin: new TextEncoder().encode(JSON.stringify({ url: url('/scan') })), env: {}, preopens: [], fuel: 1e8, outputBytes: 1e6, logBytes: 4096, keepMemory: true },
+    spec: { name: 'gh2', stdin: new TextEncoder().encode(JSON.stringify({ url: url('/scan') })), env: {}, preopens: [], fuel: 1e8, outputBytes: 1e6, logBytes: 4096, keepMemory: true, memoryPages: p.memoryPages },
   });
   assert.equal(o.ok, true, JSON.stringify(o));
   assert.equal(seen.at(-1)!.authorization, `Bearer ${TOKEN}`);
