@@ -8,6 +8,8 @@
  *   rustyclaw.run_ms_p50    — the whole `tool.run` path minus messaging: manifest and module BLAKE3
  *                             re-verified, arguments checked, pool call (no safety pass)
  *   node_child.ms_p50       — baseline: spawning `node` doing the same work (read JSON on stdin, path, print)
+ *   wasmer.ms_p50           — baseline: the same module and stdin through @wasmer/sdk's sandbox (set up
+ *                             once: wasmer.setup_ms), i.e. the runtime this one was chosen over
  *   fuel.overhead_ratio     — metered / unmetered run time of a compute-bound tool (json over ~1 MB)
  *   fuel.tight_loop_ratio   — the same for a 3-instruction loop (the worst case)
  *   limits.timeout_replaced_ms — deadline → replacement runner ready (median of several timeouts;
@@ -83,6 +85,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     }
     const child: number[] = [];
     const childRuns = Math.max(10, Math.round(n / 10));
+    const info0 = (await svc.list()).find((t) => t.name === 'json')!;
     for (let i = 0; i < childRuns; i++) child.push(await nodeChild(JSON.stringify(ARGS)));
 
     // Fuel overhead, in this thread: the same module with and without the charges.
@@ -122,6 +125,24 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       replaced.push(svc.pool.lastReplacementMs ?? NaN);
       await svc.pool.whenSpareReady(); // the figure is the replacement, not a thread start
     }
+    // @wasmer/sdk, the alternative runtime named for this (docs/decisions.md): the same module and
+    // stdin through its sandbox API, set up once (package loaded, sandbox created), then timed per call.
+    const wasmerBytes = readFileSync(path.join(path.dirname(info0.manifest), p.manifest.module));
+    const { Wasmer } = await import('@wasmer/sdk/node');
+    const tw0 = performance.now();
+    const wasmer = new Wasmer();
+    const wpkg = await wasmer.packages.load(new Uint8Array(wasmerBytes));
+    const sandbox = await wasmer.sandboxes.create({ packages: [wpkg] });
+    const wasmerSetup = performance.now() - tw0;
+    const wasmerRuns: number[] = [];
+    const expected = (await svc.pool.run({ key: p.key, module: p.module, spec, timeoutMs: 10_000 })).output;
+    for (let i = 0; i < Math.max(10, Math.round(n / 10)); i++) {
+      const t0 = performance.now();
+      const o = await sandbox.command(wpkg, []).run({ stdin: JSON.stringify(ARGS), timeoutMs: 10_000 });
+      wasmerRuns.push(performance.now() - t0);
+      if (o.text() !== expected) throw new Error(`wasmer: different output ${JSON.stringify(o.text())}`);
+    }
+    await (sandbox as { close?: () => Promise<void> }).close?.();
     const childP50 = median(child);
     return {
       results: {
@@ -132,6 +153,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
           cold_vs_node_child: round(median(cold) / childP50, 4),
         },
         node_child: { ms_p50: round(childP50, 2) },
+        wasmer: { ms_p50: round(median(wasmerRuns), 2), setup_ms: round(wasmerSetup, 1) },
         fuel: { overhead_ratio: round(overhead, 3), tight_loop_ratio: round(tightRatio, 3) },
         limits: { timeout_replaced_ms: round(median(replaced), 2) },
       },
