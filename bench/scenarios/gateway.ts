@@ -101,7 +101,8 @@ function postJson(url: string, token: string, body: unknown, onData?: (chunk: st
 }
 
 export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
-  const seconds = opts.quick ? 2 : 5;
+  const seconds = opts.quick ? 2 : 4;
+  const rounds = opts.quick ? 2 : 3;
   const turns = opts.quick ? 20 : 60;
   const streams = opts.quick ? 5 : 15;
   const { startLlmServer } = (await import(new URL('../../test/support/llm-servers.js', import.meta.url).href)) as LlmModule;
@@ -113,8 +114,15 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     // Warm-up: JIT, connections, the first provider request.
     await load(hello.url, 1);
     await load(`${svc.http}/v1/models`, 1, { authorization: `Bearer ${svc.token}` });
-    const helloRps = await load(hello.url, seconds);
-    const gwRps = await load(`${svc.http}/v1/models`, seconds, { authorization: `Bearer ${svc.token}` });
+    // Alternating rounds, medians: a shared machine's load drifts between two back-to-back runs.
+    const helloRuns: number[] = [];
+    const gwRuns: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      helloRuns.push(await load(hello.url, seconds));
+      gwRuns.push(await load(`${svc.http}/v1/models`, seconds, { authorization: `Bearer ${svc.token}` }));
+    }
+    const helloRps = median(helloRuns);
+    const gwRps = median(gwRuns);
 
     const chatUrl = `${svc.http}/v1/chat/completions`;
     const messages = (i: number) => [{ role: 'user' as const, content: `bench turn ${i}` }];
@@ -158,7 +166,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       },
       ratios: { rps_vs_fastify_hello: round(gwRps / helloRps, 3) },
       notes: [
-        `rps: GET /v1/models with a bearer token vs a bare fastify GET /, autocannon 16 connections, ${seconds} s each, both servers in child processes`,
+        `rps: GET /v1/models with a bearer token vs a bare fastify GET /, autocannon 16 connections, ${rounds} alternating rounds of ${seconds} s, medians (rustyclaw ${gwRuns.map((x) => round(x)).join(', ')}; fastify ${helloRuns.map((x) => round(x)).join(', ')}), both servers in child processes`,
         `chat: ${turns} sequential non-streaming turns each way (HTTP p50 ${round(median(viaHttp), 3)} ms, rustyclaw/client agent.complete p50 ${round(median(viaClient), 3)} ms)`,
         `sse: ${lat.length} tokens over ${streams} streams, LLM socket write → SSE client read (p50 ${round(median(lat), 3)} ms); includes the LLM → router hop`,
       ],
