@@ -3,7 +3,7 @@
  * across providers; the provider's own usage is what gets billed). Counts are cached per text so
  * a growing history is counted incrementally: only the newly added turn costs anything.
  */
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../../src/lib/token-count.js';
 import type { ChatMessage, ToolSpec } from '../../protocol/provider.js';
 
 /** Role markers and separators each message costs in chat formats. */

@@ -3,7 +3,7 @@
  * accounts usage to the provider that actually served. The actor (index.ts) is a thin shell.
  */
 import { randomUUID } from 'node:crypto';
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../../src/lib/token-count.js';
 import type { Logger } from 'pino';
 import type { ActorStore } from '../../src/kernel/actor.js';
 import type { ChatRequest, ChatResult, UsageRequest, UsageReply } from '../../protocol/provider.js';

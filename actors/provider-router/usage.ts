@@ -3,7 +3,7 @@
  * has one, else they are counted locally (gpt-tokenizer, o200k). Aggregates are kept per day ×
  * provider × model × agent × purpose, so `provider.usage` stays cheap however many requests ran.
  */
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../../src/lib/token-count.js';
 import type { ActorStore } from '../../src/kernel/actor.js';
 import type { ChatMessage, UsageGroupKey, UsageReply, UsageRow } from '../../protocol/provider.js';
 

@@ -8,8 +8,10 @@ import { startSystem, type ActorSystem } from '../../src/kernel/index.js';
 import { register as registerJob } from '../../src/cli/commands/job.js';
 import { register as registerRoutine, specFromFlags, specsFromYaml } from '../../src/cli/commands/routine.js';
 import { tempDir } from './helpers.js';
+import { startGateway, type Gateway } from '../../src/gateway/server.js';
 
 let sys: ActorSystem;
+let gateway: Gateway;
 let dir: string;
 let cleanup: () => void;
 
@@ -23,8 +25,11 @@ before(async () => {
       children: [{ kind: 'worker', id: 'system/scheduler', actors: [{ path: 'system/scheduler', module: 'scheduler', config: { heartbeat: { enabled: false } } }] }],
     },
   });
+  // Webhooks are received by the gateway; routine.create prints its URL.
+  gateway = await startGateway({ sys, config: { ...sys.config, endpoint: { ...sys.config.endpoint, enabled: true, host: '127.0.0.1', port: 0 } }, token: 'cli-token', log: sys.log });
 });
 after(async () => {
+  await gateway?.stop();
   await sys.stop();
   cleanup();
 });

@@ -60,6 +60,8 @@ export interface RecordedRequest {
   closed_early?: boolean;
   /** Text pieces written before the response ended or the client went away. */
   pieces_sent?: number;
+  /** When each text piece was handed to the socket (same clock as `at`), for latency benches. */
+  piece_at?: number[];
 }
 
 export type Responder = (req: RecordedRequest) => Behaviour | undefined;
@@ -325,10 +327,12 @@ export async function startLlmServer(kind: WireKind, init: { script?: Behaviour[
     if (reply.first_delay_ms) await sleep(reply.first_delay_ms);
     let first = true;
     rec.pieces_sent = 0;
+    rec.piece_at = [];
     for (const p of pieces(reply.text ?? '', size)) {
       if (!first && reply.chunk_delay_ms) await sleep(reply.chunk_delay_ms);
       first = false;
       if (res.destroyed) return;
+      rec.piece_at.push(now());
       await write(f.text(p));
       rec.pieces_sent++;
     }

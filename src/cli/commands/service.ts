@@ -1,29 +1,16 @@
 /** `rustyclaw start | status | stop`: run the service and look at it. */
 import type { Command } from 'commander';
 import { globalOverrides, type CliRuntime, type GlobalOptions } from '../runtime.js';
-import { startService, pidAlive, type Service } from '../../service.js';
+import { startService, pidAlive } from '../../service.js';
 import { connect } from '../../client/index.js';
 import { table } from '../table.js';
-import { loadConfig, configOrigin, type RootConfig } from '../../config/load.js';
+import { loadConfig, configOrigin } from '../../config/load.js';
 import { createCliLogger, type LogFormat } from '../logger.js';
 import { announce, findService, NoServiceError } from '../discovery.js';
 import { snapshotEnv } from '../service-env.js';
 import { capabilities } from '../capability.js';
 import type { BuiltinMessages } from '../../../protocol/index.js';
 import type { StatsReply as SafetyStats } from '../../../protocol/safety.js';
-
-/**
- * Subsystems that must be up before the ready line: an enabled endpoint that could not open would
- * otherwise leave a service that prints "ready" while its users cannot reach it.
- */
-async function readinessProblems(svc: Service, config: RootConfig): Promise<string[]> {
-  const st = await svc.sys.status();
-  if (!st.actors.some((a) => a.path === 'system/scheduler')) return [];
-  const stats = await svc.sys.ask('system/scheduler', 'scheduler.stats', {}, { timeoutMs: 10_000 }).catch(() => null);
-  if (!stats?.webhook_error) return [];
-  const port = (config.scheduler as { webhook?: { port?: number } } | undefined)?.webhook?.port;
-  return [`the scheduler's webhook endpoint ${stats.webhook_error}; set scheduler.webhook.port (0 = any free port, now ${port}) or scheduler.webhook.enabled: false`];
-}
 
 export function register(program: Command, rt: CliRuntime): void {
   program
@@ -51,11 +38,6 @@ export function register(program: Command, rt: CliRuntime): void {
       const log = createCliLogger(config.log.level, { file: config.log.file, format: config.log.format as LogFormat });
       const runInfo = { data_dir: config.data_dir, started_at: new Date().toISOString(), config_file: configOrigin(config).file, env: snapshotEnv(config) };
       const svc = await rt.waiting!.on('the service to start', startService(config, { log, runInfo }));
-      const problems = await rt.waiting!.on('the subsystems to report ready', readinessProblems(svc, config));
-      if (problems.length) {
-        await svc.stop();
-        throw new Error(`not starting: ${problems.join('; ')}`);
-      }
       const unannounce = announce(config.data_dir);
       const st = await svc.sys.status();
       process.stdout.write(

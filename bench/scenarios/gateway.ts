@@ -1,0 +1,182 @@
+/**
+ * `gateway`: the HTTP gateway of the real service (`rustyclaw start` in a child process, rate limits
+ * off) against a bare fastify hello-world (another child process), same run, autocannon as the load
+ * generator in this process. A loopback LLM (OpenAI wire format) serves the agent.
+ *
+ *  - rps: `GET /v1/models` (auth, gate, JSON) vs fastify's `GET /` → {hello: 'world'};
+ *  - chat_overhead_ms_p50: sequential non-streaming `POST /v1/chat/completions` minus the same
+ *    stateless turn asked through `rustyclaw/client` (`agent.complete` over the WebSocket), medians;
+ *  - sse_token_ms_p99: from the loopback LLM handing a token to its socket to the SSE client reading
+ *    the delta (an upper bound of router → SSE client: it includes the LLM → router hop).
+ *
+ * `--json`: {"results": {"rustyclaw": {rps, chat_overhead_ms_p50, sse_token_ms_p99}, "fastify_hello": {rps}}}
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { connect } from '../../src/client/index.js';
+import { median, percentile, round } from '../lib/stats.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const now = () => performance.timeOrigin + performance.now();
+
+interface LlmModule {
+  startLlmServer(kind: 'openai'): Promise<{ url: string; requests: Array<{ piece_at?: number[] }>; script: unknown[]; close(): Promise<void> }>;
+}
+
+function waitLine(child: ChildProcess, re: RegExp, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = re.exec(out);
+      if (m) resolve(m[0]);
+    });
+    child.once('exit', (c) => reject(new Error(`${what} exited ${c}: ${out}`)));
+  });
+}
+
+async function fastifyHello(): Promise<{ child: ChildProcess; url: string }> {
+  const src = "import Fastify from 'fastify'; const app = Fastify({ logger: false }); app.get('/', async () => ({ hello: 'world' })); await app.listen({ host: '127.0.0.1', port: 0 }); console.log('listening ' + app.server.address().port);";
+  const child = spawn(process.execPath, ['--input-type=module', '-e', src], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await waitLine(child, /listening (\d+)/, 'fastify hello');
+  return { child, url: `http://127.0.0.1:${/\d+/.exec(line)![0]}/` };
+}
+
+async function service(llmUrl: string): Promise<{ child: ChildProcess; http: string; ws: string; token: string; dir: string }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rc-bench-gw-'));
+  const cfg = path.join(dir, 'rustyclaw.yaml');
+  writeFileSync(cfg, `data_dir: ${dir}/data
+endpoint:
+  port: 0
+gateway:
+  rate_limit:
+    enabled: false
+kernel:
+  liveness:
+    deadline_ms: 20000
+embedder:
+  embedding_provider: none
+scheduler:
+  heartbeat:
+    enabled: false
+agents:
+  - id: default
+    memory_k: 0
+`);
+  const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH, HOME: dir, OPENAI_BASE_URL: llmUrl, RUSTYCLAW_LOG_LEVEL: 'error' },
+  });
+  await waitLine(child, /ready in \d+ ms[^\n]*\n/, 'rustyclaw start');
+  const info = JSON.parse(readFileSync(path.join(dir, 'data', 'run', 'endpoint.json'), 'utf8')) as { url: string; http_url: string; token: string };
+  return { child, http: info.http_url, ws: info.url, token: info.token, dir };
+}
+
+async function load(url: string, seconds: number, headers: Record<string, string> = {}): Promise<number> {
+  const r = await autocannon({ url, connections: 16, pipelining: 1, duration: seconds, headers });
+  if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors under load`);
+  return r.requests.average;
+}
+
+function postJson(url: string, token: string, body: unknown, onData?: (chunk: string, at: number) => void): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        onData?.(c, now());
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
+  const seconds = opts.quick ? 2 : 4;
+  const rounds = opts.quick ? 2 : 3;
+  const turns = opts.quick ? 20 : 60;
+  const streams = opts.quick ? 5 : 15;
+  const { startLlmServer } = (await import(new URL('../../test/support/llm-servers.js', import.meta.url).href)) as LlmModule;
+  const llm = await startLlmServer('openai');
+  const hello = await fastifyHello();
+  const svc = await service(llm.url);
+  const rc = await connect({ url: svc.ws, token: svc.token });
+  try {
+    // Warm-up: JIT, connections, the first provider request.
+    await load(hello.url, 1);
+    await load(`${svc.http}/v1/models`, 1, { authorization: `Bearer ${svc.token}` });
+    // Alternating rounds, medians: a shared machine's load drifts between two back-to-back runs.
+    const helloRuns: number[] = [];
+    const gwRuns: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      helloRuns.push(await load(hello.url, seconds));
+      gwRuns.push(await load(`${svc.http}/v1/models`, seconds, { authorization: `Bearer ${svc.token}` }));
+    }
+    const helloRps = median(helloRuns);
+    const gwRps = median(gwRuns);
+
+    const chatUrl = `${svc.http}/v1/chat/completions`;
+    const messages = (i: number) => [{ role: 'user' as const, content: `bench turn ${i}` }];
+    const viaHttp: number[] = [];
+    const viaClient: number[] = [];
+    for (let i = 0; i < turns + 5; i++) {
+      // Interleaved so both see the same machine state.
+      let t0 = performance.now();
+      const r = await postJson(chatUrl, svc.token, { model: 'rustyclaw:default', messages: messages(i) });
+      const tHttp = performance.now() - t0;
+      if (r.status !== 200) throw new Error(`chat.completions answered ${r.status}: ${r.text}`);
+      t0 = performance.now();
+      await rc.ask('agents/default', 'agent.complete', { messages: messages(i), channel: 'bench' });
+      const tClient = performance.now() - t0;
+      if (i >= 5) {
+        viaHttp.push(tHttp);
+        viaClient.push(tClient);
+      }
+    }
+
+    const lat: number[] = [];
+    for (let s = 0; s < streams; s++) {
+      const pieces = 20;
+      const text = Array.from({ length: pieces }, (_, i) => `t${String(i).padStart(3, '0')} `).join('');
+      llm.script.push({ kind: 'reply', reply: { text, chunk_size: 5, chunk_delay_ms: 15 } });
+      const seen = new Map<number, number>();
+      let buf = '';
+      await postJson(chatUrl, svc.token, { model: 'rustyclaw:default', messages: messages(1000 + s), stream: true }, (chunk, at) => {
+        buf += chunk;
+        for (const m of buf.matchAll(/t(\d{3}) /g)) if (!seen.has(Number(m[1]))) seen.set(Number(m[1]), at);
+      });
+      const sent = llm.requests[llm.requests.length - 1]!.piece_at ?? [];
+      for (const [i, at] of seen) if (sent[i] !== undefined) lat.push(at - sent[i]!);
+    }
+
+    const overhead = median(viaHttp) - median(viaClient);
+    return {
+      results: {
+        rustyclaw: { rps: round(gwRps), chat_overhead_ms_p50: round(overhead, 3), sse_token_ms_p99: round(percentile(lat, 99), 3) },
+        fastify_hello: { rps: round(helloRps) },
+      },
+      ratios: { rps_vs_fastify_hello: round(gwRps / helloRps, 3) },
+      notes: [
+        `rps: GET /v1/models with a bearer token vs a bare fastify GET /, autocannon 16 connections, ${rounds} alternating rounds of ${seconds} s, medians (rustyclaw ${gwRuns.map((x) => round(x)).join(', ')}; fastify ${helloRuns.map((x) => round(x)).join(', ')}), both servers in child processes`,
+        `chat: ${turns} sequential non-streaming turns each way (HTTP p50 ${round(median(viaHttp), 3)} ms, rustyclaw/client agent.complete p50 ${round(median(viaClient), 3)} ms)`,
+        `sse: ${lat.length} tokens over ${streams} streams, LLM socket write → SSE client read (p50 ${round(median(lat), 3)} ms); includes the LLM → router hop`,
+      ],
+    };
+  } finally {
+    await rc.close();
+    svc.child.kill('SIGTERM');
+    hello.child.kill('SIGTERM');
+    await new Promise((r) => (svc.child.exitCode !== null ? r(null) : svc.child.once('exit', r)));
+    await llm.close();
+    rmSync(svc.dir, { recursive: true, force: true });
+  }
+}
