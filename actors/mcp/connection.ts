@@ -78,6 +78,7 @@ export class McpConnection {
   private generation = 0;
   private attempt = 0;
   private upSince = 0;
+  private lastTraffic = 0;
   private retryTimer?: NodeJS.Timeout;
   private pingTimer?: NodeJS.Timeout;
   private era?: PriorDiscovery;
@@ -191,7 +192,8 @@ export class McpConnection {
   }
 
   private newClient(gen: number): Client {
-    const p = this.config.protocol ?? 'auto';
+    // HTTP+SSE is a 2025-era transport: no 2026-07-28 probe on it.
+    const p = this.transportKind === 'sse' ? 'legacy' : this.config.protocol ?? 'auto';
     const mode = p === 'auto' || p === 'legacy' ? p : { pin: p };
     const client = new Client(CLIENT_INFO, {
       capabilities: {},
@@ -211,8 +213,9 @@ export class McpConnection {
         },
       },
     });
+    // Only an established connection is "lost"; a close during open() is that attempt's failure (its catch).
     client.onclose = () => {
-      if (gen === this.generation) this.lost('the connection closed (the server exited or dropped it)');
+      if (gen === this.generation && this.client === client && this.state === 'connected') this.lost('the connection closed (the server exited or dropped it)');
     };
     let errors = 0;
     let errorWindow = 0;
@@ -222,7 +225,8 @@ export class McpConnection {
         errorWindow = now;
         errors = 0;
       }
-      if (++errors <= 10) this.log.warn({ server: this.name, err: e.message }, `mcp ${this.name}: ${e.message.slice(0, 300)}`);
+      const msg = e.message.replace(/\s+/g, ' ').slice(0, 300);
+      if (++errors <= 10) this.log.warn({ server: this.name, err: msg }, `mcp ${this.name}: ${msg}`);
     };
     return client;
   }
@@ -251,6 +255,7 @@ export class McpConnection {
         // An older server without Streamable HTTP answers its POST with 4xx: try HTTP+SSE once.
         const status = (e as { code?: unknown; status?: unknown }).status ?? (e as { code?: unknown }).code;
         if (this.transportKind === 'streamable-http' && (status === 404 || status === 405 || /\b40[45]\b/.test(String((e as Error).message)))) {
+          client.onclose = undefined; // this client's close is not the connection's loss
           await client.close().catch(() => undefined);
           this.transportKind = 'sse';
           client = this.newClient(gen);
@@ -261,6 +266,16 @@ export class McpConnection {
       if (gen !== this.generation) {
         await client.close().catch(() => undefined);
         return;
+      }
+      // Liveness counts any message from the server: a flood can delay a ping's answer behind
+      // thousands of queued notifications without the server being hung.
+      const t = transport as Transport;
+      const deliver = t.onmessage;
+      if (deliver) {
+        t.onmessage = (...a: Parameters<typeof deliver>) => {
+          this.lastTraffic = Date.now();
+          deliver(...a);
+        };
       }
       if (transport instanceof StdioClientTransport && transport.pid) {
         this.pid = transport.pid;
@@ -283,13 +298,16 @@ export class McpConnection {
       for (const w of this.waiters.splice(0)) w(true);
     } catch (e) {
       if (gen !== this.generation) return;
-      const msg = e instanceof McpFailure ? e.message : `mcp ${this.name}: connect failed: ${(e as Error).message}`;
+      const msg = e instanceof McpFailure ? e.message : `mcp ${this.name}: connect failed: ${(e as Error).message.replace(/\s+/g, ' ')}`;
       this.lastError = msg.slice(0, 1000);
       this.log.warn({ server: this.name, err: this.lastError }, this.lastError);
       this.hooks.event({ event: 'error', state: 'reconnecting', message: this.lastError });
       const c = client;
       this.client = undefined;
+      if (c) c.onclose = undefined;
       await c?.close().catch(() => undefined);
+      // Callers waiting for the first connect hear now that it failed (server_unavailable with the reason).
+      for (const w of this.waiters.splice(0)) w(false);
       this.forgetPid();
       if (e instanceof McpFailure && e.code === 'invalid_config') {
         // A malformed entry never gets better by retrying.
@@ -324,6 +342,10 @@ export class McpConnection {
       return true;
     } catch (e) {
       if (gen !== this.generation) return false;
+      if (Date.now() - this.lastTraffic < this.global.ping_timeout_ms) {
+        this.schedulePing(gen); // busy, not hung: messages are still arriving
+        return true;
+      }
       // A hung child would not react to the SDK's polite close (stdin end, then SIGTERM after 2 s).
       if (this.pid) {
         try {
@@ -353,10 +375,7 @@ export class McpConnection {
     this.state = this.wanted ? 'reconnecting' : 'disconnected';
     this.hooks.event({ event: 'disconnected', state: this.state, message: this.lastError });
     if (wasUp && Date.now() - this.upSince >= STABLE_MS) this.attempt = 0;
-    if (this.wanted) {
-      this.restarts++;
-      this.scheduleRetry();
-    }
+    if (this.wanted) this.scheduleRetry();
   }
 
   private scheduleRetry(): void {
@@ -367,6 +386,7 @@ export class McpConnection {
     const base = this.attempt === 0 ? 0 : Math.min(max_ms, initial_ms * 2 ** (this.attempt - 1));
     const delay = base === 0 ? 0 : Math.round(base * (0.75 + Math.random() * 0.5));
     this.attempt++;
+    this.restarts++;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.opening ??= this.open().finally(() => (this.opening = undefined));

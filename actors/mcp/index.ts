@@ -11,6 +11,9 @@ import { McpFailure } from './failure.js';
 import { McpService } from './service.js';
 import { contentText } from './content.js';
 
+/** How long a listing waits for servers on their first connect (below the default ask timeout). */
+const SETTLE_MS = 10_000;
+
 export default defineActor({
   messages: mcpMessages,
   config: McpConfigSchema,
@@ -33,7 +36,7 @@ export default defineActor({
     return {
       handlers: {
         'mcp.list': async () => {
-          await svc.settled(config.connect_timeout_ms);
+          await svc.settled(SETTLE_MS);
           return { servers: svc.list() };
         },
         'mcp.connect': async (p) => {
@@ -53,7 +56,7 @@ export default defineActor({
         },
         'mcp.remove_server': async (p) => ({ removed: await svc.remove(p.name) }),
         'mcp.tools': async (p) => {
-          await svc.settled(config.connect_timeout_ms, p.name);
+          await svc.settled(SETTLE_MS, p.name);
           return { tools: svc.tools(p.name, p.available_only ?? false) };
         },
         'mcp.call': (p) => svc.call(p),

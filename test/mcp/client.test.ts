@@ -36,6 +36,7 @@ before(async () => {
         frozen: stdio(HOSTILE, ['--garbage-start']),
         bad: { transport: 'stdio' },
         later: { ...stdio(HOSTILE), enabled: false },
+        looping: stdio(HOSTILE, ['--crash-after-start']),
       },
     },
   };
@@ -234,4 +235,30 @@ test('a malformed entry fails alone with an error naming the field; disabled ser
   await until('the child killed with its connection', () => !alive(pid), 10_000);
   const gone = await call('later', 'echo', { text: 'x' });
   assert.equal(gone.code, 'server_unavailable');
+});
+
+test('resources and prompts of server-everything are listed and readable (text through the safety layer)', async () => {
+  const { resources } = await sys.ask<any>('system/mcp', 'mcp.resources', { name: 'every' }, { timeoutMs: 30_000 });
+  assert.ok(resources.length > 0);
+  const textual = resources.find((r: any) => /text|json|markdown/.test(r.mimeType ?? '')) ?? resources[0];
+  const { contents } = await sys.ask<any>('system/mcp', 'mcp.read_resource', { name: 'every', uri: textual.uri }, { timeoutMs: 30_000 });
+  assert.equal(contents[0].uri, textual.uri);
+  assert.ok(typeof contents[0].text === 'string' || typeof contents[0].blob_bytes === 'number');
+  const { prompts } = await sys.ask<any>('system/mcp', 'mcp.prompts', { name: 'every' }, { timeoutMs: 30_000 });
+  const simple = prompts.find((p: any) => p.arguments.every((a: any) => !a.required));
+  assert.ok(simple, prompts.map((p: any) => p.name).join(','));
+  const { messages } = await sys.ask<any>('system/mcp', 'mcp.get_prompt', { name: 'every', prompt: simple.name }, { timeoutMs: 30_000 });
+  assert.ok(messages.length > 0 && typeof messages[0].text === 'string');
+  await assert.rejects(sys.ask<any>('system/mcp', 'mcp.resources', { name: 'nope' }), (e: any) => e.code === 'unknown_server');
+});
+
+test('a server that crashes right after every start is restarted with growing backoff, alone', async () => {
+  await until('a few restarts', async () => (await status('looping')).restarts >= 3, 30_000);
+  const a = (await status('looping')).restarts;
+  await new Promise((r) => setTimeout(r, 2_000));
+  const b = (await status('looping')).restarts;
+  // reconnect.max_ms is 500 here: at most ~4 restarts per 2 s, never a tight loop.
+  assert.ok(b - a <= 6, `${b - a} restarts in 2 s`);
+  assert.match((await status('looping')).last_error!, /^mcp looping: /);
+  assert.equal((await call('every', 'echo', { message: 'unaffected' })).ok, true);
 });

@@ -219,6 +219,24 @@ test('mcp serve: the SDK client lists ask_<agent> and memory_search and asks the
   assert.ok(noCrash(err), err);
 });
 
+test('a server speaking only the older HTTP+SSE transport: the connection falls back to it', async () => {
+  const port = await freePort();
+  const sse = spawn(NODE, [EVERYTHING, 'sse'], { env: { PATH: process.env.PATH, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  sse.stderr!.on('data', (d) => (out += d));
+  try {
+    await until('server-everything listening with SSE', () => /running on port/.test(out), 30_000);
+    const x = makeWorld(`mcp:\n  servers:\n    old: {transport: http, url: "http://127.0.0.1:${port}/sse"}\n`);
+    const r = await runCli(x, ['--in-process', 'mcp', 'call', 'old', 'echo', '--args', '{"message":"via sse"}', '--json'], { cwd: x.project });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(json(r.stdout).content, 'Echo: via sse');
+    const l = await runCli(x, ['--in-process', 'mcp', 'list', '--json'], { cwd: x.project });
+    assert.equal(json(l.stdout).servers[0].transport, 'sse');
+  } finally {
+    sse.kill('SIGKILL');
+  }
+});
+
 test('the service stayed up through all of it', async () => {
   const r = await cli(['status']);
   assert.equal(r.code, 0, r.stderr);
