@@ -17,13 +17,16 @@ import type { ActorStore } from '../../src/kernel/actor.js';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** KV keys allow `[-/_=.A-Za-z0-9]`: anything else (and `=`) is written `=XX`. */
+/** KV keys allow `[-/_=.A-Za-z0-9]` (no leading or trailing `.`): anything else, `.` and `=` are written `=XX` (`=uXXXX` beyond Latin-1). */
 export function kvKey(key: string): string {
-  return key.replace(/[^-/_.A-Za-z0-9]/g, (c) => '=' + c.charCodeAt(0).toString(16).padStart(2, '0')).replace(/^\./, '=2e');
+  return key.replace(/[^-/_A-Za-z0-9]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? '=' + n.toString(16).padStart(2, '0') : '=u' + n.toString(16).padStart(4, '0');
+  });
 }
 
 export function storeKey(k: string): string {
-  return k.replace(/=([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+  return k.replace(/=u([0-9a-f]{4})|=([0-9a-f]{2})/g, (_, u: string | undefined, h: string | undefined) => String.fromCharCode(parseInt((u ?? h)!, 16)));
 }
 
 export class StaleWriterError extends Error {

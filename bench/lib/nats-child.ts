@@ -4,7 +4,8 @@
  *   main-thread actor `bench/pub` publishes `n` events on topic `bench/ev` when asked;
  * - `raw URL`: a bare NATS responder on `raw.echo` (replies with the request body) and a publisher
  *   of `n` events on `raw.ev` when asked on `raw.pub` — the baseline;
- * - `single URL CLUSTER NODE`: the echo actor `bench/single`, a cluster singleton under a lease.
+ * - `sched URL CLUSTER NODE`: the scheduler (a cluster singleton, its jobs in JetStream KV), for
+ *   the chaos run.
  * Prints one line `ready` when serving, runs until killed.
  */
 import { mkdtempSync } from 'node:fs';
@@ -35,11 +36,19 @@ if (mode === 'raw') {
   await nc.flush();
   process.stdout.write('ready\n');
 } else {
-  const path0 = mode === 'single' ? 'bench/single' : 'bench/0';
-  const config = validateConfig({ data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-nats-')), log: { level: 'silent' }, endpoint: { enabled: false }, transport: 'nats' });
-  const nats = Value.Default(NatsConfigSchema, { servers: [url], cluster, node, heartbeat_ms: 250, node_timeout_ms: 1500, lease_ttl_ms: 2000, singletons: ['bench/single'] }) as typeof config.nats;
-  const sys = new ActorSystem(config, { kind: 'supervisor', id: 'root', intensity: 1000, periodMs: 1000, children: [{ kind: 'worker', id: path0, actors: [{ path: path0, module: ECHO_ACTOR }] }] }, log);
-  if (mode === 'single') sys.holdForLease(['bench/single']);
+  const sched = mode === 'sched';
+  const config = validateConfig({
+    data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-nats-')),
+    log: { level: 'silent' },
+    endpoint: { enabled: false },
+    transport: 'nats',
+    nats: { servers: [url], cluster, node, heartbeat_ms: 250, node_timeout_ms: 1500, lease_ttl_ms: 2000 },
+    scheduler: { webhook: { enabled: false }, heartbeat: { enabled: false }, retry: { max_attempts: 10, backoff_ms: 50 } },
+  });
+  const nats = Value.Default(NatsConfigSchema, config.nats) as typeof config.nats;
+  const actor = sched ? { path: 'system/scheduler', module: 'scheduler', config: config.scheduler } : { path: 'bench/0', module: ECHO_ACTOR };
+  const sys = new ActorSystem(config, { kind: 'supervisor', id: 'root', intensity: 1000, periodMs: 1000, children: [{ kind: 'worker', id: actor.path, actors: [actor] }] }, log);
+  if (sched) sys.holdForLease(['system/scheduler']);
   await sys.start();
   sys.addLocalActor('bench/pub', {
     'bench.publish': (p: unknown) => {

@@ -4,8 +4,9 @@
  *   actor in a child process (kernel routing → NATS → the child's kernel → its actor thread and
  *   back); events: the child publishes on a topic this process subscribes to.
  * - raw_nats: request/reply to a bare responder in a child process, and its publishes.
- * - chaos: three processes run a singleton (`bench/single`, lease TTL 2 s); the holder is killed
- *   every `kill_every_s` for `chaos_s` and restarted; takeover = kill → another process answers.
+ * - chaos: three processes run the scheduler (a singleton, lease TTL 2 s, jobs in JetStream KV);
+ *   the holder is killed every `kill_every_s` for `chaos_s` while `jobs` jobs go in; takeover =
+ *   kill → the scheduler answers from another process.
  * Fresh payload per call; medians of the runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Value } from '@sinclair/typebox/value';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { measureCalls, type CallMetrics } from '../lib/measure.js';
 import { median, round } from '../lib/stats.js';
 import { startNatsServer } from '../../test/support/nats-server.js';
@@ -72,45 +73,109 @@ async function eventsPerS(n: number, subscribe: (onEvent: () => void) => Promise
   return got / secs;
 }
 
-async function chaos(url: string, seconds: number, everyS: number): Promise<{ kills: number; takeover_ms: number; takeovers: number[] }> {
+/**
+ * Chaos: three processes run the scheduler (one holds its lease, jobs in JetStream KV); `jobs` noop
+ * jobs are submitted with idempotency keys (a submit that fails is retried with the same key);
+ * every `everyS` for `seconds` the holder is killed with SIGKILL and started again. Counted from the
+ * job events and, for jobs whose events died with a process, `job.status` at the end:
+ * done = completed, lost = submitted but unknown or not completed, duplicated = completed twice.
+ */
+async function chaos(url: string, nJobs: number, seconds: number, everyS: number) {
   const cluster = 'chaos';
+  const dec = new TextDecoder();
   const procs = new Map<string, ChildProcess>();
-  for (const n of ['c1', 'c2', 'c3']) procs.set(n, await child(['single', url, cluster, n]));
+  for (const n of ['c1', 'c2', 'c3']) procs.set(n, await child(['sched', url, cluster, n]));
   const nc = await connect({ servers: url });
-  const holder = async (): Promise<string | undefined> => {
-    try {
-      const m = await nc.request(`rustyclaw.${cluster}.bench.single`, JSON.stringify({ v: 1, op: 'ask', id: 1, to: 'bench/single', type: 'bench.echo', payload: { n: 1 } }), { timeout: 200 });
-      if (!JSON.parse(new TextDecoder().decode(m.data)).ok) return undefined;
-      return m.headers?.get('x') ?? 'someone';
-    } catch {
-      return undefined;
-    }
+  let nextId = 1;
+  const ask = async (type: string, payload: unknown, timeout = 5000): Promise<any> => {
+    const m = await nc.request(`rustyclaw.${cluster}.system.scheduler`, JSON.stringify({ v: 1, op: 'ask', id: nextId++, to: 'system/scheduler', type, payload, timeout_ms: timeout }), { timeout: timeout + 500 });
+    const r = JSON.parse(dec.decode(m.data));
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    return r.payload;
   };
+  const completions = new Map<string, number>();
+  nc.subscribe(`rustyclaw.${cluster}._topic.scheduler%2Ejobs`, {
+    callback: (_e, m) => {
+      const e = JSON.parse(dec.decode(m.data)).payload;
+      if (e.event === 'finished' && e.state === 'completed') completions.set(e.id, (completions.get(e.id) ?? 0) + 1);
+    },
+  });
+  const holder = async (): Promise<string | undefined> => {
+    const infos: Array<{ metadata: { node: string }; endpoints: Array<{ metadata: { path: string } }> }> = [];
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox, { callback: (_e, m) => void infos.push(JSON.parse(dec.decode(m.data))) });
+    nc.publish(`$SRV.INFO.rustyclaw-${cluster}`, '', { reply: inbox });
+    await new Promise((r) => setTimeout(r, 250));
+    sub.unsubscribe();
+    return infos.find((i) => i.endpoints.some((e) => e.metadata.path === 'system/scheduler'))?.metadata.node;
+  };
+  const ids: string[] = [];
   const takeovers: number[] = [];
   let kills = 0;
+  // Submissions run beside the kills: a failed submit is retried with its key until accepted.
+  const submitting = (async () => {
+    const window = 64;
+    let i = 0;
+    const one = async (k: number) => {
+      for (;;) {
+        try {
+          ids[k] = (await ask('job.submit', { kind: 'noop', key: `chaos-${k}`, retry: { max_attempts: 10, backoff_ms: 50 } })).id;
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: window }, async () => {
+      while (i < nJobs) await one(i++);
+    }));
+  })();
   const t0 = Date.now();
   while (Date.now() - t0 < seconds * 1000) {
     await new Promise((r) => setTimeout(r, everyS * 1000));
-    // Find the holder through discovery and kill it.
-    const infos: Array<{ metadata: { node: string }; endpoints: Array<{ metadata: { path: string } }> }> = [];
-    const inbox = `_INBOX.chaos.${kills}`;
-    const sub = nc.subscribe(inbox, { callback: (_e, m) => void infos.push(JSON.parse(new TextDecoder().decode(m.data))) });
-    nc.publish(`$SRV.INFO.rustyclaw-${cluster}`, '', { reply: inbox });
-    await new Promise((r) => setTimeout(r, 300));
-    sub.unsubscribe();
-    const h = infos.find((i) => i.endpoints.some((e) => e.metadata.path === 'bench/single'))?.metadata.node;
+    const h = await holder();
     if (!h) continue;
     const killedAt = Date.now();
     await kill(procs.get(h)!);
     kills++;
-    // Takeover: the singleton answers again (from another process).
-    while (!(await holder())) await new Promise((r) => setTimeout(r, 20));
+    for (;;) {
+      try {
+        await ask('scheduler.stats', {}, 300);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
     takeovers.push(Date.now() - killedAt);
-    procs.set(h, await child(['single', url, cluster, h]));
+    procs.set(h, await child(['sched', url, cluster, h]));
+  }
+  await submitting;
+  // Every job to a final state (the last holder finishes the rest), then count.
+  const deadline = Date.now() + 300_000;
+  let pendingIds = ids.filter((id) => (completions.get(id) ?? 0) === 0);
+  while (pendingIds.length > 0 && Date.now() < deadline) {
+    const still: string[] = [];
+    for (const id of pendingIds) {
+      const j = await ask('job.status', { id }).catch(() => null);
+      if (j?.state === 'completed') {
+        if (!completions.has(id)) completions.set(id, 1);
+      } else still.push(id);
+    }
+    pendingIds = still;
+    if (still.length) await new Promise((r) => setTimeout(r, 1000));
   }
   await nc.close();
   for (const c of procs.values()) await kill(c);
-  return { kills, takeover_ms: takeovers.length ? Math.max(...takeovers) : 0, takeovers };
+  const done = ids.filter((id) => (completions.get(id) ?? 0) > 0).length;
+  return {
+    jobs: nJobs,
+    done,
+    lost: nJobs - done,
+    duplicated: [...completions.values()].filter((n) => n > 1).length,
+    kills,
+    takeover_ms: takeovers.length ? Math.max(...takeovers) : 0,
+    takeovers,
+  };
 }
 
 export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
@@ -167,7 +232,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       }
     }
     const chaosS = Number(opts.set.chaos_s ?? (opts.quick ? 20 : 60));
-    const ch = await chaos(srv.url, chaosS, Number(opts.set.kill_every_s ?? 10));
+    const nJobs = Number(opts.set.jobs ?? (opts.quick ? 2000 : 10_000));
+    const ch = await chaos(srv.url, nJobs, chaosS, Number(opts.set.kill_every_s ?? 10));
     const results: Record<string, Record<string, number | null>> = {};
     for (const name of ['rustyclaw', 'raw_nats']) {
       results[name] = {
@@ -176,8 +242,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         events_per_s: Math.round(median(ev[name]!)),
       };
     }
-    // Durable jobs on JetStream are not implemented (docs/nats.md): no job figures are claimed.
-    results.chaos = { jobs: null, done: null, lost: null, duplicated: null, kills: ch.kills, takeover_ms: ch.takeover_ms };
+    results.chaos = { jobs: ch.jobs, done: ch.done, lost: ch.lost, duplicated: ch.duplicated, kills: ch.kills, takeover_ms: ch.takeover_ms };
     const rc = results.rustyclaw as Record<string, number>;
     const rn = results.raw_nats as Record<string, number>;
     return {
@@ -189,8 +254,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       },
       notes: [
         `loopback nats-server ${srv.url}; ${runs} runs, medians; ${sizes.window} asks in flight; ${nEvents} events per run; small fresh payload per call`,
-        `chaos: 3 processes, singleton bench/single (lease TTL 2000 ms), holder killed every ${opts.set.kill_every_s ?? 10} s for ${chaosS} s; takeovers ms: ${ch.takeovers.join(', ')}`,
-        'chaos jobs/done/lost/duplicated: null — durable jobs on a JetStream work queue are not implemented yet',
+        `chaos: 3 processes running the scheduler (lease TTL 2000 ms, jobs in JetStream KV), ${nJobs} noop jobs, the holder killed (SIGKILL) every ${opts.set.kill_every_s ?? 10} s for ${chaosS} s and restarted; takeovers ms: ${ch.takeovers.join(', ')}`,
+        'duplicated = jobs completed twice; jobs run on the lease holder only (no work-queue sharing yet)',
       ],
     };
   } finally {

@@ -290,15 +290,22 @@ export class Router {
 
   subscribe(pattern: string, fn: Subscriber): () => void {
     let set = this.subs.get(pattern);
+    const first = !set;
+    // The first subscriber other than relays also counts as news (a transport announces interest).
+    const firstOwn = !(fn as { [RELAY]?: boolean })[RELAY] && !this.hasOwnSubscriber(pattern);
     if (!set) {
       set = new Set();
       this.subs.set(pattern, set);
-      this.onSubscriptionChange(pattern, true);
     }
     set.add(fn);
+    if (first || firstOwn) this.onSubscriptionChange(pattern, true);
     return () => {
       const s = this.subs.get(pattern);
-      if (!s || !s.delete(fn) || s.size > 0) return;
+      if (!s || !s.delete(fn)) return;
+      if (s.size > 0) {
+        if (!(fn as { [RELAY]?: boolean })[RELAY] && !this.hasOwnSubscriber(pattern)) this.onSubscriptionChange(pattern, true);
+        return;
+      }
       this.subs.delete(pattern);
       this.onSubscriptionChange(pattern, false);
     };

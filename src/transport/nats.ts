@@ -278,11 +278,12 @@ export class NatsTransport implements Transport, RemoteRoute {
     }
   }
 
+  /** Deferred: the router adds a first subscriber only after telling the kernel its pattern is new. */
   private scheduleAnnounce(): void {
-    this.syncTopicSubs();
     if (this.announceSoon) return;
     this.announceSoon = setTimeout(() => {
       this.announceSoon = null;
+      this.syncTopicSubs();
       this.announce();
     }, 5);
     this.announceSoon.unref();
@@ -374,6 +375,7 @@ export class NatsTransport implements Transport, RemoteRoute {
         this.relays.delete(p);
       }
     }
+    this.log.debug({ relays: [...want] }, 'topics relayed to other processes');
     for (const p of want) {
       if (this.relays.has(p)) continue;
       const relay = Object.assign((payload: unknown, topic: string) => this.relay(topic, payload), { [RELAY]: true });
@@ -408,6 +410,7 @@ export class NatsTransport implements Transport, RemoteRoute {
         this.topicSubs.delete(s);
       }
     }
+    this.log.debug({ subjects: [...want] }, 'topic subjects subscribed on NATS');
     for (const s of want) {
       if (this.topicSubs.has(s)) continue;
       this.topicSubs.set(s, nc.subscribe(s, { callback: (err, m) => (err ? this.log.warn({ subject: s, err: err.message }, 'subscription error') : this.onEvent(m)) }));

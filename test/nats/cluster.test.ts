@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { connect, createInbox, type NatsConnection, type Msg } from '@nats-io/transport-node';
 import { natsServerOrSkip, freePort } from '../support/nats-server.js';
 import { nodeWorld, startNode, stopNode, until, type NodeProc } from './helpers.js';
-import { noCrash, collect, runCli } from '../acceptance/helpers.js';
+import { CLI, noCrash, collect, runCli } from '../acceptance/helpers.js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startLlmServer, echo } from '../support/llm-servers.js';
@@ -90,8 +90,13 @@ test('two processes share actors; a stock client asks, discovers, follows job ev
   assert.ok(memStats.num_requests >= 2, JSON.stringify(memStats));
 
   // Submit a job on the scheduler (alpha) and follow its events; beta's `job watch` sees them too.
-  const watch = beta.cli(['job', 'watch', '--timeout', '60s'], 90_000);
-  void watch;
+  const watch = spawn(process.execPath, [CLI, '--config', beta.world.config, 'job', 'watch'], { cwd: beta.world.elsewhere, env: beta.world.env, stdio: 'pipe' });
+  let watched = '';
+  let watchErr = '';
+  watch.stdout.on('data', (d) => (watched += d));
+  watch.stderr.on('data', (d) => (watchErr += d));
+  await until('job watch to subscribe', async () => watchErr.includes('watching'), 60_000);
+  t.after(() => void watch.kill('SIGKILL'));
   const events: any[] = [];
   const evSub = nc.subscribe(`rustyclaw.${cluster}._topic.scheduler%2Ejobs`, { callback: (_e, m) => void events.push(JSON.parse(dec.decode(m.data))) });
   await nc.flush();
@@ -101,6 +106,9 @@ test('two processes share actors; a stock client asks, discovers, follows job ev
   const jobId = sub.reply.payload.id as string;
   await until('the job to complete (events on the topic subject)', async () => events.some((e) => e.op === 'event' && e.topic === 'scheduler.jobs' && e.payload?.id === jobId && /complete|done|succeeded/.test(JSON.stringify(e.payload))), 20_000);
   evSub.unsubscribe();
+  // beta's subscriber got alpha's events: its interest was announced and alpha relayed them.
+  await until(`beta's job watch to show the job (it printed: ${watched.slice(0, 300)} ${watchErr.slice(0, 300)})`, async () => watched.includes(jobId), 20_000);
+  watch.kill('SIGINT');
 
   // Malformed and hostile messages: each an error reply naming the subject; the services stay up.
   const subj = `rustyclaw.${cluster}.system.memory`;

@@ -52,7 +52,8 @@ export class Leases {
   async open(): Promise<void> {
     this.kv = await new Kvm(this.nc).create(this.bucket, { ttl: this.ttlMs, history: 1 });
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttlMs / 3)));
+    // Renewals every TTL/3; a free lease is tried more often, so a takeover is not delayed by a whole period.
+    this.timer = setInterval(() => void this.tick(), Math.max(50, Math.min(200, Math.floor(this.ttlMs / 3))));
     this.timer.unref();
   }
 
@@ -77,6 +78,7 @@ export class Leases {
     const h = this.held.get(path);
     const now = Date.now();
     if (h) {
+      if (now - h.renewedAt < this.ttlMs / 3) return;
       try {
         h.revision = await kv.update(key, value, h.revision);
         h.renewedAt = Date.now();

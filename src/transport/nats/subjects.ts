@@ -43,8 +43,16 @@ export class Subjects {
   get nodes(): string {
     return `${this.base}._nodes`;
   }
+  private readonly topicCache = new Map<string, string>();
+  /** Events are the hot path: a topic's subject is computed once (the cache is bounded). */
   topic(topic: string): string {
-    return `${this.base}._topic.${topic.split('/').map(encodeSegment).join('.')}`;
+    let s = this.topicCache.get(topic);
+    if (s === undefined) {
+      s = `${this.base}._topic.${topic.split('/').map(encodeSegment).join('.')}`;
+      if (this.topicCache.size >= 4096) this.topicCache.clear();
+      this.topicCache.set(topic, s);
+    }
+    return s;
   }
   topicOf(subject: string): string | null {
     const head = `${this.base}._topic.`;
