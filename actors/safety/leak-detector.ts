@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import { FORMAT_RULES, type FormatRule, type Severity } from './leak-rules.js';
 import { shannonEntropy, luhnValid, ibanValid } from './entropy.js';
 import { LiteralMatcher } from './literal-matcher.js';
+import type { AnchorHits, LiteralSource } from './prefilter.js';
 
 export type { Severity } from './leak-rules.js';
 export type LeakCategory = 'secret' | 'pii';
@@ -428,6 +429,8 @@ function buildAnchors(): { matcher: LiteralMatcher; handlers: Array<AnchorHandle
   return { matcher: new LiteralMatcher(anchors), handlers: anchors.map((a) => map.get(a)!), fullScan };
 }
 const { matcher: ANCHORS, handlers: ANCHOR_HANDLERS, fullScan: FULL_SCAN_RULES } = buildAnchors();
+/** The leak anchors, for the combined prefilter (its hits come back in this numbering). */
+export const LEAK_ANCHORS: LiteralSource = ANCHORS;
 const STARTS_AT_MATCH = new WeakMap<FormatRule, boolean>();
 /** True when the captured secret always begins where the match begins (group 0, or a leading capture group). */
 function startsAtMatch(rule: FormatRule): boolean {
@@ -453,13 +456,16 @@ export class LeakDetector {
     return createHmac('sha256', this.key).update(value).digest('hex').slice(0, 8);
   }
 
-  /** All credential and PII findings, non-overlapping, in text order. */
-  scan(text: string): LeakFinding[] {
+  /**
+   * All credential and PII findings, non-overlapping, in text order. `anchors`: this text's anchor
+   * hits from the combined prefilter (LEAK_ANCHORS numbering), so the text is not scanned for them again.
+   */
+  scan(text: string, anchors?: AnchorHits): LeakFinding[] {
     const hits: ContextHit[] = [];
     const lastEnd = { v: -1 };
     let pem = false;
     let k8s = false;
-    const found = ANCHORS.findAll(text);
+    const found = anchors ?? ANCHORS.findAll(text);
     for (let i = 0; i < found.count; i++) {
       const at = found.starts[i];
       const anchor = ANCHORS.literals[found.lits[i]];
