@@ -113,6 +113,10 @@ function genericAt(text: string, at: number, word: string, out: ContextHit[], la
   const isLower = (c: number) => c >= 97 && c <= 122;
   // `pwd`/`auth` only as their own word part (not `cwd`, `author`).
   if ((word === 'pwd' || word === 'auth') && (isLower(before) || isLower(after))) return;
+  // A value found here starts at most ~100 characters after the word (the longest name rest, quotes,
+  // type, operator and block-scalar prefix the patterns below allow); one starting before the end of
+  // the previous value is dropped anyway, so don't look (`key=key=key=…` ran the patterns at every word).
+  if (at + word.length + 160 < lastEnd.v) return;
   // `pass` as in db_pass / PASSWORD / mysqlpassword, not `minipass` or `bypass`.
   if (word === 'pass' && isLower(before) && !text.startsWith('word', at + 4) && !text.startsWith('wd', at + 4)) return;
   ASSIGN_RE.lastIndex = at + word.length;
