@@ -8,6 +8,7 @@
  */
 import { classify, shippedModel, CHUNK_CHARS, type ClassifierModel } from './injection-classifier.js';
 import { LiteralMatcher } from './literal-matcher.js';
+import type { AnchorHits, LiteralSource } from './prefilter.js';
 
 export interface InjectionSpan { family: string; start: number; end: number }
 export interface InjectionResult { score: number; families: string[]; spans: InjectionSpan[] }
@@ -111,6 +112,8 @@ function buildTriggers(): { matcher: LiteralMatcher; families: number[][] } {
   return { matcher: new LiteralMatcher(all), families };
 }
 const TRIGGERS = buildTriggers();
+/** The families' triggers, for the combined prefilter (its hits come back in this numbering). */
+export const INJECTION_TRIGGERS: LiteralSource = TRIGGERS.matcher;
 const EXTRACTION_VERB_RE = /\b(?:output|repeat|print|show|reveal|display|tell|give|see|encode|decode|complete|continue|relay|recite|dump|leak|disclose|share|copy|paste|write out|console\.log|echo|translate)\b/i;
 function isWordChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
@@ -130,10 +133,10 @@ const CLASSIFY_MAX_CHUNKS = 8;
 
 export class InjectionDetector {
   /** Raw pattern hits per family (only families with at least one hit), found in windows around triggers. */
-  matchFamilies(text: string): Map<string, { distinct: Set<string>; spans: InjectionSpan[] }> {
+  matchFamilies(text: string, triggers?: AnchorHits): Map<string, { distinct: Set<string>; spans: InjectionSpan[] }> {
     // The whole text, however long: the trigger pass is linear and the patterns run only near triggers.
     const windows: Array<Array<[number, number]>> = FAMILIES.map(() => []);
-    this.collectWindows(text, 0, windows);
+    this.collectWindows(text, 0, windows, triggers);
     const out = new Map<string, { distinct: Set<string>; spans: InjectionSpan[] }>();
     FAMILIES.forEach((fam, fi) => {
       for (const [ws, we] of windows[fi]) {
@@ -169,8 +172,8 @@ export class InjectionDetector {
    * threshold lands on DEFAULT_THRESHOLD — the higher of the two decides. A classifier-only decision
    * shows as family `classifier` with the span of the chunk it came from.
    */
-  detect(text: string): InjectionResult {
-    return this.fromHits(text, this.matchFamilies(text));
+  detect(text: string, triggers?: AnchorHits): InjectionResult {
+    return this.fromHits(text, this.matchFamilies(text, triggers));
   }
 
   /**
@@ -178,15 +181,15 @@ export class InjectionDetector {
    * (with an overlap wider than any pattern), yielding between windows so the caller's thread stays
    * responsive; the result equals detect(text).
    */
-  *detectSteps(text: string, window = 1_000_000): Generator<void, InjectionResult> {
-    if (text.length <= window) return this.detect(text);
+  *detectSteps(text: string, window = 1_000_000, triggersIn?: (from: number, to: number) => AnchorHits): Generator<void, InjectionResult> {
+    if (text.length <= window) return this.detect(text, triggersIn?.(0, text.length));
     const hits: FamilyHits = new Map();
     const overlap = BEFORE + AFTER + 512;
     for (let off = 0; off < text.length; off += window) {
       // Context before the window too: whether a trigger starts a word depends on the character before it.
       const from = Math.max(0, off - overlap);
       const end = Math.min(text.length, off + window + overlap);
-      for (const [name, h] of this.matchFamilies(text.slice(from, end))) {
+      for (const [name, h] of this.matchFamilies(text.slice(from, end), triggersIn?.(from, end))) {
         const own = h.spans.filter((sp) => from + sp.start >= off && (from + sp.start < off + window || end === text.length));
         if (own.length === 0) continue;
         let e = hits.get(name);
@@ -265,8 +268,8 @@ export class InjectionDetector {
   }
 
   /** One pass of the trigger regex; per family, merged windows [trigger - BEFORE, trigger + AFTER) starting at a line start when one is near. */
-  private collectWindows(seg: string, off: number, windows: Array<Array<[number, number]>>): void {
-    const found = TRIGGERS.matcher.findAll(seg);
+  private collectWindows(seg: string, off: number, windows: Array<Array<[number, number]>>, triggers?: AnchorHits): void {
+    const found = triggers ?? TRIGGERS.matcher.findAll(seg);
     let prev = -1;
     for (let i = 0; i < found.count; i++) {
       const at = found.starts[i];

@@ -5,8 +5,9 @@
  */
 import { decodeInput, validateJson, DEFAULT_JSON_LIMITS, type JsonSchema } from './validator.js';
 import { findEdits, roleMarkerEdits, applyEdits, type Edit } from './sanitizer.js';
-import { LeakDetector } from './leak-detector.js';
-import { InjectionDetector, type InjectionResult } from './injection-detector.js';
+import { LeakDetector, LEAK_ANCHORS } from './leak-detector.js';
+import { InjectionDetector, INJECTION_TRIGGERS, type InjectionResult } from './injection-detector.js';
+import { Prefilter, type AnchorHits } from './prefilter.js';
 import { PolicyEngine, combine, type Action, type Verdict, type PolicyConfig } from './policy.js';
 import { SsrfGuard } from './ssrf-guard.js';
 import type { Severity } from './leak-rules.js';
@@ -36,6 +37,11 @@ const REDACT_OVERLAP = 65_536;
 const REDACT_CONTEXT = 4096;
 /** Look-ahead of a sanitizer window: longer than the largest element removed in one piece (100 K). */
 const SANITIZE_OVERLAP = 131_072;
+
+/** One Aho–Corasick pass over the text for the leak anchors and the injection triggers together. */
+const PREFILTER = new Prefilter([LEAK_ANCHORS, INJECTION_TRIGGERS]);
+const LEAK_SOURCE = 0;
+const INJECTION_SOURCE = 1;
 
 interface RawFinding { rule: string; start: number; end: number; fingerprint?: string; edit?: string }
 
@@ -145,12 +151,12 @@ export class SafetyLayer {
    * than OVERLAP is cut at a window edge, and nothing past any size limit goes unscanned. Yields
    * between windows.
    */
-  private *leakWindows(text: string, raw: RawFinding[]): Generator<void, void> {
+  private *leakWindows(text: string, raw: RawFinding[], anchorsIn?: (from: number, to: number) => AnchorHits): Generator<void, void> {
     const whole = text.length <= REDACT_WINDOW + REDACT_OVERLAP;
     for (let off = 0; off < text.length || off === 0; off += REDACT_WINDOW) {
       const base = whole ? 0 : Math.max(0, off - REDACT_CONTEXT);
       const win = whole ? text : text.slice(base, off + REDACT_WINDOW + REDACT_OVERLAP);
-      for (const l of this.leaks.scan(win)) {
+      for (const l of this.leaks.scan(win, anchorsIn?.(base, base + win.length))) {
         const start = base + l.start;
         if (!whole && (start < off || start >= off + REDACT_WINDOW)) continue;
         raw.push({ rule: l.rule, start, end: base + l.end, fingerprint: l.fingerprint, edit: `[REDACTED:${l.rule.replace(/^(?:secret|pii)\./, '')}:${l.fingerprint}]` });
@@ -197,10 +203,12 @@ export class SafetyLayer {
     const text = decoded.text;
     // Every character is inspected, however long the text: max_text_chars only bounds what is passed on.
     yield* this.sanitizerWindows(text, o, raw);
-    yield* this.leakWindows(text, raw);
+    // One anchor pass for the leak scan and the injection families; each takes the hits of its windows.
+    const anchors = yield* PREFILTER.scanSteps(text, REDACT_WINDOW);
+    yield* this.leakWindows(text, raw, (from, to) => PREFILTER.view(anchors, LEAK_SOURCE, from, to));
     yield* this.customRules(text, raw);
     yield;
-    const injection = yield* this.injection.detectSteps(text, REDACT_WINDOW);
+    const injection = yield* this.injection.detectSteps(text, REDACT_WINDOW, (from, to) => PREFILTER.view(anchors, INJECTION_SOURCE, from, to));
     if (injection.score >= this.threshold && injection.spans.length > 0) {
       raw.push({ rule: o.injectionRule, start: injection.spans[0].start, end: injection.spans[injection.spans.length - 1].end });
     }

@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import { FORMAT_RULES, type FormatRule, type Severity } from './leak-rules.js';
 import { shannonEntropy, luhnValid, ibanValid } from './entropy.js';
 import { LiteralMatcher } from './literal-matcher.js';
+import type { AnchorHits, LiteralSource } from './prefilter.js';
 
 export type { Severity } from './leak-rules.js';
 export type LeakCategory = 'secret' | 'pii';
@@ -112,6 +113,10 @@ function genericAt(text: string, at: number, word: string, out: ContextHit[], la
   const isLower = (c: number) => c >= 97 && c <= 122;
   // `pwd`/`auth` only as their own word part (not `cwd`, `author`).
   if ((word === 'pwd' || word === 'auth') && (isLower(before) || isLower(after))) return;
+  // A value found here starts at most ~100 characters after the word (the longest name rest, quotes,
+  // type, operator and block-scalar prefix the patterns below allow); one starting before the end of
+  // the previous value is dropped anyway, so don't look (`key=key=key=…` ran the patterns at every word).
+  if (at + word.length + 160 < lastEnd.v) return;
   // `pass` as in db_pass / PASSWORD / mysqlpassword, not `minipass` or `bypass`.
   if (word === 'pass' && isLower(before) && !text.startsWith('word', at + 4) && !text.startsWith('wd', at + 4)) return;
   ASSIGN_RE.lastIndex = at + word.length;
@@ -197,23 +202,66 @@ function mysqlAt(text: string, at: number, out: ContextHit[]): void {
  * (`mimi=gX69...`): base64/alnum of 32+ characters with high entropy and all three character classes.
  * Names of hashes and ids are excluded: digests are random too, but not secret.
  */
-const HIGH_ENTROPY_VALUE_RE = /[=:][ \t]{0,3}["']?([A-Za-z0-9+/=_-]{32,256})["']?,?[ \t]*$/gm;
+/*
+ * `NAME=value` lines: the text's matches of
+ *   /[=:][ \t]{0,3}["']?([A-Za-z0-9+/=_-]{32,256})["']?,?[ \t]*$/gm
+ * found without the regex, which backtracks through every length of the value at every `=` of a long
+ * run of `=` (1 MB of `=` took 9 s and stalled the actor). Nothing after the value can be a value
+ * character, so only the longest run can match: the run's end is computed once per run, which makes
+ * the search linear; the matches (start, extent, value) are the regex's.
+ */
+const SEPARATOR_RE = /[=:]/g;
+function isValueChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 95 || c === 45;
+}
+function isLineEnd(text: string, k: number): boolean {
+  if (k >= text.length) return true;
+  const c = text.charCodeAt(k);
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+function* highEntropyAssignments(text: string): Generator<{ index: number; end: number; value: string }> {
+  let runStart = -1;
+  let runEnd = -1;
+  SEPARATOR_RE.lastIndex = 0;
+  let s: RegExpExecArray | null;
+  while ((s = SEPARATOR_RE.exec(text)) !== null) {
+    const p = s.index;
+    let j = p + 1;
+    for (let n = 0; n < 3 && j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9); n++) j++;
+    if (j < text.length && (text.charCodeAt(j) === 34 || text.charCodeAt(j) === 39)) j++;
+    // The run of value characters from j (shared by every `=` inside one run).
+    if (!(j > runStart && j < runEnd)) {
+      runStart = j;
+      runEnd = j;
+      while (runEnd < text.length && isValueChar(text.charCodeAt(runEnd))) runEnd++;
+    }
+    const len = runEnd - j;
+    if (len < 32 || len > 256) continue;
+    let k = runEnd;
+    if (k < text.length && (text.charCodeAt(k) === 34 || text.charCodeAt(k) === 39)) k++;
+    if (k < text.length && text.charCodeAt(k) === 44) k++;
+    while (k < text.length && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
+    if (!isLineEnd(text, k)) continue;
+    yield { index: p, end: k, value: text.slice(j, runEnd) };
+    SEPARATOR_RE.lastIndex = Math.max(k, p + 1);
+  }
+}
 const LINE_NAME_RE = /^[ \t]{0,8}(?:export[ \t]{1,3}|-[ \t]{1,3})?["']?([A-Za-z_][A-Za-z0-9_.-]{0,40})["']?[ \t]{0,3}$/;
 const DIGEST_NAME_RE = /integrity|checksum|hash|sha|md5|digest|etag|(?:^|[_.-])id$|uuid|guid|nonce|version|commit|rev|fingerprint|salt|iv$|signature|image|icon|logo|data/i;
 function highEntropyLines(text: string, out: ContextHit[]): void {
-  HIGH_ENTROPY_VALUE_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = HIGH_ENTROPY_VALUE_RE.exec(text)) !== null) {
-    const value = m[1];
+  for (const m of highEntropyAssignments(text)) {
+    const value = m.value;
     if (!/[a-z]/.test(value) || !/[A-Z]/.test(value) || !/[0-9]/.test(value)) continue;
-    // The name must be the whole start of the line.
-    const lineStart = text.lastIndexOf('\n', m.index) + 1;
+    // The name must be the whole start of the line (looked for at most 61 characters back: an
+    // unbounded lastIndexOf on a text without newlines is O(n) per match).
+    let lineStart = m.index;
+    while (lineStart > 0 && m.index - lineStart <= 60 && text.charCodeAt(lineStart - 1) !== 10) lineStart--;
     if (m.index - lineStart > 60) continue;
     const nm = LINE_NAME_RE.exec(text.slice(lineStart, m.index));
     if (!nm) continue;
     if (DIGEST_NAME_RE.test(nm[1]) || /^(?:sha\d+|md5)-/i.test(value)) continue;
     if (shannonEntropy(value) < 4.3 || looksLikePlaceholder(value)) continue;
-    const start = m.index + m[0].indexOf(value);
+    const start = m.index + text.slice(m.index, m.end).indexOf(value);
     out.push({ rule: 'generic_secret', severity: 'medium', start, end: start + value.length });
   }
 }
@@ -428,6 +476,8 @@ function buildAnchors(): { matcher: LiteralMatcher; handlers: Array<AnchorHandle
   return { matcher: new LiteralMatcher(anchors), handlers: anchors.map((a) => map.get(a)!), fullScan };
 }
 const { matcher: ANCHORS, handlers: ANCHOR_HANDLERS, fullScan: FULL_SCAN_RULES } = buildAnchors();
+/** The leak anchors, for the combined prefilter (its hits come back in this numbering). */
+export const LEAK_ANCHORS: LiteralSource = ANCHORS;
 const STARTS_AT_MATCH = new WeakMap<FormatRule, boolean>();
 /** True when the captured secret always begins where the match begins (group 0, or a leading capture group). */
 function startsAtMatch(rule: FormatRule): boolean {
@@ -453,13 +503,16 @@ export class LeakDetector {
     return createHmac('sha256', this.key).update(value).digest('hex').slice(0, 8);
   }
 
-  /** All credential and PII findings, non-overlapping, in text order. */
-  scan(text: string): LeakFinding[] {
+  /**
+   * All credential and PII findings, non-overlapping, in text order. `anchors`: this text's anchor
+   * hits from the combined prefilter (LEAK_ANCHORS numbering), so the text is not scanned for them again.
+   */
+  scan(text: string, anchors?: AnchorHits): LeakFinding[] {
     const hits: ContextHit[] = [];
     const lastEnd = { v: -1 };
     let pem = false;
     let k8s = false;
-    const found = ANCHORS.findAll(text);
+    const found = anchors ?? ANCHORS.findAll(text);
     for (let i = 0; i < found.count; i++) {
       const at = found.starts[i];
       const anchor = ANCHORS.literals[found.lits[i]];

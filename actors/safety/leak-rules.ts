@@ -50,6 +50,16 @@ function backOverDigits(text: string, at: number): number {
   return s;
 }
 
+/**
+ * Start of `\d{15,16}` right before a separator anchor: the leftmost place a scan for it would match
+ * (16 digits back when there are more; a longer digit run is then refused by the left boundary).
+ */
+function backBeforeSeparator(text: string, at: number): number {
+  let d = 0;
+  while (d < 16 && at - d > 0 && text.charCodeAt(at - d - 1) >= 48 && text.charCodeAt(at - d - 1) <= 57) d++;
+  return d >= 15 ? at - d : -1;
+}
+
 export const FORMAT_RULES: FormatRule[] = [
   { id: 'aws_access_key', severity: 'critical', hints: ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'A3T'], re: r(`((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})${E}`), group: 1 },
   { id: 'github_pat', severity: 'critical', hints: ['ghp_'], re: r(`(ghp_[A-Za-z0-9]{36,255})${E}`), group: 1 },
@@ -61,7 +71,9 @@ export const FORMAT_RULES: FormatRule[] = [
   { id: 'stripe_secret_key', severity: 'critical', hints: ['sk_test_', 'sk_live_', 'sk_prod_', 'rk_test_', 'rk_live_', 'rk_prod_'], re: r(`((?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,247})${E}`), group: 1 },
   // Documented shape: 93 characters and a closing `AA` (a near miss with another suffix is not a key).
   { id: 'anthropic_api_key', severity: 'critical', hints: ['sk-ant-'], re: r(`(sk-ant-(?:api|admin|sid)\\d{2}-[A-Za-z0-9_-]{93}AA)(?![A-Za-z0-9_-])`), group: 1 },
-  { id: 'openai_api_key', severity: 'critical', hints: ['sk-'], re: r(`(sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?(?:[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}|[A-Za-z0-9_-]{40,200}))(?![A-Za-z0-9_-])`), group: 1,
+  // Not after another token character, `-` included: in `sk-sk-sk-…` only the first anchor is tried (each
+  // attempt backtracks through up to 400 characters; 1 MB of it took 5 s).
+  { id: 'openai_api_key', severity: 'critical', hints: ['sk-'], leftBoundary: /[A-Za-z0-9_-]/, re: r(`(sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?(?:[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}|[A-Za-z0-9_-]{40,200}))(?![A-Za-z0-9_-])`), group: 1,
     validate: (s) => /[0-9]/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) },
   { id: 'google_api_key', severity: 'high', hints: ['AIza'], re: r(`(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])`), group: 1 },
   { id: 'jwt', severity: 'high', leftBoundary: /[A-Za-z0-9_-]/, hints: ['eyJ'], re: r(`(eyJ[A-Za-z0-9_-]{8,4096}\\.eyJ[A-Za-z0-9_-]{4,8192}\\.[A-Za-z0-9_-]{16,4096})(?![A-Za-z0-9_-])`), group: 1 },
@@ -130,7 +142,9 @@ export const FORMAT_RULES: FormatRule[] = [
   { id: 'twitter_bearer_token', severity: 'high', hints: ['AAAAAAAAAAAAAAAAAAAAA'], re: r(`(A{22}[A-Za-z0-9%]{80,120})(?![A-Za-z0-9%])`), group: 1,
     placeholderPart: (s) => s.slice(22), validate: (s) => /[a-z]/.test(s.slice(22)) && /[0-9]/.test(s.slice(22)) },
   { id: 'facebook_access_token', severity: 'high', hints: ['EAAC', 'EAAM', 'EAAG'], re: r(`(EAA[CMG][A-Za-z0-9]{80,300})${E}`), group: 1 },
-  { id: 'facebook_app_token', severity: 'high', hints: [], scanRe: /\d{15,16}(?:\||%7C)/g, re: r(`(\\d{15,16}(?:\\||%7C)[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])`), group: 1, leftBoundary: /[0-9]/ },
+  // `<app id>|<secret>`: anchored on a digit and its separator (`|` or `%7C`), the match starts
+  // 15–16 digits before the separator (a bare `|` anchor fired on every `||` of code).
+  { id: 'facebook_app_token', severity: 'high', hints: [...'0123456789'].flatMap((d) => [`${d}|`, `${d}%7C`]), start: (text, at) => backBeforeSeparator(text, at + 1), re: r(`(\\d{15,16}(?:\\||%7C)[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])`), group: 1, leftBoundary: /[0-9]/ },
   { id: 'flutterwave_secret_key', severity: 'critical', hints: ['FLWSECK'], re: r(`(FLWSECK(?:_TEST)?-[a-hA-H0-9]{32}-X|FLWSECK_TEST[a-hA-H0-9]{12})${E}`), group: 1 },
   { id: 'sourcegraph_token', severity: 'high', hints: ['sgp_'], re: r(`(sgp_(?:(?:[a-fA-F0-9]{16}|local)_)?[a-fA-F0-9]{40})${E}`), group: 1 },
   { id: 'onepassword_secret_key', severity: 'critical', hints: ['A3-'], re: r(`(A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})(?![A-Z0-9-])`), group: 1 },

@@ -67,7 +67,8 @@ function cpuMs(fn: () => void): number {
 
 test('the leak scan is linear on long lines full of key words (4× the input costs < 8× the CPU)', () => {
   const d = new LeakDetector();
-  for (const unit of ['plain words without anything secret in them. ', 'token ', 'key: ', 'password\t', 'kind: Secret ', '<|']) {
+  // Runs of `=` / `:` once cost 9 s per MB (the high-entropy line pattern backtracked through every value length).
+  for (const unit of ['plain words without anything secret in them. ', 'token ', 'key: ', 'password\t', 'kind: Secret ', '<|', '=', ':', 'A', '=a', 'x=' + 'Ab1'.repeat(20) + '\r']) {
     const small = unit.repeat(Math.ceil(60_000 / unit.length));
     const large = unit.repeat(Math.ceil(240_000 / unit.length));
     const run = (s: string) => Math.min(...[0, 1, 2].map(() => cpuMs(() => { d.scan(s); })));
@@ -99,4 +100,18 @@ test('the trigger-window optimisation finds the same families as running every p
     const full = FAMILIES.filter((f) => f.res.some((re) => { re.lastIndex = 0; return re.exec(t) !== null; })).map((f) => f.name);
     assert.deepEqual([...det.matchFamilies(t).keys()], full, t.slice(0, 80));
   }
+});
+
+test('a megabyte of one repeated unit costs a bounded amount of CPU in the leak scan and the sanitizer', () => {
+  const d = new LeakDetector();
+  // Before: `=` 4.6 s, `key=` 2.0 s, `sk-` 1.7 s of CPU per MB; now 0.1–0.4 s.
+  for (const unit of ['=', '=a', ':', 'A', 'a', '1', '-', 'sk-', 'key=', 'password=', 'token: ', '1|']) {
+    const s = unit.repeat(Math.ceil(1_000_000 / unit.length));
+    const ms = cpuMs(() => { d.scan(s); });
+    assert.ok(ms < 1200, `${JSON.stringify(unit)}: ${ms.toFixed(0)} ms CPU for 1 MB`);
+  }
+  // The markup sanitizer on `<a <a …` (the hidden-style pattern looked 500 characters past every `<a`: 0.95 s).
+  const tags = '<a '.repeat(333_334);
+  const ms = cpuMs(() => { findEdits(tags, { markup: true }); });
+  assert.ok(ms < 600, `<a runs: ${ms.toFixed(0)} ms CPU for 1 MB`);
 });

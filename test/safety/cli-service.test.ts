@@ -19,14 +19,14 @@ let elsewhere: string;
 let service: ChildProcess;
 
 /** Runs the CLI from `elsewhere` (not the repo, not the data dir), optionally with stdin piped in. */
-function cli(args: string[], stdin?: Buffer): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], stdin?: Buffer, hangMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, '--config', cfg, ...args], { cwd: elsewhere, env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`cli ${args.join(' ')} hung: ${stderr}`)); }, 120_000);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`cli ${args.join(' ')} hung: ${stderr}`)); }, hangMs);
     child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
     child.stdin.on('error', () => undefined);
     child.stdin.end(stdin ?? Buffer.alloc(0));
@@ -129,4 +129,36 @@ test('hostile input: an endless token, a missing file, a bad mode — clear erro
   const up = await cli(['safety', 'check-url', 'http://127.0.0.1/', '--no-resolve']);
   assert.equal(up.code, 2);
   assert.match(up.stdout, /blocked/);
+});
+
+test('pathological input through the service: long runs of one character and deeply nested brackets get a bounded answer in every mode', async () => {
+  const secret = tok();
+  const cases: Array<[string, string]> = [
+    ['runs.txt', '='.repeat(1_500_000) + '\n' + '1'.repeat(1_500_000) + '\n' + '-'.repeat(1_000_000) + `\nkey = ${secret}\n`],
+    ['nested.txt', '('.repeat(800_000) + '[{'.repeat(400_000) + `token: ${secret}` + '}]'.repeat(400_000) + ')'.repeat(800_000)],
+  ];
+  for (const [name, text] of cases) {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    for (const mode of ['untrusted', 'inbound', 'redact']) {
+      const r = await cli(['safety', 'scan', file, '--mode', mode, '--json']);
+      assert.equal(r.code, 0, `${name} ${mode}: ${r.stderr}`);
+      const found = JSON.parse(r.stdout).findings.filter((f: { rule: string }) => f.rule === 'secret.github_pat').map((f: { start: number; end: number }) => text.slice(f.start, f.end));
+      assert.deepEqual(found, [secret], `${name} ${mode}: the secret after the pathological run is found`);
+    }
+  }
+  const up = await cli(['safety', 'check-url', 'http://127.0.0.1/', '--no-resolve']);
+  assert.equal(up.code, 2, 'the service still answers');
+});
+
+test('a 100 MB file through the service: refused with the limit named (limits.max_input_bytes), and the service stays up', async () => {
+  const line = 'The committee reviewed the quarterly figures and asked for a revised estimate; const total = items.reduce((a, b) => a + b, 0);\n';
+  const file = path.join(dir, 'huge.txt');
+  writeFileSync(file, line.repeat(Math.ceil(100_000_000 / line.length)));
+  const r = await cli(['safety', 'scan', file, '--mode', 'redact', '--json']);
+  rmSync(file);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /huge\.txt: \d+ bytes is larger than the 67108864-byte scan limit/);
+  const up = await cli(['safety', 'check-url', 'http://127.0.0.1/', '--no-resolve']);
+  assert.equal(up.code, 2, 'the service still answers');
 });
