@@ -65,7 +65,15 @@ test('a token in a query string is refused even with a good header, and over Web
 
 test('lockout: repeated failures lock the address (429 + Retry-After) even for the right token, then it opens again', async () => {
   // The lockout counts per address: this test is alone on 127.0.0.1 only while it runs.
-  for (let i = 0; i < 2; i++) assert.equal((await call(g, '/api/status', { token: `bad-${i}` })).status, 401);
+  assert.equal((await call(g, '/api/status', { token: 'bad-0' })).status, 401);
+  // A failed WebSocket hello counts too.
+  const closed = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(g.ws);
+    ws.on('open', () => ws.send(JSON.stringify({ v: 1, op: 'hello', token: 'bad-ws' })));
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', () => {});
+  });
+  assert.equal(closed, 4001);
   const third = await call(g, '/api/status', { token: 'bad-2' });
   assert.equal(third.status, 429);
   assert.equal((await errorOf(third)).code, 'locked_out');
