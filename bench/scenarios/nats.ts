@@ -49,7 +49,7 @@ async function kill(c: ChildProcess): Promise<void> {
 
 async function clientNode(url: string, cluster: string): Promise<{ sys: ActorSystem; t: NatsTransport }> {
   const config = validateConfig({ data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-natsc-')), log: { level: 'silent' }, endpoint: { enabled: false }, transport: 'nats' });
-  const nats = Value.Default(NatsConfigSchema, { servers: [url], cluster, node: 'client', heartbeat_ms: 250, node_timeout_ms: 1500 }) as typeof config.nats;
+  const nats = Value.Default(NatsConfigSchema, { servers: [url], cluster, node: 'client' }) as typeof config.nats;
   const log = pino({ level: 'silent' });
   const sys = new ActorSystem(config, { kind: 'supervisor', id: 'root', children: [] }, log);
   await sys.start();
@@ -181,7 +181,7 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
 export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
   const srv = await startNatsServer();
   const sizes = { rtt: opts.quick ? 500 : 3000, calls: opts.quick ? 5000 : 30_000, window: Number(opts.set.window ?? 256) };
-  const nEvents = opts.quick ? 20_000 : 100_000;
+  const nEvents = opts.quick ? 20_000 : 50_000;
   const runs = opts.quick ? 1 : 3;
   const per: Record<string, CallMetrics[]> = { rustyclaw: [], raw_nats: [] };
   const ev: Record<string, number[]> = { rustyclaw: [], raw_nats: [] };

