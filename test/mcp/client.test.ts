@@ -259,7 +259,7 @@ test('resources and prompts of server-everything are listed and readable (text t
 });
 
 test('a server that crashes right after every start is restarted with growing backoff, alone', async () => {
-  await until('a few restarts', async () => (await status('looping')).restarts >= 3, 30_000);
+  await until('a few restarts', async () => (await status('looping')).restarts >= 2, 120_000); // each is a node start: seconds under load
   const a = (await status('looping')).restarts;
   await new Promise((r) => setTimeout(r, 2_000));
   const b = (await status('looping')).restarts;
