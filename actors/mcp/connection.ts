@@ -248,7 +248,7 @@ export class McpConnection {
       if (problem) throw new McpFailure('invalid_config', problem);
       client = this.newClient(gen);
       this.client = client;
-      const transport = this.transport();
+      let transport = this.transport();
       try {
         await client.connect(transport, { timeout: this.global.connect_timeout_ms, ...(this.era ? { prior: this.era } : {}) });
       } catch (e) {
@@ -260,7 +260,8 @@ export class McpConnection {
           this.transportKind = 'sse';
           client = this.newClient(gen);
           this.client = client;
-          await client.connect(this.transport(), { timeout: this.global.connect_timeout_ms });
+          transport = this.transport();
+          await client.connect(transport, { timeout: this.global.connect_timeout_ms });
         } else throw e;
       }
       if (gen !== this.generation) {
@@ -269,10 +270,9 @@ export class McpConnection {
       }
       // Liveness counts any message from the server: a flood can delay a ping's answer behind
       // thousands of queued notifications without the server being hung.
-      const t = transport as Transport;
-      const deliver = t.onmessage;
+      const deliver = transport.onmessage;
       if (deliver) {
-        t.onmessage = (...a: Parameters<typeof deliver>) => {
+        transport.onmessage = (...a: Parameters<typeof deliver>) => {
           this.lastTraffic = Date.now();
           deliver(...a);
         };

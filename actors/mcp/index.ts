@@ -56,7 +56,8 @@ export default defineActor({
         },
         'mcp.remove_server': async (p) => ({ removed: await svc.remove(p.name) }),
         'mcp.tools': async (p) => {
-          await svc.settled(SETTLE_MS, p.name);
+          // Agents ask for what is callable now and never wait for a server still starting.
+          if (!p.available_only) await svc.settled(SETTLE_MS, p.name);
           return { tools: svc.tools(p.name, p.available_only ?? false) };
         },
         'mcp.call': (p) => svc.call(p),
