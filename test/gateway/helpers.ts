@@ -20,9 +20,11 @@ export async function startGatewayService(extraYaml = '', env: NodeJS.ProcessEnv
   const w = makeWorld(extraYaml, env);
   const svc = await startService(w);
   const info = JSON.parse(readFileSync(path.join(w.home, '.rustyclaw', 'run', 'endpoint.json'), 'utf8')) as { url: string; http_url: string; token: string };
-  return {
+  const world: GatewayWorld = {
     w, svc, http: info.http_url, ws: info.url, token: info.token,
     async stop() {
+      // The service running now: a test may have replaced it (killed and started again).
+      const svc = world.svc;
       if (svc.child.exitCode === null) {
         svc.child.kill('SIGTERM');
         const t = setTimeout(() => svc.child.kill('SIGKILL'), 15_000);
@@ -31,6 +33,7 @@ export async function startGatewayService(extraYaml = '', env: NodeJS.ProcessEnv
       }
     },
   };
+  return world;
 }
 
 /** fetch with the bearer token (unless `token: null`). */
