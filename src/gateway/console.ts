@@ -4,7 +4,7 @@
  * and kept in sessionStorage; every request sends it as a bearer header (never in a URL).
  *
  * Live data comes pushed over `GET /api/events` (SSE, read with fetch so it can carry the header):
- * `status` — the actor tree, sent whenever state, restarts or mailbox depth change (sampled here
+ * `status` — the actor tree, sent whenever state, restarts, mailbox depth or messages handled change (sampled here
  * every `STATUS_EVERY_MS`, only changes leave); `agent` — every agent's turn events (tokens, tool
  * calls); `job` — the scheduler's job events.
  */
@@ -44,7 +44,7 @@ export function registerConsole(ctx: RouteContext): void {
       busy = true;
       try {
         const st = await ctx.sys.status();
-        const key = JSON.stringify(st.actors.map((a) => [a.path, a.state, a.restarts, a.mailbox, a.thread_id]));
+        const key = JSON.stringify(st.actors.map((a) => [a.path, a.state, a.restarts, a.mailbox, a.thread_id, a.handled]));
         if (key !== last) {
           last = key;
           send('status', st);

@@ -65,8 +65,12 @@ test('console: log in with the token, chat with streaming tokens, live actor tre
   await page.waitForFunction(() => {
     const t = document.getElementById('log')?.textContent ?? '';
     return t.includes('hello') && !t.includes('hello from the browser side');
-  }, undefined, { timeout: 20_000 });
-  await page.waitForFunction(() => (document.getElementById('log')?.textContent ?? '').includes('hello from the browser side'), undefined, { timeout: 20_000 });
+  }, undefined, { timeout: 20_000 }).catch(async (e: Error) => {
+    throw new Error(`${e.message}; the chat log shows: ${JSON.stringify(await page.textContent('#log'))}; page problems: ${problems.join(' | ')}`);
+  });
+  await page.waitForFunction(() => (document.getElementById('log')?.textContent ?? '').includes('hello from the browser side'), undefined, { timeout: 20_000 }).catch(async (e: Error) => {
+    throw new Error(`${e.message}; the chat log shows: ${JSON.stringify(await page.textContent('#log'))}; page problems: ${problems.join(' | ')}`);
+  });
   // The usage line comes with the reply (after the last token).
   await page.waitForFunction(() => /tokens\]/.test(document.getElementById('log')?.textContent ?? ''), undefined, { timeout: 20_000 });
 
