@@ -11,14 +11,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Kind, type WireMessage } from '../../protocol/wire.js';
 import { AskRequest, TellRequest, type ExternalResponse } from '../../protocol/envelope.js';
 import { NodeAnnouncement, NodeRequest } from '../../protocol/nats.js';
-import { messageSchemas } from '../../protocol/index.js';
 import type { ClusterReply } from '../../protocol/kernel.js';
 import { ActorError, type SerializedError } from '../kernel/errors.js';
 import { RELAY, type RemoteRoute } from '../kernel/router.js';
@@ -29,7 +27,7 @@ import { Backoff, connectNats } from './nats/connect.js';
 import { Peers, type Peer } from './nats/peers.js';
 import { Subjects, coverOf } from './nats/subjects.js';
 import { infoResponse, pingResponse, serviceErrorCode, statsResponse, type EndpointStats, type ServiceIdentity } from './nats/service-api.js';
-import { firstError } from './websocket.js';
+import { firstError, payloadCheck } from './websocket.js';
 import { Leases } from './nats/lease.js';
 
 const enc = new TextEncoder();
@@ -39,19 +37,6 @@ const askCheck = TypeCompiler.Compile(AskRequest);
 const tellCheck = TypeCompiler.Compile(TellRequest);
 const nodeAskCheck = TypeCompiler.Compile(NodeRequest.anyOf[0]);
 const nodeTellCheck = TypeCompiler.Compile(NodeRequest.anyOf[1]);
-const payloadChecks = new Map<string, TypeCheck<TSchema>>();
-
-function payloadCheck(type: string): TypeCheck<TSchema> | undefined {
-  let c = payloadChecks.get(type);
-  if (!c) {
-    const s = messageSchemas[type];
-    if (!s) return undefined;
-    c = TypeCompiler.Compile(s.request);
-    payloadChecks.set(type, c);
-  }
-  return c;
-}
-
 /** NATS subjects that no other of the set covers (`a.>` covers `a.b`), so no event arrives twice. */
 function subjectCover(subjects: Iterable<string>): string[] {
   const all = [...new Set(subjects)];

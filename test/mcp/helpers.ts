@@ -1,5 +1,5 @@
 /** Servers the MCP tests run as child processes: the real reference servers from npm and the hostile fixture. */
-import { createServer } from 'node:net';
+import { freePort } from '../support/ports.js';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -14,17 +14,6 @@ export function stdio(script: string, args: string[] = [], extra: Record<string,
   return { transport: 'stdio' as const, command: NODE, args: [script, ...args], ...extra };
 }
 
-/** A port free right now (server-everything takes its port from PORT and cannot report an ephemeral one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
   const t0 = Date.now();
@@ -42,3 +31,5 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+export { freePort };

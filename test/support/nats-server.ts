@@ -4,7 +4,7 @@
  * binary they skip with a loud message instead of passing silently.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './ports.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,16 +12,6 @@ import type { TestContext } from 'node:test';
 
 export const NATS_BIN = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => spawnSync(p, ['--version']).status === 0) ?? null;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface NatsServer {
   url: string;
@@ -96,3 +86,5 @@ export async function natsServerOrSkip(t: TestContext, opts: { token?: string } 
   t.after(() => srv.stop());
   return srv;
 }
+
+export { freePort };
