@@ -4,15 +4,19 @@
  * safety's counters. One short line per actor for `status`; the full replies for `status --json`.
  */
 import type { EmbedderInfoReply } from '../../protocol/embedder.js';
-import type { MemoryStatsReply } from '../../protocol/memory.js';
-import type { StatsReply as SafetyStats } from '../../protocol/safety.js';
+import type { ReplyOf } from '../../protocol/define.js';
+import type { BuiltinMessages } from '../../protocol/index.js';
 
-/** Probes are looked up by path, so their replies are checked by each probe's line() parameter type. */
 type Ask = (to: string, type: string, payload: unknown, opts?: { timeoutMs?: number }) => Promise<unknown>;
 
 interface Probe {
-  type: string;
-  line(reply: any): string;
+  type: keyof BuiltinMessages & string;
+  line(reply: unknown): string;
+}
+
+/** A probe's line() takes the reply of its own message type (protocol/), checked here at compile time. */
+function probe<K extends keyof BuiltinMessages & string>(type: K, line: (reply: ReplyOf<BuiltinMessages, K>) => string): Probe {
+  return { type, line: (r) => line(r as ReplyOf<BuiltinMessages, K>) };
 }
 
 function embedderLine(r: EmbedderInfoReply): string {
@@ -25,25 +29,18 @@ function embedderLine(r: EmbedderInfoReply): string {
 }
 
 const PROBES: Record<string, Probe> = {
-  'system/embedder': { type: 'embedder.info', line: embedderLine },
-  'system/provider-router': {
-    type: 'provider.status',
-    line: (r: { providers: Array<{ provider: string; state: string }> }) => {
-      const ok = [...new Set(r.providers.filter((p) => p.state === 'ok').map((p) => p.provider))];
-      const all = new Set(r.providers.map((p) => p.provider));
-      return ok.length ? `${ok.length} of ${all.size} providers usable (${ok.join(', ')})` : 'no usable LLM provider (rustyclaw providers says why)';
-    },
-  },
-  'system/scheduler': {
-    type: 'scheduler.stats',
-    line: (r: { routines: number; running: number; queued: number; webhook?: { url: string }; webhook_error?: string }) =>
-      `${r.routines} routines, ${r.running} running, ${r.queued} queued; webhooks ${r.webhook ? r.webhook.url : r.webhook_error ? `DOWN (${r.webhook_error})` : 'off'}`,
-  },
-  'system/memory': { type: 'memory.stats', line: (r: MemoryStatsReply) => `${r.docs} docs, ${r.chunks} chunks${r.model ? `, vectors by ${r.model}` : ', no vectors'}` },
-  'system/safety': {
-    type: 'safety.stats',
-    line: (r: SafetyStats) => `${Object.values(r.scans).reduce((a, b) => a + b, 0)} scans, ${Math.round(r.bytes / 1024)} KB since ${r.since}`,
-  },
+  'system/embedder': probe('embedder.info', embedderLine),
+  'system/provider-router': probe('provider.status', (r) => {
+    const ok = [...new Set(r.providers.filter((p) => p.state === 'ok').map((p) => p.provider))];
+    const all = new Set(r.providers.map((p) => p.provider));
+    return ok.length ? `${ok.length} of ${all.size} providers usable (${ok.join(', ')})` : 'no usable LLM provider (rustyclaw providers says why)';
+  }),
+  'system/scheduler': probe(
+    'scheduler.stats',
+    (r) => `${r.routines} routines, ${r.running} running, ${r.queued} queued; webhooks ${r.webhook ? r.webhook.url : r.webhook_error ? `DOWN (${r.webhook_error})` : 'off'}`,
+  ),
+  'system/memory': probe('memory.stats', (r) => `${r.docs} docs, ${r.chunks} chunks${r.model ? `, vectors by ${r.model}` : ', no vectors'}`),
+  'system/safety': probe('safety.stats', (r) => `${Object.values(r.scans).reduce((a, b) => a + b, 0)} scans, ${Math.round(r.bytes / 1024)} KB since ${r.since}`),
 };
 
 export interface Capability { line: string; detail?: unknown }
@@ -53,18 +50,18 @@ export async function capabilities(ask: Ask, actors: Array<{ path: string; state
   const out: Record<string, Capability> = {};
   await Promise.all(
     actors.map(async (a) => {
-      const probe = PROBES[a.path];
-      if (!probe) return;
+      const found = PROBES[a.path];
+      if (!found) return;
       if (a.state !== 'running') {
         out[a.path] = { line: `(${a.state})` };
         return;
       }
       try {
-        const r = await ask(a.path, probe.type, {}, { timeoutMs });
-        out[a.path] = { line: probe.line(r), detail: r };
+        const r = await ask(a.path, found.type, {}, { timeoutMs });
+        out[a.path] = { line: found.line(r), detail: r };
       } catch (e) {
         const x = e as { code?: string; message?: string };
-        out[a.path] = { line: `no answer to ${probe.type}: ${x.code ? `${x.code}: ` : ''}${x.message ?? String(e)}` };
+        out[a.path] = { line: `no answer to ${found.type}: ${x.code ? `${x.code}: ` : ''}${x.message ?? String(e)}` };
       }
     }),
   );

@@ -19,7 +19,7 @@ import { reportFinish } from '../finish-notice.js';
 
 export interface ChatCliRuntime {
   ask: CliRuntime['ask'];
-  subscribe?(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
+  subscribe?: CliRuntime['subscribe'];
   close(): Promise<void>;
   config?(): RootConfig;
   service?(): Promise<EndpointInfo | null>;

@@ -2,16 +2,19 @@
  * `rustyclaw job list | status ID | cancel ID`: the scheduler's jobs from the shell.
  */
 import type { Command } from 'commander';
-import { JOBS_TOPIC, type Job } from '../../../protocol/scheduler.js';
+import type { CliRuntime } from '../runtime.js';
+import { Value } from '@sinclair/typebox/value';
+import { HeartbeatNotification, JOBS_TOPIC, JobEventSchema, RoutineDisabledNotification, type Job, type JobState } from '../../../protocol/scheduler.js';
 import type { Waiting } from '../deadline.js';
 import { table } from '../table.js';
 
 const S = 'system/scheduler';
-const STATES = ['pending', 'running', 'completed', 'failed', 'cancelled'];
+const STATES: JobState[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
+const isState = (s: string): s is JobState => (STATES as string[]).includes(s);
 
 export interface JobCliRuntime {
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
-  subscribe?(topic: string, fn: (payload: any, topic: string) => void): Promise<() => void>;
+  ask: CliRuntime['ask'];
+  subscribe?: CliRuntime['subscribe'];
   close(): Promise<void>;
   waiting?: Waiting;
 }
@@ -27,17 +30,21 @@ export function stamp(ms: number, zone: 'utc' | 'local' = 'utc'): string {
   return `${local} ${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
 }
 
-/** One line per notification (heartbeat alerts, auto-disabled routines, anything else as JSON). */
-export function notificationLine(p: any, now = Date.now()): string {
-  const at = stamp(typeof p?.at === 'number' ? p.at : now);
-  if (p?.kind === 'job') {
+/**
+ * One line per notification (heartbeat alerts, auto-disabled routines, anything else as JSON). Any
+ * topic can be followed, so a payload is known only once it passes its protocol schema.
+ */
+export function notificationLine(p: unknown, now = Date.now()): string {
+  const at = (t: number) => stamp(t);
+  if (Value.Check(JobEventSchema, p)) {
     const who = [p.routine_id ? `routine ${p.routine_id}` : '', p.agent ? `agent ${p.agent}` : ''].filter(Boolean).join(', ');
     const what = p.event === 'started' ? `started (attempt ${p.attempts})` : `${p.state}${p.error ? `: ${p.error.code}: ${p.error.message}` : ''}`;
-    return `${at}  job ${p.id} ${what}${who ? ` [${p.purpose}; ${who}]` : ` [${p.purpose}]`}`;
+    return `${at(p.at)}  job ${p.id} ${what}${who ? ` [${p.purpose}; ${who}]` : ` [${p.purpose}]`}`;
   }
-  if (p?.kind === 'heartbeat') return `${at}  heartbeat ${p.agent}: ${p.text} (job ${p.job_id})`;
-  if (p?.kind === 'routine_disabled') return `${at}  routine ${p.routine}: ${p.reason}`;
-  return `${at}  ${typeof p === 'string' ? p : JSON.stringify(p)}`;
+  if (Value.Check(HeartbeatNotification, p)) return `${at(p.at)}  heartbeat ${p.agent}: ${p.text} (job ${p.job_id})`;
+  if (Value.Check(RoutineDisabledNotification, p)) return `${at(p.at)}  routine ${p.routine}: ${p.reason}`;
+  const t = (p as { at?: unknown } | null)?.at;
+  return `${at(typeof t === 'number' ? t : now)}  ${typeof p === 'string' ? p : JSON.stringify(p)}`;
 }
 
 function ago(ms: number | undefined, now = Date.now()): string {
@@ -112,10 +119,10 @@ export function register(program: Command, rt: JobCliRuntime, io: CliIO = stdio)
     .option('--json', 'print the reply as JSON')
     .description('list jobs, newest first')
     .action(async (o: { state?: string; routine?: string; limit: string; json?: boolean }) => {
-      if (o.state && !STATES.includes(o.state)) throw new Error(`--state must be one of ${STATES.join(', ')} (got '${o.state}')`);
+      if (o.state && !isState(o.state)) throw new Error(`--state must be one of ${STATES.join(', ')} (got '${o.state}')`);
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer (got '${o.limit}')`);
-      const r = await rt.ask(S, 'job.list', { limit, ...(o.state ? { state: o.state } : {}), ...(o.routine ? { routine_id: o.routine } : {}) });
+      const r = await rt.ask(S, 'job.list', { limit, ...(o.state && isState(o.state) ? { state: o.state } : {}), ...(o.routine ? { routine_id: o.routine } : {}) });
       if (o.json) io.out(JSON.stringify(r) + '\n');
       else if (r.jobs.length === 0) io.out('no jobs\n');
       else io.out(jobRows(r.jobs) + (r.total > r.jobs.length ? `\n(${r.jobs.length} of ${r.total})\n` : '\n'));

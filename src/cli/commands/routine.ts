@@ -5,7 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { CliRuntime } from '../runtime.js';
 import { parseDocument } from 'yaml';
+import type { AskArgs, ReplyOf, RequestOf } from '../../../protocol/define.js';
+import type { BuiltinMessages } from '../../../protocol/index.js';
 import type { Routine, RoutineSpec } from '../../../protocol/scheduler.js';
 import { validateRoutineSpec as checkSpec, RoutineInputError } from '../../lib/routine-spec.js';
 import { compileSafeRegex, UnsafePatternError } from '../../lib/safe-regex.js';
@@ -15,7 +18,7 @@ import { stamp, stdio, type CliIO } from './job.js';
 const S = 'system/scheduler';
 
 export interface RoutineCliRuntime {
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+  ask: CliRuntime['ask'];
   close(): Promise<void>;
 }
 
@@ -217,14 +220,15 @@ export function register(program: Command, rt: RoutineCliRuntime, io: CliIO = st
       await rt.close();
     });
 
-  const simple = (name: string, type: string, describe: string, print: (r: any, id: string) => string) =>
+  const simple = <K extends 'routine.delete' | 'routine.enable' | 'routine.disable'>(name: string, type: K, describe: string, print: (r: ReplyOf<BuiltinMessages, K>, id: string) => string) =>
     routine
       .command(name)
       .argument('<id>', 'routine id')
       .option('--json', 'print the reply as JSON')
       .description(describe)
       .action(async (id: string, o: { json?: boolean }) => {
-        const r = await rt.ask(S, type, { id });
+        // The three requests are all `{ id }` (protocol/scheduler.ts); TypeScript cannot see that through K.
+        const r = await rt.ask(S, type, ...([{ id }] as unknown as AskArgs<RequestOf<BuiltinMessages, K>>));
         // Deleting what is not there failed, as `routine run` of a missing id does: exit 1, said on stderr.
         const missing = (r as { deleted?: boolean } | null)?.deleted === false;
         if (missing) process.exitCode = 1;

@@ -4,6 +4,7 @@
  * error class behind it and why (cooldowns and disables persist across restarts and one-shot runs).
  */
 import type { Command } from 'commander';
+import type { CliRuntime } from '../runtime.js';
 import type { UsageGroupKey, UsageReply } from '../../../protocol/provider.js';
 import { table } from '../table.js';
 import type { EndpointInfo } from '../../client/index.js';
@@ -11,7 +12,7 @@ import type { RootConfig } from '../../config/load.js';
 import { envDrift } from '../service-env.js';
 
 export interface UsageCliRuntime {
-  ask<R = any>(to: string, type: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+  ask: CliRuntime['ask'];
   close(): Promise<void>;
   config?(): RootConfig;
   service?(): Promise<EndpointInfo | null>;
