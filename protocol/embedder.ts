@@ -43,6 +43,8 @@ export const EmbedderInfoReplySchema = Type.Object({
   /** Providers that failed to load, in order, with the reason. */
   failed: Type.Array(Type.Object({ provider: Type.String(), code: Type.String(), message: Type.String() })),
   queued_texts: Type.Integer(),
+  /** The model is in memory now (a local model loads on first use and unloads after `idle_unload_ms`). */
+  loaded: Type.Optional(Type.Boolean()),
 });
 export type EmbedderInfoReply = Static<typeof EmbedderInfoReplySchema>;
 
@@ -72,6 +74,8 @@ export const EmbedderConfigSchema = Type.Object(
     max_queue: Type.Integer({ minimum: 1, default: 20_000 }),
     /** Unload the local model after this long without work (0 = keep it loaded); it reloads on the next embed. */
     idle_unload_ms: Type.Integer({ minimum: 0, default: 300_000 }),
+    /** Load the local model at start (checks it runs before the first use) instead of on first use. */
+    preload: Type.Boolean({ default: false }),
     local: Type.Object(
       {
         model: Type.String({ default: 'all-MiniLM-L6-v2' }),

@@ -9,6 +9,8 @@ export interface EmbeddingProvider {
   readonly maxTokens: number;
   /** Path of the model's `tokenizer.json` when the provider has one (memory uses it to count chunk tokens). */
   readonly tokenizerPath?: string;
+  /** For a local model: whether it is in memory now (it loads on first use, unloads when idle). */
+  readonly loaded?: boolean;
   embed(texts: string[]): Promise<Float32Array[]>;
   close(): Promise<void>;
 }

@@ -25,7 +25,18 @@ function embedderLine(r: EmbedderInfoReply): string {
   if (r.provider === 'none' || !r.ready) {
     return `no provider${failed ? ` (${failed})` : ''} — set embedder.local.model_path to a local copy, or embedder.embedding_provider`;
   }
-  return `${r.provider} ${r.model ?? '?'} (${r.dim ?? '?'}-d) loaded${failed ? `; ${failed}` : ''}`;
+  const state = r.loaded === false ? 'on disk, loads on first use' : 'loaded';
+  return `${r.provider} ${r.model ?? '?'} (${r.dim ?? '?'}-d) ${state}${failed ? `; ${failed}` : ''}`;
+}
+
+/** Size and model, then whatever makes answers partial: a rebuild in progress, quarantined files, an unusable index. */
+function memoryLine(r: ReplyOf<BuiltinMessages, 'memory.stats'>): string {
+  const parts = [`${r.docs} docs, ${r.chunks} chunks${r.model ? `, vectors by ${r.model}` : ', no vectors'}`];
+  if (r.degraded) parts.push(`DEGRADED (${r.degraded.reason}: ${r.degraded.done}/${r.degraded.total}; searches answer from what is done)`);
+  if (r.quarantined?.length) parts.push(`${r.quarantined.length} quarantined (rustyclaw memory stats lists them)`);
+  if (r.model_mismatch) parts.push(`index holds ${r.model_mismatch.stored} vectors, embedder is ${r.model_mismatch.current} (rustyclaw memory reindex)`);
+  if (r.error) parts.push(`ERROR ${r.error.code}: ${r.error.message}`);
+  return parts.join('; ');
 }
 
 const PROBES: Record<string, Probe> = {
@@ -39,7 +50,7 @@ const PROBES: Record<string, Probe> = {
     'scheduler.stats',
     (r) => `${r.routines} routines, ${r.running} running, ${r.queued} queued; webhooks ${r.webhook ? r.webhook.url : r.webhook_error ? `DOWN (${r.webhook_error})` : 'off'}`,
   ),
-  'system/memory': probe('memory.stats', (r) => `${r.docs} docs, ${r.chunks} chunks${r.model ? `, vectors by ${r.model}` : ', no vectors'}`),
+  'system/memory': probe('memory.stats', memoryLine),
   'system/safety': probe('safety.stats', (r) => `${Object.values(r.scans).reduce((a, b) => a + b, 0)} scans, ${Math.round(r.bytes / 1024)} KB since ${r.since}`),
 };
 

@@ -50,7 +50,7 @@ test('status from another directory finds the service; shows health and capabili
   assert.match(r.stdout, /PATH\s+THREAD\s+STATE\s+RESTARTS\s+MAILBOX\s+HANDLED\s+CAPABILITY/);
   assert.match(r.stdout, /system\/provider-router .*running.*1 of \d providers usable \(openai\)/);
   assert.match(r.stdout, /system\/scheduler .*webhooks http:\/\/127\.0\.0\.1:\d+/);
-  if (HAVE_LOCAL_MODEL) assert.match(r.stdout, /system\/embedder .*(local all-MiniLM-L6-v2.*loaded|loading)/);
+  if (HAVE_LOCAL_MODEL) assert.match(r.stdout, /system\/embedder .*(local all-MiniLM-L6-v2.*(loaded|loads on first use)|loading)/);
   const j = JSON.parse((await cli(['status', '--json'])).stdout);
   assert.equal(j.pid, svc.pid);
   assert.equal(j.in_process, false);

@@ -81,9 +81,15 @@ test('a truncated model file gives an error naming the file', async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('a model of another dimension is refused when the config expects 384', async () => {
-  await assert.rejects(
-    () => LocalProvider.create({ dir: MODEL, name: 'all-MiniLM-L6-v2', precision: 'q8', threads: 1, intraOpThreads: 1, batchSize: 8, maxTokens: 256, expectedDim: 768 }),
-    (e: any) => e.code === 'model_dim_mismatch' && /384/.test(e.message) && /768/.test(e.message),
-  );
+test('a model of another dimension is refused when the config expects 384: at start with preload, else on first use', async () => {
+  const opts = { dir: MODEL, name: 'all-MiniLM-L6-v2', precision: 'q8' as const, threads: 1, intraOpThreads: 1, batchSize: 8, maxTokens: 256, expectedDim: 768 };
+  const refused = (e: any) => e.code === 'model_dim_mismatch' && /384/.test(e.message) && /768/.test(e.message);
+  await assert.rejects(() => LocalProvider.create({ ...opts, preload: true }), refused);
+  const lazy = await LocalProvider.create(opts);
+  try {
+    assert.equal(lazy.loaded, false, 'nothing loaded before the first text');
+    await assert.rejects(() => lazy.embed(['hello']), refused);
+  } finally {
+    await lazy.close();
+  }
 });

@@ -76,7 +76,32 @@ test('openai provider: auth header, order by index, L2-normalised, retries 429',
   }
 });
 
-test('local model that cannot load falls back to openai with one log line', async () => {
+test('local model that cannot load falls back to openai with one log line (preload: at start)', async () => {
+  const s = await fakeOpenAI();
+  const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-broken-'));
+  fs.mkdirSync(path.join(broken, 'onnx'));
+  fs.copyFileSync(path.join(MODEL, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
+  fs.writeFileSync(path.join(broken, 'onnx', 'model.onnx'), 'not an onnx file');
+  const { lines, log } = logger();
+  const svc = new EmbedderService(cfg({ preload: true, fallback: ['openai'], local: { model_path: broken, precision: 'fp32' }, openai: { base_url: s.base } }), { dataDir: broken, log, env: {} });
+  try {
+    await svc.start();
+    assert.equal(svc.info().provider, 'openai');
+    const warn = lines.filter((l) => l.level === 'warn');
+    assert.equal(warn.length, 1);
+    assert.match(warn[0].msg, /local provider unavailable .*model\.onnx.*falling back to openai/);
+    const r = await svc.embed(['hello']);
+    assert.equal(r.model, 'openai:text-embedding-3-small');
+    assert.equal(r.vectors[0].length, 8);
+    assert.equal(svc.info().failed[0].code, 'model_file_invalid');
+  } finally {
+    await svc.close();
+    await s.close();
+    fs.rmSync(broken, { recursive: true, force: true });
+  }
+});
+
+test('local model that cannot load falls back to openai on first use with one log line (the default: loaded on first use)', async () => {
   const s = await fakeOpenAI();
   const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-broken-'));
   fs.mkdirSync(path.join(broken, 'onnx'));
@@ -86,11 +111,13 @@ test('local model that cannot load falls back to openai with one log line', asyn
   const svc = new EmbedderService(cfg({ fallback: ['openai'], local: { model_path: broken, precision: 'fp32' }, openai: { base_url: s.base } }), { dataDir: broken, log, env: {} });
   try {
     await svc.start();
+    assert.equal(svc.info().provider, 'local');
+    assert.equal(svc.info().loaded, false);
+    const r = await svc.embed(['hello']);
     assert.equal(svc.info().provider, 'openai');
     const warn = lines.filter((l) => l.level === 'warn');
     assert.equal(warn.length, 1);
     assert.match(warn[0].msg, /local provider unavailable .*model\.onnx.*falling back to openai/);
-    const r = await svc.embed(['hello']);
     assert.equal(r.model, 'openai:text-embedding-3-small');
     assert.equal(r.vectors[0].length, 8);
     assert.equal(svc.info().failed[0].code, 'model_file_invalid');

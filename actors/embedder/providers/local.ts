@@ -25,6 +25,12 @@ export interface LocalProviderOptions {
   idleUnloadMs?: number;
   /** onnxruntime's CPU memory arena (faster repeat runs, but it keeps its high-water mark). */
   memArena?: boolean;
+  /**
+   * Load the model now and check it runs (its output size is then known before the first text).
+   * Without it the model loads with the first batch: start-up and idle memory stay small, and the
+   * size is checked against `expectedDim` on that batch.
+   */
+  preload?: boolean;
 }
 
 export class LocalProvider implements EmbeddingProvider {
@@ -32,6 +38,8 @@ export class LocalProvider implements EmbeddingProvider {
   readonly model: string;
   readonly maxTokens: number;
   readonly tokenizerPath: string;
+  /** A batch has run, so the model was loaded (a pool thread may exist before that, without it). */
+  private used: boolean;
   private constructor(
     private readonly pool: Piscina,
     private readonly opts: LocalProviderOptions,
@@ -40,6 +48,7 @@ export class LocalProvider implements EmbeddingProvider {
     this.model = `${opts.name}@${opts.precision}`;
     this.maxTokens = opts.maxTokens;
     this.tokenizerPath = path.join(opts.dir, 'tokenizer.json');
+    this.used = opts.preload === true || opts.expectedDim === undefined;
   }
 
   /** Start the pool and load the model in it; throws EmbedderError if the model can't load or run. */
@@ -56,6 +65,12 @@ export class LocalProvider implements EmbeddingProvider {
       // The ONNX session holds ~100 MB per worker; one task at a time each keeps memory bounded.
       concurrentTasksPerWorker: 1,
     });
+    const tokenizer = path.join(opts.dir, 'tokenizer.json');
+    if (!fs.existsSync(tokenizer)) {
+      await pool.destroy();
+      throw new EmbedderError('model_missing', `local model tokenizer ${tokenizer} does not exist`, tokenizer);
+    }
+    if (!opts.preload && opts.expectedDim !== undefined) return new LocalProvider(pool, opts, opts.expectedDim);
     const probe = (await pool.run(taskFor(opts, ['probe']))) as PoolResult;
     if (!probe.ok) {
       await pool.destroy();
@@ -63,7 +78,7 @@ export class LocalProvider implements EmbeddingProvider {
     }
     if (opts.expectedDim !== undefined && probe.dim !== opts.expectedDim) {
       await pool.destroy();
-      throw new EmbedderError('model_dim_mismatch', `model ${file} produces ${probe.dim}-dim vectors, config expects ${opts.expectedDim}`, file);
+      throw dimMismatch(file, probe.dim, opts.expectedDim);
     }
     return new LocalProvider(pool, opts, probe.dim);
   }
@@ -79,15 +94,27 @@ export class LocalProvider implements EmbeddingProvider {
       batches.map(async (idx) => {
         const r = (await this.pool.run(taskFor(this.opts, idx.map((i) => texts[i])))) as PoolResult;
         if (!r.ok) throw new EmbedderError(r.code, r.message, r.file);
+        this.used = true;
+        // Loaded on first use: its output size is known only now (the embedder then falls back).
+        if (r.dim !== this.dim) throw dimMismatch(path.join(this.opts.dir, modelFileFor(this.opts.precision)), r.dim, this.dim);
         idx.forEach((orig, j) => (out[orig] = r.vectors.slice(j * r.dim, (j + 1) * r.dim)));
       }),
     );
     return out;
   }
 
+  /** True while a pool thread holds the model (none before first use and after an idle unload). */
+  get loaded(): boolean {
+    return this.used && this.pool.threads.length > 0;
+  }
+
   async close(): Promise<void> {
     await this.pool.destroy();
   }
+}
+
+function dimMismatch(file: string, got: number, expected: number): EmbedderError {
+  return new EmbedderError('model_dim_mismatch', `model ${file} produces ${got}-dim vectors, config expects ${expected}`, file);
 }
 
 function taskFor(opts: LocalProviderOptions, texts: string[]): PoolTask {
