@@ -7,6 +7,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
+/** Distinct valid tokens remembered (a handful in practice: the endpoint's, the env one, a file's). */
+const MATCHED_KEPT = 64;
 
 export interface TokenSources {
   /** The endpoint's generated token (also in endpoint.json). */
@@ -41,8 +43,26 @@ export class TokenSet {
     return this.digests.length > 1;
   }
 
+  /**
+   * Tokens that matched, by value (at most MATCHED_KEPT). A client sends the same token on every
+   * request, and hashing it each time was ~6 % of a small request's CPU. Only matches are kept: a
+   * wrong token always takes the full constant-time path, and the cache cannot be filled by guesses.
+   */
+  private readonly matched = new Map<string, string>();
+
   match(given: string | undefined): string | null {
     if (!given) return null;
+    const known = this.matched.get(given);
+    if (known !== undefined) return known;
+    const hit = this.compare(given);
+    if (hit !== null) {
+      if (this.matched.size >= MATCHED_KEPT) this.matched.clear();
+      this.matched.set(given, hit);
+    }
+    return hit;
+  }
+
+  private compare(given: string): string | null {
     const d = sha256(given);
     let hit: string | null = null;
     // Every digest is compared (no early exit), each in constant time.

@@ -242,21 +242,23 @@ export function registerOpenAi(ctx: RouteContext): void {
   const { app } = ctx;
   const bodyLimit = ctx.gateway.body_limits.api;
 
-  app.get('/v1/models', async () => {
-    const created = Math.floor(Date.now() / 1000);
-    return {
-      object: 'list',
-      data: [
-        ...agentIds(ctx).map((a) => ({ id: `${MODEL_PREFIX}${a}`, object: 'model', created, owned_by: 'rustyclaw' })),
-        ...aliases(ctx).map((m) => ({ id: m, object: 'model', created, owned_by: 'rustyclaw' })),
-      ],
-    };
+  // The list depends only on the config, so it is serialised once; `created` is the gateway's start.
+  const created = Math.floor(Date.now() / 1000);
+  const modelList = JSON.stringify({
+    object: 'list',
+    data: [
+      ...agentIds(ctx).map((a) => ({ id: `${MODEL_PREFIX}${a}`, object: 'model', created, owned_by: 'rustyclaw' })),
+      ...aliases(ctx).map((m) => ({ id: m, object: 'model', created, owned_by: 'rustyclaw' })),
+    ],
+  });
+  app.get('/v1/models', (_req, reply) => {
+    void reply.type('application/json; charset=utf-8').send(modelList);
   });
 
   app.get<{ Params: { model: string } }>('/v1/models/:model', async (req) => {
     const id = req.params.model;
     resolveTarget(ctx, id, undefined);
-    return { id, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'rustyclaw' };
+    return { id, object: 'model', created, owned_by: 'rustyclaw' };
   });
 
   app.post<{ Body: ChatCompletionRequest }>('/v1/chat/completions', { bodyLimit, schema: { body: ChatCompletionRequestSchema } }, async (req, reply) => {

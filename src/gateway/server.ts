@@ -63,7 +63,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$
 
 /** Routes reachable without a bearer token (their own check or nothing to protect). */
 function isPublic(url: string): boolean {
-  const p = url.split('?')[0]!;
+  const q = url.indexOf('?');
+  const p = q < 0 ? url : url.slice(0, q);
   return p === '/health' || p.startsWith('/hooks/') || p === '/' || p.startsWith('/console/');
 }
 
@@ -151,7 +152,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     });
   }
 
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+  /** The gate every request passes; it throws the refusal. */
+  const gate = (req: FastifyRequest, reply: FastifyReply): void => {
     const ip = req.socket.remoteAddress ?? 'unknown';
     const q = tokenInQuery(req.url);
     if (q) throw gatewayError('token_in_query', `query parameter '${q}': credentials are never accepted in a URL (URLs end up in logs and histories); send Authorization: Bearer <token>`);
@@ -178,6 +180,16 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     lockout.succeed(ip);
     req.caller = id;
     limit(reply, ip, id, read);
+  };
+  // Callback style: the gate is synchronous, and an async hook costs a promise per request.
+  app.addHook('onRequest', (req, reply, done) => {
+    try {
+      gate(req, reply);
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
+    done();
   });
 
   app.setErrorHandler((err: unknown, req, reply) => {
