@@ -40,8 +40,10 @@ export default defineActor({
           const req = check(ChatRequestSchema, payload, 'provider.chat');
           const to = req.stream_to;
           const topic = req.stream_topic && req.request_id ? `provider/stream/${req.request_id}` : undefined;
-          // Deltas parsed from one network read are sent as one chunk (fewer cross-thread messages,
-          // no added latency: the flush runs right after the read's parsing finishes).
+          // The first delta goes out at once (time to first token). Later deltas are sent once per
+          // event-loop turn: every read the poll phase delivered is parsed first, then one chunk
+          // carries them all (fewer cross-thread messages; no timer, so no added latency when the
+          // provider streams slowly, as real ones do).
           let pending = '';
           let pendingProvider = '';
           const flush = () => {
@@ -58,11 +60,10 @@ export default defineActor({
             const result = await router.chat(req, (text, provider) => {
               pending += text;
               pendingProvider = provider;
-              // The first delta goes out at once (time to first token); later ones are coalesced per read.
               if (!sentFirst) {
                 sentFirst = true;
                 flush();
-              } else if (pending === text) queueMicrotask(flush);
+              } else if (pending === text) setImmediate(flush);
             });
             flush(); // every chunk goes out before the reply
             return result;

@@ -7,7 +7,10 @@
  *  - chat_overhead_ms_p50: sequential non-streaming `POST /v1/chat/completions` minus the same
  *    stateless turn asked through `rustyclaw/client` (`agent.complete` over the WebSocket), medians;
  *  - sse_token_ms_p99: from the loopback LLM handing a token to its socket to the SSE client reading
- *    the delta (an upper bound of router → SSE client: it includes the LLM → router hop).
+ *    the delta (an upper bound of router → SSE client: it includes the LLM → router hop);
+ *    direct_stream: the same scripted streams read straight from the LLM by a plain HTTP client in
+ *    this process (a loopback socket hop, the floor any client pays), alternating with the gateway's;
+ *    ratios.sse_added_ms_*: gateway minus direct, what RustyClaw adds to a token.
  *
  * `--json`: {"results": {"rustyclaw": {rps, chat_overhead_ms_p50, sse_token_ms_p99}, "fastify_hello": {rps}}}
  */
@@ -143,19 +146,27 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       }
     }
 
+    // Streaming: the same scripted stream through the gateway and, as the baseline, read straight
+    // from the LLM by a plain HTTP client in this process (the socket hop every client pays),
+    // alternating stream by stream.
     const lat: number[] = [];
-    for (let s = 0; s < streams; s++) {
+    const direct: number[] = [];
+    const stream = async (url: string, token: string, body: unknown, into: number[]) => {
       const pieces = 20;
       const text = Array.from({ length: pieces }, (_, i) => `t${String(i).padStart(3, '0')} `).join('');
       llm.script.push({ kind: 'reply', reply: { text, chunk_size: 5, chunk_delay_ms: 15 } });
       const seen = new Map<number, number>();
       let buf = '';
-      await postJson(chatUrl, svc.token, { model: 'rustyclaw:default', messages: messages(1000 + s), stream: true }, (chunk, at) => {
+      await postJson(url, token, body, (chunk, at) => {
         buf += chunk;
         for (const m of buf.matchAll(/t(\d{3}) /g)) if (!seen.has(Number(m[1]))) seen.set(Number(m[1]), at);
       });
       const sent = llm.requests[llm.requests.length - 1]!.piece_at ?? [];
-      for (const [i, at] of seen) if (sent[i] !== undefined) lat.push(at - sent[i]!);
+      for (const [i, at] of seen) if (sent[i] !== undefined) into.push(at - sent[i]!);
+    };
+    for (let s = 0; s < streams; s++) {
+      await stream(chatUrl, svc.token, { model: 'rustyclaw:default', messages: messages(1000 + s), stream: true }, lat);
+      await stream(`${llm.url}/chat/completions`, 'test-key', { model: 'm', messages: messages(2000 + s), stream: true }, direct);
     }
 
     const overhead = median(viaHttp) - median(viaClient);
@@ -163,12 +174,18 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       results: {
         rustyclaw: { rps: round(gwRps), chat_overhead_ms_p50: round(overhead, 3), sse_token_ms_p99: round(percentile(lat, 99), 3) },
         fastify_hello: { rps: round(helloRps) },
+        direct_stream: { sse_token_ms_p50: round(median(direct), 3), sse_token_ms_p99: round(percentile(direct, 99), 3) },
       },
-      ratios: { rps_vs_fastify_hello: round(gwRps / helloRps, 3) },
+      ratios: {
+        rps_vs_fastify_hello: round(gwRps / helloRps, 3),
+        // What RustyClaw adds to a token beyond the socket hop a direct client pays as well.
+        sse_added_ms_p50: round(median(lat) - median(direct), 3),
+        sse_added_ms_p99: round(percentile(lat, 99) - percentile(direct, 99), 3),
+      },
       notes: [
         `rps: GET /v1/models with a bearer token vs a bare fastify GET /, autocannon 16 connections, ${rounds} alternating rounds of ${seconds} s, medians (rustyclaw ${gwRuns.map((x) => round(x)).join(', ')}; fastify ${helloRuns.map((x) => round(x)).join(', ')}), both servers in child processes`,
         `chat: ${turns} sequential non-streaming turns each way (HTTP p50 ${round(median(viaHttp), 3)} ms, rustyclaw/client agent.complete p50 ${round(median(viaClient), 3)} ms)`,
-        `sse: ${lat.length} tokens over ${streams} streams, LLM socket write → SSE client read (p50 ${round(median(lat), 3)} ms); includes the LLM → router hop`,
+        `sse: ${lat.length} tokens over ${streams} streams, LLM socket write → SSE client read (p50 ${round(median(lat), 3)} ms); includes the LLM → router hop; direct_stream: the same streams read straight from the LLM (${direct.length} tokens)`,
       ],
     };
   } finally {
