@@ -17,6 +17,8 @@
  *                last-good-first does not skip the failing provider)
  *   tokenizer  — count_100k_ms: counting a ~100k-token history from scratch; incremental_turn_ms:
  *                adding one turn with per-message counts cached (what the agent does each turn)
+ *   paced      — the same three with the server writing one chunk per ms (a fast hosted model)
+ *                instead of back to back: paced_router_overhead_ms, paced_first_token_ratio
  *   set: n=N requests per mode (default 300, quick 60), chunks=N text pieces per answer (default 50)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -61,14 +63,17 @@ async function startServers(text: string): Promise<{ urls: Record<string, string
     const { startLlmServer } = await import(${JSON.stringify(mod)});
     const text = ${JSON.stringify(text)};
     const answer = await startLlmServer('openai', { fallback: () => ({ kind: 'reply', reply: { text, chunk_size: 4 } }) });
+    // Paced like a fast hosted model (a chunk per ms): the loopback server no longer competes with
+    // the router's thread for the two cores while it writes.
+    const paced = await startLlmServer('openai', { fallback: () => ({ kind: 'reply', reply: { text, chunk_size: 4, chunk_delay_ms: 1 } }) });
     const down = await startLlmServer('openai', { fallback: () => ({ kind: 'status', status: 503, message: 'overloaded' }) });
     const switches = [];
     const up = await startLlmServer('openai', { fallback: (req) => { switches.push(req.at - down.lastFailureAt); return { kind: 'reply' }; } });
     parentPort.on('message', async (m) => {
       if (m === 'switches') parentPort.postMessage({ switches });
-      if (m === 'close') { await Promise.all([answer.close(), down.close(), up.close()]); parentPort.postMessage({ closed: true }); }
+      if (m === 'close') { await Promise.all([answer.close(), paced.close(), down.close(), up.close()]); parentPort.postMessage({ closed: true }); }
     });
-    parentPort.postMessage({ urls: { answer: answer.url, down: down.url, up: up.url } });
+    parentPort.postMessage({ urls: { answer: answer.url, paced: paced.url, down: down.url, up: up.url } });
   `;
   const w = new Worker(code, { eval: true, type: 'module' } as any);
   const next = () => new Promise<any>((resolve, reject) => {
@@ -100,12 +105,12 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const dir = mkdtempSync(path.join(tmpdir(), 'rc-bench-provider-'));
   const notes: string[] = [];
   const messages: ChatMessage[] = [{ role: 'user', content: 'say something' }];
-  const aliases: Record<string, unknown> = { default: { chain: ['local'] } };
+  const aliases: Record<string, unknown> = { default: { chain: ['local'] }, paced: { chain: ['paced'] } };
   for (let i = 0; i < n; i++) aliases[`f${i}`] = { chain: ['down', 'up'] };
   const config = {
     data_dir: dir, log: { level: 'silent' }, endpoint: { enabled: false },
     kernel: { system_actors: ['provider-router'] },
-    providers: { local: entry(servers.urls.answer), down: entry(servers.urls.down), up: entry(servers.urls.up) },
+    providers: { local: entry(servers.urls.answer), paced: entry(servers.urls.paced), down: entry(servers.urls.down), up: entry(servers.urls.up) },
     models: aliases,
     // Cooldown 0: every sample meets the failing provider again (fresh alias → no last-good shortcut).
     provider_router: { cooldown_base_ms: 0 },
@@ -123,37 +128,45 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       if (!firstAt) firstAt = now();
     });
     await new Promise((res) => setTimeout(res, 50)); // the subscription reaches the router's thread
-    const direct = { req: [] as number[], first: [] as number[] };
-    const local = { req: [] as number[], first: [] as number[] };
-    const router = { req: [] as number[], first: [] as number[] };
+    const pacedAdapter = new OpenAiAdapter(settings.providers.get('paced')!, { connect_timeout_ms: 5000, first_token_timeout_ms: 5000, idle_timeout_ms: 5000, request_timeout_ms: 30000 });
+    type Series = { req: number[]; first: number[] };
     const hop: number[] = [];
-    for (let i = 0; i < n + 20; i++) {
-      const keep = i >= 20;
-      // direct: the same adapter code in the main thread
-      let t0 = now();
-      let first = 0;
-      const d = await adapter.chat({ model: 'm', messages }, { onText() { if (!first) first = now(); } }, new AbortController().signal);
-      if (d.text !== text) throw new Error('direct: wrong answer');
-      if (keep) { direct.req.push(now() - t0); direct.first.push(first - t0); }
-      // inproc: the router's code without its thread
-      t0 = now();
-      first = 0;
-      const l = await inproc.chat({ model: 'default', messages, agent: 'bench' }, () => { if (!first) first = now(); });
-      if (l.text !== text) throw new Error('inproc: wrong answer');
-      if (keep) { local.req.push(now() - t0); local.first.push(first - t0); }
-      // router: through the actor in its worker
-      firstAt = 0;
-      t0 = now();
-      const r = await sys.ask<{ text: string }>('system/provider-router', 'provider.chat', { model: 'default', messages, request_id: `b${i}`, stream_topic: true, agent: 'bench' });
-      const t1 = now();
-      if (r.text !== text) throw new Error('router: wrong answer');
-      while (!firstAt) await new Promise((res) => setImmediate(res));
-      if (keep) { router.req.push(t1 - t0); router.first.push(firstAt - t0); }
-      const h0 = now();
-      // A trivial message: `provider.status` walks every alias (this run configures n + 1 of them).
-      await sys.ask('system/provider-router', 'provider.cancel', { request_id: 'none' });
-      if (keep) hop.push(now() - h0);
-    }
+    /** `count` rounds of direct, inproc and router requests (interleaved), after `warm` unkept ones. */
+    const measure = async (alias: string, direct: OpenAiAdapter, count: number, warm: number) => {
+      const out = { direct: { req: [], first: [] } as Series, inproc: { req: [], first: [] } as Series, router: { req: [], first: [] } as Series };
+      for (let i = 0; i < count + warm; i++) {
+        const keep = i >= warm;
+        // direct: the same adapter code in the main thread
+        let t0 = now();
+        let first = 0;
+        const d = await direct.chat({ model: 'm', messages }, { onText() { if (!first) first = now(); } }, new AbortController().signal);
+        if (d.text !== text) throw new Error('direct: wrong answer');
+        if (keep) { out.direct.req.push(now() - t0); out.direct.first.push(first - t0); }
+        // inproc: the router's code without its thread
+        t0 = now();
+        first = 0;
+        const l = await inproc.chat({ model: alias, messages, agent: 'bench' }, () => { if (!first) first = now(); });
+        if (l.text !== text) throw new Error('inproc: wrong answer');
+        if (keep) { out.inproc.req.push(now() - t0); out.inproc.first.push(first - t0); }
+        // router: through the actor in its worker
+        firstAt = 0;
+        t0 = now();
+        const r = await sys.ask('system/provider-router', 'provider.chat', { model: alias, messages, request_id: `${alias}${i}`, stream_topic: true, agent: 'bench' });
+        const t1 = now();
+        if (r.text !== text) throw new Error('router: wrong answer');
+        while (!firstAt) await new Promise((res) => setImmediate(res));
+        if (keep) { out.router.req.push(t1 - t0); out.router.first.push(firstAt - t0); }
+        if (alias !== 'default') continue;
+        const h0 = now();
+        // A trivial message: `provider.status` walks every alias (this run configures n + 1 of them).
+        await sys.ask('system/provider-router', 'provider.cancel', { request_id: 'none' });
+        if (keep) hop.push(now() - h0);
+      }
+      return out;
+    };
+    const burst = await measure('default', adapter, n, 20);
+    const { direct, inproc: local, router } = burst;
+    const paced = await measure('paced', pacedAdapter, Math.max(20, Math.round(n / 3)), 5);
 
     // ---- failover: 503 from `down` → request at `up` ----
     for (let i = 0; i < n; i++) {
@@ -176,6 +189,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     const inc = total + messageTokens(extra);
     const incremental = performance.now() - t1;
     notes.push(`history: ${hist.length} messages, ${total} tokens (${inc} after one more turn)`);
+    notes.push(`burst: the loopback server writes ${chunks} chunks back to back (it then competes with the router's thread for the cores); paced: one chunk per ms, like a fast hosted model, ${paced.router.req.length} requests per mode`);
 
     const p50 = (a: number[]) => round(percentile(a, 50), 3);
     const results = {
@@ -183,6 +197,11 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       direct: { request_ms_p50: p50(direct.req), first_token_ms_p50: p50(direct.first) },
       inproc: { request_ms_p50: p50(local.req), first_token_ms_p50: p50(local.first) },
       hop: { ask_rtt_ms_p50: p50(hop) },
+      paced: {
+        router: { request_ms_p50: p50(paced.router.req), first_token_ms_p50: p50(paced.router.first) },
+        direct: { request_ms_p50: p50(paced.direct.req), first_token_ms_p50: p50(paced.direct.first) },
+        inproc: { request_ms_p50: p50(paced.inproc.req), first_token_ms_p50: p50(paced.inproc.first) },
+      },
       failover: { switch_ms_p50: p50(switches) },
       tokenizer: { count_100k_ms: round(count100k, 2), incremental_turn_ms: round(incremental, 3) },
     };
@@ -192,6 +211,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       // Where the first-token time goes: the router's code vs the thread hops.
       first_token_router_code_ms: round(results.inproc.first_token_ms_p50 - results.direct.first_token_ms_p50, 3),
       first_token_hops_ms: round(results.router.first_token_ms_p50 - results.inproc.first_token_ms_p50, 3),
+      paced_router_overhead_ms: round(results.paced.router.request_ms_p50 - results.paced.direct.request_ms_p50, 3),
+      paced_first_token_ratio: round(results.paced.router.first_token_ms_p50 / results.paced.direct.first_token_ms_p50, 3),
     };
     return { results, ratios, notes };
   } finally {
