@@ -35,6 +35,11 @@ export const ActorOverrideSchema = Type.Object(
     liveness_deadline_ms: Type.Optional(Type.Integer({ minimum: 10 })),
     module: Type.Optional(Type.String({ minLength: 1, description: "a user-written actor: file path (relative to the config file) or package specifier of a module whose default export is defineActor({...}); it runs at system/<name> and reads the top-level section <name>" })),
     on_crash: Type.Optional(Type.Union([Type.Literal('redeliver'), Type.Literal('fail')], { description: "messages queued at a crash: redeliver to the successor or fail them; wins over the module's onCrash" })),
+    start: Type.Optional(
+      Type.Union([Type.Literal('eager'), Type.Literal('on_demand')], {
+        description: 'eager: imported and set up while the tree boots; on_demand: on its first message (its mailbox waits meanwhile). Default on_demand for most system actors under placement edge',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

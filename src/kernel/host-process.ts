@@ -143,6 +143,14 @@ export class HostProcess {
             reject(new Error(`${this.spec.id}: actor setup failed: ${m.error.message}`));
             this.kill('crash', `setup failed: ${m.error.message}`);
             return;
+          case 'setup':
+            // An on-demand actor's setup after boot: setup grace while it runs.
+            if (this.watched) {
+              if (m.on) this.watched.setup = true;
+              else env.liveness.ready(this.watched);
+            }
+            env.onControl(this, m);
+            return;
           case 'stats':
             this.statsWaiters.get(m.n)?.(m);
             this.statsWaiters.delete(m.n);

@@ -302,6 +302,14 @@ export class ActorSystem {
   private hostControl(host: HostProcess, msg: ControlFromHost): void {
     if (msg.t === 'sub') this.subscriptionChanged(host.spec.id, msg.pattern, msg.on);
     else if (msg.t === 'log') this.log[levelName(msg.rec.level)](msg.rec.obj, msg.rec.msg);
+    else if (msg.t === 'setup' && msg.actors) this.actorsStarted(host, msg.actors);
+  }
+
+  /** An on-demand actor finished its setup: its own `onCrash` is now known to every router. */
+  private actorsStarted(host: HostProcess, actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }>): void {
+    const entries: Array<[string, DirectoryEntry]> = actors.map((a) => [a.path, { node: host.spec.id, onCrash: a.onCrash, state: 'up' }]);
+    for (const [p, e] of entries) this.router.directory.set(p, e);
+    for (const other of this.hosts.values()) if (other.alive) other.post({ t: 'dir', entries });
   }
 
   private subscriptionChanged(node: string, pattern: string, on: boolean): void {
