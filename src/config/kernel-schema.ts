@@ -65,6 +65,7 @@ export const KernelConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     memory_limit_mb: Type.Integer({ minimum: 1, default: 256 }),
+    young_generation_mb: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: "V8 young generation of each worker thread; unset: 4 under placement edge, V8's default otherwise" })),
     validate: Type.Union([Type.Literal('boundary'), Type.Literal('all')], {
       default: 'boundary',
       description: 'boundary: check messages from outside the process; all: also every in-process request and reply (env RUSTYCLAW_VALIDATE wins)',

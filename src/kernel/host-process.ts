@@ -14,6 +14,8 @@ export interface HostSpec {
   id: string;
   actors: HostActorSpec[];
   memoryLimitMb: number;
+  /** V8's young generation of the thread (`kernel.young_generation_mb`); unset: V8's default. */
+  youngGenerationMb?: number;
   livenessIntervalMs: number;
   livenessDeadlineMs: number;
   /** Liveness deadline while the thread is in setup (imports, native loads). */
@@ -99,7 +101,7 @@ export class HostProcess {
         routerOpts: env.routerOpts,
         logLevel: env.logLevel,
       },
-      resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryLimitMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryLimitMb, ...(this.spec.youngGenerationMb ? { maxYoungGenerationSizeMb: this.spec.youngGenerationMb } : {}) },
       stdout: false,
       stderr: false,
     });
