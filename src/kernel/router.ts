@@ -249,8 +249,11 @@ export class Router {
   private settle(id: number, p: Pending, err: ActorError | null, value?: unknown): void {
     if (!this.pending.delete(id)) return;
     if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
-    if (err) p.reject(err);
-    else p.resolve(value);
+    if (err) {
+      // A failed ask (aborted, timed out) still in the unposted batch is never dispatched.
+      if (p.msg && p.node !== this.id) this.links.get(p.node)?.withdraw(p.msg);
+      p.reject(err);
+    } else p.resolve(value);
   }
 
   /** One coarse timer for all asks: cheaper than a timer per ask at 100k+ asks/s. */
@@ -443,6 +446,8 @@ export class Router {
 
   private run(actor: LocalActor, msg: WireMessage, link: Link | null): void {
     if (link) link.noteStarted(msg.s);
+    // A same-thread ask whose caller already saw it fail (aborted while queued) never runs.
+    else if (msg.k === Kind.Ask && !this.pending.has(msg.id!)) return;
     if (msg.dl && Date.now() >= msg.dl) {
       // Its caller has given up (or is giving up now): running it would execute an ask that was
       // reported as failed. The caller's own sweep reports the timeout; this reply is a fallback.
