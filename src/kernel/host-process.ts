@@ -89,7 +89,8 @@ export class HostProcess {
     this.counted = true;
     this.startedAt = performance.now();
     const env = this.env;
-    const beat = new Int32Array(new SharedArrayBuffer(8));
+    // Slots: beat counter, OS thread id, in a declared blocking load (blocking.ts).
+    const beat = new Int32Array(new SharedArrayBuffer(12));
     const worker = new Worker(HOST_URL, {
       workerData: {
         beat,

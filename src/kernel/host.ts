@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import { ActorError, isActorDefinition } from './actor.js';
 import { validateMode } from './validate-mode.js';
+import { installBlockingFlag } from './blocking.js';
 import type { MessageCheck } from './validation.js';
 import { Router, type DirectoryEntry, type RouterOptions } from './router.js';
 import { forwardingLogger } from './worker-log.js';
@@ -40,6 +41,7 @@ try {
   // Not Linux: the kernel judges without per-thread CPU time.
 }
 setInterval(() => Atomics.add(init.beat, 0, 1), init.beatMs).unref();
+installBlockingFlag((on) => Atomics.store(init.beat, 2, on ? 1 : 0));
 const log = forwardingLogger(init.logLevel, { thread: init.node }, (rec) => port.postMessage({ t: 'log', rec }));
 const router = new Router(init.node, init.routerOpts);
 router.onSubscriptionChange = (pattern, on) => port.postMessage({ t: 'sub', pattern, on });

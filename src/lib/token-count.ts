@@ -10,11 +10,13 @@
  * have it ready (the agent, the provider router) would otherwise pay that at start-up.
  */
 import { createRequire } from 'node:module';
+import { duringBlockingLoad } from '../kernel/blocking.js';
 
 type Count = (text: string) => number;
 let bpe: Count | undefined;
 function bpeCount(text: string): number {
-  bpe ??= (createRequire(import.meta.url)('gpt-tokenizer') as { countTokens: Count }).countTokens;
+  // A long synchronous load: declared, so liveness allows it the setup grace.
+  bpe ??= duringBlockingLoad(() => (createRequire(import.meta.url)('gpt-tokenizer') as { countTokens: Count }).countTokens);
   return bpe(text);
 }
 

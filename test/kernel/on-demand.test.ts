@@ -100,3 +100,15 @@ test('placement edge starts request-only system actors on demand; the scheduler 
   assert.equal(dedicated.get('system/safety'), true);
   assert.throws(() => cfg({ memory: { start: 'later' } }), /kernel\.actors\.memory\.start/);
 });
+
+test('a declared blocking load (first use of a large library) gets the setup grace; an undeclared block of the same length is stuck', async () => {
+  const t = await boot(sup('root', [thread('odb', {})]), { liveness: { interval_ms: 50, deadline_ms: 300, setup_grace_ms: 20_000 } });
+  try {
+    assert.equal(await t.sys.ask('odb/eager', 'test.blocking_load', { ms: 1200 }, { timeoutMs: 30_000 }), 1200);
+    assert.equal(t.sys.downLog.length, 0, JSON.stringify(t.sys.downLog));
+    await t.sys.ask('odb/eager', 'test.block', { ms: 5000 }, { timeoutMs: 30_000 }).catch(() => undefined);
+    assert.ok(t.sys.downLog.some((d) => d.thread === 'odb' && d.reason === 'stuck'), JSON.stringify(t.sys.downLog));
+  } finally {
+    await t.close();
+  }
+});
