@@ -71,5 +71,6 @@ export const kernelErrors = errorsOf({
   shutting_down: 'the actor system is stopping',
   payload_too_large: 'the frame is over endpoint.max_payload_bytes',
   boot_timeout: 'the tree did not become ready within kernel.boot_timeout_ms',
+  actor_setup_failed: "an on-demand actor's setup failed on its first message (the message names why); the next message tries again",
   bus_unreachable: 'the message bus (NATS) cannot be reached; the message names the servers',
 });

@@ -25,7 +25,7 @@ interface LlmServer {
   close(): Promise<void>;
 }
 
-async function llm(): Promise<LlmServer> {
+export async function llm(): Promise<LlmServer> {
   const mod = (await import(new URL('../../test/support/llm-servers.js', import.meta.url).href)) as {
     startLlmServer(kind: 'openai', init: { fallback: () => unknown }): Promise<LlmServer>;
   };
@@ -61,7 +61,7 @@ async function starvation(secs: number, url: string): Promise<Record<string, unk
   }
 }
 
-async function oneshot(url: string): Promise<{ exit_after_answer_ms: number; exited: boolean; code: number | null }> {
+export async function oneshot(url: string): Promise<{ exit_after_answer_ms: number; exited: boolean; code: number | null }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'rc-edge-cli-'));
   const cfg = path.join(dir, 'rustyclaw.yaml');
   writeFileSync(
@@ -80,7 +80,7 @@ async function oneshot(url: string): Promise<{ exit_after_answer_ms: number; exi
   const cap = 15_000;
   try {
     // stdin stays an open pipe, as under child_process.spawn defaults, cron wrappers, CI runners.
-    const child = spawn(process.execPath, [CLI, '--config', cfg, 'chat', 'hello'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--config', cfg, 'chat', '--in-process', 'hello'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let answeredAt = 0;
     child.stdout!.on('data', (d) => {

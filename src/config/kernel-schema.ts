@@ -35,6 +35,11 @@ export const ActorOverrideSchema = Type.Object(
     liveness_deadline_ms: Type.Optional(Type.Integer({ minimum: 10 })),
     module: Type.Optional(Type.String({ minLength: 1, description: "a user-written actor: file path (relative to the config file) or package specifier of a module whose default export is defineActor({...}); it runs at system/<name> and reads the top-level section <name>" })),
     on_crash: Type.Optional(Type.Union([Type.Literal('redeliver'), Type.Literal('fail')], { description: "messages queued at a crash: redeliver to the successor or fail them; wins over the module's onCrash" })),
+    start: Type.Optional(
+      Type.Union([Type.Literal('eager'), Type.Literal('on_demand')], {
+        description: 'eager: imported and set up while the tree boots; on_demand: on its first message (its mailbox waits meanwhile). Default on_demand for most system actors under placement edge',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -60,6 +65,7 @@ export const KernelConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     memory_limit_mb: Type.Integer({ minimum: 1, default: 256 }),
+    young_generation_mb: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: "V8 young generation of each worker thread; unset: 4 under placement edge, V8's default otherwise" })),
     validate: Type.Union([Type.Literal('boundary'), Type.Literal('all')], {
       default: 'boundary',
       description: 'boundary: check messages from outside the process; all: also every in-process request and reply (env RUSTYCLAW_VALIDATE wins)',

@@ -9,6 +9,8 @@ export interface HostActorSpec {
   concurrency?: number;
   /** From `kernel.actors.<name>.on_crash`; wins over the module's own `onCrash`. */
   onCrash?: 'redeliver' | 'fail';
+  /** Imported and set up on its first message instead of at boot (`kernel.actors.<name>.start: on_demand`). */
+  onDemand?: boolean;
 }
 
 export type ControlToHost =
@@ -24,6 +26,8 @@ export type ControlToHost =
 export type ControlFromHost =
   | { t: 'ready'; actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }> }
   | { t: 'setup_failed'; error: { message: string; stack?: string } }
+  /** An on-demand actor began (`on`) or finished its setup after boot: liveness allows setup grace meanwhile. */
+  | { t: 'setup'; on: boolean; actors?: Array<{ path: string; onCrash: 'redeliver' | 'fail' }> }
   | { t: 'sub'; pattern: string; on: boolean }
   | { t: 'stats'; n: number; actors: Array<{ path: string; mailbox: number; handled: number }>; heapUsed: number }
   | { t: 'stopped_ok' }

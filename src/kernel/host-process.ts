@@ -14,6 +14,8 @@ export interface HostSpec {
   id: string;
   actors: HostActorSpec[];
   memoryLimitMb: number;
+  /** V8's young generation of the thread (`kernel.young_generation_mb`); unset: V8's default. */
+  youngGenerationMb?: number;
   livenessIntervalMs: number;
   livenessDeadlineMs: number;
   /** Liveness deadline while the thread is in setup (imports, native loads). */
@@ -87,7 +89,8 @@ export class HostProcess {
     this.counted = true;
     this.startedAt = performance.now();
     const env = this.env;
-    const beat = new Int32Array(new SharedArrayBuffer(8));
+    // Slots: beat counter, OS thread id, in a declared blocking load (blocking.ts).
+    const beat = new Int32Array(new SharedArrayBuffer(12));
     const worker = new Worker(HOST_URL, {
       workerData: {
         beat,
@@ -99,7 +102,7 @@ export class HostProcess {
         routerOpts: env.routerOpts,
         logLevel: env.logLevel,
       },
-      resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryLimitMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryLimitMb, ...(this.spec.youngGenerationMb ? { maxYoungGenerationSizeMb: this.spec.youngGenerationMb } : {}) },
       stdout: false,
       stderr: false,
     });
@@ -142,6 +145,14 @@ export class HostProcess {
             clearTimeout(startTimer);
             reject(new Error(`${this.spec.id}: actor setup failed: ${m.error.message}`));
             this.kill('crash', `setup failed: ${m.error.message}`);
+            return;
+          case 'setup':
+            // An on-demand actor's setup after boot: setup grace while it runs.
+            if (this.watched) {
+              if (m.on) this.watched.setup = true;
+              else env.liveness.ready(this.watched);
+            }
+            env.onControl(this, m);
             return;
           case 'stats':
             this.statsWaiters.get(m.n)?.(m);

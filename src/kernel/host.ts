@@ -8,8 +8,9 @@ import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
-import { isActorDefinition } from './actor.js';
+import { ActorError, isActorDefinition } from './actor.js';
 import { validateMode } from './validate-mode.js';
+import { installBlockingFlag } from './blocking.js';
 import type { MessageCheck } from './validation.js';
 import { Router, type DirectoryEntry, type RouterOptions } from './router.js';
 import { forwardingLogger } from './worker-log.js';
@@ -40,6 +41,7 @@ try {
   // Not Linux: the kernel judges without per-thread CPU time.
 }
 setInterval(() => Atomics.add(init.beat, 0, 1), init.beatMs).unref();
+installBlockingFlag((on) => Atomics.store(init.beat, 2, on ? 1 : 0));
 const log = forwardingLogger(init.logLevel, { thread: init.node }, (rec) => port.postMessage({ t: 'log', rec }));
 const router = new Router(init.node, init.routerOpts);
 router.onSubscriptionChange = (pattern, on) => port.postMessage({ t: 'sub', pattern, on });
@@ -106,12 +108,33 @@ async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
   return spec.onCrash ?? def.onCrash ?? 'fail';
 }
 
+/**
+ * An on-demand actor: its module is imported and set up when its first message arrives (that
+ * message and any after it wait in its mailbox). Liveness allows setup grace meanwhile: the import
+ * of a heavy native library blocks this thread's event loop for a while, which is not a hang.
+ */
+function wakeOnDemand(spec: HostActorSpec): void {
+  const t0 = performance.now();
+  port.postMessage({ t: 'setup', on: true });
+  startActor(spec).then(
+    (onCrash) => {
+      port.postMessage({ t: 'setup', on: false, actors: [{ path: spec.path, onCrash }] });
+      log.debug({ actor: spec.path, setup_ms: Math.round(performance.now() - t0) }, 'on-demand actor set up on its first message');
+    },
+    (err: Error) => {
+      port.postMessage({ t: 'setup', on: false });
+      log.error({ actor: spec.path, err }, 'on-demand actor setup failed; its waiting messages fail, the next one tries again');
+      router.failReserved(spec.path, new ActorError('actor_setup_failed', `setup of '${spec.path}' (${spec.module}) failed: ${err.message}`), () => wakeOnDemand(spec));
+    },
+  );
+}
+
 async function boot(): Promise<void> {
   // Messages may arrive while actors are still in setup: they wait in reserved mailboxes.
-  for (const spec of init.actors) router.reserve(spec.path);
+  for (const spec of init.actors) router.reserve(spec.path, spec.onDemand ? () => wakeOnDemand(spec) : undefined);
   const ready: Array<{ path: string; onCrash: 'redeliver' | 'fail' }> = [];
   try {
-    for (const spec of init.actors) ready.push({ path: spec.path, onCrash: await startActor(spec) });
+    for (const spec of init.actors) ready.push({ path: spec.path, onCrash: spec.onDemand ? (spec.onCrash ?? 'fail') : await startActor(spec) });
   } catch (err) {
     port.postMessage({ t: 'setup_failed', error: { message: (err as Error).message, stack: (err as Error).stack } });
     return;

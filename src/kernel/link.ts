@@ -136,6 +136,18 @@ export class Link {
     if (i >= 0) this.unacked.splice(i, 1);
   }
 
+  /**
+   * Take back a message that is still in this side's unposted batch (its caller gave up in the same
+   * turn it sent it): true when it was, and then it is never posted. Once posted, it is the peer's.
+   */
+  withdraw(msg: WireMessage): boolean {
+    const i = this.out.indexOf(msg);
+    if (i < 0) return false;
+    this.out.splice(i, 1);
+    this.forget(msg);
+    return true;
+  }
+
   send(msg: WireMessage): void {
     msg.s = this.nextSeq++;
     this.unacked.push(msg);

@@ -166,7 +166,9 @@ export class LivenessMonitor {
   }
 
   private judge(s: State, now: number): void {
-    const limit = s.w.setup ? Math.max(s.w.deadlineMs, s.w.setupGraceMs) : s.w.deadlineMs;
+    // In setup, or inside a declared blocking load (blocking.ts, slot 2): the setup grace applies.
+    const loading = s.w.setup || (s.w.beat.length > 2 && Atomics.load(s.w.beat, 2) !== 0);
+    const limit = loading ? Math.max(s.w.deadlineMs, s.w.setupGraceMs) : s.w.deadlineMs;
     const silent = now - s.seen;
     // Suspect from half the deadline, but never before a beat is even due.
     if (silent <= Math.min(limit, Math.max(limit / 2, this.opts.intervalMs + this.tickMs))) return;
@@ -176,7 +178,7 @@ export class LivenessMonitor {
       s.suspectAt = now;
       s.cpuAtSuspect = threadCpuMs(tid);
       this.counts.suspect++;
-      this.opts.log.warn({ thread: s.w.id, silent_ms: Math.round(silent), deadline_ms: limit, setup: s.w.setup }, 'thread is late with its liveness beat (suspect)');
+      this.opts.log.warn({ thread: s.w.id, silent_ms: Math.round(silent), deadline_ms: limit, setup: loading }, 'thread is late with its liveness beat (suspect)');
       return;
     }
     if (silent <= limit) return;
@@ -207,7 +209,7 @@ export class LivenessMonitor {
       cpu_share: cpuShare === null ? null : Math.round(cpuShare * 100) / 100,
       main_lag_ms: Math.round(mainLag),
       others_answering: `${othersAnswering}/${others}`,
-      setup: s.w.setup,
+      setup: loading,
     };
     if (busy || silent > 2 * limit) {
       const starved = !busy;

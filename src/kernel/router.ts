@@ -49,6 +49,8 @@ export interface LocalActor {
   stop?: () => unknown;
   /** Set under `kernel.validate: all`: requests and replies are checked against the actor's message map. */
   check?: MessageCheck;
+  /** An on-demand actor not yet set up: called (once) by its first message. */
+  wake?: () => void;
 }
 
 type Subscriber = (payload: any, topic: string) => void;
@@ -247,8 +249,11 @@ export class Router {
   private settle(id: number, p: Pending, err: ActorError | null, value?: unknown): void {
     if (!this.pending.delete(id)) return;
     if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
-    if (err) p.reject(err);
-    else p.resolve(value);
+    if (err) {
+      // A failed ask (aborted, timed out) still in the unposted batch is never dispatched.
+      if (p.msg && p.node !== this.id) this.links.get(p.node)?.withdraw(p.msg);
+      p.reject(err);
+    } else p.resolve(value);
   }
 
   /** One coarse timer for all asks: cheaper than a timer per ask at 100k+ asks/s. */
@@ -383,8 +388,22 @@ export class Router {
    * Reserve a local path whose actor is still in setup: messages for it wait in its mailbox
    * (unacknowledged, so they count against the senders' credit) until `activate`.
    */
-  reserve(path: string): void {
-    this.local.set(path, { path, handlers: {}, ctx: null, concurrency: 0, running: 0, mailbox: [], handled: 0 });
+  reserve(path: string, wake?: () => void): void {
+    this.local.set(path, { path, handlers: {}, ctx: null, concurrency: 0, running: 0, mailbox: [], handled: 0, ...(wake ? { wake } : {}) });
+  }
+
+  /**
+   * An on-demand actor's setup failed: what waits in its mailbox fails with `err` (never silently
+   * dropped), and the next message wakes it again (a transient failure is not permanent).
+   */
+  failReserved(path: string, err: ActorError, wake: () => void): void {
+    const actor = this.local.get(path);
+    if (!actor) return;
+    actor.wake = wake;
+    for (const { msg, link } of actor.mailbox.splice(0)) {
+      if (link) link.noteStarted(msg.s);
+      this.replyError(msg, link, err);
+    }
   }
 
   activate(path: string, a: Pick<LocalActor, 'handlers' | 'ctx' | 'concurrency' | 'stop' | 'check'>): void {
@@ -402,6 +421,11 @@ export class Router {
       if (this.remote?.forward(msg, reply)) return;
       this.replyError(msg, link, new ActorError('unknown_actor', `no actor at path '${msg.to}' on ${this.id}`));
       return;
+    }
+    if (actor.wake) {
+      const wake = actor.wake;
+      actor.wake = undefined;
+      wake();
     }
     if (link !== null && actor.mailbox.length === 0 && actor.running < actor.concurrency) {
       // Fast path: nothing queued ahead of it, run now without a trip through the mailbox.
@@ -422,6 +446,8 @@ export class Router {
 
   private run(actor: LocalActor, msg: WireMessage, link: Link | null): void {
     if (link) link.noteStarted(msg.s);
+    // A same-thread ask whose caller already saw it fail (aborted while queued) never runs.
+    else if (msg.k === Kind.Ask && !this.pending.has(msg.id!)) return;
     if (msg.dl && Date.now() >= msg.dl) {
       // Its caller has given up (or is giving up now): running it would execute an ask that was
       // reported as failed. The caller's own sweep reports the timeout; this reply is a fallback.

@@ -200,6 +200,7 @@ export class ActorSystem {
         id: node.id,
         actors: node.actors,
         memoryLimitMb: node.memoryLimitMb ?? k.memory_limit_mb,
+        ...youngGeneration(k),
         livenessIntervalMs: k.liveness.interval_ms,
         livenessDeadlineMs: node.livenessDeadlineMs ?? k.liveness.deadline_ms,
         setupGraceMs: k.liveness.setup_grace_ms,
@@ -302,6 +303,14 @@ export class ActorSystem {
   private hostControl(host: HostProcess, msg: ControlFromHost): void {
     if (msg.t === 'sub') this.subscriptionChanged(host.spec.id, msg.pattern, msg.on);
     else if (msg.t === 'log') this.log[levelName(msg.rec.level)](msg.rec.obj, msg.rec.msg);
+    else if (msg.t === 'setup' && msg.actors) this.actorsStarted(host, msg.actors);
+  }
+
+  /** An on-demand actor finished its setup: its own `onCrash` is now known to every router. */
+  private actorsStarted(host: HostProcess, actors: Array<{ path: string; onCrash: 'redeliver' | 'fail' }>): void {
+    const entries: Array<[string, DirectoryEntry]> = actors.map((a) => [a.path, { node: host.spec.id, onCrash: a.onCrash, state: 'up' }]);
+    for (const [p, e] of entries) this.router.directory.set(p, e);
+    for (const other of this.hosts.values()) if (other.alive) other.post({ t: 'dir', entries });
   }
 
   private subscriptionChanged(node: string, pattern: string, on: boolean): void {
@@ -568,3 +577,13 @@ export async function startSystem(opts: StartOptions = {}): Promise<ActorSystem>
   await sys.start();
   return sys;
 }
+
+/**
+ * A smaller young generation per thread under `placement: edge` (4 MB): the garbage of a thread's
+ * module loading is then not kept in large semi-spaces (measured: the edge tree 128 → 118 MB RSS).
+ */
+function youngGeneration(k: RootConfig['kernel']): { youngGenerationMb?: number } {
+  const mb = k.young_generation_mb ?? (k.placement === 'edge' ? 4 : undefined);
+  return mb ? { youngGenerationMb: mb } : {};
+}
+

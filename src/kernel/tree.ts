@@ -80,6 +80,14 @@ const BUILTIN: Record<string, { liveness_deadline_ms?: number }> = {
   memory: { liveness_deadline_ms: 30_000 },
 };
 
+/**
+ * Under `placement: edge`, system actors that only answer requests start on their first message
+ * (`start: on_demand`): their imports (lmdb, hnswlib, wink, undici, ajv, ...) and setup are paid
+ * when used, not at boot. The scheduler stays eager (its timers and topic subscriptions must run
+ * from the start), and so does mcp (it connects its servers).
+ */
+const EDGE_ON_DEMAND = new Set(['safety', 'embedder', 'memory', 'provider-router', 'tool-runner']);
+
 export function defaultTree(config: RootConfig, warn: (msg: string) => void = () => {}): SupervisorNode {
   const k = config.kernel;
   const oneThread = k.placement === 'edge' && availableParallelism() <= 1;
@@ -105,6 +113,7 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
       module: o.module ?? name,
       config: config[CONFIG_SECTION[name] ?? name] ?? {},
       ...(o.on_crash ? { onCrash: o.on_crash } : {}),
+      ...((o.start ?? (k.placement === 'edge' && EDGE_ON_DEMAND.has(name) && !o.module ? 'on_demand' : 'eager')) === 'on_demand' ? { onDemand: true } : {}),
     };
     const group = o.thread ?? (shared ? 'system' : undefined);
     if (group) {

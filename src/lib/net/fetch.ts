@@ -12,7 +12,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, Headers, fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit, type Response } from 'undici';
+import type { Agent, Dispatcher, RequestInit as UndiciRequestInit, Response } from 'undici';
 import { UrlPolicy, type UrlPolicyOptions, type UrlVerdict } from './url-guard.js';
 
 export { UrlPolicy, type UrlPolicyOptions, type UrlVerdict } from './url-guard.js';
@@ -111,10 +111,15 @@ export interface SafeFetchInit extends Omit<UndiciRequestInit, 'dispatcher' | 'r
 }
 
 const defaultPolicy = new UrlPolicy();
+// undici is loaded on the first fetch, not at import: it costs ~20 MB RSS and ~200 ms in every
+// thread that imports this module (safety and tool-runner do, for the URL policy alone).
+type Undici = typeof import('undici');
+let undiciModule: Promise<Undici> | undefined;
+const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
 let defaultAgent: Agent | undefined;
 let trustedAgent: Agent | undefined;
 
-function agentFor(policy: UrlPolicy, resolver: Resolver, onResolved?: (host: string, a: string[]) => void): { agent: Agent; owned: boolean } {
+function agentFor({ Agent }: Undici, policy: UrlPolicy, resolver: Resolver, onResolved?: (host: string, a: string[]) => void): { agent: Agent; owned: boolean } {
   if (policy === defaultPolicy && resolver === systemResolver && !onResolved) {
     defaultAgent ??= new Agent({ connect: { lookup: guardedLookup(defaultPolicy, systemResolver) } });
     return { agent: defaultAgent, owned: false };
@@ -131,6 +136,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export async function safeFetch(url: string | URL, init: SafeFetchInit = {}): Promise<Response> {
   const { trusted, maxRedirects = 5, policy: policyOpt, resolver = systemResolver, timeoutMs = 30_000, onHop, ...rest } = init;
   const href = String(url);
+  const undici = await loadUndici();
+  const { Agent, Headers, fetch: undiciFetch } = undici;
   const signal = rest.signal ?? AbortSignal.timeout(timeoutMs);
   if (trusted) {
     trustedAgent ??= new Agent();
@@ -138,7 +145,7 @@ export async function safeFetch(url: string | URL, init: SafeFetchInit = {}): Pr
   }
   const policy = policyOpt instanceof UrlPolicy ? policyOpt : policyOpt ? new UrlPolicy(policyOpt) : defaultPolicy;
   let lastAddresses: string[] | undefined;
-  const { agent, owned } = agentFor(policy, resolver, onHop ? (_h, a) => { lastAddresses = a; } : undefined);
+  const { agent, owned } = agentFor(undici, policy, resolver, onHop ? (_h, a) => { lastAddresses = a; } : undefined);
   let current = href;
   let method = (rest.method ?? 'GET').toUpperCase();
   let body = rest.body;
