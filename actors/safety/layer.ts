@@ -181,7 +181,7 @@ export class SafetyLayer {
       const win = off === 0 && last ? text : text.slice(from, off + REDACT_WINDOW + SANITIZE_OVERLAP);
       // The window's anchors from the one prefilter pass; an invisible character in it lies at most
       // SPARSE_GAP after a reported one (their hits are thinned).
-      const hits = { ...PREFILTER.view(anchors, SANITIZER_SOURCE, from, from + win.length), invisible: PREFILTER.has(anchors, SANITIZER_SOURCE, SANITIZER_INVISIBLE_LIT, from - SPARSE_GAP, from + win.length) };
+      const hits = { ...PREFILTER.view(anchors, SANITIZER_SOURCE, from, from + win.length), invisible: PREFILTER.positions(anchors, SANITIZER_SOURCE, SANITIZER_INVISIBLE_LIT, from - SPARSE_GAP, from + win.length).map((p) => p - from) };
       const edits = findEditsAt(win, hits, o);
       for (const e of edits) {
         const start = from + e.start;

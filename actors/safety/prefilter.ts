@@ -59,11 +59,12 @@ export class Prefilter {
     return { starts, lits, count };
   }
 
-  /** Whether a hit of `source`'s literal `lit` starts in text[from, to). */
-  has(all: AnchorHits, source: number, lit: number, from: number, to: number): boolean {
+  /** Starts of the hits of `source`'s literal `lit` in text[from, to), ascending (whole-text offsets). */
+  positions(all: AnchorHits, source: number, lit: number, from: number, to: number): number[] {
     const map = this.local[source];
-    for (let i = lowerBound(all, from); i < all.count && all.starts[i] < to; i++) if (map[all.lits[i]] === lit) return true;
-    return false;
+    const out: number[] = [];
+    for (let i = lowerBound(all, from); i < all.count && all.starts[i] < to; i++) if (map[all.lits[i]] === lit) out.push(all.starts[i]);
+    return out;
   }
 
   /**

@@ -5,6 +5,7 @@
  * cannot produce millions of findings.
  */
 import type { Severity } from './leak-rules.js';
+import { SPARSE_GAP } from './literal-matcher.js';
 
 export interface Edit {
   rule: string;
@@ -34,31 +35,34 @@ const PICTO = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|\uFE0F/u;
 function invisibleChars(text: string, out: Edit[]): void {
   INVISIBLE_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = INVISIBLE_RE.exec(text)) !== null) {
-    const run = m[0];
-    // A lone ZWJ between emoji builds one glyph (family, flags): legitimate.
-    if (run === '\u200D' && PICTO.test(text.slice(Math.max(0, m.index - 2), m.index)) && PICTO.test(text.slice(m.index + 1, m.index + 3))) continue;
-    // A leading BOM is an encoding artefact.
-    if (run === '\uFEFF' && m.index === 0) {
-      out.push({ rule: 'control.zero_width', category: 'control', severity: 'low', start: 0, end: 1, replacement: '' });
-      continue;
+  while ((m = INVISIBLE_RE.exec(text)) !== null) invisibleRun(text, m, out);
+}
+
+/** The edits for one INVISIBLE_RE match (a run of invisible characters). */
+function invisibleRun(text: string, m: RegExpExecArray, out: Edit[]): void {
+  const run = m[0];
+  // A lone ZWJ between emoji builds one glyph (family, flags): legitimate.
+  if (run === '\u200D' && PICTO.test(text.slice(Math.max(0, m.index - 2), m.index)) && PICTO.test(text.slice(m.index + 1, m.index + 3))) return;
+  // A leading BOM is an encoding artefact.
+  if (run === '\uFEFF' && m.index === 0) {
+    out.push({ rule: 'control.zero_width', category: 'control', severity: 'low', start: 0, end: 1, replacement: '' });
+    return;
+  }
+  // Split the run by kind so each kind is counted, but emit at most one finding per kind per run.
+  let i = 0;
+  while (i < run.length) {
+    const cp = run.codePointAt(i)!;
+    const kind = classify(String.fromCodePoint(cp));
+    let j = i + (cp > 0xffff ? 2 : 1);
+    while (j < run.length) {
+      const cp2 = run.codePointAt(j)!;
+      if (classify(String.fromCodePoint(cp2)).rule !== kind.rule) break;
+      j += cp2 > 0xffff ? 2 : 1;
     }
-    // Split the run by kind so each kind is counted, but emit at most one finding per kind per run.
-    let i = 0;
-    while (i < run.length) {
-      const cp = run.codePointAt(i)!;
-      const kind = classify(String.fromCodePoint(cp));
-      let j = i + (cp > 0xffff ? 2 : 1);
-      while (j < run.length) {
-        const cp2 = run.codePointAt(j)!;
-        if (classify(String.fromCodePoint(cp2)).rule !== kind.rule) break;
-        j += cp2 > 0xffff ? 2 : 1;
-      }
-      // eslint-disable-next-line no-control-regex -- vertical tab / form feed become a space
-      const nl = kind.rule === 'control.chars' && /[\u000B\u000C\u0085]/.test(run.slice(i, j)) ? ' ' : '';
-      out.push({ rule: kind.rule, category: 'control', severity: kind.severity, start: m.index + i, end: m.index + j, replacement: nl });
-      i = j;
-    }
+    // eslint-disable-next-line no-control-regex -- vertical tab / form feed become a space
+    const nl = kind.rule === 'control.chars' && /[\u000B\u000C\u0085]/.test(run.slice(i, j)) ? ' ' : '';
+    out.push({ rule: kind.rule, category: 'control', severity: kind.severity, start: m.index + i, end: m.index + j, replacement: nl });
+    i = j;
   }
 }
 
@@ -174,12 +178,17 @@ const MARKUP_TAG_ANCHORS = ['<script', '<iframe', '<object', '<embed', '<style',
 const HIDDEN_ANCHORS = ['display', 'visibility', 'font-size', 'opacity'];
 const ROLE_ANCHORS = ['<|', '[inst', '[/inst', '<<sys', '<</sys', '<system', '</system', '<assistant', '</assistant', '<user', '</user', '<tool', '</tool'];
 const ROLE_LINE_ANCHORS = ['system', 'assistant'];
+/** Code units an INVISIBLE_RE match can start with. */
+const INVISIBLE_FIRST = new Uint8Array(65536);
 function invisibleAliases(): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   const rep = INVISIBLE_LITERAL.charCodeAt(0);
   for (let c = 0; c < 65536; c++) {
     // The first units of INVISIBLE_RE's matches: its class, and the high surrogate of tag / variation-selector pairs.
-    if (c !== rep && (c === 0xdb40 || INVISIBLE_CLASS_RE.test(String.fromCharCode(c)))) out.push([c, rep]);
+    if (c === 0xdb40 || INVISIBLE_CLASS_RE.test(String.fromCharCode(c))) {
+      INVISIBLE_FIRST[c] = 1;
+      if (c !== rep) out.push([c, rep]);
+    }
   }
   return out;
 }
@@ -198,8 +207,34 @@ for (const l of HIDDEN_ANCHORS) KIND[LIT.get(l)!] = K_HIDDEN;
 for (const l of ROLE_ANCHORS) KIND[LIT.get(l)!] = K_ROLE;
 for (const l of ROLE_LINE_ANCHORS) KIND[LIT.get(l)!] = K_ROLE_LINE;
 
-/** Sanitizer anchor hits of one text (SANITIZER_ANCHORS numbering) and whether it holds invisible characters. */
-export interface SanitizerHits { starts: Int32Array; lits: Int32Array; count: number; invisible: boolean }
+/**
+ * Sanitizer anchor hits of one text (SANITIZER_ANCHORS numbering), and the thinned invisible-character
+ * hits (ascending, may start before the text): every invisible character lies less than SPARSE_GAP after one.
+ */
+export interface SanitizerHits { starts: Int32Array; lits: Int32Array; count: number; invisible: number[] }
+
+const INVISIBLE_STICKY = new RegExp(INVISIBLE_RE.source, 'y');
+
+/**
+ * invisibleChars(text) looking only within SPARSE_GAP after each thinned hit: a run starts at an
+ * invisible character, and every one lies in such a range; positions are tested with a table and the
+ * pattern runs sticky where a run can start (the global scan's matches, in order).
+ */
+function invisibleCharsAt(text: string, hits: number[], out: Edit[]): void {
+  let pos = 0;
+  for (const h of hits) {
+    const end = Math.min(text.length, h + SPARSE_GAP);
+    for (let p = Math.max(pos, h, 0); p < end; p++) {
+      if (INVISIBLE_FIRST[text.charCodeAt(p)] === 0) continue;
+      INVISIBLE_STICKY.lastIndex = p;
+      const m = INVISIBLE_STICKY.exec(text);
+      if (!m) continue;
+      invisibleRun(text, m, out);
+      p = p + m[0].length - 1;
+    }
+    pos = Math.max(pos, end);
+  }
+}
 export const SANITIZER_INVISIBLE_LIT = INVISIBLE_LIT;
 
 const MARKUP_STICKY = new RegExp(MARKUP_RE.source, 'iy');
@@ -306,7 +341,7 @@ function roleMarkersAt(text: string, hits: SanitizerHits, out: Edit[]): void {
  */
 export function findEditsAt(text: string, hits: SanitizerHits, opts: { markup: boolean; roleMarkers?: boolean }): Edit[] {
   const out: Edit[] = [];
-  if (hits.invisible) invisibleChars(text, out);
+  if (hits.invisible.length > 0) invisibleCharsAt(text, hits.invisible, out);
   if (opts.markup) markupAt(text, hits, out);
   const edits = nonOverlapping(out);
   if (opts.roleMarkers) roleMarkersAt(text, hits, edits);
