@@ -242,7 +242,8 @@ function* highEntropyAssignments(text: string): Generator<{ index: number; end: 
   let runStart = -1;
   let runEnd = -1;
   const nextSeparator = separators(text);
-  let from = 0;
+  // Where the next separator search starts: past this one, or past a yielded match.
+  let from: number;
   for (let p = nextSeparator(0); p >= 0; p = nextSeparator(from)) {
     from = p + 1;
     let j = p + 1;
