@@ -249,6 +249,9 @@ function* highEntropyAssignments(text: string): Generator<{ index: number; end: 
     let j = p + 1;
     for (let n = 0; n < 3 && j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9); n++) j++;
     if (j < text.length && (text.charCodeAt(j) === 34 || text.charCodeAt(j) === 39)) j++;
+    // Too short for a value (its 32nd character is not a value character): the common case, decided
+    // without walking the run.
+    if (j + 31 >= text.length || !isValueChar(text.charCodeAt(j + 31))) continue;
     // The run of value characters from j (shared by every `=` inside one run).
     if (!(j > runStart && j < runEnd)) {
       runStart = j;
