@@ -114,6 +114,65 @@ function buildTriggers(): { matcher: LiteralMatcher; families: number[][] } {
 const TRIGGERS = buildTriggers();
 /** The families' triggers, for the combined prefilter (its hits come back in this numbering). */
 export const INJECTION_TRIGGERS: LiteralSource = TRIGGERS.matcher;
+/**
+ * The multilingual patterns (`u` flag: slow per position — a `\p{L}` lookbehind and a Unicode
+ * case-insensitive alternation at every character) begin with one of their verbs, all of which are
+ * triggers. In a window they run as sticky patterns at those trigger hits only, in start order —
+ * the global scan's matches. The prefilter folds case like a non-Unicode `/i` pattern, which differs
+ * from Unicode folding for a few characters (ſ ~ s, K ~ k); a window containing one of those is
+ * scanned whole, as before.
+ */
+interface StartsAt { sticky: RegExp; lits: Uint8Array; odd: RegExp }
+const STARTS_AT = new Map<RegExp, StartsAt>();
+function startsAt(re: RegExp, verbs: readonly string[]): void {
+  const lits = new Uint8Array(TRIGGERS.matcher.literals.length);
+  const index = new Map(TRIGGERS.matcher.literals.map((l, i) => [l, i]));
+  for (const v of verbs) {
+    const i = index.get(v.toLowerCase());
+    if (i === undefined) throw new Error(`injection detector: verb ${JSON.stringify(v)} is not a trigger`);
+    lits[i] = 1;
+  }
+  // Characters that Unicode case folding matches to a verb letter but a non-Unicode /i pattern does not.
+  const letters = [...new Set(verbs.join('').replace(/[^\p{L}]/gu, ''))].join('');
+  const u = new RegExp(`[${letters}]`, 'iu');
+  const plain = new RegExp(`[${letters}]`, 'i');
+  let odd = '';
+  for (let c = 128; c < 0xd800; c++) {
+    const ch = String.fromCharCode(c);
+    if (u.test(ch) && !plain.test(ch)) odd += ch;
+  }
+  for (let c = 0xe000; c < 0x10000; c++) {
+    const ch = String.fromCharCode(c);
+    if (u.test(ch) && !plain.test(ch)) odd += ch;
+  }
+  STARTS_AT.set(re, { sticky: new RegExp(re.source, re.flags.replace('g', '') + 'y'), lits, odd: odd ? new RegExp(`[${odd}]`) : /(?!)/ });
+}
+startsAt(ML_OVERRIDE_RE, ML_OVERRIDE_VERBS);
+startsAt(ML_LEAK_RE, ML_LEAK_VERBS);
+
+/** The matches `re` would find in win (= text[ws, we)), tried only at its verbs' trigger hits. */
+function matchAtStarts(at: StartsAt, win: string, ws: number, we: number, found: AnchorHits, record: (m: RegExpExecArray, ws: number) => void): void {
+  let lo = 0;
+  let hi = found.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (found.starts[mid] < ws) lo = mid + 1;
+    else hi = mid;
+  }
+  let pos = 0;
+  let tried = -1;
+  for (let i = lo; i < found.count && found.starts[i] < we; i++) {
+    if (at.lits[found.lits[i]] === 0) continue;
+    const c = found.starts[i] - ws;
+    if (c < pos || c === tried) continue;
+    tried = c;
+    at.sticky.lastIndex = c;
+    const m = at.sticky.exec(win);
+    if (!m || m[0].length === 0) continue;
+    record(m, ws);
+    pos = c + m[0].length;
+  }
+}
 const EXTRACTION_VERB_RE = /\b(?:output|repeat|print|show|reveal|display|tell|give|see|encode|decode|complete|continue|relay|recite|dump|leak|disclose|share|copy|paste|write out|console\.log|echo|translate)\b/i;
 function isWordChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
@@ -136,12 +195,24 @@ export class InjectionDetector {
   matchFamilies(text: string, triggers?: AnchorHits): Map<string, { distinct: Set<string>; spans: InjectionSpan[] }> {
     // The whole text, however long: the trigger pass is linear and the patterns run only near triggers.
     const windows: Array<Array<[number, number]>> = FAMILIES.map(() => []);
-    this.collectWindows(text, 0, windows, triggers);
+    const found = triggers ?? TRIGGERS.matcher.findAll(text);
+    this.collectWindows(text, 0, windows, found);
     const out = new Map<string, { distinct: Set<string>; spans: InjectionSpan[] }>();
     FAMILIES.forEach((fam, fi) => {
+      const record = (m: RegExpExecArray, ws: number) => {
+        let e = out.get(fam.name);
+        if (!e) out.set(fam.name, (e = { distinct: new Set(), spans: [] }));
+        e.distinct.add(m[0].toLowerCase());
+        if (e.spans.length < 50) e.spans.push({ family: fam.name, start: ws + m.index, end: ws + m.index + m[0].length });
+      };
       for (const [ws, we] of windows[fi]) {
         const win = text.slice(ws, we);
         for (const re of fam.res) {
+          const at = STARTS_AT.get(re);
+          if (at && !at.odd.test(win)) {
+            matchAtStarts(at, win, ws, we, found, record);
+            continue;
+          }
           re.lastIndex = 0;
           let m: RegExpExecArray | null;
           while ((m = re.exec(win)) !== null) {
@@ -149,10 +220,7 @@ export class InjectionDetector {
               re.lastIndex++;
               continue;
             }
-            let e = out.get(fam.name);
-            if (!e) out.set(fam.name, (e = { distinct: new Set(), spans: [] }));
-            e.distinct.add(m[0].toLowerCase());
-            if (e.spans.length < 50) e.spans.push({ family: fam.name, start: ws + m.index, end: ws + m.index + m[0].length });
+            record(m, ws);
           }
         }
       }
@@ -268,8 +336,7 @@ export class InjectionDetector {
   }
 
   /** One pass of the trigger regex; per family, merged windows [trigger - BEFORE, trigger + AFTER) starting at a line start when one is near. */
-  private collectWindows(seg: string, off: number, windows: Array<Array<[number, number]>>, triggers?: AnchorHits): void {
-    const found = triggers ?? TRIGGERS.matcher.findAll(seg);
+  private collectWindows(seg: string, off: number, windows: Array<Array<[number, number]>>, found: AnchorHits): void {
     let prev = -1;
     for (let i = 0; i < found.count; i++) {
       const at = found.starts[i];

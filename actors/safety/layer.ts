@@ -4,10 +4,11 @@
  * edits the policy asks for, and counts every non-ignore decision. Plain class: the actor wraps it.
  */
 import { decodeInput, validateJson, DEFAULT_JSON_LIMITS, type JsonSchema } from './validator.js';
-import { findEdits, roleMarkerEdits, applyEdits, type Edit } from './sanitizer.js';
+import { findEditsAt, applyEdits, SANITIZER_ANCHORS, SANITIZER_INVISIBLE_LIT, type Edit } from './sanitizer.js';
 import { LeakDetector, LEAK_ANCHORS } from './leak-detector.js';
 import { InjectionDetector, INJECTION_TRIGGERS, type InjectionResult } from './injection-detector.js';
 import { Prefilter, type AnchorHits } from './prefilter.js';
+import { SPARSE_GAP } from './literal-matcher.js';
 import { PolicyEngine, combine, type Action, type Verdict, type PolicyConfig } from './policy.js';
 import { SsrfGuard } from './ssrf-guard.js';
 import type { Severity } from './leak-rules.js';
@@ -38,10 +39,11 @@ const REDACT_CONTEXT = 4096;
 /** Look-ahead of a sanitizer window: longer than the largest element removed in one piece (100 K). */
 const SANITIZE_OVERLAP = 131_072;
 
-/** One Aho–Corasick pass over the text for the leak anchors and the injection triggers together. */
-const PREFILTER = new Prefilter([LEAK_ANCHORS, INJECTION_TRIGGERS]);
+/** One Aho–Corasick pass over the text for the leak anchors, the injection triggers and the sanitizer's anchors together. */
+const PREFILTER = new Prefilter([LEAK_ANCHORS, INJECTION_TRIGGERS, SANITIZER_ANCHORS]);
 const LEAK_SOURCE = 0;
 const INJECTION_SOURCE = 1;
+const SANITIZER_SOURCE = 2;
 
 interface RawFinding { rule: string; start: number; end: number; fingerprint?: string; edit?: string }
 
@@ -171,14 +173,16 @@ export class SafetyLayer {
    * characters past its end, so an element that starts inside it is removed whole; edits starting in
    * the overlap belong to the next window.
    */
-  private *sanitizerWindows(text: string, o: { markup: boolean; roleMarkers?: boolean }, raw: RawFinding[]): Generator<void, void> {
+  private *sanitizerWindows(text: string, o: { markup: boolean; roleMarkers?: boolean }, raw: RawFinding[], anchors: AnchorHits): Generator<void, void> {
     for (let off = 0; off < text.length || off === 0; off += REDACT_WINDOW) {
       const last = off + REDACT_WINDOW >= text.length;
       // A little context before the window (word boundaries, line starts for role markers).
       const from = Math.max(0, off - 256);
       const win = off === 0 && last ? text : text.slice(from, off + REDACT_WINDOW + SANITIZE_OVERLAP);
-      const edits = findEdits(win, { markup: o.markup });
-      if (o.roleMarkers) edits.push(...roleMarkerEdits(win));
+      // The window's anchors from the one prefilter pass; an invisible character in it lies at most
+      // SPARSE_GAP after a reported one (their hits are thinned).
+      const hits = { ...PREFILTER.view(anchors, SANITIZER_SOURCE, from, from + win.length), invisible: PREFILTER.positions(anchors, SANITIZER_SOURCE, SANITIZER_INVISIBLE_LIT, from - SPARSE_GAP, from + win.length).map((p) => p - from) };
+      const edits = findEditsAt(win, hits, o);
       for (const e of edits) {
         const start = from + e.start;
         if (start < off || (!last && start >= off + REDACT_WINDOW)) continue;
@@ -201,10 +205,10 @@ export class SafetyLayer {
       return { result: { action: f.verdict === 'allow' ? 'block' : f.verdict, text: '', findings: f.findings }, injection: none };
     }
     const text = decoded.text;
-    // Every character is inspected, however long the text: max_text_chars only bounds what is passed on.
-    yield* this.sanitizerWindows(text, o, raw);
-    // One anchor pass for the leak scan and the injection families; each takes the hits of its windows.
+    // One anchor pass for the sanitizer, the leak scan and the injection families; each takes the hits of its windows.
     const anchors = yield* PREFILTER.scanSteps(text, REDACT_WINDOW);
+    // Every character is inspected, however long the text: max_text_chars only bounds what is passed on.
+    yield* this.sanitizerWindows(text, o, raw, anchors);
     yield* this.leakWindows(text, raw, (from, to) => PREFILTER.view(anchors, LEAK_SOURCE, from, to));
     yield* this.customRules(text, raw);
     yield;

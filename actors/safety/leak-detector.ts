@@ -210,7 +210,26 @@ function mysqlAt(text: string, at: number, out: ContextHit[]): void {
  * character, so only the longest run can match: the run's end is computed once per run, which makes
  * the search linear; the matches (start, extent, value) are the regex's.
  */
-const SEPARATOR_RE = /[=:]/g;
+/** Sticky twins of global patterns (same source and flags, `y` added). */
+const STICKY = new WeakMap<RegExp, RegExp>();
+function stickyOf(re: RegExp): RegExp {
+  let s = STICKY.get(re);
+  if (!s) STICKY.set(re, (s = new RegExp(re.source, re.flags.replace('g', '') + 'y')));
+  return s;
+}
+
+/**
+ * Positions of `=` and `:` in order, from `from` on (two native indexOf searches, each remembered until
+ * passed), as a `/[=:]/g` scan would visit them.
+ */
+function separators(text: string): (from: number) => number {
+  let eq = -2, colon = -2;
+  return (from) => {
+    if (eq !== -1 && eq < from) eq = text.indexOf('=', from);
+    if (colon !== -1 && colon < from) colon = text.indexOf(':', from);
+    return eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon);
+  };
+}
 function isValueChar(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 95 || c === 45;
 }
@@ -222,13 +241,17 @@ function isLineEnd(text: string, k: number): boolean {
 function* highEntropyAssignments(text: string): Generator<{ index: number; end: number; value: string }> {
   let runStart = -1;
   let runEnd = -1;
-  SEPARATOR_RE.lastIndex = 0;
-  let s: RegExpExecArray | null;
-  while ((s = SEPARATOR_RE.exec(text)) !== null) {
-    const p = s.index;
+  const nextSeparator = separators(text);
+  // Where the next separator search starts: past this one, or past a yielded match.
+  let from: number;
+  for (let p = nextSeparator(0); p >= 0; p = nextSeparator(from)) {
+    from = p + 1;
     let j = p + 1;
     for (let n = 0; n < 3 && j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9); n++) j++;
     if (j < text.length && (text.charCodeAt(j) === 34 || text.charCodeAt(j) === 39)) j++;
+    // Too short for a value (its 32nd character is not a value character): the common case, decided
+    // without walking the run.
+    if (j + 31 >= text.length || !isValueChar(text.charCodeAt(j + 31))) continue;
     // The run of value characters from j (shared by every `=` inside one run).
     if (!(j > runStart && j < runEnd)) {
       runStart = j;
@@ -243,7 +266,7 @@ function* highEntropyAssignments(text: string): Generator<{ index: number; end: 
     while (k < text.length && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
     if (!isLineEnd(text, k)) continue;
     yield { index: p, end: k, value: text.slice(j, runEnd) };
-    SEPARATOR_RE.lastIndex = Math.max(k, p + 1);
+    from = Math.max(k, p + 1);
   }
 }
 const LINE_NAME_RE = /^[ \t]{0,8}(?:export[ \t]{1,3}|-[ \t]{1,3})?["']?([A-Za-z_][A-Za-z0-9_.-]{0,40})["']?[ \t]{0,3}$/;
@@ -563,6 +586,24 @@ export class LeakDetector {
   private formatScan(rule: FormatRule, text: string, out: ContextHit[]): void {
     const re = rule.scanRe;
     if (!re) return;
+    if (rule.scanChar) {
+      // The global scan's matches, visiting only the positions of its first character (a match ends
+      // the previous one's search, so the next candidate lies past it, as with lastIndex).
+      const sticky = stickyOf(re);
+      for (let at = text.indexOf(rule.scanChar); at >= 0;) {
+        let next = at + 1;
+        if (!rule.scanAt || rule.scanAt(text, at)) {
+          sticky.lastIndex = at;
+          const m = sticky.exec(text);
+          if (m) {
+            this.formatAt(rule, text, at, out);
+            next = at + Math.max(1, m[0].length);
+          }
+        }
+        at = text.indexOf(rule.scanChar, next);
+      }
+      return;
+    }
     re.lastIndex = 0;
     let m: RegExpExecArray | null;
     while ((m = re.exec(text)) !== null) this.formatAt(rule, text, m.index, out);

@@ -21,6 +21,12 @@ export interface FormatRule {
   hintsLower?: boolean;
   /** For rules without literal anchors: a global regex finding anchor positions in a full-text scan. */
   scanRe?: RegExp;
+  /**
+   * The character every scanRe match starts with, and a cheap necessary condition at such a position:
+   * the scan then visits only those positions (indexOf) instead of running scanRe over the text.
+   */
+  scanChar?: string;
+  scanAt?: (text: string, at: number) => boolean;
   /** Where the match starts, given the anchor position (for anchors in the middle of a token). */
   start?: (text: string, anchorAt: number) => number;
   /**
@@ -97,6 +103,7 @@ export const FORMAT_RULES: FormatRule[] = [
   // Discord: base64(user id) . 6 chars . 27-38 chars. Anchored on the `.xxxxxx.` middle (a literal '.'
   // is found fast); `start` walks back over the id part.
   { id: 'discord_bot_token', severity: 'high', hints: [], scanRe: /\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}(?![A-Za-z0-9_-])/g,
+    scanChar: '.', scanAt: (text, at) => text.charCodeAt(at + 7) === 46,
     start: (text, at) => {
       let s = at;
       while (s > 0 && at - s < 26 && /[A-Za-z0-9_-]/.test(text[s - 1])) s--;

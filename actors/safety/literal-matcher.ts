@@ -43,6 +43,22 @@ function canonTable(): Uint16Array {
   return t;
 }
 
+/** Thinning distance of sparse literals: every occurrence lies at most this far after a reported one. */
+export const SPARSE_GAP = 1024;
+
+export interface MatcherOptions {
+  /**
+   * [member, representative] code-unit pairs: the member matches wherever the representative does, so
+   * a one-character literal of the representative finds a whole character set in the same pass.
+   */
+  aliases?: ReadonlyArray<readonly [number, number]>;
+  /**
+   * Literals whose hits `findAll` thins to one per SPARSE_GAP code units (a presence test: a run of
+   * them in hostile input cannot fill memory with hits).
+   */
+  sparse?: readonly string[];
+}
+
 export class LiteralMatcher {
   /** The literals as given (lower-cased), by index. */
   readonly literals: readonly string[];
@@ -59,7 +75,10 @@ export class LiteralMatcher {
   private readonly outEnd: Int32Array;
   private readonly outLits: Int32Array;
 
-  constructor(literals: readonly string[]) {
+  /** Literal indices whose hits are thinned to one per SPARSE_GAP code units (see `MatcherOptions.sparse`). */
+  private readonly sparse: Uint8Array;
+
+  constructor(literals: readonly string[], opts: MatcherOptions = {}) {
     if (literals.some((l) => l.length === 0 || l.length > 255)) throw new RangeError('LiteralMatcher: literals must be 1–255 code units long');
     if (literals.length > 4096) throw new RangeError('LiteralMatcher: at most 4096 literals');
     this.literals = literals.map((l) => l.toLowerCase());
@@ -75,7 +94,18 @@ export class LiteralMatcher {
     }
     const cls = new Uint16Array(65536);
     for (let c = 0; c < 65536; c++) cls[c] = classOf[canon[c]];
+    // Aliases: code units that match wherever their representative does (a character set as one literal).
+    for (const [member, rep] of opts.aliases ?? []) {
+      if (classOf[canon[rep]] === 0) throw new RangeError('LiteralMatcher: an alias representative must occur in a literal');
+      if (classOf[canon[member]] !== 0) throw new RangeError('LiteralMatcher: an alias member may not occur in a literal');
+      cls[member] = classOf[canon[rep]];
+    }
     this.cls = cls;
+    this.sparse = new Uint8Array(literals.length);
+    for (const l of opts.sparse ?? []) {
+      const i = this.literals.indexOf(l.toLowerCase());
+      if (i >= 0) this.sparse[i] = 1;
+    }
     this.width = K;
     // Trie, directly in the transition table (-1: no edge yet).
     const maxStates = 1 + literals.reduce((n, l) => n + l.length, 0);
@@ -173,8 +203,14 @@ export class LiteralMatcher {
     let keys = new Float64Array(1024);
     let n = 0;
     const lits = this.literals;
+    const sparse = this.sparse;
+    let lastSparse = -SPARSE_GAP;
     this.scan(text, from, end, (start, li) => {
       if (start >= to) return;
+      if (sparse[li] === 1) {
+        if (start - lastSparse < SPARSE_GAP) return;
+        lastSparse = start;
+      }
       if (n === keys.length) {
         const k2 = new Float64Array(n * 2);
         k2.set(keys);

@@ -8,13 +8,13 @@
  * Long texts are scanned in windows with a yield between them (the caller's thread stays
  * responsive); the hits are the same as one pass.
  */
-import { LiteralMatcher } from './literal-matcher.js';
+import { LiteralMatcher, type MatcherOptions } from './literal-matcher.js';
 
 /** Hits in a detector's own literal numbering: starts ascending, longest literal first at one start. */
 export interface AnchorHits { starts: Int32Array; lits: Int32Array; count: number }
 
 /** One detector's literals: the prefilter maps its combined hits back to these indices. */
-export interface LiteralSource { literals: readonly string[] }
+export interface LiteralSource { literals: readonly string[]; options?: MatcherOptions }
 
 export class Prefilter {
   private readonly matcher: LiteralMatcher;
@@ -26,7 +26,10 @@ export class Prefilter {
     const index = new Map<string, number>();
     for (const s of sources) for (const l of s.literals) if (!index.has(l.toLowerCase())) index.set(l.toLowerCase(), index.size);
     const all = [...index.keys()];
-    this.matcher = new LiteralMatcher(all);
+    this.matcher = new LiteralMatcher(all, {
+      aliases: sources.flatMap((s) => s.options?.aliases ?? []),
+      sparse: sources.flatMap((s) => s.options?.sparse ?? []),
+    });
     this.lengths = Int32Array.from(all, (l) => l.length);
     this.local = sources.map((s) => {
       const m = new Int32Array(all.length).fill(-1);
@@ -56,19 +59,21 @@ export class Prefilter {
     return { starts, lits, count };
   }
 
+  /** Starts of the hits of `source`'s literal `lit` in text[from, to), ascending (whole-text offsets). */
+  positions(all: AnchorHits, source: number, lit: number, from: number, to: number): number[] {
+    const map = this.local[source];
+    const out: number[] = [];
+    for (let i = lowerBound(all, from); i < all.count && all.starts[i] < to; i++) if (map[all.lits[i]] === lit) out.push(all.starts[i]);
+    return out;
+  }
+
   /**
    * The hits of source `source` lying wholly inside text[from, to), with offsets relative to `from`:
    * exactly what that detector's own scan of `text.slice(from, to)` would find.
    */
   view(all: AnchorHits, source: number, from: number, to: number): AnchorHits {
     const map = this.local[source];
-    let lo = 0;
-    let hi = all.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (all.starts[mid] < from) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(all, from);
     let n = 0;
     for (let i = lo; i < all.count && all.starts[i] < to; i++) if (map[all.lits[i]] >= 0) n++;
     const starts = new Int32Array(n);
@@ -82,4 +87,16 @@ export class Prefilter {
     }
     return { starts, lits, count: k };
   }
+}
+
+/** First hit index whose start is at or after `from`. */
+function lowerBound(all: AnchorHits, from: number): number {
+  let lo = 0;
+  let hi = all.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (all.starts[mid] < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
