@@ -87,6 +87,8 @@ export const McpConfigSchema = Type.Object({
   max_message_bytes: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
   registry: Type.Object({
     base_url: Type.String({ default: 'https://registry.modelcontextprotocol.io' }),
+    /** npm registry holding the packages `mcp add` checks against a declared fileSha256 (the one npx installs from). */
+    npm_url: Type.String({ default: 'https://registry.npmjs.org' }),
   }, { additionalProperties: false, default: {} }),
   oauth: Type.Object({
     /** `rustyclaw mcp login` listens on http://127.0.0.1:<port>/callback (the redirect URI registered with the authorization server). */

@@ -182,7 +182,8 @@ export function register(program: Command, rt: CliRuntime): void {
       const reg = new RegistryClient(o.registry ?? (rt.config().mcp as McpConfig).registry.base_url);
       const server = await rt.waiting!.on(`the registry at ${reg.base}`, reg.getServer(name));
       const local = o.as ?? name.split('/').pop()!.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 32);
-      const entry = await entryFromRegistry(server, { preferRemote: !!o.remote });
+      const npmUrl = (rt.config().mcp as McpConfig).registry.npm_url;
+      const entry = await rt.waiting!.on(`the package file of ${server.name}`, entryFromRegistry(server, { preferRemote: !!o.remote, npmUrl }));
       if (!/^[A-Za-z0-9_-]{1,32}$/.test(local)) throw new Error(`--as: a server name is 1-32 of A-Z a-z 0-9 _ -, got '${local}'`);
       if ((rt.config().mcp as McpConfig).servers[local]) throw new Error(`a server '${local}' is already configured (pick another with --as, or \`rustyclaw mcp remove ${local}\`)`);
       const file = configFile(rt);
