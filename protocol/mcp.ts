@@ -27,6 +27,8 @@ export const mcpErrors = errorsOf({
   blocked_by_safety: 'the output was withheld by the safety layer (injection verdict block, or safety could not check it)',
   invalid_config: 'the server entry is malformed (the message names the field)',
   connect_failed: 'the server could not be started or reached, or the handshake failed',
+  auth_required: 'the server needs an OAuth login (none stored, or the token was revoked or expired and refreshing it failed): `rustyclaw mcp login NAME`',
+  login_failed: 'an OAuth login did not complete (the authorization server refused it, the state did not match, or no login was started)',
 });
 export type McpErrorCode = keyof typeof mcpErrors;
 
@@ -36,6 +38,15 @@ export const DEFAULT_ENV_DENYLIST = [
   'DYLD_INSERT_LIBRARIES', 'DYLD_LIBRARY_PATH', 'PYTHONSTARTUP', 'PYTHONPATH', 'PERL5OPT', 'PERL5LIB',
   'RUBYOPT', 'BASH_ENV', 'ENV', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'GIT_SSH_COMMAND',
 ];
+
+export const McpOAuthServerSchema = Type.Object({
+  /** Scopes to ask for (default: what the server's WWW-Authenticate / resource metadata names). */
+  scope: Type.Optional(Type.String({ minLength: 1 })),
+  /** A pre-registered client id (default: dynamic client registration, RFC 7591). */
+  client_id: Type.Optional(Type.String({ minLength: 1 })),
+  /** The pre-registered client's secret, from this environment variable of the service. */
+  client_secret_env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+}, { additionalProperties: false });
 
 export const McpServerConfigSchema = Type.Object({
   /** `stdio`: a child process speaking JSON-RPC on stdin/stdout; `http`: Streamable HTTP (HTTP+SSE as fallback). */
@@ -53,6 +64,8 @@ export const McpServerConfigSchema = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
   /** Per-call timeout for this server (default mcp.call_timeout_ms). */
   timeout_ms: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** http: OAuth per the MCP authorization spec (`rustyclaw mcp login NAME`); `{}` = discover everything. */
+  oauth: Type.Optional(McpOAuthServerSchema),
 }, { additionalProperties: false });
 export type McpServerConfig = Static<typeof McpServerConfigSchema>;
 
@@ -74,6 +87,18 @@ export const McpConfigSchema = Type.Object({
   max_message_bytes: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
   registry: Type.Object({
     base_url: Type.String({ default: 'https://registry.modelcontextprotocol.io' }),
+    /** npm registry holding the packages `mcp add` checks against a declared fileSha256 (the one npx installs from). */
+    npm_url: Type.String({ default: 'https://registry.npmjs.org' }),
+  }, { additionalProperties: false, default: {} }),
+  oauth: Type.Object({
+    /** `rustyclaw mcp login` listens on http://127.0.0.1:<port>/callback (the redirect URI registered with the authorization server). */
+    redirect_port: Type.Integer({ default: 33418, minimum: 1, maximum: 65535 }),
+    /** The token store's key (32 bytes, hex or base64) from this environment variable; else key_file. */
+    key_env: Type.String({ default: 'RUSTYCLAW_MCP_KEY' }),
+    /** Key file ('' = <data_dir>/keys/mcp-oauth.key, created 0600 on first use). */
+    key_file: Type.String({ default: '' }),
+    /** How long `mcp login` waits for the browser's redirect. */
+    login_timeout_ms: Type.Integer({ default: 300_000, minimum: 1 }),
   }, { additionalProperties: false, default: {} }),
   serve: Type.Object({
     /** Offer `memory_search` to MCP hosts (`rustyclaw mcp serve`). */
@@ -86,7 +111,7 @@ export type McpConfig = Static<typeof McpConfigSchema>;
 
 export const McpServerState = Type.Union([
   Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('reconnecting'),
-  Type.Literal('disconnected'), Type.Literal('disabled'),
+  Type.Literal('disconnected'), Type.Literal('disabled'), Type.Literal('needs_login'),
 ]);
 export const McpServerStatusSchema = Type.Object({
   name: Type.String(),
@@ -163,6 +188,15 @@ export const mcpMessages = messagesOf(MCP_ACTOR, {
   'mcp.cancel': { request: Type.Object({ call_id: Type.String({ minLength: 1 }) }), reply: Type.Object({ cancelled: Type.Boolean() }) },
   'mcp.resources': { request: Named, reply: Type.Object({ resources: Type.Array(McpResourceSchema) }) },
   'mcp.read_resource': { request: Type.Object({ name: ServerName, uri: Type.String({ minLength: 1 }), agent: Type.Optional(Type.String()) }), reply: Type.Object({ contents: Type.Array(McpResourceContentSchema) }) },
+  'mcp.login_start': {
+    request: Named,
+    reply: Type.Object({ authorization_url: Type.String(), redirect_uri: Type.String(), state: Type.String() }),
+  },
+  'mcp.login_finish': {
+    request: Type.Object({ name: ServerName, code: Type.String({ minLength: 1, maxLength: 4096 }), state: Type.String({ minLength: 1, maxLength: 512 }), iss: Type.Optional(Type.String({ maxLength: 2048 })) }),
+    reply: Type.Object({ server: McpServerStatusSchema, issuer: Type.String() }),
+  },
+  'mcp.logout': { request: Named, reply: Type.Object({ removed: Type.Boolean() }) },
   'mcp.prompts': { request: Named, reply: Type.Object({ prompts: Type.Array(McpPromptSchema) }) },
   'mcp.get_prompt': {
     request: Type.Object({ name: ServerName, prompt: Type.String({ minLength: 1 }), args: Type.Optional(Type.Record(Type.String(), Type.String())), agent: Type.Optional(Type.String()) }),

@@ -4,12 +4,13 @@
  * crashes, stops answering pings or cannot be reached; while it is down its tools are marked
  * unavailable and calls fail at once with `server_unavailable` instead of "Not connected".
  */
-import { Client, SSEClientTransport, StreamableHTTPClientTransport, type PriorDiscovery, type Tool, type Transport } from '@modelcontextprotocol/client';
+import { Client, SSEClientTransport, SdkError, SdkErrorCode, StreamableHTTPClientTransport, UnauthorizedError, auth, type PriorDiscovery, type Tool, type Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { Logger } from 'pino';
 import { DEFAULT_ENV_DENYLIST, type McpConfig, type McpServerConfig, type McpServerStatus } from '../../protocol/mcp.js';
 import { McpFailure } from './failure.js';
 import type { PidFile } from './pid-file.js';
+import type { StoredOAuthProvider } from './oauth-provider.js';
 
 type State = McpServerStatus['state'];
 
@@ -64,6 +65,14 @@ export function configProblem(name: string, s: McpServerConfig): string | undefi
   return undefined;
 }
 
+/** A 401 from the server, or the SDK's verdict that the OAuth flow needs a user. */
+export function isAuthFailure(e: unknown): boolean {
+  if (e instanceof UnauthorizedError) return true;
+  if (e instanceof SdkError && e.code === SdkErrorCode.ClientHttpAuthentication) return true;
+  const o = e as { status?: unknown; data?: { status?: unknown } };
+  return o?.status === 401 || o?.data?.status === 401;
+}
+
 export class McpConnection {
   state: State = 'disconnected';
   client?: Client;
@@ -97,6 +106,8 @@ export class McpConnection {
     private readonly hooks: ConnectionHooks,
     private readonly pids: PidFile,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Set for http servers with `oauth:` (tokens from the encrypted store, silent refresh). */
+    readonly oauth?: StoredOAuthProvider,
   ) {
     this.transportKind = config.transport === 'stdio' ? 'stdio' : 'streamable-http';
     if (config.enabled === false) this.state = 'disabled';
@@ -132,7 +143,7 @@ export class McpConnection {
   /** Resolves when connected, or after `ms` (whichever first). */
   whenUp(ms: number): Promise<boolean> {
     if (this.state === 'connected') return Promise.resolve(true);
-    if (!this.wanted) return Promise.resolve(false);
+    if (!this.wanted || this.state === 'needs_login') return Promise.resolve(false);
     return new Promise((resolve) => {
       const t = setTimeout(() => resolve(false), ms);
       this.waiters.push((up) => {
@@ -171,9 +182,10 @@ export class McpConnection {
       headers.Authorization = `Bearer ${tok}`;
     }
     const url = new URL(c.url!);
-    if (this.transportKind === 'sse') return new SSEClientTransport(url, { requestInit: { headers } });
+    const authProvider = this.oauth ? { authProvider: this.oauth } : {};
+    if (this.transportKind === 'sse') return new SSEClientTransport(url, { requestInit: { headers }, ...authProvider });
     // The SDK sets `Accept: application/json, text/event-stream` itself; reconnection of the GET stream is ours.
-    return new StreamableHTTPClientTransport(url, { requestInit: { headers }, reconnectionOptions: { maxReconnectionDelay: 30_000, initialReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1.5, maxRetries: 2 } });
+    return new StreamableHTTPClientTransport(url, { requestInit: { headers }, ...authProvider, reconnectionOptions: { maxReconnectionDelay: 30_000, initialReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1.5, maxRetries: 2 } });
   }
 
   private stderrLine(line: string): void {
@@ -246,12 +258,24 @@ export class McpConnection {
     try {
       const problem = configProblem(this.name, this.config);
       if (problem) throw new McpFailure('invalid_config', problem);
+      if (this.oauth) await this.authorize();
       client = this.newClient(gen);
       this.client = client;
       let transport = this.transport();
       try {
         await client.connect(transport, { timeout: this.global.connect_timeout_ms, ...(this.era ? { prior: this.era } : {}) });
       } catch (e) {
+        if (this.oauth && isAuthFailure(e) && !(e instanceof UnauthorizedError)) {
+          // The version probe answers 401 without running the OAuth flow: refresh (or learn a login
+          // is needed) ourselves, then connect once more.
+          client.onclose = undefined;
+          await client.close().catch(() => undefined);
+          await this.authorize(true);
+          client = this.newClient(gen);
+          this.client = client;
+          transport = this.transport();
+          await client.connect(transport, { timeout: this.global.connect_timeout_ms, ...(this.era ? { prior: this.era } : {}) });
+        } else {
         // An older server without Streamable HTTP answers its POST with 4xx: try HTTP+SSE once.
         const status = (e as { code?: unknown; status?: unknown }).status ?? (e as { code?: unknown }).code;
         if (this.transportKind === 'streamable-http' && (status === 404 || status === 405 || /\b40[45]\b/.test(String((e as Error).message)))) {
@@ -263,6 +287,7 @@ export class McpConnection {
           transport = this.transport();
           await client.connect(transport, { timeout: this.global.connect_timeout_ms });
         } else throw e;
+        }
       }
       if (gen !== this.generation) {
         await client.close().catch(() => undefined);
@@ -298,6 +323,14 @@ export class McpConnection {
       for (const w of this.waiters.splice(0)) w(true);
     } catch (e) {
       if (gen !== this.generation) return;
+      if (this.oauth && (isAuthFailure(e) || (e instanceof McpFailure && e.code === 'auth_required'))) {
+        const c = client;
+        this.client = undefined;
+        if (c) c.onclose = undefined;
+        await c?.close().catch(() => undefined);
+        this.needsLogin(e instanceof McpFailure ? e.message : undefined);
+        return;
+      }
       const msg = e instanceof McpFailure ? e.message : `mcp ${this.name}: connect failed: ${(e as Error).message.replace(/\s+/g, ' ')}`;
       this.lastError = msg.slice(0, 1000);
       this.log.warn({ server: this.name, err: this.lastError }, this.lastError);
@@ -317,6 +350,51 @@ export class McpConnection {
       }
       this.scheduleRetry();
     }
+  }
+
+  /**
+   * Make sure the stored token is usable before a connect: refresh it when it expired (or, with
+   * `force`, when the server refused it). Throws auth_required when only a new login can help.
+   */
+  private async authorize(force = false): Promise<void> {
+    const o = this.oauth!;
+    if (!o.hasTokens()) throw new McpFailure('auth_required', this.loginMessage('no OAuth login stored'));
+    if (!force && !o.expired()) return;
+    let r: string;
+    try {
+      o.authorizationUrl = undefined;
+      r = await auth(o, { serverUrl: this.config.url!, ...(this.config.oauth?.scope ? { scope: this.config.oauth.scope } : {}) });
+    } catch (e) {
+      throw new McpFailure('auth_required', this.loginMessage(`refreshing the token failed: ${(e as Error).message}`));
+    }
+    if (r !== 'AUTHORIZED') throw new McpFailure('auth_required', this.loginMessage('the token was refused and could not be refreshed (revoked or expired)'));
+  }
+
+  loginMessage(reason: string): string {
+    const at = this.oauth?.issuer() ? ` at ${this.oauth.issuer()}` : '';
+    return `mcp server '${this.name}' needs an OAuth login${at} (${reason}): run \`rustyclaw mcp login ${this.name}\``;
+  }
+
+  /** Only a new `mcp login` can help: stop retrying; calls fail with auth_required until then. */
+  needsLogin(message = this.loginMessage('the token was refused and could not be refreshed (revoked or expired)')): void {
+    ++this.generation;
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.retryTimer);
+    const c = this.client;
+    this.client = undefined;
+    if (c) c.onclose = undefined;
+    void c?.close().catch(() => undefined);
+    this.state = 'needs_login';
+    this.lastError = message;
+    this.log.warn({ server: this.name }, message);
+    this.hooks.event({ event: 'error', state: 'needs_login', message });
+    for (const w of this.waiters.splice(0)) w(false);
+  }
+
+  /** After a login: connect again with the new token. */
+  async reconnect(): Promise<void> {
+    await this.stop();
+    await this.start();
   }
 
   private forgetPid(): void {

@@ -10,6 +10,7 @@ import { MCP_EVENTS_TOPIC, MCP_PROGRESS_TOPIC, McpConfigSchema, McpPromptSchema,
 import { McpFailure } from './failure.js';
 import { McpService } from './service.js';
 import { contentText } from './content.js';
+import { finishLogin, logout, startLogin } from './oauth-login.js';
 
 /** How long a listing waits for servers on their first connect (below the default ask timeout). */
 const SETTLE_MS = 10_000;
@@ -86,6 +87,9 @@ export default defineActor({
           }
           return { contents };
         },
+        'mcp.login_start': (p) => startLogin(svc, p.name),
+        'mcp.login_finish': (p) => finishLogin(svc, p),
+        'mcp.logout': (p) => logout(svc, p.name),
         'mcp.prompts': async (p) => {
           const client = await connected(p.name);
           if (!client.getServerCapabilities()?.prompts) return { prompts: [] as Static<typeof McpPromptSchema>[] };

@@ -6,12 +6,14 @@
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { ProtocolError, SdkError, SdkErrorCode, type Tool } from '@modelcontextprotocol/client';
+import { ProtocolError, SdkError, SdkErrorCode, UnauthorizedError, type Tool } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import { SAFETY_ACTOR } from '../../protocol/safety.js';
 import type { BuiltinMessages, TypedAsk } from '../../protocol/index.js';
 import type { McpCallReply, McpCallRequest, McpConfig, McpServerConfig, McpServerStatus, McpToolInfo, McpProgress } from '../../protocol/mcp.js';
-import { McpConnection, type ConnectionHooks } from './connection.js';
+import { McpConnection, isAuthFailure, type ConnectionHooks } from './connection.js';
+import { OAuthStore, loadKey } from './oauth-store.js';
+import { StoredOAuthProvider, redirectUri } from './oauth-provider.js';
 import { contentText } from './content.js';
 import { McpFailure } from './failure.js';
 import { SERVER_NAME_PATTERN, ToolTable } from './names.js';
@@ -24,6 +26,7 @@ export interface McpServiceOptions {
   ask?: TypedAsk<BuiltinMessages>;
   publishEvent(e: { server: string; event: 'connected' | 'disconnected' | 'tools_changed' | 'error'; state?: McpServerStatus['state']; tools?: number; message?: string }): void;
   publishProgress(p: McpProgress): void;
+  env?: NodeJS.ProcessEnv;
 }
 
 const ajv7 = new Ajv({ strict: false, allErrors: false, validateFormats: false });
@@ -52,9 +55,30 @@ export class McpService {
   readonly table = new ToolTable();
   private readonly calls = new Map<string, AbortController>();
   private readonly pids: PidFile;
+  private oauthStore?: OAuthStore;
 
   constructor(private readonly o: McpServiceOptions) {
     this.pids = new PidFile(path.join(o.dataDir, 'run', 'mcp-pids.json'));
+  }
+
+  /** The encrypted token store, opened on first use (a bad key fails the OAuth servers only, naming the key's source). */
+  store(): OAuthStore {
+    if (this.oauthStore) return this.oauthStore;
+    const k = this.o.config.oauth;
+    let key;
+    try {
+      key = loadKey(k.key_env, k.key_file || path.join(this.o.dataDir, 'keys', 'mcp-oauth.key'), this.o.env ?? process.env).key;
+    } catch (e) {
+      throw new McpFailure('invalid_config', `mcp.oauth: ${(e as Error).message}`);
+    }
+    this.oauthStore = new OAuthStore(path.join(this.o.dataDir, 'mcp', 'oauth'), key, (name, why) => this.o.log.warn({ server: name }, `mcp ${name}: ${why}; a new \`rustyclaw mcp login ${name}\` is needed`));
+    return this.oauthStore;
+  }
+
+  /** An OAuth provider for server `name` over the store (`login` mode for `mcp login`). */
+  oauthProvider(name: string, server: McpServerConfig, mode: 'service' | 'login'): StoredOAuthProvider {
+    if (server.transport !== 'http' || !server.url) throw new McpFailure('invalid_config', `mcp.servers.${name}.oauth: OAuth is for transport http servers`);
+    return new StoredOAuthProvider(name, server, this.store(), redirectUri(this.o.config.oauth.redirect_port), mode, this.o.env ?? process.env);
   }
 
   start(): void {
@@ -69,7 +93,21 @@ export class McpService {
       event: (e) => this.o.publishEvent({ server: name, ...e }),
       tools: (tools) => void this.table.set(name, tools.map((t) => t.name)),
     };
-    const c = new McpConnection(name, server, this.o.config, this.o.log, hooks, this.pids);
+    let oauth: StoredOAuthProvider | undefined;
+    let problem: string | undefined;
+    if (server.oauth) {
+      try {
+        oauth = this.oauthProvider(name, server, 'service');
+      } catch (e) {
+        problem = (e as Error).message;
+      }
+    }
+    const c = new McpConnection(name, server, this.o.config, this.o.log, hooks, this.pids, this.o.env ?? process.env, oauth);
+    if (problem) {
+      c.lastError = problem;
+      this.connections.set(name, c);
+      return c;
+    }
     this.connections.set(name, c);
     if (server.enabled !== false) void c.start();
     return c;
@@ -130,6 +168,7 @@ export class McpService {
   /** A connected client for `c`; a server still starting for the first time is waited for. */
   private async ready(c: McpConnection, waitMs: number) {
     if (c.state === 'connecting') await c.whenUp(waitMs);
+    if (c.state === 'needs_login') throw new McpFailure('auth_required', c.lastError ?? c.loginMessage('no OAuth login stored'));
     if (c.state !== 'connected' || !c.client) {
       const why = c.lastError ? ` (last error: ${c.lastError})` : '';
       throw new McpFailure('server_unavailable', `mcp server '${c.name}' is ${c.state}${why}`);
@@ -193,6 +232,12 @@ export class McpService {
   private classify(e: unknown, c: McpConnection, server: string, tool: string, timeout: number, signal: AbortSignal): McpFailure {
     const where = `${server}/${tool}`;
     if (signal.aborted) return new McpFailure('cancelled', `${where}: cancelled by the caller`);
+    if (c.oauth && (e instanceof UnauthorizedError || isAuthFailure(e))) {
+      // The SDK already tried a refresh on the 401: only a new login helps now.
+      const message = c.loginMessage('the token was refused and could not be refreshed (revoked or expired)');
+      c.needsLogin(message);
+      return new McpFailure('auth_required', `${where}: ${message}`);
+    }
     if (e instanceof SdkError) {
       if (e.code === SdkErrorCode.RequestTimeout) {
         // Silence may be a hung server: a ping tells; no answer restarts it.
@@ -246,5 +291,6 @@ export class McpService {
 
   async close(): Promise<void> {
     await Promise.all([...this.connections.values()].map((c) => c.stop()));
+    await this.oauthStore?.close();
   }
 }

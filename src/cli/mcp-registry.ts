@@ -3,6 +3,7 @@
  * `GET /v0.1/servers/{name}/versions/latest`): search, and an `mcp.servers` entry made from a
  * result. Only `status: active` entries are kept. Base URL from `mcp.registry.base_url`.
  */
+import { createHash } from 'node:crypto';
 import type { McpServerConfig } from '../../protocol/mcp.js';
 
 export interface RegistryPackage {
@@ -105,8 +106,45 @@ export class RegistryClient {
 const SAFE_ID = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/i;
 const SAFE_VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]*$/;
 
+/** Largest package file fetched to check its declared hash. */
+const MAX_PACKAGE_BYTES = 200 * 1024 * 1024;
+
+/**
+ * The registry's `fileSha256` ("if present, MCP clients must validate the downloaded file matches
+ * the hash before running packages"): the npm tarball of `id@version` (as the npm registry at
+ * `npmUrl` lists it, the one npx installs from) is fetched and hashed; a mismatch throws naming both
+ * digests, and the caller writes nothing.
+ */
+export async function checkNpmFileSha256(entry: string, id: string, version: string, declared: string, npmUrl: string): Promise<string> {
+  const base = npmUrl.replace(/\/+$/, '');
+  const where = `registry entry ${entry}: fileSha256 check of ${id}@${version}`;
+  const get = async (url: string) => {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(120_000), headers: { accept: 'application/json, application/octet-stream' } });
+      if (!res.ok) throw new Error(`HTTP ${res.status} for ${url}`);
+      return res;
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}; nothing was written`, { cause: e });
+    }
+  };
+  const doc = (await (await get(`${base}/${id.replace('/', '%2f')}`)).json().catch(() => ({}))) as { versions?: Record<string, { dist?: { tarball?: string } }> };
+  const tarball = doc.versions?.[version]?.dist?.tarball;
+  if (!tarball || !/^https?:\/\//.test(tarball)) throw new Error(`${where}: ${base} lists no tarball for that version; nothing was written`);
+  const res = await get(tarball);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    if (bytes > MAX_PACKAGE_BYTES) throw new Error(`${where}: the package file is over ${MAX_PACKAGE_BYTES >> 20} MiB; nothing was written`);
+    hash.update(chunk);
+  }
+  const got = hash.digest('hex');
+  if (got !== declared) throw new Error(`${where}: the package file does not match the declared hash (declared ${declared}, got ${got} for ${tarball}); nothing was written`);
+  return got;
+}
+
 /** An mcp.servers entry for a registry result: an npm package run by npx (stdio), else a remote URL. */
-export async function entryFromRegistry(s: RegistryServer, o: { preferRemote?: boolean } = {}): Promise<McpServerConfig> {
+export async function entryFromRegistry(s: RegistryServer, o: { preferRemote?: boolean; npmUrl?: string } = {}): Promise<McpServerConfig> {
   const remote = s.remotes.find((r) => r.type === 'streamable-http') ?? s.remotes.find((r) => r.type === 'sse');
   const npm = s.packages.find((p) => p.registryType === 'npm' && (p.transport?.type ?? 'stdio') === 'stdio');
   const fromRemote = (): McpServerConfig => {
@@ -123,6 +161,10 @@ export async function entryFromRegistry(s: RegistryServer, o: { preferRemote?: b
   const version = npm.version ?? s.version;
   if (version && !SAFE_VERSION.test(version)) throw new Error(`registry entry ${s.name}: bad package version '${version}'`);
   if (npm.fileSha256 !== undefined && !/^[0-9a-f]{64}$/.test(npm.fileSha256)) throw new Error(`registry entry ${s.name}: fileSha256 is not a SHA-256 hex digest: '${npm.fileSha256}'`);
+  if (npm.fileSha256 !== undefined) {
+    if (!version) throw new Error(`registry entry ${s.name}: a fileSha256 without a package version cannot be checked; nothing was written`);
+    await checkNpmFileSha256(s.name, npm.identifier, version, npm.fileSha256, o.npmUrl ?? 'https://registry.npmjs.org');
+  }
   const args = ['-y', version ? `${npm.identifier}@${version}` : npm.identifier];
   for (const a of npm.packageArguments ?? []) if (a.type === 'positional' && typeof a.value === 'string') args.push(a.value);
   const env = Object.fromEntries((npm.environmentVariables ?? []).filter((v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(v.name)).map((v) => [v.name, `\${${v.name}}`]));

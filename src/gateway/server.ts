@@ -27,6 +27,7 @@ import { registerOpenAi } from './openai.js';
 import { registerHooks } from './hooks.js';
 import { registerRest } from './rest.js';
 import { registerConsole } from './console.js';
+import { registerMcp } from './mcp.js';
 import { openApiDocument } from './openapi.js';
 import { gatewayActors, type GatewayActors } from './actors.js';
 
@@ -210,6 +211,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   if (g.openai) registerOpenAi(ctx);
   registerHooks(ctx);
   registerRest(ctx);
+  registerMcp(ctx);
   if (g.console) registerConsole(ctx);
   app.get('/openapi.json', async () => openApiDocument(app, url));
 

@@ -13,6 +13,7 @@ import { table } from '../table.js';
 import { MCP_ACTOR, type McpConfig, type McpToolInfo, type McpServerConfig, type McpServerStatus } from '../../../protocol/mcp.js';
 import { entryFromRegistry, RegistryClient, type RegistryServer } from '../mcp-registry.js';
 import { serveMcp } from '../mcp-serve.js';
+import { login } from '../mcp-login.js';
 
 const LONG = { timeoutMs: 11 * 60_000 };
 const out = (s: string) => void process.stdout.write(s);
@@ -40,7 +41,7 @@ function writeServerEntry(file: string, name: string, entry: McpServerConfig | n
 }
 
 export function register(program: Command, rt: CliRuntime): void {
-  const mcp = program.command('mcp').description('MCP servers: list, connect, disconnect, tools, call, search, add, remove, serve');
+  const mcp = program.command('mcp').description('MCP servers: list, connect, disconnect, tools, call, search, add, remove, login, logout, serve');
 
   mcp.command('list')
     .option('--json', 'print {servers: [...]} as JSON')
@@ -181,7 +182,8 @@ export function register(program: Command, rt: CliRuntime): void {
       const reg = new RegistryClient(o.registry ?? (rt.config().mcp as McpConfig).registry.base_url);
       const server = await rt.waiting!.on(`the registry at ${reg.base}`, reg.getServer(name));
       const local = o.as ?? name.split('/').pop()!.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 32);
-      const entry = await entryFromRegistry(server, { preferRemote: !!o.remote });
+      const npmUrl = (rt.config().mcp as McpConfig).registry.npm_url;
+      const entry = await rt.waiting!.on(`the package file of ${server.name}`, entryFromRegistry(server, { preferRemote: !!o.remote, npmUrl }));
       if (!/^[A-Za-z0-9_-]{1,32}$/.test(local)) throw new Error(`--as: a server name is 1-32 of A-Z a-z 0-9 _ -, got '${local}'`);
       if ((rt.config().mcp as McpConfig).servers[local]) throw new Error(`a server '${local}' is already configured (pick another with --as, or \`rustyclaw mcp remove ${local}\`)`);
       const file = configFile(rt);
@@ -197,6 +199,31 @@ export function register(program: Command, rt: CliRuntime): void {
         }
       }
       out(`added ${local} (${server.name} ${server.version}: ${entry.transport === 'stdio' ? `${entry.command} ${(entry.args ?? []).join(' ')}` : entry.url}) to ${file}${live}\n`);
+      await rt.close();
+    });
+
+  mcp.command('login')
+    .argument('<name>', 'an http server under mcp.servers with oauth: {}')
+    .option('--timeout-ms <ms>', 'how long to wait for the browser (default mcp.oauth.login_timeout_ms)')
+    .description('OAuth login: prints the authorization URL, listens on the loopback redirect (mcp.oauth.redirect_port), stores the tokens encrypted')
+    .action(async (name: string, o: { timeoutMs?: string }) => {
+      const t = o.timeoutMs ? Number(o.timeoutMs) : undefined;
+      if (t !== undefined && !(Number.isInteger(t) && t > 0)) throw new Error(`--timeout-ms: a positive integer, got '${o.timeoutMs}'`);
+      try {
+        await login(rt, name, t ? { timeoutMs: t } : {});
+      } catch (e) {
+        if (noMcp(e)) throw new Error(`unknown_server: no MCP server '${name}': ${NO_SERVERS}`, { cause: e });
+        throw e;
+      }
+      await rt.close();
+    });
+
+  mcp.command('logout')
+    .argument('<name>', 'an http server under mcp.servers with oauth: {}')
+    .description('forget the stored OAuth tokens of a server (it then needs `mcp login` again)')
+    .action(async (name: string) => {
+      const r = await rt.ask(MCP_ACTOR, 'mcp.logout', { name });
+      out(r.removed ? `logged out of ${name} (tokens deleted)\n` : `${name}: no stored login\n`);
       await rt.close();
     });
 
