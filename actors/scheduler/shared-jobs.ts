@@ -22,7 +22,8 @@ import { EventEmitter } from 'node:events';
 import { AckPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Job, JobState, JobSubmit, SchedulerConfig } from '../../protocol/scheduler.js';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { JobSchema, type Job, type JobState, type JobSubmit, type SchedulerConfig } from '../../protocol/scheduler.js';
 import { backoffDelay } from './dispatcher.js';
 import { TERMINAL, jobError, newJobId } from './job-store.js';
 import { JobNotFound, PERMANENT_ERRORS, validateJob } from './job-scheduler.js';
@@ -35,6 +36,7 @@ const dec = new TextDecoder();
 /** A message whose job record never appeared within this is an orphan of a submit that died midway. */
 const ORPHAN_MS = 60_000;
 const CAS_RETRIES = 5;
+const jobCheck = TypeCompiler.Compile(JobSchema);
 
 export interface SharedJobsOptions {
   nc: NatsConnection;
@@ -74,6 +76,7 @@ export class SharedJobs extends EventEmitter {
   readonly subject: string;
   private readonly cache = new Map<string, Cached>();
   private readonly runs = new Map<string, Run>();
+  private readonly warned = new Set<string>();
   private taking = 0;
   private closed = false;
   private wake: (() => void) | null = null;
@@ -146,12 +149,8 @@ export class SharedJobs extends EventEmitter {
     }
     const prev = this.cache.get(id);
     if (prev && prev.rev >= e.revision) return;
-    let job: Job;
-    try {
-      job = JSON.parse(dec.decode(e.value)) as Job;
-    } catch {
-      return void this.o.log.warn({ key: e.key }, `shared jobs: ${e.key} is not JSON; ignored`);
-    }
+    const job = this.parse(e);
+    if (!job) return;
     this.cache.set(id, { job, rev: e.revision });
     this.fenceIfStale(id, job);
     if (e.isUpdate) this.emit('changed', job, prev?.job);
@@ -169,10 +168,36 @@ export class SharedJobs extends EventEmitter {
     }
   }
 
+  /** A record written by something else than a scheduler (or damaged) is logged and left alone. */
+  private parse(e: KvEntry): Job | undefined {
+    const warn = (why: string) => {
+      const k = `${e.key}@${e.revision}`;
+      if (this.warned.has(k)) return;
+      if (this.warned.size > 1000) this.warned.clear();
+      this.warned.add(k);
+      this.o.log.warn({ key: e.key }, `shared jobs: ${e.bucket} key ${e.key} ${why}; ignored`);
+    };
+    let v: unknown;
+    try {
+      v = JSON.parse(dec.decode(e.value));
+    } catch (err) {
+      warn(`is not JSON (${(err as Error).message})`);
+      return undefined;
+    }
+    if (!jobCheck.Check(v) || `job.${v.id}` !== e.key) {
+      const first = jobCheck.Errors(v).First();
+      warn(`is not a job record (${first ? `${first.path || '(root)'}: ${first.message}` : 'id does not match the key'})`);
+      return undefined;
+    }
+    return v;
+  }
+
   private async read(id: string): Promise<Cached | undefined> {
     const e = await this.kv.get(`job.${id}`);
     if (!e || e.operation !== 'PUT') return undefined;
-    const c = { job: JSON.parse(dec.decode(e.value)) as Job, rev: e.revision };
+    const job = this.parse(e);
+    if (!job) return undefined;
+    const c = { job, rev: e.revision };
     const prev = this.cache.get(id);
     if (!prev || prev.rev < c.rev) this.cache.set(id, c);
     return c;

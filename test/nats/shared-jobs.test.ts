@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import { natsServerOrSkip } from '../support/nats-server.js';
 import { startNode, stopNode, until, type NodeProc } from './helpers.js';
 
@@ -102,7 +103,30 @@ test('shared jobs: three processes each run some of the jobs; kill -9 mid-job re
     assert.ok(j.attempts >= 2, JSON.stringify(j));
     assert.match(JSON.stringify(j.attempt_errors ?? []), /worker_lost/);
   }
-  for (const n of [nodes[0]!, nodes[2]!]) assert.doesNotMatch(n.svc.stderr(), /uncaught|TypeError|stack/i);
+
+  // Hostile input on the shared subjects and bucket: a log line naming what was wrong, nothing runs
+  // twice, the processes stay up.
+  const startsBefore = evs.filter((e) => e.event === 'started' && e.id === ids[0]).length;
+  nc.publish(`rustyclaw.${cluster}._jobq`, 'not json');
+  nc.publish(`rustyclaw.${cluster}._jobq`, JSON.stringify({ id: '../../etc/passwd' }));
+  nc.publish(`rustyclaw.${cluster}._jobq`, JSON.stringify({ id: ids[0] })); // a replayed message of a finished job
+  const kv = await new Kvm(nc).open(`rustyclaw_${cluster}_jobs`);
+  await kv.put('job.jbogus1', 'garbage');
+  await kv.put('job.jbogus2', JSON.stringify({ id: 'jbogus2', state: 'pending' }));
+  nc.publish(`rustyclaw.${cluster}._jobq`, JSON.stringify({ id: 'jbogus1' }));
+  const leaderReply = JSON.parse(dec.decode((await nc.request(`rustyclaw.${cluster}._scheduler.leader`, '{"type":"job.submit"}', { timeout: 5000 })).data));
+  assert.equal(leaderReply.ok, false);
+  assert.match(leaderReply.error.message, /_scheduler\.leader: type: expected one of routine\.create/);
+  const alive = [nodes[0]!, nodes[2]!];
+  const logs = () => alive.map((n) => n.svc.stderr()).join('\n');
+  await until('log lines naming the bad messages and records', async () => /_jobq: message \d+ is not \{"id": <job id>\}/.test(logs()) && /key job\.jbogus1 is not JSON/.test(logs()) && /key job\.jbogus2 is not a job record/.test(logs()), 30_000, 200);
+  const after = (await ask(nc, cluster, 'job.submit', { kind: 'noop' })).id as string;
+  await until('a job after the hostile input', async () => evs.some((e) => e.id === after && e.event === 'finished' && e.state === 'completed'), 30_000, 100);
+  assert.equal(evs.filter((e) => e.event === 'started' && e.id === ids[0]).length, startsBefore, 'a replayed message does not run a finished job again');
+  for (const n of alive) {
+    assert.equal(n.svc.child.exitCode, null, `${n.name} stays up`);
+    assert.doesNotMatch(n.svc.stderr(), /uncaught|TypeError|stack/i);
+  }
 });
 
 test('shared jobs: routines fire once per firing from the lease holder, and go on after it is killed', { timeout: 300_000 }, async (t) => {
