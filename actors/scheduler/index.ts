@@ -9,7 +9,7 @@ import { ActorError, defineActor } from '../../src/kernel/actor.js';
 import { JOBS_TOPIC, SchedulerConfigSchema, schedulerMessages, type Job, type JobEvent, type JobState, type JobSubmit } from '../../protocol/scheduler.js';
 import { resolveSchedulerConfig } from './config.js';
 import { JobScheduler } from './job-scheduler.js';
-import { check, startFiring, typed, type FiringService, type FiringType, type Reply } from './routine-service.js';
+import { check, createFiring, typed, type FiringService, type FiringType, type Reply } from './routine-service.js';
 import { openSchedulerStore } from './store-select.js';
 import { sharedJobs, type NatsConfig } from '../../src/transport/nats/config.js';
 import { Backoff, connectNats } from '../../src/transport/nats/connect.js';
@@ -65,7 +65,11 @@ export default defineActor({
       }
       const leader = new FiringLeader({
         nc, cluster: nats.cluster, node, ttlMs: nats.lease_ttl_ms, log: ctx.log,
-        build: (store) => startFiring(firingDeps(store, (s) => jobs.submit(s), () => jobs.active(), (id) => jobs.isActive(id))),
+        build: async (store) => {
+          const f = createFiring(firingDeps(store, (s) => jobs.submit(s), () => jobs.active(), (id) => jobs.isActive(id)));
+          await f.start();
+          return f;
+        },
       });
       jobs.on('started', (j: Job, at: number) => ctx.publish(JOBS_TOPIC, jobEvent('started', j, at, node)));
       jobs.on('finished', (j: Job) => ctx.publish(JOBS_TOPIC, jobEvent('finished', j, Date.now(), node)));
@@ -111,11 +115,12 @@ export default defineActor({
         log: ctx.log,
       });
       sched.on('started', (j: Job, at: number) => ctx.publish(JOBS_TOPIC, jobEvent('started', j, at)));
-      const firing = await startFiring(firingDeps(storage.store, (s) => sched.submit(s), () => [...sched.store.all()].filter((j) => j.state === 'pending' || j.state === 'running'), (id) => sched.isActive(id)));
+      const f = createFiring(firingDeps(storage.store, (s) => sched.submit(s), () => [...sched.store.all()].filter((j) => j.state === 'pending' || j.state === 'running'), (id) => sched.isActive(id)));
       sched.on('finished', (j: Job) => {
         ctx.publish(JOBS_TOPIC, jobEvent('finished', j));
-        firing.onJobFinished(j);
+        f.onJobFinished(j);
       });
+      await f.start();
       backend = {
         submit: (s) => sched.submit(s),
         get: (id) => sched.get(id),
@@ -124,10 +129,10 @@ export default defineActor({
         stats: () => sched.stats(),
         pool: sched.pool,
         extra: async () => ({}),
-        firing: (type, p) => firing.handle(type, p),
-        firingService: () => firing,
+        firing: (type, p) => f.handle(type, p),
+        firingService: () => f,
         async close() {
-          firing.stop();
+          f.stop();
           await sched.close();
           await storage.close();
         },

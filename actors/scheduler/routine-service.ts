@@ -50,6 +50,8 @@ export interface FiringDeps {
 }
 
 export interface FiringService {
+  /** Arms the routines and heartbeats (after `createFiring`, once the job side's events are wired). */
+  start(): Promise<void>;
   handle<K extends FiringType>(type: K, payload: unknown): Promise<Reply<K>>;
   onJobFinished(j: Job): void;
   routineCount(): number;
@@ -58,7 +60,7 @@ export interface FiringService {
   stop(): void;
 }
 
-export async function startFiring(d: FiringDeps): Promise<FiringService> {
+export function createFiring(d: FiringDeps): FiringService {
   const cfg = d.config;
   const routines = new RoutineEngine({
     store: d.store,
@@ -79,7 +81,6 @@ export async function startFiring(d: FiringDeps): Promise<FiringService> {
     publish: (topic, p) => d.publish(topic, p),
     log: d.log,
   });
-  await routines.start();
   // Webhooks arrive at the gateway (POST /hooks/<id> on the endpoint port), which asks scheduler.webhook.
   const receiver = cfg.webhook.enabled
     ? new WebhookReceiver({
@@ -93,7 +94,6 @@ export async function startFiring(d: FiringDeps): Promise<FiringService> {
     : undefined;
   let gatewayUrl = d.store.get<string>(GATEWAY_KEY);
   const hooksUrl = () => (receiver && gatewayUrl ? `${gatewayUrl}/hooks` : undefined);
-  heartbeat.start();
 
   const table: { [K in FiringType]: (p: unknown) => Promise<Reply<K>> } = {
     'routine.create': async (p) => {
@@ -129,6 +129,10 @@ export async function startFiring(d: FiringDeps): Promise<FiringService> {
   };
 
   return {
+    async start() {
+      await routines.start();
+      heartbeat.start();
+    },
     handle: (type, payload) => table[type](payload),
     onJobFinished(j) {
       heartbeat.onJobFinished(j);

@@ -119,7 +119,10 @@ test('shared jobs: three processes each run some of the jobs; kill -9 mid-job re
   assert.match(leaderReply.error.message, /_scheduler\.leader: type: expected one of routine\.create/);
   const alive = [nodes[0]!, nodes[2]!];
   const logs = () => alive.map((n) => n.svc.stderr()).join('\n');
-  await until('log lines naming the bad messages and records', async () => /_jobq: message \d+ is not \{"id": <job id>\}/.test(logs()) && /key job\.jbogus1 is not JSON/.test(logs()) && /key job\.jbogus2 is not a job record/.test(logs()), 30_000, 200);
+  const seen = () => logs().split('\n').filter((l) => /_jobq|jbogus/.test(l)).slice(0, 6).join(' | ');
+  await until('log lines naming the bad messages and records', async () => /_jobq: message \d+ is not .{0,12}id.{0,12}: <job id>/.test(logs()) && /key job\.jbogus1 is not JSON/.test(logs()) && /key job\.jbogus2 is not a job record/.test(logs()), 30_000, 200).catch((e: Error) => {
+    throw new Error(`${e.message}; the log has: ${seen()}`);
+  });
   const after = (await ask(nc, cluster, 'job.submit', { kind: 'noop' })).id as string;
   await until('a job after the hostile input', async () => evs.some((e) => e.id === after && e.event === 'finished' && e.state === 'completed'), 30_000, 100);
   assert.equal(evs.filter((e) => e.event === 'started' && e.id === ids[0]).length, startsBefore, 'a replayed message does not run a finished job again');
