@@ -61,7 +61,16 @@ export const JobSchema = Type.Object({
   attempts: Type.Integer(),
   /** Fencing token: bumped on every dispatch, cancel and re-queue; stale worker reports are rejected. */
   epoch: Type.Integer(),
-  lease: Type.Optional(Type.Object({ worker: Type.String(), incarnation: Type.Integer(), granted_at: Type.Number() })),
+  lease: Type.Optional(
+    Type.Object({
+      worker: Type.String(),
+      incarnation: Type.Integer(),
+      granted_at: Type.Number(),
+      /** Shared jobs (NATS): the process running it and the work-queue message it came in. */
+      node: Type.Optional(Type.String()),
+      seq: Type.Optional(Type.Integer()),
+    }),
+  ),
   not_before: Type.Optional(Type.Number()),
   created_at: Type.Number(),
   updated_at: Type.Number(),
@@ -213,6 +222,10 @@ export const SchedulerStatsReply = Type.Object({
   webhook: Type.Optional(Type.Object({ url: Type.String() })),
   /** Set when scheduler.webhook.enabled but the endpoint could not listen (port in use, ...). */
   webhook_error: Type.Optional(Type.String()),
+  /** Shared jobs (NATS): this process's node, whether it fires routines and heartbeats, and which node does. */
+  node: Type.Optional(Type.String()),
+  leader: Type.Optional(Type.Boolean()),
+  leader_node: Type.Optional(Type.String()),
 });
 
 /** Topic on which the scheduler publishes each job's start and end (what `rustyclaw job watch` follows). */
@@ -228,6 +241,8 @@ export const JobEventSchema = Type.Object({
   attempts: Type.Integer(),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   at: Type.Number(),
+  /** Shared jobs (NATS): the process that ran (or finished) it. */
+  node: Type.Optional(Type.String()),
 });
 export type JobEvent = Static<typeof JobEventSchema>;
 
@@ -247,6 +262,7 @@ export const schedulerErrors = errorsOf({
   webhook_unauthorized: 'webhook: missing, malformed, stale or wrong signature',
   webhook_replayed: 'webhook: this signature was already used within the timestamp window',
   not_found: 'no such job, routine or worker',
+  no_leader: 'shared jobs (NATS): no process holds the scheduler lease right now (a takeover is in progress); retry',
 });
 
 export const schedulerMessages = messagesOf('system/scheduler', {

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { WebSocketTransport } from './transport/websocket.js';
 import { gatewayConfig, startGateway, type Gateway } from './gateway/server.js';
 import { NatsTransport } from './transport/nats.js';
+import { singletonPaths } from './transport/nats/config.js';
 import { endpointFile, type EndpointInfo } from './client/index.js';
 
 export interface Service {
@@ -55,7 +56,7 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
   mkdirSync(config.data_dir, { recursive: true });
   const sys = new ActorSystem(config, opts.tree ?? defaultTree(config, (m) => log.warn(m)), log);
   // A cluster's singletons wait in standby until this process holds their lease (docs/nats.md).
-  if (config.transport === 'nats') sys.holdForLease(config.nats.singletons);
+  if (config.transport === 'nats') sys.holdForLease(singletonPaths(config.transport, config.nats));
   await sys.start();
   let transport: WebSocketTransport | null = null;
   let gateway: Gateway | null = null;

@@ -1,39 +1,34 @@
 /**
  * `system/scheduler`: jobs (persisted, parallel, leased, retried), routines (cron, event, webhook,
- * manual) and per-agent heartbeats. Thin shell over job-scheduler.ts, routines.ts, webhook.ts and
- * heartbeat.ts; jobs run on the scheduler's own worker threads (worker-pool.ts).
+ * manual) and per-agent heartbeats. Thin shell over job-scheduler.ts (or, with shared jobs on NATS,
+ * shared-jobs.ts and firing-leader.ts), routine-service.ts, webhook.ts and heartbeat.ts; jobs run
+ * on the scheduler's own worker threads (worker-pool.ts).
  */
-import type { Static } from '@sinclair/typebox';
+import { hostname } from 'node:os';
 import { ActorError, defineActor } from '../../src/kernel/actor.js';
-import {
-  JOBS_TOPIC,
-  SchedulerConfigSchema,
-  schedulerMessages,
-  type Job,
-  type JobEvent,
-} from '../../protocol/scheduler.js';
-import { resolveSchedulerConfig, schemaError } from './config.js';
-import { HeartbeatService, heartbeatAgents } from './heartbeat.js';
-import { JobInputError, JobScheduler } from './job-scheduler.js';
-import { RoutineEngine, RoutineInputError } from './routines.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookReceiver } from './webhook.js';
-
-/** Store key of the gateway's URL (told by the gateway at start; kept so a restarted scheduler knows it). */
-const GATEWAY_KEY = 'gateway_url';
+import { JOBS_TOPIC, SchedulerConfigSchema, schedulerMessages, type Job, type JobEvent, type JobState, type JobSubmit } from '../../protocol/scheduler.js';
+import { resolveSchedulerConfig } from './config.js';
+import { JobScheduler } from './job-scheduler.js';
+import { check, createFiring, typed, type FiringService, type FiringType, type Reply } from './routine-service.js';
 import { openSchedulerStore } from './store-select.js';
+import { sharedJobs, type NatsConfig } from '../../src/transport/nats/config.js';
+import { Backoff, connectNats } from '../../src/transport/nats/connect.js';
+import { SharedJobs } from './shared-jobs.js';
+import { FiringLeader } from './firing-leader.js';
+import type { WorkerPool } from './worker-pool.js';
 
-/** The scheduler's own check (its errors name the exact field, e.g. `schedule: unknown field`), also under `validate: boundary`. */
-function check<K extends keyof typeof schedulerMessages>(type: K, payload: unknown): Static<(typeof schedulerMessages)[K]['request']> {
-  const err = schemaError(schedulerMessages[type].request, payload ?? {});
-  if (err) throw new ActorError('invalid_message', `${type}: ${err}`);
-  return (payload ?? {}) as Static<(typeof schedulerMessages)[K]['request']>;
-}
-
-/** Domain errors become typed actor errors that name the field. */
-function typed(e: unknown): never {
-  if (e instanceof RoutineInputError) throw new ActorError(e.code, e.message, { field: e.field });
-  if (e instanceof JobInputError) throw new ActorError(e.code, e.message);
-  throw e;
+/** What the handlers need from either job backend. */
+interface JobsBackend {
+  submit(spec: JobSubmit): Promise<Job>;
+  get(id: string): Job | undefined | Promise<Job | undefined>;
+  list(f: { state?: JobState; routine_id?: string; limit?: number }): { jobs: Job[]; total: number };
+  cancel(id: string): Promise<Job>;
+  stats(): { jobs: Record<string, number>; running: number; queued: number; workers: ReturnType<WorkerPool['info']>; counters: Record<string, number>; incarnation?: number };
+  pool: WorkerPool;
+  extra(): Promise<{ node?: string; leader?: boolean; leader_node?: string }>;
+  firing<K extends FiringType>(type: K, payload: unknown): Promise<Reply<K>>;
+  firingService(): FiringService | null;
+  close(): Promise<void>;
 }
 
 export default defineActor({
@@ -42,133 +37,158 @@ export default defineActor({
   onCrash: 'redeliver',
   async setup(ctx) {
     const cfg = resolveSchedulerConfig(ctx.config);
-    // lmdb in the data dir, or JetStream KV shared by the cluster (transport: nats; docs/nats.md).
-    const storage = await openSchedulerStore(ctx.rootConfig, ctx.store, ctx.log);
-    const sched = await JobScheduler.create({
-      store: storage.store,
-      config: cfg,
-      host: { ask: (to, type, payload, opts) => ctx.askDynamic(to, type, payload, opts) },
-      log: ctx.log,
-    });
-    const routines = new RoutineEngine({
-      store: storage.store,
-      config: cfg.routines,
-      submit: (s) => sched.submit(s),
-      activeJobs: () => [...sched.store.all()].filter((j) => j.state === 'pending' || j.state === 'running'),
-      subscribe: (topic, fn) => ctx.subscribe(topic, fn),
-      publish: (topic, p) => ctx.publish(topic, p),
-      log: ctx.log,
-      knownAgents: () => heartbeatAgents(ctx.rootConfig, ctx.dataDir, []).map((a) => a.id),
-    });
-    const heartbeat = new HeartbeatService({
-      config: cfg.heartbeat,
-      agents: heartbeatAgents(ctx.rootConfig, ctx.dataDir, cfg.heartbeat.agents),
-      store: storage.store,
-      submit: (s) => sched.submit(s),
-      isActive: (id) => sched.isActive(id),
-      publish: (topic, p) => ctx.publish(topic, p),
-      log: ctx.log,
-    });
-    const jobEvent = (event: JobEvent['event'], j: Job, at = Date.now()): JobEvent => ({
+    const jobEvent = (event: JobEvent['event'], j: Job, at = Date.now(), node?: string): JobEvent => ({
       kind: 'job', event, id: j.id, state: j.state, purpose: j.purpose, attempts: j.attempts, at,
       ...(j.agent ? { agent: j.agent } : {}), ...(j.routine_id ? { routine_id: j.routine_id } : {}),
       ...(j.error ? { error: { code: j.error.code, message: j.error.message } } : {}),
+      ...(node ? { node } : {}),
     });
-    sched.on('started', (j: Job, at: number) => ctx.publish(JOBS_TOPIC, jobEvent('started', j, at)));
-    sched.on('finished', (j: Job) => {
-      ctx.publish(JOBS_TOPIC, jobEvent('finished', j));
-      heartbeat.onJobFinished(j);
-      void routines.onJobFinished(j).catch((e) => ctx.log.warn({ err: e, job: j.id }, 'routine bookkeeping failed'));
+    const firingDeps = (store: typeof ctx.store, submit: (s: JobSubmit) => Promise<Job>, activeJobs: () => Iterable<Job>, isActive: (id: string) => boolean) => ({
+      store, config: cfg, submit, activeJobs, isActive,
+      subscribe: (topic: string, fn: (payload: unknown, topic: string) => void) => ctx.subscribe(topic, fn),
+      publish: (topic: string, p: unknown) => ctx.publish(topic, p),
+      log: ctx.log, rootConfig: ctx.rootConfig, dataDir: ctx.dataDir,
     });
-    await routines.start();
 
-    // Webhooks arrive at the gateway (POST /hooks/<id> on the endpoint port), which asks scheduler.webhook.
-    const receiver = cfg.webhook.enabled
-      ? new WebhookReceiver({
-        windowS: cfg.webhook.timestamp_window_s,
-        lookup: (id) => {
-          const secret = routines.webhookSecret(id);
-          return secret ? { secret } : undefined;
+    let backend: JobsBackend;
+    const nats = ctx.rootConfig.nats as NatsConfig | undefined;
+    if (sharedJobs(ctx.rootConfig.transport as string, nats)) {
+      // Every scheduler process of the cluster takes jobs from the work-queue stream; the lease holder fires routines.
+      const node = nats.node || `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`;
+      const nc = await connectNats(nats, `rustyclaw ${nats.cluster}/${node} scheduler pid ${process.pid}`, new Backoff(nats.reconnect_initial_ms, nats.reconnect_max_ms));
+      let jobs: SharedJobs;
+      try {
+        jobs = await SharedJobs.open({ nc, cluster: nats.cluster, node, config: cfg, ackWaitMs: nats.job_ack_wait_ms, host: { ask: (to, type, payload, opts) => ctx.askDynamic(to, type, payload, opts) }, log: ctx.log });
+      } catch (err) {
+        await nc.close().catch(() => {});
+        throw new Error(`scheduler: cannot open the shared job queue of cluster '${nats.cluster}' (JetStream): ${(err as Error).message}`, { cause: err });
+      }
+      const leader = new FiringLeader({
+        nc, cluster: nats.cluster, node, ttlMs: nats.lease_ttl_ms, log: ctx.log,
+        build: async (store) => {
+          const f = createFiring(firingDeps(store, (s) => jobs.submit(s), () => jobs.active(), (id) => jobs.isActive(id)));
+          await f.start();
+          return f;
         },
-        fire: (id, body) => routines.fire(id, 'webhook', body.toString('utf8')),
-      })
-      : undefined;
-    let gatewayUrl = ctx.store.get<string>(GATEWAY_KEY);
-    const hooksUrl = () => (receiver && gatewayUrl ? `${gatewayUrl}/hooks` : undefined);
-    heartbeat.start();
+      });
+      jobs.on('started', (j: Job, at: number) => ctx.publish(JOBS_TOPIC, jobEvent('started', j, at, node)));
+      jobs.on('finished', (j: Job) => ctx.publish(JOBS_TOPIC, jobEvent('finished', j, Date.now(), node)));
+      // Whoever finished a job, the firing side (on the lease holder) does the routine bookkeeping.
+      let finishedSincePrune = 0;
+      jobs.on('changed', (j: Job, prev: Job | undefined) => {
+        const f = leader.current();
+        if (!f || !['completed', 'failed', 'cancelled'].includes(j.state) || prev?.state === j.state) return;
+        f.onJobFinished(j);
+        if (++finishedSincePrune >= 500) {
+          finishedSincePrune = 0;
+          void jobs.prune(cfg.keep_finished).catch((e) => ctx.log.warn({ err: e }, 'prune failed'));
+        }
+      });
+      try {
+        await leader.start();
+      } catch (err) {
+        ctx.log.error({ err: (err as Error).message }, `scheduler lease unavailable (${(err as Error).message}); routines and heartbeats do not fire from this process`);
+      }
+      backend = {
+        submit: (s) => jobs.submit(s),
+        get: (id) => jobs.get(id),
+        list: (f) => jobs.list(f),
+        cancel: (id) => jobs.cancel(id),
+        stats: () => jobs.stats(),
+        pool: jobs.pool,
+        extra: async () => ({ node, leader: leader.leading, leader_node: (await leader.holder().catch(() => undefined)) ?? '' }),
+        firing: (type, p) => leader.call(type, p),
+        firingService: () => leader.current(),
+        async close() {
+          await leader.close();
+          await jobs.close();
+          await nc.drain().catch(() => {});
+        },
+      };
+    } else {
+      // lmdb in the data dir, or JetStream KV shared by the cluster (transport: nats; docs/nats.md).
+      const storage = await openSchedulerStore(ctx.rootConfig, ctx.store, ctx.log);
+      const sched = await JobScheduler.create({
+        store: storage.store,
+        config: cfg,
+        host: { ask: (to, type, payload, opts) => ctx.askDynamic(to, type, payload, opts) },
+        log: ctx.log,
+      });
+      sched.on('started', (j: Job, at: number) => ctx.publish(JOBS_TOPIC, jobEvent('started', j, at)));
+      const f = createFiring(firingDeps(storage.store, (s) => sched.submit(s), () => [...sched.store.all()].filter((j) => j.state === 'pending' || j.state === 'running'), (id) => sched.isActive(id)));
+      sched.on('finished', (j: Job) => {
+        ctx.publish(JOBS_TOPIC, jobEvent('finished', j));
+        f.onJobFinished(j);
+      });
+      await f.start();
+      backend = {
+        submit: (s) => sched.submit(s),
+        get: (id) => sched.get(id),
+        list: (f) => sched.list(f),
+        cancel: (id) => sched.cancel(id),
+        stats: () => sched.stats(),
+        pool: sched.pool,
+        extra: async () => ({}),
+        firing: (type, p) => f.handle(type, p),
+        firingService: () => f,
+        async close() {
+          f.stop();
+          await sched.close();
+          await storage.close();
+        },
+      };
+    }
 
     return {
       handlers: {
         'job.submit': async (p) => {
           const spec = check('job.submit', p);
-          const j = await sched.submit(spec).catch(typed);
+          const j = await backend.submit(spec).catch(typed);
           return { id: j.id, state: j.state };
         },
-        'job.status': (p) => {
+        'job.status': async (p) => {
           const { id } = check('job.status', p);
-          const j = sched.get(id);
+          const j = await backend.get(id);
           if (!j) throw new ActorError('not_found', `job ${id}: not found`);
           return j;
         },
-        'job.list': (p) => sched.list(check('job.list', p)),
+        'job.list': (p) => backend.list(check('job.list', p)),
         'job.cancel': async (p) => {
           const { id } = check('job.cancel', p);
-          const j = await sched.cancel(id).catch(typed);
+          const j = await backend.cancel(id).catch(typed);
           return { id: j.id, state: j.state };
         },
-        'routine.create': async (p) => {
-          const { routine, secret } = await routines.create(p).catch(typed);
-          if (routine.trigger.type !== 'webhook' || !secret) return { routine };
-          const base = hooksUrl();
-          if (!base) return { routine, warning: receiver ? 'webhooks are received by the gateway, which is not running (endpoint.enabled / gateway.enabled)' : 'webhooks are off (scheduler.webhook.enabled: false)' };
+        'routine.create': (p) => backend.firing('routine.create', p),
+        'routine.delete': (p) => backend.firing('routine.delete', p),
+        'routine.list': (p) => backend.firing('routine.list', p),
+        'routine.run': (p) => backend.firing('routine.run', p),
+        'routine.enable': (p) => backend.firing('routine.enable', p),
+        'routine.disable': (p) => backend.firing('routine.disable', p),
+        'scheduler.stats': async () => {
+          const f = backend.firingService();
+          const s = backend.stats();
+          const hooks = f?.hooksUrl();
           return {
-            routine,
-            webhook: { url: `${base}/${routine.id}`, secret, signature_header: SIGNATURE_HEADER, timestamp_header: TIMESTAMP_HEADER },
+            ...s,
+            incarnation: s.incarnation ?? 0,
+            counters: { ...s.counters, ...(f?.counters() ?? {}) },
+            routines: f?.routineCount() ?? 0,
+            ...(hooks ? { webhook: { url: hooks } } : {}),
+            ...(await backend.extra()),
           };
         },
-        'routine.delete': async (p) => ({ deleted: await routines.remove(check('routine.delete', p).id) }),
-        'routine.list': () => ({ routines: routines.list() }),
-        'routine.run': async (p) => {
-          const { id, input } = check('routine.run', p);
-          return routines.fire(id, 'manual', input).catch(typed);
-        },
-        'routine.enable': async (p) => ({ routine: await routines.setEnabled(check('routine.enable', p).id, true).catch(typed) }),
-        'routine.disable': async (p) => ({
-          routine: await routines.setEnabled(check('routine.disable', p).id, false, 'disabled by request').catch(typed),
-        }),
-        'scheduler.stats': () => ({
-          ...sched.stats(),
-          counters: { ...sched.counters, ...prefixed('routines', routines.counters), ...prefixed('heartbeat', heartbeat.counters) },
-          routines: routines.list().length,
-          ...(hooksUrl() ? { webhook: { url: hooksUrl()! } } : {}),
-        }),
-        'scheduler.webhook': async (p) => {
-          const { routine_id, signature, timestamp, body_b64 } = check('scheduler.webhook', p);
-          if (!receiver) throw new ActorError('not_found', 'webhooks are off (scheduler.webhook.enabled: false)');
-          return receiver.receive({ routineId: routine_id, body: Buffer.from(body_b64, 'base64'), ...(signature !== undefined ? { signature } : {}), ...(timestamp !== undefined ? { timestamp } : {}) });
-        },
-        'scheduler.gateway': async (p) => {
-          gatewayUrl = check('scheduler.gateway', p).url;
-          await ctx.store.put(GATEWAY_KEY, gatewayUrl);
-          return { ok: true };
-        },
+        'scheduler.webhook': (p) => backend.firing('scheduler.webhook', p),
+        'scheduler.gateway': (p) => backend.firing('scheduler.gateway', p),
         'scheduler.kill_worker': async (p) => {
           const { worker } = check('scheduler.kill_worker', p);
-          const r = await sched.pool.kill(worker);
+          const r = await backend.pool.kill(worker);
           if (!r) throw new ActorError('not_found', worker === undefined ? 'no live worker to kill' : `worker ${worker}: not alive or no such worker`);
           return r;
         },
       },
       async stop() {
-        heartbeat.stop();
-        routines.stop();
-        await sched.close();
-        await storage.close();
+        await backend.close();
       },
     };
   },
 });
-
-function prefixed(p: string, o: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}.${k}`, v]));
-}

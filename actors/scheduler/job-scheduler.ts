@@ -45,7 +45,30 @@ export class JobNotFound extends JobInputError {
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const CANCEL_TIMEOUT_MS = 5000;
 /** Errors another attempt cannot fix (no such agent, a message the agent rejects): fail at once. */
-const PERMANENT_ERRORS = new Set(['unknown_actor', 'unknown_type', 'invalid_message', 'payload_too_large']);
+export const PERMANENT_ERRORS = new Set(['unknown_actor', 'unknown_type', 'invalid_message', 'payload_too_large']);
+
+/** A submitted spec checked and completed with the config's defaults (retry, timeout). */
+export function validateJob(spec: JobSubmit, cfg: SchedulerConfig): NewJob {
+  if (spec.kind !== 'agent_turn' && spec.kind !== 'noop') throw new JobInputError(`kind: must be agent_turn or noop, got ${JSON.stringify(spec.kind)}`);
+  if (spec.kind === 'agent_turn') {
+    if (!spec.agent) throw new JobInputError('agent: required for an agent_turn job');
+    if (!AGENT_ID.test(spec.agent)) throw new JobInputError(`agent: invalid agent id ${JSON.stringify(spec.agent)}`);
+    if (!spec.prompt || !spec.prompt.trim()) throw new JobInputError('prompt: required for an agent_turn job');
+  }
+  const r = cfg.retry;
+  return {
+    kind: spec.kind,
+    ...(spec.agent ? { agent: spec.agent } : {}),
+    ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}),
+    ...(spec.model ? { model: spec.model } : {}),
+    ...(spec.params ? { params: spec.params } : {}),
+    ...(spec.routine_id ? { routine_id: spec.routine_id } : {}),
+    ...(spec.key ? { key: spec.key } : {}),
+    purpose: spec.purpose ?? 'job',
+    retry: spec.retry ?? { max_attempts: r.max_attempts, backoff_ms: r.backoff_ms },
+    timeout_ms: spec.timeout_ms ?? cfg.job_timeout_ms,
+  };
+}
 
 export class JobScheduler extends EventEmitter {
   readonly store: JobStore;
@@ -142,25 +165,7 @@ export class JobScheduler extends EventEmitter {
   // ---- public API ----
 
   validate(spec: JobSubmit): NewJob {
-    if (spec.kind !== 'agent_turn' && spec.kind !== 'noop') throw new JobInputError(`kind: must be agent_turn or noop, got ${JSON.stringify(spec.kind)}`);
-    if (spec.kind === 'agent_turn') {
-      if (!spec.agent) throw new JobInputError('agent: required for an agent_turn job');
-      if (!AGENT_ID.test(spec.agent)) throw new JobInputError(`agent: invalid agent id ${JSON.stringify(spec.agent)}`);
-      if (!spec.prompt || !spec.prompt.trim()) throw new JobInputError('prompt: required for an agent_turn job');
-    }
-    const r = this.cfg.retry;
-    return {
-      kind: spec.kind,
-      ...(spec.agent ? { agent: spec.agent } : {}),
-      ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}),
-      ...(spec.model ? { model: spec.model } : {}),
-      ...(spec.params ? { params: spec.params } : {}),
-      ...(spec.routine_id ? { routine_id: spec.routine_id } : {}),
-      ...(spec.key ? { key: spec.key } : {}),
-      purpose: spec.purpose ?? 'job',
-      retry: spec.retry ?? { max_attempts: r.max_attempts, backoff_ms: r.backoff_ms },
-      timeout_ms: spec.timeout_ms ?? this.cfg.job_timeout_ms,
-    };
+    return validateJob(spec, this.cfg);
   }
 
   async submit(spec: JobSubmit): Promise<Job> {

@@ -4,8 +4,9 @@
  *   main-thread actor `bench/pub` publishes `n` events on topic `bench/ev` when asked;
  * - `raw URL`: a bare NATS responder on `raw.echo` (replies with the request body) and a publisher
  *   of `n` events on `raw.ev` when asked on `raw.pub` — the baseline;
- * - `sched URL CLUSTER NODE`: the scheduler (a cluster singleton, its jobs in JetStream KV), for
- *   the chaos run.
+ * - `sched URL CLUSTER NODE [shared|holder]`: the scheduler for the chaos run — shared jobs (every
+ *   process takes jobs from the work-queue stream, the lease holder fires routines) or holder (a
+ *   singleton, its jobs in JetStream KV).
  * Prints one line `ready` when serving, runs until killed.
  */
 import { mkdtempSync } from 'node:fs';
@@ -17,10 +18,10 @@ import { connect } from '@nats-io/transport-node';
 import { ActorSystem } from '../../src/kernel/system.js';
 import { validateConfig } from '../../src/config/load.js';
 import { NatsTransport } from '../../src/transport/nats.js';
-import { NatsConfigSchema } from '../../src/transport/nats/config.js';
+import { NatsConfigSchema, singletonPaths } from '../../src/transport/nats/config.js';
 import { ECHO_ACTOR } from './kernel-fixture.js';
 
-const [mode, url, cluster = 'bench', node = 'srv'] = process.argv.slice(2);
+const [mode, url, cluster = 'bench', node = 'srv', jobs = 'shared'] = process.argv.slice(2);
 const log = pino({ level: process.env.BENCH_LOG ?? 'silent' });
 
 if (mode === 'raw') {
@@ -47,13 +48,13 @@ if (mode === 'raw') {
     log: { level: 'silent' },
     endpoint: { enabled: false },
     transport: 'nats',
-    nats: { servers: [url], cluster, node, lease_ttl_ms: 2000 },
+    nats: { servers: [url], cluster, node, lease_ttl_ms: 2000, jobs, job_ack_wait_ms: 3000 },
     scheduler: { webhook: { enabled: false }, heartbeat: { enabled: false }, retry: { max_attempts: 10, backoff_ms: 50 } },
   });
   const nats = Value.Default(NatsConfigSchema, config.nats) as typeof config.nats;
   const actor = sched ? { path: 'system/scheduler', module: 'scheduler', config: config.scheduler } : { path: 'bench/0', module: ECHO_ACTOR };
   const sys = new ActorSystem(config, { kind: 'supervisor', id: 'root', intensity: 1000, periodMs: 1000, children: [{ kind: 'worker', id: actor.path, actors: [actor] }] }, log);
-  if (sched) sys.holdForLease(['system/scheduler']);
+  if (sched) sys.holdForLease(singletonPaths('nats', nats));
   await sys.start();
   sys.addLocalActor('bench/pub', {
     // In slices, yielding between them: a main thread that never yields misses its own announcements.

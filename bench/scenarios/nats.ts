@@ -4,9 +4,9 @@
  *   actor in a child process (kernel routing → NATS → the child's kernel → its actor thread and
  *   back); events: the child publishes on a topic this process subscribes to.
  * - raw_nats: request/reply to a bare responder in a child process, and its publishes.
- * - chaos: three processes run the scheduler (a singleton, lease TTL 2 s, jobs in JetStream KV);
- *   the holder is killed every `kill_every_s` for `chaos_s` while `jobs` jobs go in; takeover =
- *   kill → the scheduler answers from another process.
+ * - chaos: three processes run the scheduler (shared jobs through the work-queue stream, or with
+ *   `--set jobs=holder` a singleton); the lease holder is killed every `kill_every_s` for `chaos_s`
+ *   while `jobs` jobs go in (see `chaos`).
  * Fresh payload per call; medians of the runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Value } from '@sinclair/typebox/value';
-import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import { measureCalls, type CallMetrics } from '../lib/measure.js';
 import { median, round } from '../lib/stats.js';
 import { startNatsServer } from '../../test/support/nats-server.js';
@@ -74,18 +75,26 @@ async function eventsPerS(n: number, subscribe: (onEvent: () => void) => Promise
 }
 
 /**
- * Chaos: three processes run the scheduler (one holds its lease, jobs in JetStream KV); `jobs` noop
- * jobs are submitted with idempotency keys (a submit that fails is retried with the same key);
- * every `everyS` for `seconds` the holder is killed with SIGKILL and started again. Counted from the
- * job events and, for jobs whose events died with a process, `job.status` at the end:
- * done = completed, lost = submitted but unknown or not completed, duplicated = completed twice.
+ * Chaos: three processes run the scheduler; `jobs` noop jobs are submitted with idempotency keys
+ * (a submit that fails is retried with the same key); every `everyS` for `seconds` the process
+ * holding the scheduler lease is killed with SIGKILL and started again.
+ * - shared (default): every process takes jobs from the work-queue stream (ack wait 3 s), the
+ *   lease holder fires routines; takeover = kill → another process holds the lease and answers
+ *   the firing side's `routine.list`; split into kill → the holder's last write expires (set by
+ *   the renewal phase, at most TTL), expiry → the new holder's lease, lease → ready.
+ * - holder: the scheduler is a singleton (jobs in JetStream KV); takeover = kill → the scheduler
+ *   answers from another process.
+ * Counted from the job events and, for jobs whose events died with a process, `job.status` at the
+ * end: done = completed, lost = submitted but unknown or not completed, duplicated = completed twice.
  */
-async function chaos(url: string, nJobs: number, seconds: number, everyS: number) {
-  const cluster = 'chaos';
+async function chaos(url: string, nJobs: number, seconds: number, everyS: number, mode: 'shared' | 'holder') {
+  const cluster = `chaos_${mode}`;
+  const ttl = 2000;
   const dec = new TextDecoder();
   const procs = new Map<string, ChildProcess>();
-  for (const n of ['c1', 'c2', 'c3']) procs.set(n, await child(['sched', url, cluster, n]));
+  for (const n of ['c1', 'c2', 'c3']) procs.set(n, await child(['sched', url, cluster, n, mode]));
   const nc = await connect({ servers: url });
+  const leases = await new Kvm(nc).open(`rustyclaw_${cluster}_leases`);
   let nextId = 1;
   const ask = async (type: string, payload: unknown, timeout = 5000): Promise<any> => {
     const m = await nc.request(`rustyclaw.${cluster}.system.scheduler`, JSON.stringify({ v: 1, op: 'ask', id: nextId++, to: 'system/scheduler', type, payload, timeout_ms: timeout }), { timeout: timeout + 500 });
@@ -94,23 +103,24 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
     return r.payload;
   };
   const completions = new Map<string, number>();
+  const ranOn = new Map<string, number>();
   nc.subscribe(`rustyclaw.${cluster}._topic.scheduler%2Ejobs`, {
     callback: (_e, m) => {
       const e = JSON.parse(dec.decode(m.data)).payload;
-      if (e.event === 'finished' && e.state === 'completed') completions.set(e.id, (completions.get(e.id) ?? 0) + 1);
+      if (e.event === 'finished' && e.state === 'completed') {
+        completions.set(e.id, (completions.get(e.id) ?? 0) + 1);
+        ranOn.set(e.node ?? '?', (ranOn.get(e.node ?? '?') ?? 0) + 1);
+      }
     },
   });
-  const holder = async (): Promise<string | undefined> => {
-    const infos: Array<{ metadata: { node: string }; endpoints: Array<{ metadata: { path: string } }> }> = [];
-    const inbox = createInbox();
-    const sub = nc.subscribe(inbox, { callback: (_e, m) => void infos.push(JSON.parse(dec.decode(m.data))) });
-    nc.publish(`$SRV.INFO.rustyclaw-${cluster}`, '', { reply: inbox });
-    await new Promise((r) => setTimeout(r, 250));
-    sub.unsubscribe();
-    return infos.find((i) => i.endpoints.some((e) => e.metadata.path === 'system/scheduler'))?.metadata.node;
+  const leaseHolder = async (): Promise<{ node: string; created: number } | undefined> => {
+    const e = await leases.get('system.scheduler').catch(() => null);
+    if (!e || e.operation !== 'PUT') return undefined;
+    return { node: String(JSON.parse(dec.decode(e.value)).holder).split(' ')[0]!, created: e.created.getTime() };
   };
   const ids: string[] = [];
   const takeovers: number[] = [];
+  const parts: Array<{ to_expiry: number; expiry_to_lease: number; lease_to_ready: number }> = [];
   let kills = 0;
   // Submissions run beside the kills: a failed submit is retried with its key until accepted.
   const submitting = (async () => {
@@ -133,21 +143,39 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
   const t0 = Date.now();
   while (Date.now() - t0 < seconds * 1000) {
     await new Promise((r) => setTimeout(r, everyS * 1000));
-    const h = await holder();
-    if (!h) continue;
+    const h = await leaseHolder();
+    if (!h || !procs.has(h.node)) continue;
     const killedAt = Date.now();
-    await kill(procs.get(h)!);
+    await kill(procs.get(h.node)!);
     kills++;
+    // The holder's last renewal as stored before the kill (it may have renewed once more meanwhile).
+    const last = (await leaseHolder())?.created ?? h.created;
+    let leasedAt = 0;
     for (;;) {
-      try {
-        await ask('scheduler.stats', {}, 300);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 20));
+      const now = await leaseHolder().catch(() => undefined);
+      if (!leasedAt && now && now.node !== h.node) leasedAt = Date.now();
+      if (leasedAt) {
+        try {
+          await (mode === 'shared' ? ask('routine.list', {}, 300) : ask('scheduler.stats', {}, 300));
+          break;
+        } catch {
+          /* not ready yet */
+        }
+      } else if (mode === 'holder') {
+        try {
+          await ask('scheduler.stats', {}, 300);
+          leasedAt = Date.now();
+          break;
+        } catch {
+          /* not yet */
+        }
       }
+      await new Promise((r) => setTimeout(r, 10));
     }
-    takeovers.push(Date.now() - killedAt);
-    procs.set(h, await child(['sched', url, cluster, h]));
+    const readyAt = Date.now();
+    takeovers.push(readyAt - killedAt);
+    parts.push({ to_expiry: Math.max(0, last + ttl - killedAt), expiry_to_lease: leasedAt - Math.max(killedAt, last + ttl), lease_to_ready: readyAt - leasedAt });
+    procs.set(h.node, await child(['sched', url, cluster, h.node, mode]));
   }
   await submitting;
   // Every job to a final state (the last holder finishes the rest), then count.
@@ -175,6 +203,8 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
     kills,
     takeover_ms: takeovers.length ? Math.max(...takeovers) : 0,
     takeovers,
+    parts,
+    ranOn: Object.fromEntries([...ranOn].sort()),
   };
 }
 
@@ -233,7 +263,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     }
     const chaosS = Number(opts.set.chaos_s ?? (opts.quick ? 20 : 60));
     const nJobs = Number(opts.set.jobs ?? (opts.quick ? 2000 : 10_000));
-    const ch = await chaos(srv.url, nJobs, chaosS, Number(opts.set.kill_every_s ?? 10));
+    const mode = opts.set.jobs === 'holder' ? 'holder' : 'shared';
+    const ch = await chaos(srv.url, nJobs, chaosS, Number(opts.set.kill_every_s ?? 10), mode);
     const results: Record<string, Record<string, number | null>> = {};
     for (const name of ['rustyclaw', 'raw_nats']) {
       results[name] = {
@@ -254,8 +285,10 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       },
       notes: [
         `loopback nats-server ${srv.url}; ${runs} runs, medians; ${sizes.window} asks in flight; ${nEvents} events per run; small fresh payload per call`,
-        `chaos: 3 processes running the scheduler (lease TTL 2000 ms, jobs in JetStream KV), ${nJobs} noop jobs, the holder killed (SIGKILL) every ${opts.set.kill_every_s ?? 10} s for ${chaosS} s and restarted; takeovers ms: ${ch.takeovers.join(', ')}`,
-        'duplicated = jobs completed twice; jobs run on the lease holder only (no work-queue sharing yet)',
+        `chaos (${mode} jobs): 3 processes running the scheduler (lease TTL 2000 ms${mode === 'shared' ? ', work-queue stream, ack wait 3000 ms' : ', jobs in JetStream KV'}), ${nJobs} noop jobs, the lease holder killed (SIGKILL) every ${opts.set.kill_every_s ?? 10} s for ${chaosS} s and restarted; takeovers ms: ${ch.takeovers.join(', ')}`,
+        `takeover parts ms (kill→last renewal expires / expiry→new lease / lease→ready): ${ch.parts.map((p) => `${p.to_expiry}/${p.expiry_to_lease}/${p.lease_to_ready}`).join(', ')}`,
+        `jobs completed per process (restarted ones keep their name): ${JSON.stringify(ch.ranOn)}`,
+        'duplicated = jobs completed twice',
       ],
     };
   } finally {

@@ -261,9 +261,9 @@ test('the scheduler is a singleton: one process holds its lease, the other takes
   t.after(async () => {
     for (const n of nodes) await stopNode(n);
   });
-  const alpha = await startNode('alpha', srv.url, { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000' });
+  const alpha = await startNode('alpha', srv.url, { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000\n  jobs: holder' });
   nodes.push(alpha);
-  const beta = await startNode('beta', srv.url, { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000' });
+  const beta = await startNode('beta', srv.url, { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000\n  jobs: holder' });
   nodes.push(beta);
   const state = async (n: NodeProc) => JSON.parse((await n.cli(['status', '--json'])).stdout).actors.find((a: { path: string }) => a.path === 'system/scheduler').state as string;
   assert.equal(await state(alpha), 'running');
@@ -342,7 +342,7 @@ test('durable jobs in JetStream KV: the scheduler holder killed with kill -9 mid
   t.after(async () => {
     for (const n of nodes) await stopNode(n);
   });
-  const opts = { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000' };
+  const opts = { cluster, actors: ['scheduler'], agent: false, nats: '  lease_ttl_ms: 2000\n  jobs: holder' };
   const alpha = await startNode('alpha', srv.url, opts);
   nodes.push(alpha);
   const beta = await startNode('beta', srv.url, opts);

@@ -30,8 +30,26 @@ export const NatsConfigSchema = Type.Object(
     singletons: Type.Array(Type.String({ minLength: 1 }), { default: ['system/scheduler'] }),
     lease_ttl_ms: Type.Integer({ minimum: 300, default: 3000 }),
     scheduler_store: Type.Union([Type.Literal('jetstream'), Type.Literal('lmdb')], { default: 'jetstream' }),
+    /** shared: every process running the scheduler takes jobs from a JetStream work-queue stream; holder: only the lease holder runs jobs. */
+    jobs: Type.Union([Type.Literal('shared'), Type.Literal('holder')], { default: 'shared' }),
+    /** A job message not acked nor marked working this long is redelivered (its process is taken for dead). */
+    job_ack_wait_ms: Type.Integer({ minimum: 500, default: 10000 }),
     export_topics: Type.Array(Type.String({ minLength: 1 }), { default: ['agents/*', 'notifications', 'scheduler.jobs'] }),
   },
   { additionalProperties: false, default: {} },
 );
 export type NatsConfig = Static<typeof NatsConfigSchema>;
+
+/** Whether jobs go through the cluster's work-queue stream (every scheduler process runs some). */
+export function sharedJobs(transport: string, nats: NatsConfig | undefined): nats is NatsConfig {
+  return transport === 'nats' && !!nats && nats.scheduler_store === 'jetstream' && nats.jobs === 'shared';
+}
+
+/**
+ * The paths that wait for a lease in this process. With shared jobs the scheduler runs on every
+ * process that has it (only its routines and heartbeats are leader work, leased by the scheduler itself).
+ */
+export function singletonPaths(transport: string, nats: NatsConfig): string[] {
+  const shared = transport === 'nats' && nats.scheduler_store === 'jetstream' && nats.jobs === 'shared';
+  return shared ? nats.singletons.filter((p) => p !== 'system/scheduler') : nats.singletons;
+}

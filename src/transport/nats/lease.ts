@@ -3,13 +3,20 @@
  * history 1, TTL = `nats.lease_ttl_ms`). A process takes a lease with `create` (which fails while
  * another holds it) and renews it with `update` against the revision it wrote (which fails when
  * someone else took it). A holder that dies stops renewing; its key expires after the TTL and the
- * next `create` of another process (every TTL/3) wins: takeover within TTL + TTL/3. A holder that
+ * next `create` of another process wins: a process that finds the lease taken reads when the
+ * holder last wrote it and tries again right when that write expires (and every 200 ms besides),
+ * so a takeover comes within TTL of the holder's last renewal plus a round trip. A holder that
  * cannot renew for most of the TTL (cut off from NATS) gives the lease up locally first, so two
  * processes never both believe they hold it.
  */
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from 'pino';
+
+export interface LeaseLog {
+  warn(o: unknown, m?: string): void;
+  debug(o: unknown, m?: string): void;
+  error(o: unknown, m?: string): void;
+}
 
 export interface LeaseEvents {
   acquired(path: string): Promise<void>;
@@ -29,7 +36,9 @@ export class Leases {
   private kv: KV | null = null;
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly atExpiry = new Map<string, NodeJS.Timeout>();
   private ticking = false;
+  private again = false;
   private closed = false;
   /**
    * Starting or stopping a singleton takes seconds; it runs beside the renewals (a renewal waiting
@@ -46,7 +55,7 @@ export class Leases {
     private readonly holder: string,
     private readonly paths: string[],
     private readonly events: LeaseEvents,
-    private readonly log: Logger,
+    private readonly log: LeaseLog,
   ) {}
 
   async open(): Promise<void> {
@@ -62,10 +71,17 @@ export class Leases {
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking || this.closed || !this.kv) return;
+    if (this.closed || !this.kv) return;
+    if (this.ticking) {
+      this.again = true; // an expiry wake-up during a round: run another right after
+      return;
+    }
     this.ticking = true;
     try {
-      for (const path of this.paths) await this.step(path);
+      do {
+        this.again = false;
+        for (const path of this.paths) await this.step(path);
+      } while (this.again && !this.closed);
     } finally {
       this.ticking = false;
     }
@@ -101,7 +117,35 @@ export class Leases {
       this.transition(() => this.events.acquired(path), 'starting the singleton failed');
     } catch (err) {
       const msg = (err as Error).message;
-      if (!/wrong last sequence|key exists|exists/i.test(msg)) this.log.debug({ path, err: msg }, 'lease attempt failed');
+      if (!/wrong last sequence|key exists|exists/i.test(msg)) return void this.log.debug({ path, err: msg }, 'lease attempt failed');
+      await this.tryAtExpiry(path, key);
+    }
+  }
+
+  /** Taken: try again right when the holder's last write expires (not a poll period later). */
+  private async tryAtExpiry(path: string, key: string): Promise<void> {
+    if (this.atExpiry.has(path)) return;
+    const e = await this.kv!.get(key).catch(() => null);
+    if (!e || e.operation !== 'PUT') return;
+    // The server's clock stamped `created`; on another machine skew only shifts this wake-up (the poll still runs).
+    const wait = e.created.getTime() + this.ttlMs + 5 - Date.now();
+    if (wait <= 0 || wait > this.ttlMs + 1000) return;
+    const t = setTimeout(() => {
+      this.atExpiry.delete(path);
+      void this.tick();
+    }, wait);
+    t.unref();
+    this.atExpiry.set(path, t);
+  }
+
+  /** The holder named in the lease of `path` now (its node name), if any. */
+  async holderOf(path: string): Promise<string | undefined> {
+    const e = await this.kv?.get(leaseKey(path)).catch(() => null);
+    if (!e || e.operation !== 'PUT') return undefined;
+    try {
+      return String((JSON.parse(new TextDecoder().decode(e.value)) as { holder?: string }).holder ?? '').split(' ')[0] || undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -118,6 +162,7 @@ export class Leases {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const t of this.atExpiry.values()) clearTimeout(t);
     const kv = this.kv;
     if (!kv) return;
     for (const [path, h] of this.held) {
