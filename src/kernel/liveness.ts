@@ -52,6 +52,8 @@ interface State {
   extended: boolean;
   cpuAtSuspect: number | null;
   suspectAt: number;
+  /** In a declared blocking load at the last judgement (blocking.ts). */
+  loading?: boolean;
 }
 
 const CLK_TCK_MS = 10; // USER_HZ is 100 on Linux
@@ -167,7 +169,15 @@ export class LivenessMonitor {
 
   private judge(s: State, now: number): void {
     // In setup, or inside a declared blocking load (blocking.ts, slot 2): the setup grace applies.
-    const loading = s.w.setup || (s.w.beat.length > 2 && Atomics.load(s.w.beat, 2) !== 0);
+    const declared = s.w.beat.length > 2 && Atomics.load(s.w.beat, 2) !== 0;
+    if (s.loading && !declared) {
+      // The load just finished: that is a sign of life. Its silence must not count against the
+      // running deadline (which it would, until the thread's next beat arrives).
+      s.seen = now;
+      s.suspect = s.extended = false;
+    }
+    s.loading = declared;
+    const loading = s.w.setup || declared;
     const limit = loading ? Math.max(s.w.deadlineMs, s.w.setupGraceMs) : s.w.deadlineMs;
     const silent = now - s.seen;
     // Suspect from half the deadline, but never before a beat is even due.
