@@ -101,7 +101,7 @@ export const McpConfigSchema = Type.Object({
     login_timeout_ms: Type.Integer({ default: 300_000, minimum: 1 }),
   }, { additionalProperties: false, default: {} }),
   serve: Type.Object({
-    /** Offer `memory_search` to MCP hosts (`rustyclaw mcp serve`). */
+    /** Offer `memory_search` to MCP hosts (`rustyclaw mcp serve`, the gateway's POST /mcp). */
     memory: Type.Boolean({ default: true }),
     /** Agents offered as `ask_<agent>` (empty = every configured agent). */
     agents: Type.Array(Type.String(), { default: [] }),

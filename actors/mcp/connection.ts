@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_ENV_DENYLIST, type McpConfig, type McpServerConfig, type McpServerStatus } from '../../protocol/mcp.js';
 import { McpFailure } from './failure.js';
 import type { PidFile } from './pid-file.js';
-import type { StoredOAuthProvider } from './oauth-provider.js';
+import { oauthFetch, type StoredOAuthProvider } from './oauth-provider.js';
 
 type State = McpServerStatus['state'];
 
@@ -363,7 +363,7 @@ export class McpConnection {
     let r: string;
     try {
       o.authorizationUrl = undefined;
-      r = await auth(o, { serverUrl: this.config.url!, ...(this.config.oauth?.scope ? { scope: this.config.oauth.scope } : {}) });
+      r = await auth(o, { serverUrl: this.config.url!, fetchFn: oauthFetch, ...(this.config.oauth?.scope ? { scope: this.config.oauth.scope } : {}) });
     } catch (e) {
       throw new McpFailure('auth_required', this.loginMessage(`refreshing the token failed: ${(e as Error).message}`));
     }

@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { auth, extractWWWAuthenticateParams } from '@modelcontextprotocol/client';
 import { McpFailure } from './failure.js';
 import type { McpService } from './service.js';
+import { oauthFetch } from './oauth-provider.js';
 
 /** A login older than this is not finished any more (its code would be stale anyway). */
 const LOGIN_MAX_AGE_MS = 30 * 60_000;
@@ -45,7 +46,7 @@ export async function startLogin(svc: McpService, name: string) {
   const ch = await challenge(c.config.url!);
   const scope = c.config.oauth?.scope ?? ch.scope;
   try {
-    await auth(provider, { serverUrl: c.config.url!, forceReauthorization: true, ...(ch.resourceMetadataUrl ? { resourceMetadataUrl: ch.resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) });
+    await auth(provider, { serverUrl: c.config.url!, fetchFn: oauthFetch, forceReauthorization: true, ...(ch.resourceMetadataUrl ? { resourceMetadataUrl: ch.resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) });
   } catch (e) {
     throw new McpFailure('login_failed', `mcp login ${name}: ${message(e)}`);
   }
@@ -69,7 +70,7 @@ export async function finishLogin(svc: McpService, p: { name: string; code: stri
   const started = provider.pendingStartedAt();
   if (started && Date.now() - started > LOGIN_MAX_AGE_MS) throw new McpFailure('login_failed', `mcp login ${p.name}: the login started more than ${LOGIN_MAX_AGE_MS / 60_000} minutes ago; run it again`);
   try {
-    const r = await auth(provider, { serverUrl: c.config.url!, authorizationCode: p.code, ...(p.iss ? { iss: p.iss } : {}) });
+    const r = await auth(provider, { serverUrl: c.config.url!, fetchFn: oauthFetch, authorizationCode: p.code, ...(p.iss ? { iss: p.iss } : {}) });
     if (r !== 'AUTHORIZED') throw new Error('the code was not accepted');
   } catch (e) {
     throw new McpFailure('login_failed', `mcp login ${p.name}: exchanging the code failed: ${message(e)}`);

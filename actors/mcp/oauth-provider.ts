@@ -14,6 +14,9 @@ import type { OAuthClientMetadata, OAuthClientProvider, OAuthDiscoveryState, Sto
 import type { McpServerConfig } from '../../protocol/mcp.js';
 import type { OAuthStore } from './oauth-store.js';
 
+/** fetch for the OAuth exchanges we start (discovery, registration, token): a hung authorization server fails them instead of hanging. */
+export const oauthFetch = (url: string | URL, init?: RequestInit): Promise<Response> => fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(30_000) });
+
 export function redirectUri(port: number): string {
   return `http://127.0.0.1:${port}/callback`;
 }
