@@ -91,8 +91,9 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
   const cluster = `chaos_${mode}`;
   const ttl = 2000;
   const dec = new TextDecoder();
-  const procs = new Map<string, ChildProcess>();
-  for (const n of ['c1', 'c2', 'c3']) procs.set(n, await child(['sched', url, cluster, n, mode]));
+  // A killed process is started again in the background, so the kills keep their cadence.
+  const procs = new Map<string, Promise<ChildProcess>>();
+  for (const n of ['c1', 'c2', 'c3']) procs.set(n, Promise.resolve(await child(['sched', url, cluster, n, mode])));
   const nc = await connect({ servers: url });
   const leases = await new Kvm(nc).open(`rustyclaw_${cluster}_leases`);
   let nextId = 1;
@@ -141,12 +142,12 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
     }));
   })();
   const t0 = Date.now();
-  while (Date.now() - t0 < seconds * 1000) {
-    await new Promise((r) => setTimeout(r, everyS * 1000));
+  for (let k = 1; k * everyS <= seconds; k++) {
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + k * everyS * 1000 - Date.now())));
     const h = await leaseHolder();
     if (!h || !procs.has(h.node)) continue;
     const killedAt = Date.now();
-    await kill(procs.get(h.node)!);
+    await kill(await procs.get(h.node)!);
     kills++;
     // The holder's last renewal as stored before the kill (it may have renewed once more meanwhile).
     const last = (await leaseHolder())?.created ?? h.created;
@@ -175,7 +176,9 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
     const readyAt = Date.now();
     takeovers.push(readyAt - killedAt);
     parts.push({ to_expiry: Math.max(0, last + ttl - killedAt), expiry_to_lease: leasedAt - Math.max(killedAt, last + ttl), lease_to_ready: readyAt - leasedAt });
-    procs.set(h.node, await child(['sched', url, cluster, h.node, mode]));
+    const restarted = child(['sched', url, cluster, h.node, mode]);
+    restarted.catch(() => {});
+    procs.set(h.node, restarted);
   }
   await submitting;
   // Every job to a final state (the last holder finishes the rest), then count.
@@ -193,7 +196,7 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
     if (still.length) await new Promise((r) => setTimeout(r, 1000));
   }
   await nc.close();
-  for (const c of procs.values()) await kill(c);
+  for (const c of procs.values()) await kill(await c);
   const done = ids.filter((id) => (completions.get(id) ?? 0) > 0).length;
   return {
     jobs: nJobs,
