@@ -5,7 +5,7 @@
  *   back); events: the child publishes on a topic this process subscribes to.
  * - raw_nats: request/reply to a bare responder in a child process, and its publishes.
  * - chaos: three processes run the scheduler (shared jobs through the work-queue stream, or with
- *   `--set jobs=holder` a singleton); the lease holder is killed every `kill_every_s` for `chaos_s`
+ *   `--set mode=holder` a singleton); the lease holder is killed every `kill_every_s` for `chaos_s`
  *   while `jobs` jobs go in (see `chaos`).
  * Fresh payload per call; medians of the runs.
  */
@@ -266,7 +266,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     }
     const chaosS = Number(opts.set.chaos_s ?? (opts.quick ? 20 : 60));
     const nJobs = Number(opts.set.jobs ?? (opts.quick ? 2000 : 10_000));
-    const mode = opts.set.jobs === 'holder' ? 'holder' : 'shared';
+    const mode = opts.set.mode === 'holder' ? 'holder' : 'shared';
     const ch = await chaos(srv.url, nJobs, chaosS, Number(opts.set.kill_every_s ?? 10), mode);
     const results: Record<string, Record<string, number | null>> = {};
     for (const name of ['rustyclaw', 'raw_nats']) {
