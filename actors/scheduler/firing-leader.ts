@@ -123,8 +123,9 @@ export class FiringLeader {
     }
   }
 
+  /** Stops firing here first, then hands the lease back (the next holder need not wait for the TTL). */
   async close(): Promise<void> {
-    await this.leases?.close();
     if (this.service) await this.lost();
+    await this.leases?.close();
   }
 }

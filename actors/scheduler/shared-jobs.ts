@@ -206,7 +206,11 @@ export class SharedJobs extends EventEmitter {
   private async cas(j: Job, rev: number): Promise<number> {
     const r = await this.kv.update(`job.${j.id}`, enc.encode(JSON.stringify(j)), rev);
     const prev = this.cache.get(j.id);
-    if (!prev || prev.rev < r) this.cache.set(j.id, { job: j, rev: r });
+    // Our own write: the watch will skip it (older than the copy), so it is announced here — unless the watch was first.
+    if (!prev || prev.rev < r) {
+      this.cache.set(j.id, { job: j, rev: r });
+      this.emit('changed', j, prev?.job);
+    }
     return r;
   }
 

@@ -5,7 +5,7 @@
  *   back); events: the child publishes on a topic this process subscribes to.
  * - raw_nats: request/reply to a bare responder in a child process, and its publishes.
  * - chaos: three processes run the scheduler (shared jobs through the work-queue stream, or with
- *   `--set jobs=holder` a singleton); the lease holder is killed every `kill_every_s` for `chaos_s`
+ *   `--set mode=holder` a singleton); the lease holder is killed every `kill_every_s` for `chaos_s`
  *   while `jobs` jobs go in (see `chaos`).
  * Fresh payload per call; medians of the runs.
  */
@@ -91,8 +91,9 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
   const cluster = `chaos_${mode}`;
   const ttl = 2000;
   const dec = new TextDecoder();
-  const procs = new Map<string, ChildProcess>();
-  for (const n of ['c1', 'c2', 'c3']) procs.set(n, await child(['sched', url, cluster, n, mode]));
+  // A killed process is started again in the background, so the kills keep their cadence.
+  const procs = new Map<string, Promise<ChildProcess>>();
+  for (const n of ['c1', 'c2', 'c3']) procs.set(n, Promise.resolve(await child(['sched', url, cluster, n, mode])));
   const nc = await connect({ servers: url });
   const leases = await new Kvm(nc).open(`rustyclaw_${cluster}_leases`);
   let nextId = 1;
@@ -141,12 +142,12 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
     }));
   })();
   const t0 = Date.now();
-  while (Date.now() - t0 < seconds * 1000) {
-    await new Promise((r) => setTimeout(r, everyS * 1000));
+  for (let k = 1; k * everyS <= seconds; k++) {
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + k * everyS * 1000 - Date.now())));
     const h = await leaseHolder();
     if (!h || !procs.has(h.node)) continue;
     const killedAt = Date.now();
-    await kill(procs.get(h.node)!);
+    await kill(await procs.get(h.node)!);
     kills++;
     // The holder's last renewal as stored before the kill (it may have renewed once more meanwhile).
     const last = (await leaseHolder())?.created ?? h.created;
@@ -175,7 +176,9 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
     const readyAt = Date.now();
     takeovers.push(readyAt - killedAt);
     parts.push({ to_expiry: Math.max(0, last + ttl - killedAt), expiry_to_lease: leasedAt - Math.max(killedAt, last + ttl), lease_to_ready: readyAt - leasedAt });
-    procs.set(h.node, await child(['sched', url, cluster, h.node, mode]));
+    const restarted = child(['sched', url, cluster, h.node, mode]);
+    restarted.catch(() => {});
+    procs.set(h.node, restarted);
   }
   await submitting;
   // Every job to a final state (the last holder finishes the rest), then count.
@@ -193,7 +196,7 @@ async function chaos(url: string, nJobs: number, seconds: number, everyS: number
     if (still.length) await new Promise((r) => setTimeout(r, 1000));
   }
   await nc.close();
-  for (const c of procs.values()) await kill(c);
+  for (const c of procs.values()) await kill(await c);
   const done = ids.filter((id) => (completions.get(id) ?? 0) > 0).length;
   return {
     jobs: nJobs,
@@ -263,7 +266,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     }
     const chaosS = Number(opts.set.chaos_s ?? (opts.quick ? 20 : 60));
     const nJobs = Number(opts.set.jobs ?? (opts.quick ? 2000 : 10_000));
-    const mode = opts.set.jobs === 'holder' ? 'holder' : 'shared';
+    const mode = opts.set.mode === 'holder' ? 'holder' : 'shared';
     const ch = await chaos(srv.url, nJobs, chaosS, Number(opts.set.kill_every_s ?? 10), mode);
     const results: Record<string, Record<string, number | null>> = {};
     for (const name of ['rustyclaw', 'raw_nats']) {

@@ -174,3 +174,52 @@ test('shared jobs: routines fire once per firing from the lease holder, and go o
   const seconds = jobs.map((j) => Math.floor(j.created_at / 1000));
   assert.equal(new Set(seconds).size, seconds.length, `two jobs in one cron second: ${seconds.join(',')}`);
 });
+
+test('shared jobs: a paused process (SIGSTOP) has its jobs redelivered; resumed, its late reports are void — each job completes once', { timeout: 300_000 }, async (t) => {
+  const srv = await natsServerOrSkip(t);
+  if (!srv) return;
+  const cluster = 'pause';
+  const nodes: NodeProc[] = [];
+  t.after(async () => {
+    for (const n of nodes) {
+      try {
+        process.kill(n.svc.pid, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+      await stopNode(n);
+    }
+  });
+  for (const name of ['alpha', 'beta']) nodes.push(await startNode(name, srv.url, opts(cluster)));
+  const [alpha, beta] = nodes as [NodeProc, NodeProc];
+  const nc = await connect({ servers: srv.url });
+  t.after(() => nc.close());
+  const evs = follow(nc, cluster);
+  await nc.flush();
+  const ids: string[] = [];
+  for (let i = 0; i < 24; i++) ids.push((await ask(nc, cluster, 'job.submit', { kind: 'noop', params: { sleep_ms: 2500 }, key: `p-${i}`, retry: { max_attempts: 5, backoff_ms: 50 } })).id);
+  await until('beta to run some jobs', async () => evs.some((e) => e.event === 'started' && e.node === 'beta'), 60_000, 20);
+  const pausedAt = Date.now();
+  process.kill(beta.svc.pid, 'SIGSTOP');
+  const frozen = new Set(evs.filter((e) => e.event === 'started' && e.node === 'beta').map((e) => e.id).filter((id) => !evs.some((e) => e.id === id && e.event === 'finished')));
+  // Longer than the ack wait (3 s): alpha takes them over.
+  await until('alpha to take over a paused job', async () => evs.some((e) => e.event === 'started' && e.node === 'alpha' && frozen.has(e.id) && e.at > pausedAt), 60_000, 50);
+  process.kill(beta.svc.pid, 'SIGCONT');
+  await until('every job completed', async () => ids.every((id) => evs.some((e) => e.id === id && e.event === 'finished' && e.state === 'completed')), 120_000, 200);
+  await new Promise((r) => setTimeout(r, 1500)); // late reports of the resumed process, if any, would show now
+  const completions = new Map<string, string[]>();
+  for (const e of evs) if (e.event === 'finished' && e.state === 'completed') completions.set(e.id, [...(completions.get(e.id) ?? []), e.node ?? '?']);
+  assert.deepEqual(ids.filter((id) => !completions.has(id)), [], 'no job lost');
+  assert.deepEqual([...completions].filter(([, by]) => by.length > 1), [], 'no job completed twice');
+  for (const id of frozen) {
+    const j = await ask(nc, cluster, 'job.status', { id });
+    // Taken over while beta was paused, unless beta's run had just finished writing before the pause.
+    if (completions.get(id)?.[0] === 'alpha') assert.ok(j.attempts >= 2, JSON.stringify(j));
+  }
+  assert.ok([...frozen].some((id) => completions.get(id)?.[0] === 'alpha'), 'alpha completed jobs beta had been running');
+  // The resumed process stays in service.
+  const after = (await ask(nc, cluster, 'job.submit', { kind: 'noop' })).id as string;
+  await until('a job after the resume', async () => evs.some((e) => e.id === after && e.event === 'finished'), 30_000, 100);
+  assert.equal(beta.svc.child.exitCode, null);
+  assert.doesNotMatch(alpha.svc.stderr() + beta.svc.stderr(), /uncaught|TypeError/i);
+});
