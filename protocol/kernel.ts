@@ -6,6 +6,7 @@ export const ActorStatusSchema = Type.Object({
   path: Type.String(),
   thread: Type.String(),
   thread_id: Type.Union([Type.Integer(), Type.Null()]),
+  /** running, on_demand (not set up yet: its first message will), restarting, stopped, ... */
   state: Type.String(),
   restarts: Type.Integer(),
   mailbox: Type.Integer(),

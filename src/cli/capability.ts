@@ -63,6 +63,11 @@ export async function capabilities(ask: Ask, actors: Array<{ path: string; state
     actors.map(async (a) => {
       const found = PROBES[a.path];
       if (!found) return;
+      // An on-demand actor not set up yet is not woken by a probe (that would load it for a status line).
+      if (a.state === 'on_demand') {
+        out[a.path] = { line: 'not set up yet: starts on its first message' };
+        return;
+      }
       if (a.state !== 'running') {
         out[a.path] = { line: `(${a.state})` };
         return;

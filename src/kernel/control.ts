@@ -29,6 +29,6 @@ export type ControlFromHost =
   /** An on-demand actor began (`on`) or finished its setup after boot: liveness allows setup grace meanwhile. */
   | { t: 'setup'; on: boolean; actors?: Array<{ path: string; onCrash: 'redeliver' | 'fail' }> }
   | { t: 'sub'; pattern: string; on: boolean }
-  | { t: 'stats'; n: number; actors: Array<{ path: string; mailbox: number; handled: number }>; heapUsed: number }
+  | { t: 'stats'; n: number; actors: Array<{ path: string; mailbox: number; handled: number; dormant?: boolean }>; heapUsed: number }
   | { t: 'stopped_ok' }
   | { t: 'log'; rec: import('./worker-log.js').LogRecord };

@@ -176,7 +176,8 @@ port.on('message', (m: ControlToHost) => {
       port.postMessage({
         t: 'stats',
         n: m.n,
-        actors: [...router.local.values()].map((a) => ({ path: a.path, mailbox: a.mailbox.length + a.running, handled: a.handled })),
+        // `dormant`: an on-demand actor not set up yet (its first message will); status must not wake it.
+        actors: [...router.local.values()].map((a) => ({ path: a.path, mailbox: a.mailbox.length + a.running, handled: a.handled, ...(a.wake ? { dormant: true } : {}) })),
         heapUsed: process.memoryUsage().heapUsed,
       });
       break;

@@ -525,7 +525,7 @@ export class ActorSystem {
           path: a.path,
           thread: id,
           thread_id: host.threadId ?? null,
-          state: dir?.state === 'stopped' ? 'stopped' : host.state === 'running' ? 'running' : child.state,
+          state: dir?.state === 'stopped' ? 'stopped' : host.state === 'running' ? (s?.dormant ? 'on_demand' : 'running') : child.state,
           restarts: child.restarts,
           mailbox: s?.mailbox ?? 0,
           handled: s?.handled ?? 0,

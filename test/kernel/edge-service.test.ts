@@ -58,6 +58,11 @@ test('edge: no thread was killed as stuck and the service is still up', async ()
   const r = await cli(['status']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /system\/safety .*running/);
+  // `status` does not wake what nothing has used yet: it reports it as on demand.
+  const never = ['system/memory', 'system/embedder', 'system/tool-runner'].filter((p) => !setUp().includes(p));
+  assert.ok(never.length > 0, `every on-demand actor was set up: ${setUp().join(', ')}`);
+  for (const p of never) assert.match(r.stdout, new RegExp(`${p} .*on_demand .*not set up yet: starts on its first message`));
+  assert.deepEqual(setUp().filter((p) => never.includes(p!)), [], 'status set up an on-demand actor');
   assert.doesNotMatch(svc.stderr(), /missed its liveness deadline|ended as stuck|thread is stuck/);
   assert.equal(svc.child.exitCode, null);
 });
