@@ -3,7 +3,7 @@
  * needs from the outside (asking an agent) goes through `env.ask`, which the worker relays to the
  * scheduler thread, so killing the worker really stops the job's own execution.
  */
-import type { JobKind, NoopParams } from '../../protocol/scheduler.js';
+import type { Job, JobKind, NoopParams } from '../../protocol/scheduler.js';
 import { parseHeartbeatAnswer } from './heartbeat.js';
 import type { BuiltinMessages, ReplyOf, RequestOf } from '../../protocol/index.js';
 
@@ -19,6 +19,14 @@ export interface RunMsg {
   params?: NoopParams;
   timeout_ms: number;
   ok_token?: string;
+}
+
+/** The message that starts `j`'s current attempt in a pool worker (the lmdb and the shared-jobs schedulers alike). */
+export function runMsgFor(j: Job, okToken: string | undefined): RunMsg {
+  return {
+    t: 'run', id: j.id, epoch: j.epoch, kind: j.kind, agent: j.agent, prompt: j.prompt, model: j.model,
+    purpose: j.purpose, params: j.params, timeout_ms: j.timeout_ms, ok_token: okToken,
+  };
 }
 
 export interface RunEnv {

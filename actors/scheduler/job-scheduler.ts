@@ -16,7 +16,7 @@ import type { Job, JobState, JobSubmit, SchedulerConfig } from '../../protocol/s
 import type { ActorStore } from '../../src/kernel/actor.js';
 import { backoffDelay, Dispatcher } from './dispatcher.js';
 import { JobStore, TERMINAL, jobError, type Change, type NewJob } from './job-store.js';
-import type { RunMsg } from './job-runners.js';
+import { runMsgFor } from './job-runners.js';
 import { WorkerPool, type DoneMsg } from './worker-pool.js';
 
 export interface SchedulerHost {
@@ -416,19 +416,7 @@ export class JobScheduler extends EventEmitter {
         this.dispatcher.release(j.id);
         continue;
       }
-      const msg: RunMsg = {
-        t: 'run',
-        id: j.id,
-        epoch: j.epoch,
-        kind: j.kind,
-        agent: j.agent,
-        prompt: j.prompt,
-        model: j.model,
-        purpose: j.purpose,
-        params: j.params,
-        timeout_ms: j.timeout_ms,
-        ok_token: this.cfg.heartbeat.ok_token,
-      };
+      const msg = runMsgFor(j, this.cfg.heartbeat.ok_token);
       this.onWorker.set(j.id, { worker: w, epoch: j.epoch });
       this.dispatcher.assign(j.id, w);
       this.counters.started++;

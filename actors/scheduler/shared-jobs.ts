@@ -28,7 +28,7 @@ import { backoffDelay } from './dispatcher.js';
 import { TERMINAL, jobError, newJobId } from './job-store.js';
 import { JobNotFound, PERMANENT_ERRORS, validateJob } from './job-scheduler.js';
 import { kvKey } from './job-store-jetstream.js';
-import type { RunMsg } from './job-runners.js';
+import { runMsgFor } from './job-runners.js';
 import { WorkerPool, type DoneMsg, type PoolHost } from './worker-pool.js';
 
 const enc = new TextEncoder();
@@ -443,19 +443,7 @@ export class SharedJobs extends EventEmitter {
     const r: Run = { id: j.id, epoch: j.epoch, job: j, rev, worker, msg: m, working, fenced: false };
     this.runs.set(j.id, r);
     this.counters.started++;
-    const msg: RunMsg = {
-      t: 'run',
-      id: j.id,
-      epoch: j.epoch,
-      kind: j.kind,
-      agent: j.agent,
-      prompt: j.prompt,
-      model: j.model,
-      purpose: j.purpose,
-      params: j.params,
-      timeout_ms: j.timeout_ms,
-      ok_token: this.o.config.heartbeat.ok_token,
-    };
+    const msg = runMsgFor(j, this.o.config.heartbeat.ok_token);
     if (!this.pool.run(worker, msg)) void this.onRunEnd(j.id, j.epoch, { ok: false, error: { code: 'worker_lost', message: `worker ${worker} gone before start` } });
   }
 

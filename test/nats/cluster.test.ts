@@ -157,14 +157,7 @@ test('a paused, killed and restarted process; a restarted nats-server: typed err
   const cluster = 'faults';
   const nodes: NodeProc[] = [];
   t.after(async () => {
-    for (const n of nodes) {
-      try {
-        process.kill(n.svc.pid, 'SIGCONT');
-      } catch {
-        /* gone */
-      }
-      await stopNode(n);
-    }
+    for (const n of nodes) await stopNode(n);
   });
   const alpha = await startNode('alpha', srv.url, { cluster, actors: ['safety'], agent: false });
   nodes.push(alpha);

@@ -77,6 +77,8 @@ export async function startNode(name: string, natsUrl: string, o: NodeOptions): 
 
 export async function stopNode(n: NodeProc): Promise<void> {
   if (n.svc.child.exitCode !== null || n.svc.child.signalCode !== null) return;
+  // A process a test paused would not act on SIGTERM until continued.
+  n.svc.child.kill('SIGCONT');
   n.svc.child.kill('SIGTERM');
   const t = setTimeout(() => n.svc.child.kill('SIGKILL'), 15_000);
   await n.svc.exited;

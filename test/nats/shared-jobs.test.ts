@@ -181,14 +181,7 @@ test('shared jobs: a paused process (SIGSTOP) has its jobs redelivered; resumed,
   const cluster = 'pause';
   const nodes: NodeProc[] = [];
   t.after(async () => {
-    for (const n of nodes) {
-      try {
-        process.kill(n.svc.pid, 'SIGCONT');
-      } catch {
-        /* gone */
-      }
-      await stopNode(n);
-    }
+    for (const n of nodes) await stopNode(n);
   });
   for (const name of ['alpha', 'beta']) nodes.push(await startNode(name, srv.url, opts(cluster)));
   const [alpha, beta] = nodes as [NodeProc, NodeProc];
