@@ -22,6 +22,12 @@ export const AgentSendRequestSchema = Type.Object({
   request_id: Type.Optional(Type.String()),
   /** Where the text came from (for safety.inspect_inbound), e.g. `cli`, `telegram`. */
   channel: Type.Optional(Type.String()),
+  /**
+   * Publish the provider's text deltas of this turn on `provider/stream/<request_id>:<step>…` too,
+   * straight from the provider router: a consumer on another thread (the gateway's SSE) gets each
+   * token one thread hop sooner than through this agent's `text` events. Needs `request_id`.
+   */
+  stream_topic: Type.Optional(Type.Boolean()),
 });
 export type AgentSendRequest = Static<typeof AgentSendRequestSchema>;
 
@@ -68,6 +74,8 @@ export const AgentCompleteRequestSchema = Type.Object({
   model: Type.Optional(Type.String()),
   request_id: Type.Optional(Type.String()),
   channel: Type.Optional(Type.String()),
+  /** As in agent.send. */
+  stream_topic: Type.Optional(Type.Boolean()),
 });
 export type AgentCompleteRequest = Static<typeof AgentCompleteRequestSchema>;
 

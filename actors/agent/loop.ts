@@ -65,6 +65,8 @@ interface TurnInput {
   silent?: boolean;
   channel?: string;
   clientTools?: ToolSpec[];
+  /** The provider router publishes this turn's deltas on `provider/stream/<request_id>:…` too. */
+  streamTopic?: boolean;
 }
 
 interface Running {
@@ -92,6 +94,7 @@ export class Agent {
     const session = req.session ?? 'main';
     return this.track(session, req.request_id ?? randomUUID(), (request_id, signal) => this.turn({
       sessions: this.sessions, session, text: req.text, model: req.model, purpose: req.purpose, silent: req.silent, channel: req.channel,
+      streamTopic: req.stream_topic === true,
     }, request_id, signal));
   }
 
@@ -122,6 +125,7 @@ export class Agent {
       ...(last.role === 'user' ? { text: last.content } : {}),
       ...(system ? { system } : {}),
       model: req.model, channel: req.channel ?? 'api', clientTools: req.client_tools ?? [],
+      streamTopic: req.stream_topic === true,
     }, id, signal));
   }
 
@@ -243,6 +247,7 @@ export class Agent {
                 model, messages: this.messages(s, memory, req.system), ...(specs.length ? { tools: specs } : {}),
                 ...(extra.max_tokens ? { max_tokens: extra.max_tokens } : {}),
                 agent: this.o.id, purpose, request_id: `${request_id}:${steps}${extra.attempt ?? ''}${forced ? `:${forced}` : ''}`,
+                ...(req.streamTopic && !quiet ? { stream_topic: true } : {}),
               }, (t) => emit('text', { text: t, step: steps }), signal);
             } catch (e) {
               const code = (e as { code?: string }).code;

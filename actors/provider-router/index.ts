@@ -50,10 +50,11 @@ export default defineActor({
             if (!pending) return;
             const chunk = { request_id: req.request_id ?? '', text: pending, provider: pendingProvider };
             pending = '';
+            // The topic first: its subscriber (the gateway's SSE) is the one a person is watching.
+            if (topic) ctx.publish(topic, chunk);
             if (to) {
               try { ctx.tell(to, 'provider.chunk', chunk); } catch (e) { ctx.log.debug({ to, err: (e as Error).message }, 'chunk not delivered'); }
             }
-            if (topic) ctx.publish(topic, chunk);
           };
           try {
             let sentFirst = false;

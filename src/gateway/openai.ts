@@ -24,6 +24,7 @@ import {
   type ResponsesRequest,
 } from './openai-schemas.js';
 import type { RouteContext } from './server.js';
+import { GATEWAY_REQUEST_PREFIX } from './actors.js';
 
 export const MODEL_PREFIX = 'rustyclaw:';
 /** Above this much unsent output a stream's reader is too slow: the turn is cancelled. */
@@ -158,15 +159,19 @@ function plan(req: FastifyRequest, target: Target, messages: ChatMessage[], tool
  * the client's connection closes before the answer is complete.
  */
 async function runTurn(ctx: RouteContext, p: TurnPlan, res: ServerResponse, onText?: (t: string) => void): Promise<{ reply: AgentSendReply; streamed: string; request_id: string }> {
-  const request_id = `gw-${randomUUID()}`;
+  const request_id = `${GATEWAY_REQUEST_PREFIX}${randomUUID()}`;
   const to = `agents/${p.target.agent}`;
   let streamed = '';
-  const off = ctx.actors.onTurn(request_id, (e: AgentEvent) => {
-    if (e.kind === 'text' && e.text) {
-      streamed += e.text;
-      onText?.(e.text);
-    }
+  // A stream takes its deltas straight from the provider router (`stream_topic`): one thread hop
+  // to this thread instead of two through the agent.
+  const onDelta = onText && ((t: string) => {
+    streamed += t;
+    onText(t);
   });
+  const off = ctx.actors.onTurn(request_id, (e: AgentEvent) => {
+    if (e.kind === 'text' && e.text) streamed += e.text;
+  }, onDelta);
+  const direct = onDelta ? { stream_topic: true } : {};
   let done = false;
   const onClose = () => {
     if (!done) ctx.actors.tell(to, 'agent.cancel', { request_id });
@@ -176,9 +181,9 @@ async function runTurn(ctx: RouteContext, p: TurnPlan, res: ServerResponse, onTe
   try {
     const last = p.messages[p.messages.length - 1]!;
     const reply = p.session !== undefined
-      ? await ctx.actors.ask(to, 'agent.send', { text: last.content, session: p.session, request_id, channel: 'openai', ...(p.target.model ? { model: p.target.model } : {}) }, { timeoutMs })
+      ? await ctx.actors.ask(to, 'agent.send', { text: last.content, session: p.session, request_id, channel: 'openai', ...direct, ...(p.target.model ? { model: p.target.model } : {}) }, { timeoutMs })
       : await ctx.actors.ask(to, 'agent.complete', {
-        messages: p.messages, request_id, channel: 'openai',
+        messages: p.messages, request_id, channel: 'openai', ...direct,
         ...(p.tools.length ? { client_tools: p.tools } : {}), ...(p.target.model ? { model: p.target.model } : {}),
       }, { timeoutMs });
     // The reply and the last events travel on the same link; a tick lets any trailing event land.

@@ -120,6 +120,30 @@ test('a client-side tool loop: declared tools reach the model, its call comes ba
   assert.equal(finish, 'tool_calls');
 });
 
+test('chat.completions streaming: every step of a turn streamed once, concurrent streams kept apart', async () => {
+  // The deltas come straight from the provider router (one topic per turn, `<request id>:<step>`):
+  // a turn with a server-side tool streams both of its LLM steps, each once, in order.
+  llm.script.push({ kind: 'reply', reply: { text: 'Let me check. ', chunk_size: 4, tool_calls: [{ id: 'call_t1', name: 'current_time', arguments: '{}' }] } });
+  llm.script.push({ kind: 'reply', reply: { text: 'It is noon somewhere.', chunk_size: 3, chunk_delay_ms: 5 } });
+  const read = async (content: string) => {
+    const s = await client.chat.completions.create({ model: 'rustyclaw:default', messages: [{ role: 'user', content }], stream: true });
+    let text = '';
+    let finish = '';
+    for await (const c of s) {
+      text += c.choices[0]?.delta?.content ?? '';
+      if (c.choices[0]?.finish_reason) finish = c.choices[0].finish_reason;
+    }
+    return { text, finish };
+  };
+  const one = await read('what time is it?');
+  assert.equal(one.text, 'Let me check. It is noon somewhere.');
+  assert.equal(one.finish, 'stop');
+  // Eight streams at once, each scripted by its own prompt (the loopback LLM echoes it).
+  const prompt = (i: number) => Array.from({ length: 6 }, () => `stream number ${i}`).join(', ');
+  const many = await Promise.all(Array.from({ length: 8 }, (_, i) => read(prompt(i))));
+  many.forEach((r, i) => assert.equal(r.text, `echo: ${prompt(i)}`, `stream ${i} got exactly its own text`));
+});
+
 test('responses.create streaming: typed events with increasing sequence_number, no [DONE]; not streaming: output_text', async () => {
   llm.script.push({ kind: 'reply', reply: { text: 'responses api answer', chunk_size: 5 } });
   const stream = await client.responses.create({ model: 'rustyclaw:default', input: 'hello responses', stream: true });
