@@ -40,10 +40,11 @@ export default defineActor({
           const req = check(ChatRequestSchema, payload, 'provider.chat');
           const to = req.stream_to;
           const topic = req.stream_topic && req.request_id ? `provider/stream/${req.request_id}` : undefined;
-          // The first delta goes out at once (time to first token); later ones are coalesced per
-          // network read (the flush runs right after the read's parsing). Coalescing per event-loop
-          // turn instead (setImmediate) saved nothing measurable and held the last delta behind the
-          // end-of-stream work of the same turn (~1 ms, measured in the gateway's SSE bench).
+          // The first delta goes out at once, and this thread's batch is posted with it (time to
+          // first token); later ones are coalesced per network read (the flush runs right after the
+          // read's parsing). Coalescing per event-loop turn instead (setImmediate) saved nothing
+          // measurable and held the last delta behind the end-of-stream work of the same turn
+          // (~1 ms, measured in the gateway's SSE bench).
           let pending = '';
           let pendingProvider = '';
           const flush = () => {
@@ -62,8 +63,10 @@ export default defineActor({
               pending += text;
               pendingProvider = provider;
               if (!sentFirst) {
+                // Posted now, not when this read's parse ends: a burst read can hold the whole answer.
                 sentFirst = true;
                 flush();
+                ctx.flush();
               } else if (pending === text) queueMicrotask(flush);
             });
             flush(); // every chunk goes out before the reply

@@ -46,6 +46,12 @@ interface ContextBase<C> {
    * compiler cannot type it, the kernel still checks it against its schema under `validate: all`.
    */
   askDynamic(to: string, type: string, payload: unknown, opts?: AskOptions): Promise<unknown>;
+  /**
+   * Posts what this thread has queued for other threads now. The kernel sends a thread's messages
+   * in one batch when the current task's synchronous work ends; a message that must not wait for
+   * the rest of that work (the first token of a stream, parsed mid-read) is flushed right away.
+   */
+  flush(): void;
 }
 
 /**

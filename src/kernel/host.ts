@@ -80,6 +80,7 @@ async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
     tell: (to: string, type: string, payload?: unknown) => router.tell(from, to, type, payload) as void,
     ask: (to: string, type: string, payload?: unknown, opts?: AskOptions) => router.ask(from, to, type, payload, opts),
     askDynamic: (to: string, type: string, payload: unknown, opts?: AskOptions) => router.ask(from, to, type, payload, opts),
+    flush: () => router.flushLinks(),
     publish: (topic: string, payload: unknown) => {
       // Under `validate: all` a payload that drifted from its topic's schema fails the publisher.
       const bad = topicChecker?.(topic, payload);
@@ -151,7 +152,7 @@ async function stopAll(): Promise<void> {
       log.error({ actor: a.path, err }, 'stop failed');
     }
   }
-  for (const l of router.links.values()) l.flush();
+  router.flushLinks();
   await closeEnv();
 }
 

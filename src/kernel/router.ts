@@ -92,6 +92,11 @@ export class Router {
     this.opts = opts;
   }
 
+  /** Posts every link's queued batch now instead of at the microtask checkpoint. */
+  flushLinks(): void {
+    for (const l of this.links.values()) l.flush();
+  }
+
   // ---- links ---------------------------------------------------------------------------------
 
   link(peer: string): Link {

@@ -460,6 +460,7 @@ export class ActorSystem {
       tell: (to: string, type: string, payload?: unknown) => this.router.tell(path, to, type, payload) as void,
       ask: <R>(to: string, type: string, payload?: unknown, opts?: AskOptions) => this.router.ask<R>(path, to, type, payload, opts),
       askDynamic: (to: string, type: string, payload: unknown, opts?: AskOptions) => this.router.ask(path, to, type, payload, opts),
+      flush: () => this.router.flushLinks(),
       publish: (topic: string, payload: unknown) => this.router.publish(topic, payload),
       subscribe: (topic: string, fn: (p: any, t: string) => void) => this.router.subscribe(topic, fn),
     };

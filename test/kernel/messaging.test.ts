@@ -78,3 +78,25 @@ test('an actor added on the main thread after start is reachable from worker act
   }, 2000, 'directory update');
   assert.deepEqual(reply, { late: 1 });
 });
+
+test('ctx.flush() posts a queued event at once; without it the event leaves when the handler returns', async () => {
+  const got: number[] = [];
+  const off = t.sys.subscribe('test/flush', () => got.push(Date.now()));
+  try {
+    // The subscription reaches the worker asynchronously: publish until one arrives.
+    await until(async () => {
+      await t.sys.ask('test/a', 'test.publish', { topic: 'test/flush', payload: 'probe' });
+      return got.length > 0;
+    }, 10_000, 'the subscription to reach the worker');
+    await new Promise((r) => setTimeout(r, 50));
+    for (const flush of [true, false]) {
+      got.length = 0;
+      const { ended } = await t.sys.ask('test/a', 'test.publish_then_block', { topic: 'test/flush', ms: 1500, flush }) as { ended: number };
+      await until(() => got.length > 0, 10_000, 'the event');
+      if (flush) assert.ok(got[0]! < ended, `flushed: arrived ${ended - got[0]!} ms before the handler's work ended`);
+      else assert.ok(got[0]! >= ended, `batched: arrived ${got[0]! - ended} ms after the handler's work ended`);
+    }
+  } finally {
+    off();
+  }
+});
