@@ -3,16 +3,20 @@
  * chunks and an overall limit. Error statuses are turned into classified `ProviderError`s, with
  * the provider's own error message extracted from JSON bodies and HTML pages recognised as such.
  */
+import { createRequire } from 'node:module';
 import type { Agent, Dispatcher } from 'undici';
+import { duringBlockingLoad } from '../../src/kernel/blocking.js';
 import { ProviderError, classifyNetworkError, classifyStatus, parseRetryAfter } from './errors.js';
 import type { Timeouts } from './types.js';
 import { SseParser } from './sse.js';
 
 // undici (~20 MB RSS, ~200 ms) is loaded by the first request, not when the router is imported:
-// a tree whose router is never used (or not yet) does not pay for it.
+// a tree whose router is never used (or not yet) does not pay for it. The load is synchronous (its
+// CJS build) and declared as a blocking load: on a starved machine it takes seconds, which the
+// liveness judge must not take for a stuck thread (it did, with a plain dynamic import).
 type Undici = typeof import('undici');
-let undiciModule: Promise<Undici> | undefined;
-const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
+let undiciModule: Undici | undefined;
+const loadUndici = (): Undici => (undiciModule ??= duringBlockingLoad(() => createRequire(import.meta.url)('undici') as Undici));
 
 const dispatchers = new Map<number, Agent>();
 /** Keep-alive pools shared by all adapters, one per connect timeout. */
@@ -109,7 +113,7 @@ export async function streamPost(
 ): Promise<void> {
   const { provider, timeouts } = opts;
   // Before the timers start: the first call's load is not charged to the provider's timeouts.
-  const undici = await loadUndici();
+  const undici = loadUndici();
   const ac = new AbortController();
   let failure: ProviderError | undefined;
   const abortWith = (e: ProviderError) => {
@@ -238,7 +242,7 @@ export async function streamSseOrJson(
 export async function getJson(
   opts: { provider: string; url: string; headers: Record<string, string>; timeoutMs: number; connectTimeoutMs: number; signal: AbortSignal; secret?: string },
 ): Promise<unknown> {
-  const undici = await loadUndici();
+  const undici = loadUndici();
   const ac = new AbortController();
   const onOuterAbort = () => ac.abort();
   opts.signal.addEventListener('abort', onOuterAbort, { once: true });
