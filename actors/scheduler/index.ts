@@ -12,9 +12,8 @@ import { JobScheduler } from './job-scheduler.js';
 import { check, createFiring, typed, type FiringService, type FiringType, type Reply } from './routine-service.js';
 import { openSchedulerStore } from './store-select.js';
 import { sharedJobs, type NatsConfig } from '../../src/transport/nats/config.js';
-import { Backoff, connectNats } from '../../src/transport/nats/connect.js';
-import { SharedJobs } from './shared-jobs.js';
-import { FiringLeader } from './firing-leader.js';
+// The NATS client (~11 MB, ~20 modules) is imported only with `transport: nats` (below).
+import type { SharedJobs } from './shared-jobs.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** What the handlers need from either job backend. */
@@ -55,6 +54,11 @@ export default defineActor({
     if (sharedJobs(ctx.rootConfig.transport as string, nats)) {
       // Every scheduler process of the cluster takes jobs from the work-queue stream; the lease holder fires routines.
       const node = nats.node || `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`;
+      const [{ Backoff, connectNats }, { SharedJobs }, { FiringLeader }] = await Promise.all([
+        import('../../src/transport/nats/connect.js'),
+        import('./shared-jobs.js'),
+        import('./firing-leader.js'),
+      ]);
       const nc = await connectNats(nats, `rustyclaw ${nats.cluster}/${node} scheduler pid ${process.pid}`, new Backoff(nats.reconnect_initial_ms, nats.reconnect_max_ms));
       let jobs: SharedJobs;
       try {

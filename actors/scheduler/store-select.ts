@@ -4,9 +4,7 @@
  * bucket, through a NATS connection of this thread's own.
  */
 import type { ActorStore } from '../../src/kernel/actor.js';
-import { Backoff, connectNats } from '../../src/transport/nats/connect.js';
 import type { NatsConfig } from '../../src/transport/nats/config.js';
-import { JetStreamStore } from './job-store-jetstream.js';
 
 export async function openSchedulerStore(
   root: Readonly<Record<string, any>>,
@@ -15,6 +13,8 @@ export async function openSchedulerStore(
 ): Promise<{ store: ActorStore; close(): Promise<void> }> {
   const nats = root.nats as NatsConfig | undefined;
   if (root.transport !== 'nats' || !nats || nats.scheduler_store !== 'jetstream') return { store: local, close: async () => {} };
+  // Imported here, not at load: the lmdb path (the default) never loads the NATS client.
+  const [{ Backoff, connectNats }, { JetStreamStore }] = await Promise.all([import('../../src/transport/nats/connect.js'), import('./job-store-jetstream.js')]);
   const nc = await connectNats(nats, `rustyclaw ${nats.cluster} scheduler pid ${process.pid}`, new Backoff(nats.reconnect_initial_ms, nats.reconnect_max_ms));
   const bucket = `rustyclaw_${nats.cluster}_scheduler`;
   try {

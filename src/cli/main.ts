@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `rustyclaw` command line. Each command group lives in `./commands/<name>.js`. */
 import { readdirSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { createRuntime, type GlobalOptions } from './runtime.js';
 import { ConfigError } from '../config/load.js';
@@ -51,6 +52,11 @@ let command = '';
 let deadline: NodeJS.Timeout | undefined;
 program.hook('preAction', (_root, action) => {
   command = commandKey(action);
+  // A one-shot command's WebAssembly (undici's HTTP parser, in the provider router) stays on V8's
+  // baseline compiler: its background optimising compile jobs outlive the command, and Node's exit
+  // waits for them (140-300 ms measured after a one-shot chat's answer). The service (`start`) and
+  // the sandboxed tools' own commands (`tool ...`) keep the optimising tier.
+  if (command !== 'start' && !command.startsWith('tool')) setFlagsFromString('--liftoff-only');
   const given = program.opts<GlobalOptions>().timeout;
   const ms = given !== undefined ? parseDuration(given) : defaultDeadline(command);
   if (ms > 0) {

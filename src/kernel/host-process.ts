@@ -59,6 +59,7 @@ export class HostProcess {
     return this.worker !== null;
   }
   private stopping = false;
+  private exiting: Promise<void> = Promise.resolve();
   private exitHandled = false;
   /**
    * Called once when the current incarnation ends for any reason. `counted` is false when the kernel
@@ -285,7 +286,14 @@ export class HostProcess {
     w.postMessage({ t: 'stop' });
     await done;
     this.ended('normal', 'stopped');
-    await w.terminate();
+    // The thread has stopped its actors and flushed its stores (stopped_ok): the next sibling's stop
+    // need not wait for this isolate's teardown; ActorSystem.stop() awaits them all (terminated()).
+    this.exiting = w.terminate().then(() => {}, () => {});
+  }
+
+  /** Resolves once the thread of the last stop() has ended. */
+  terminated(): Promise<void> {
+    return this.exiting;
   }
 
   stats(timeoutMs = 1000): Promise<Extract<ControlFromHost, { t: 'stats' }> | null> {

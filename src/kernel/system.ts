@@ -550,6 +550,7 @@ export class ActorSystem {
     if (this.stopped) return;
     this.stopped = true;
     await this.root.stop();
+    await Promise.all([...this.hosts.values()].map((h) => h.terminated()));
     this.liveness.stop();
     this.router.failAllPending('shutting_down', 'the actor system is stopping');
     for (const l of this.router.links.values()) l.detach();
