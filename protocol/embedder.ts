@@ -71,6 +71,8 @@ export const EmbedderConfigSchema = Type.Object(
     fallback: Type.Array(ProviderName, { default: [] }),
     threads: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
     batch_size: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
+    /** Most word pieces per local inference batch (texts × the longest): bounds the attention tensors' memory. 0 = no bound. */
+    batch_tokens: Type.Integer({ minimum: 0, default: 2048 }),
     max_queue: Type.Integer({ minimum: 1, default: 20_000 }),
     /** Unload the local model after this long without work (0 = keep it loaded); it reloads on the next embed. */
     idle_unload_ms: Type.Integer({ minimum: 0, default: 300_000 }),

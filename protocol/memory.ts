@@ -51,6 +51,8 @@ export const MemoryAddReplySchema = Type.Object({
       skipped_tokens: Type.Optional(Type.Integer()),
       /** Chunks made only of such tokens, left out of the index. */
       skipped_chunks: Type.Optional(Type.Integer()),
+      /** Chunks that are not language (base64, hex, minified code, hashes): indexed by BM25 only, not embedded. */
+      not_prose: Type.Optional(Type.Integer()),
     }),
   ),
   /** Bytes staged so far for a multi-part text upload (replies to parts before the last). */
@@ -128,6 +130,8 @@ export const MemoryStatsRequestSchema = Type.Object({}, { additionalProperties: 
 export const MemoryStatsReplySchema = Type.Object({
   docs: Type.Integer(),
   chunks: Type.Integer(),
+  /** Chunks kept out of the vector index because they are not prose (searchable by BM25). */
+  not_prose: Type.Optional(Type.Integer()),
   model: Type.Union([Type.String(), Type.Null()]),
   dim: Type.Union([Type.Integer(), Type.Null()]),
   format: Type.Integer(),

@@ -22,6 +22,7 @@ import type { TokenCounter } from './token-counter.js';
 import { VectorIndex } from './vector-index.js';
 import { yielder } from './yielder.js';
 import { CrashLedger, type QuarantineEntry } from './quarantine.js';
+import { isProse } from './prose.js';
 
 /** On-disk format version; an index written by another version is refused, not rewritten. */
 export const INDEX_FORMAT = 1;
@@ -111,6 +112,8 @@ export interface AddResult {
   /** Tokens longer than MAX_TOKEN_CHARS left out of BM25, and chunks made only of them (not indexed). */
   skipped_tokens?: number;
   skipped_chunks?: number;
+  /** Chunks that are not language (base64, hex, minified code, hashes): in BM25 only, not embedded. */
+  not_prose?: number;
 }
 
 interface DocRecord {
@@ -124,6 +127,8 @@ interface DocRecord {
   labels: number[];
   skipped_tokens?: number;
   skipped_chunks?: number;
+  /** Labels of chunks indexed by BM25 only (not prose): they have no vector row. */
+  bm25_only?: number[];
 }
 
 interface ChunkRecord {
@@ -150,6 +155,8 @@ interface DocMeta {
   time: number;
   hash: string;
   labels: number[];
+  /** Labels without a vector (not prose). */
+  bm25Only?: Set<number>;
 }
 
 export class MemoryError extends Error {
@@ -183,11 +190,14 @@ interface Prepared {
   tokens: string[][];
   skippedTokens: number;
   skippedChunks: number;
+  /** Per chunk: prose (embedded and in both indexes) or not (BM25 only). */
+  prose: boolean[];
   result: AddResult;
 }
 
-function skippedOf(p: Prepared): { skipped_tokens?: number; skipped_chunks?: number } {
-  return { ...(p.skippedTokens ? { skipped_tokens: p.skippedTokens } : {}), ...(p.skippedChunks ? { skipped_chunks: p.skippedChunks } : {}) };
+function skippedOf(p: Prepared): { skipped_tokens?: number; skipped_chunks?: number; not_prose?: number } {
+  const notProse = p.prose.filter((x) => !x).length;
+  return { ...(p.skippedTokens ? { skipped_tokens: p.skippedTokens } : {}), ...(p.skippedChunks ? { skipped_chunks: p.skippedChunks } : {}), ...(notProse ? { not_prose: notProse } : {}) };
 }
 
 export function contentHash(text: string): string {
@@ -207,6 +217,8 @@ export class MemoryIndex {
   private vectors: VectorIndex | null = null;
   private docs = new Map<string, DocMeta>();
   private labelDoc = new Map<number, DocMeta>();
+  /** Chunks of tracked documents kept out of the vector index (not prose). */
+  private notProse = 0;
   private dirtySince = 0;
   /** Set when the embedder serves another model than the index holds: only bm25 works until reindex. */
   mismatch: { stored: string; storedDim: number; current: string; currentDim: number } | null = null;
@@ -285,12 +297,16 @@ export class MemoryIndex {
     const m: DocMeta = { id: d.id, source: d.source, time: d.time, hash: d.hash, labels: d.labels };
     if (d.path !== undefined) m.path = d.path;
     if (d.agent !== undefined) m.agent = d.agent;
+    const only = 'bm25Only' in d ? d.bm25Only && [...d.bm25Only] : (d as DocRecord).bm25_only;
+    if (only?.length) m.bm25Only = new Set(only);
+    this.notProse += m.bm25Only?.size ?? 0;
     this.docs.set(m.id, m);
     for (const l of m.labels) this.labelDoc.set(l, m);
     return m;
   }
 
   private untrackDoc(m: DocMeta): void {
+    if (this.docs.get(m.id) === m) this.notProse -= m.bm25Only?.size ?? 0;
     this.docs.delete(m.id);
     for (const l of m.labels) this.labelDoc.delete(l);
   }
@@ -334,10 +350,14 @@ export class MemoryIndex {
     } catch {
       snap = null;
     }
-    if (snap && snap.format === INDEX_FORMAT && snap.generation === this.meta.generation && this.meta.dim) {
+    if (snap && snap.format === INDEX_FORMAT && snap.generation === this.meta.generation) {
       try {
         this.bm25 = Bm25Index.deserialize(fs.readFileSync(f.bm25));
-        this.vectors = await VectorIndex.load(f.hnsw, this.meta.dim, this.labelDoc.keys(), this.opts.hnsw);
+        const vectorLabels = [...this.labelDoc].filter(([l, d]) => !d.bm25Only?.has(l)).map(([l]) => l);
+        // Every chunk kept out of the vector index (a store of only non-prose): no graph file.
+        const dim = this.meta.dim;
+        if (vectorLabels.length && !dim) throw new Error('chunks with vectors but no dimension in lmdb meta');
+        this.vectors = vectorLabels.length ? await VectorIndex.load(f.hnsw, dim!, vectorLabels, this.opts.hnsw) : dim ? new VectorIndex(dim, this.opts.hnsw) : null;
         if (this.bm25.size !== this.labelDoc.size) throw new Error(`bm25 snapshot holds ${this.bm25.size} chunks, lmdb ${this.labelDoc.size}`);
         this.loadedFrom = 'snapshot';
         return;
@@ -372,14 +392,15 @@ export class MemoryIndex {
           if (this.closed) return;
           if (this.docs.get(d.id) !== d) break;
           const c = this.chunksDb.get(label);
-          const v = this.vectorsDb.getBinary(label);
+          const bm25Only = d.bm25Only?.has(label) ?? false;
+          const v = bm25Only ? null : this.vectorsDb.getBinary(label);
           this.rebuilding.done++;
-          if (!c || !v) {
+          if (!c || (!v && !bm25Only)) {
             this.opts.log?.warn({ label, doc: d.id }, 'memory: chunk missing in lmdb, skipped (run `rustyclaw memory doctor`)');
             continue;
           }
           if (!this.bm25.has(label)) this.bm25.add(label, analyze(c.text));
-          if (this.vectors && !this.vectors.has(label) && v.byteLength === this.meta.dim! * 4) this.vectors.add(label, toF32(v));
+          if (v && this.vectors && !this.vectors.has(label) && v.byteLength === this.meta.dim! * 4) this.vectors.add(label, toF32(v));
         }
       }
       this.ledger.end();
@@ -418,14 +439,15 @@ export class MemoryIndex {
     for (const req of reqs) prepared.push(await this.prepare(req, onProgress));
     const todo = prepared.filter((p) => p.chunks.length > 0);
     if (!todo.length) return prepared.map((p) => p.result);
-    const emb = this.requireEmbedder();
-    const texts = todo.flatMap((p) => p.chunks.map((c) => c.text));
-    const vecs = await this.embedAll(emb, texts, (done) => onProgress?.({ phase: 'embed', done, total: texts.length }));
-    if (vecs.length !== texts.length || (vecs[0] && vecs[0].length !== emb.dim)) {
+    // Only prose is embedded; a batch of nothing else needs no embedder (BM25 only).
+    const texts = todo.flatMap((p) => p.chunks.filter((_, i) => p.prose[i]).map((c) => c.text));
+    const emb = texts.length ? this.requireEmbedder() : null;
+    const vecs = emb ? await this.embedAll(emb, texts, (done) => onProgress?.({ phase: 'embed', done, total: texts.length })) : [];
+    if (emb && (vecs.length !== texts.length || (vecs[0] && vecs[0].length !== emb.dim))) {
       throw new MemoryError('embedder_failed', `embedder returned ${vecs.length} vectors of ${vecs[0]?.length} dims for ${texts.length} chunks (expected ${emb.dim} dims)`);
     }
-    if (this.mismatch) throw this.mismatchError(); // the embedder may have changed while we waited
-    if (this.meta.model === null || this.labelDoc.size === 0) {
+    if (emb && this.mismatch) throw this.mismatchError(); // the embedder may have changed while we waited
+    if (emb && (this.meta.model === null || this.vectorCount() === 0)) {
       this.meta.model = emb.model;
       this.meta.dim = emb.dim;
     }
@@ -438,7 +460,9 @@ export class MemoryIndex {
       if (p.req.agent) rec.agent = p.req.agent;
       if (p.skippedTokens) rec.skipped_tokens = p.skippedTokens;
       if (p.skippedChunks) rec.skipped_chunks = p.skippedChunks;
-      const v = p.chunks.map(() => vecs[vi++]);
+      const only = labels.filter((_, i) => !p.prose[i]);
+      if (only.length) rec.bm25_only = only;
+      const v = p.chunks.map((_, i) => (p.prose[i] ? vecs[vi++] : null));
       // Re-read after the await: another add may have replaced the same document meanwhile.
       return { p, rec, labels, v, old: this.docs.get(p.id) };
     });
@@ -452,7 +476,8 @@ export class MemoryIndex {
         }
         r.p.chunks.forEach((c, i) => {
           this.chunksDb.putSync(r.labels[i], { doc: r.p.id, text: c.text, start_line: c.startLine, end_line: c.endLine });
-          this.vectorsDb.putSync(r.labels[i], Buffer.from(r.v[i].buffer, r.v[i].byteOffset, r.v[i].byteLength));
+          const vec = r.v[i];
+          if (vec) this.vectorsDb.putSync(r.labels[i], Buffer.from(vec.buffer, vec.byteOffset, vec.byteLength));
         });
         this.docsDb.putSync(r.p.id, r.rec);
         this.textsDb.putSync(r.p.id, r.p.req.text);
@@ -461,7 +486,7 @@ export class MemoryIndex {
     });
     // lmdb is committed: now mirror in memory (tokens were computed before the commit; a crash
     // here leaves a stale snapshot, which the next start rebuilds in the background).
-    if (!this.vectors) this.vectors = new VectorIndex(emb.dim, this.opts.hnsw);
+    if (!this.vectors && emb) this.vectors = new VectorIndex(emb.dim, this.opts.hnsw);
     const pause = yielder();
     for (const r of rows) {
       await pause();
@@ -471,7 +496,8 @@ export class MemoryIndex {
       for (let i = 0; i < r.p.chunks.length; i++) {
         await pause();
         this.bm25.add(r.labels[i], r.p.tokens[i]);
-        this.vectors!.add(r.labels[i], r.v[i]);
+        const vec = r.v[i];
+        if (vec) this.vectors!.add(r.labels[i], vec);
       }
       r.p.result = { doc_id: r.p.id, status: r.old ? 'updated' : 'added', chunks: r.labels.length, ...skippedOf(r.p) };
       this.ledger.clear(r.p.id);
@@ -513,7 +539,7 @@ export class MemoryIndex {
     if (q) throw new MemoryError('quarantined', `${where} is quarantined: ${q.reason}. It is not indexed; \`rustyclaw memory delete --id ${id}\` clears it (changed content gets a new chance)`);
     const prev = this.docs.get(id);
     const result: AddResult = { doc_id: id, status: 'unchanged', chunks: prev?.labels.length ?? 0 };
-    const prep: Prepared = { req, id, hash, chunks: [], tokens: [], skippedTokens: 0, skippedChunks: 0, result };
+    const prep: Prepared = { req, id, hash, chunks: [], tokens: [], skippedTokens: 0, skippedChunks: 0, prose: [], result };
     if (prev && prev.hash === hash && !this.mismatch && !req.force) return prep;
     const budgetMs = this.opts.analysisBudgetMs!;
     const started = performance.now();
@@ -539,6 +565,7 @@ export class MemoryIndex {
             else {
               prep.chunks.push(c);
               prep.tokens.push(a.tokens);
+              prep.prose.push(isProse(c.text));
             }
             await pause();
             check();
@@ -554,6 +581,11 @@ export class MemoryIndex {
       throw new InputError('empty_input', `${where} has no indexable text`);
     }
     return prep;
+  }
+
+  /** Chunks that have a vector (all tracked chunks but those kept out as not prose). */
+  private vectorCount(): number {
+    return this.labelDoc.size - this.notProse;
   }
 
   private requireEmbedder(): Embedder {
@@ -635,11 +667,13 @@ export class MemoryIndex {
     if (!this.dirtySince || this.rebuilding) return false;
     const f = this.snapshotFiles();
     const gen = this.meta.generation;
-    if (this.labelDoc.size === 0 || !this.vectors) {
+    if (this.labelDoc.size === 0) {
       for (const file of Object.values(f)) fs.rmSync(file, { force: true });
     } else {
       writeAtomic(f.bm25, this.bm25.serialize());
-      await this.vectors.save(f.hnsw);
+      // No vectors (every chunk kept out as not prose): the snapshot is BM25 alone.
+      if (this.vectors?.size) await this.vectors.save(f.hnsw);
+      else fs.rmSync(f.hnsw, { force: true });
       writeAtomic(f.json, Buffer.from(JSON.stringify({ format: INDEX_FORMAT, generation: gen })));
     }
     this.dirtySince = 0;
@@ -654,7 +688,7 @@ export class MemoryIndex {
     const bm25 = new Bm25Index(this.opts.bm25);
     const vectors = new VectorIndex(e.dim, this.opts.hnsw);
     let next = 1;
-    const staged: Array<{ rec: DocRecord; rows: Array<{ label: number; chunk: ChunkRecord; vec: Float32Array }> }> = [];
+    const staged: Array<{ rec: DocRecord; rows: Array<{ label: number; chunk: ChunkRecord; vec: Float32Array | null }> }> = [];
     const unusable: string[] = [];
     const recoveredTexts = new Map<string, string>();
     let done = 0;
@@ -683,12 +717,17 @@ export class MemoryIndex {
         group.push({ rec, chunks });
         n += chunks.length;
       }
-      const vecs = await e.embed(group.flatMap((g) => g.chunks.map((c) => c.text)));
+      // Only prose is embedded; the rest stays BM25-only, as on add.
+      const prose = group.map((g) => g.chunks.map((c) => isProse(c.text)));
+      const proseTexts = group.flatMap((g, gi) => g.chunks.filter((_, i) => prose[gi][i]).map((c) => c.text));
+      const vecs = proseTexts.length ? await e.embed(proseTexts) : [];
       let vi = 0;
-      for (const g of group) {
-        const rows = g.chunks.map((c) => ({ label: next++, chunk: { doc: g.rec.id, text: c.text, start_line: c.startLine, end_line: c.endLine }, vec: vecs[vi++] }));
-        staged.push({ rec: { ...g.rec, labels: rows.map((r) => r.label) }, rows });
-      }
+      group.forEach((g, gi) => {
+        const rows = g.chunks.map((c, i) => ({ label: next++, chunk: { doc: g.rec.id, text: c.text, start_line: c.startLine, end_line: c.endLine }, vec: prose[gi][i] ? vecs[vi++] : null }));
+        const { bm25_only: _old, ...rec } = g.rec;
+        const only = rows.filter((r) => !r.vec).map((r) => r.label);
+        staged.push({ rec: { ...rec, labels: rows.map((r) => r.label), ...(only.length ? { bm25_only: only } : {}) }, rows });
+      });
       done += group.length;
       onProgress?.(done, ids.length);
     }
@@ -703,7 +742,7 @@ export class MemoryIndex {
       for (const s of staged) {
         for (const r of s.rows) {
           this.chunksDb.putSync(r.label, r.chunk);
-          this.vectorsDb.putSync(r.label, Buffer.from(r.vec.buffer, r.vec.byteOffset, r.vec.byteLength));
+          if (r.vec) this.vectorsDb.putSync(r.label, Buffer.from(r.vec.buffer, r.vec.byteOffset, r.vec.byteLength));
         }
         this.docsDb.putSync(s.rec.id, s.rec);
       }
@@ -711,6 +750,7 @@ export class MemoryIndex {
     });
     this.docs.clear();
     this.labelDoc.clear();
+    this.notProse = 0;
     let chunks = 0;
     const pause = yielder();
     for (const s of staged) {
@@ -719,7 +759,7 @@ export class MemoryIndex {
       for (const r of s.rows) {
         await pause();
         bm25.add(r.label, analyze(r.chunk.text));
-        vectors.add(r.label, r.vec);
+        if (r.vec) vectors.add(r.label, r.vec);
         chunks++;
       }
     }
@@ -754,8 +794,11 @@ export class MemoryIndex {
         referenced.add(l);
         maxLabel = Math.max(maxLabel, l);
         const c = this.chunksDb.get(l);
-        const v = this.vectorsDb.getBinary(l);
-        if (!c || typeof c.text !== 'string' || !v || (this.meta.dim && v.byteLength !== this.meta.dim * 4)) bad++;
+        if (!c || typeof c.text !== 'string') bad++;
+        else if (!rec.bm25_only?.includes(l)) {
+          const v = this.vectorsDb.getBinary(l);
+          if (!v || (this.meta.dim && v.byteLength !== this.meta.dim * 4)) bad++;
+        }
       }
       const text = this.textsDb.get(rec.id);
       if (text === undefined) {
@@ -916,6 +959,7 @@ export class MemoryIndex {
     return {
       docs: this.docs.size,
       chunks: this.labelDoc.size,
+      not_prose: this.notProse,
       model: this.meta.model,
       dim: this.meta.dim,
       format: INDEX_FORMAT,

@@ -6,6 +6,23 @@ declare module 'wink-nlp-utils' {
   };
   export default nlp;
 }
+// The single-function modules of wink-nlp-utils and its stemmer that analyzer.ts imports directly.
+declare module 'wink-nlp-utils/src/string-lower-case.js' {
+  const f: (s: string) => string;
+  export default f;
+}
+declare module 'wink-nlp-utils/src/string-tokenize0.js' {
+  const f: (s: string) => string[];
+  export default f;
+}
+declare module 'wink-nlp-utils/src/tokens-remove-words.js' {
+  const f: (t: string[]) => string[];
+  export default f;
+}
+declare module 'wink-porter2-stemmer' {
+  const f: (s: string) => string;
+  export default f;
+}
 // Minimal typing for wink-bm25-text-search (the memory bench compares it with bm25-index.ts).
 declare module 'wink-bm25-text-search' {
   interface WinkBm25 {

@@ -5,7 +5,7 @@
  * best of its chunks. Embeddings are cached in <repo>/data/eval-cache keyed by model + precision +
  * sha256(text), so reruns skip the slow part.
  *
- *   node dist/bench/eval/memory.js [--data DIR] [--json] [--precision fp32|q8] [--model-path DIR] [--threads N]
+ *   node dist/bench/eval/memory.js [--data DIR] [--json] [--precision fp32|q8] [--model-path DIR] [--threads N] [--batch-tokens N]
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -76,11 +76,12 @@ export function recallAt(ranked: string[], rel: Map<string, number>, k: number):
 }
 
 /** Wraps an embedder with a persistent cache; counts what it really had to embed and how long it took. */
-function cachedEmbedder(inner: Embedder, cacheDir: string) {
+function cachedEmbedder(inner: Embedder, cacheDir: string, batching = '') {
   fs.mkdirSync(cacheDir, { recursive: true });
   const env = open({ path: path.join(cacheDir, 'embeddings.lmdb'), encoding: 'binary' });
   const stats = { embedded: 0, ms: 0, hits: 0 };
-  const key = (t: string) => `${inner.model}:${crypto.createHash('sha256').update(t).digest('hex')}`;
+  // q8 vectors depend slightly on their batch (dynamic quantisation), so its batching is part of the key.
+  const key = (t: string) => `${inner.model}${batching}:${crypto.createHash('sha256').update(t).digest('hex')}`;
   const emb: Embedder = {
     model: inner.model,
     dim: inner.dim,
@@ -130,8 +131,10 @@ async function main(): Promise<void> {
   const evalQueries = queries.filter((q) => qrels.has(String(q._id))).map((q) => ({ id: String(q._id), text: String(q.text) }));
   log(`eval: ${corpus.length} docs, ${evalQueries.length} queries from ${dataDir}; model ${modelPath} (${precision})`);
 
-  const provider = await LocalProvider.create({ dir: modelPath, name: path.basename(modelPath), precision, threads, intraOpThreads: 1, batchSize: 32, maxTokens: 256 });
-  const cache = cachedEmbedder(provider, path.resolve(repoRoot, 'data', 'eval-cache', 'memory'));
+  // The service's batching by default (embedder.batch_size 32, embedder.batch_tokens 2048).
+  const batchTokens = Number(arg('batch-tokens', '2048'));
+  const provider = await LocalProvider.create({ dir: modelPath, name: path.basename(modelPath), precision, threads, intraOpThreads: 1, batchSize: 32, batchTokens, maxTokens: 256 });
+  const cache = cachedEmbedder(provider, path.resolve(repoRoot, 'data', 'eval-cache', 'memory'), precision === 'q8' && batchTokens ? `:bt${batchTokens}` : '');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-eval-memory-'));
   const counter = loadTokenCounter(path.join(modelPath, 'tokenizer.json'));
   const index = await MemoryIndex.open({

@@ -2,8 +2,8 @@
  * Service-level memory figures for the `memory` bench scenario (issue 14), measured on the real
  * service as a child process driven by the CLI: ingest of a 5 MB text file (wall time, chunks/s,
  * peak RSS over idle) against the embedder's own throughput on the same chunks in the same run,
- * hostile files (time to refuse or index), and the idle RSS of the default service (dedicated and
- * shared placement) with the model loaded and after it was unloaded for idleness.
+ * hostile files (time to refuse or index), and the idle RSS of the default service (dedicated,
+ * shared and edge placement) with the model loaded and after it was unloaded for idleness.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -91,12 +91,19 @@ export async function serviceFigures(opts: { mb: number; notes: string[] }): Pro
     const counter = loadTokenCounter(path.join(MODEL, 'tokenizer.json'));
     const chunks = chunkText(text.slice(0, 400_000), { maxTokens: 200, overlapTokens: 32, count: counter.count }).map((c) => c.text);
     const sample = chunks.slice(0, 512);
-    const p = await LocalProvider.create({ dir: MODEL, name: 'all-MiniLM-L6-v2', precision: 'q8', threads: defaultThreads(os.availableParallelism()), intraOpThreads: 1, batchSize: 32, maxTokens: 256 });
-    await p.embed(sample.slice(0, 8));
-    const e0 = performance.now();
-    await p.embed(sample);
-    const embedRate = sample.length / ((performance.now() - e0) / 1000);
-    await p.close();
+    // Its best batching, not the service's: 32 texts a batch (the old default) and the service's
+    // default word-piece bound (embedder.batch_tokens 2048); the faster one is the baseline.
+    const rates: Record<string, number> = {};
+    for (const batchTokens of [0, 2048]) {
+      const p = await LocalProvider.create({ dir: MODEL, name: 'all-MiniLM-L6-v2', precision: 'q8', threads: defaultThreads(os.availableParallelism()), intraOpThreads: 1, batchSize: 32, batchTokens, maxTokens: 256 });
+      await p.embed(sample.slice(0, 8));
+      const e0 = performance.now();
+      await p.embed(sample);
+      rates[batchTokens ? `tokens_${batchTokens}` : 'texts_32'] = sample.length / ((performance.now() - e0) / 1000);
+      await p.close();
+    }
+    const embedRate = Math.max(...Object.values(rates));
+    opts.notes.push(`embedder alone, chunks/s by batching: ${Object.entries(rates).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 
     // ---- ingest through the service
     const cfg = writeConfig(dir, '');
@@ -124,7 +131,7 @@ export async function serviceFigures(opts: { mb: number; notes: string[] }): Pro
 
     // ---- hostile files: time to refuse or index
     const hostile: Record<string, number> = {};
-    for (const f of hostileFixtures(1).filter((x) => /single-line-10mb|long-token|hex-blob|base64-line/.test(x.name))) {
+    for (const f of hostileFixtures(1).filter((x) => /single-line-10mb|long-token|hex-blob|base64-line|minified|package-lock/.test(x.name))) {
       const fp = path.join(dir, f.name);
       fs.writeFileSync(fp, f.text);
       const h0 = performance.now();
@@ -137,7 +144,8 @@ export async function serviceFigures(opts: { mb: number; notes: string[] }): Pro
 
     // ---- idle RSS of the default service: dedicated and shared, model loaded and unloaded
     const idleRss: Record<string, number> = {};
-    for (const placement of ['dedicated', 'shared'] as const) {
+    // edge: the smallest profile (one thread for the system actors, on-demand actors, small young generations).
+    for (const placement of ['dedicated', 'shared', 'edge'] as const) {
       const pdir = fs.mkdtempSync(path.join(dir, `${placement}-`));
       const pcfg = writeConfig(pdir, `kernel:\n  placement: ${placement}`, '\n  idle_unload_ms: 4000');
       child = await startService(pcfg);

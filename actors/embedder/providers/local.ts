@@ -18,6 +18,11 @@ export interface LocalProviderOptions {
   threads: number;
   intraOpThreads: number;
   batchSize: number;
+  /**
+   * Most word pieces per inference batch (texts × the longest text's estimated pieces): the
+   * attention tensors grow with batch × length², so long texts go in smaller batches. 0 = no bound.
+   */
+  batchTokens?: number;
   maxTokens: number;
   /** If set, refuse a model whose output dimension differs. */
   expectedDim?: number;
@@ -87,8 +92,7 @@ export class LocalProvider implements EmbeddingProvider {
     if (texts.length === 0) return [];
     // Batch texts of similar length together: padding is wasted compute.
     const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length);
-    const batches: number[][] = [];
-    for (let i = 0; i < order.length; i += this.opts.batchSize) batches.push(order.slice(i, i + this.opts.batchSize));
+    const batches = batchesOf(order.map((i) => texts[i]), this.opts.batchSize, this.opts.batchTokens ?? 0, this.opts.maxTokens).map((b) => b.map((j) => order[j]));
     const out = new Array<Float32Array>(texts.length);
     await Promise.all(
       batches.map(async (idx) => {
@@ -115,6 +119,31 @@ export class LocalProvider implements EmbeddingProvider {
 
 function dimMismatch(file: string, got: number, expected: number): EmbedderError {
   return new EmbedderError('model_dim_mismatch', `model ${file} produces ${got}-dim vectors, config expects ${expected}`, file);
+}
+
+/** Word pieces a text will take, from its length (about 4 characters a piece in English, ≥ 1 for CJK). */
+function estimatePieces(text: string, maxTokens: number): number {
+  return Math.min(maxTokens, Math.ceil(text.length / 4) + 2);
+}
+
+/**
+ * Split texts sorted by length into batches of at most `size` texts and, with `tokens` > 0, at most
+ * `tokens` padded word pieces (count × the longest, which is the last since they are sorted).
+ * Returns index lists into `sorted`.
+ */
+export function batchesOf(sorted: string[], size: number, tokens: number, maxTokens: number): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const longest = estimatePieces(sorted[i], maxTokens);
+    if (cur.length && (cur.length >= size || (tokens > 0 && (cur.length + 1) * longest > tokens))) {
+      out.push(cur);
+      cur = [];
+    }
+    cur.push(i);
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 function taskFor(opts: LocalProviderOptions, texts: string[]): PoolTask {

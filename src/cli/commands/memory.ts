@@ -158,6 +158,8 @@ export function register(program: Command, rt: CliRuntime): void {
         process.stdout.write(`added ${r.added}, updated ${r.updated}, unchanged ${r.unchanged}, removed ${r.deleted}; ${r.chunks} new chunks\n`);
         const skipped = r.docs.reduce((n, d) => n + (d.skipped_tokens ?? 0), 0);
         if (skipped) process.stdout.write(`left out of keyword search: ${skipped} tokens longer than 64 characters (${r.docs.reduce((n, d) => n + (d.skipped_chunks ?? 0), 0)} chunks of nothing else)\n`);
+        const notProse = r.docs.reduce((n, d) => n + (d.not_prose ?? 0), 0);
+        if (notProse) process.stdout.write(`${notProse} chunks kept out of the vector index: not prose (base64, hex, minified code or hashes; keyword search still finds them)\n`);
         for (const e of r.errors) process.stdout.write(`skipped ${e.path}: ${e.message}\n`);
       }
       if (r.errors.length && r.added + r.updated + r.unchanged === 0) process.exitCode = 1;
@@ -213,6 +215,7 @@ export function register(program: Command, rt: CliRuntime): void {
         const rows: Array<[string, string | number]> = [
           ['documents', s.docs],
           ['chunks', s.chunks],
+          ['kept out of the vector index', `${s.not_prose ?? 0} chunks: not prose`],
           ['index model', s.model ? `${s.model} (${s.dim}-dim)` : '-'],
           ['embedder serves', s.embedder ?? 'unavailable'],
           ['vocabulary', s.vocabulary],
