@@ -64,6 +64,23 @@ export const RedactReply = Type.Object({
   truncated_findings: Type.Optional(Type.Integer()),
 });
 
+/**
+ * A tool's output on its way to a model, in one ask: `inspected` equals `safety.inspect_untrusted`
+ * and `redacted` equals `safety.redact` of the same text (one scan serves both), `also_redacted[i]`
+ * equals `safety.redact` of `also_redact[i]` (a tool's log, its structured output as JSON text).
+ */
+export const GuardToolOutputRequest = Type.Object({
+  text: TextInput,
+  source: UntrustedSource,
+  also_redact: Type.Optional(Type.Array(TextInput, { description: 'further texts that are only redacted' })),
+  ...Scope,
+});
+export const GuardToolOutputReply = Type.Object({
+  inspected: InspectUntrustedReply,
+  redacted: RedactReply,
+  also_redacted: Type.Array(RedactReply),
+});
+
 export const CheckUrlRequest = Type.Object({ url: Type.String(), resolve: Type.Optional(Type.Boolean({ description: 'also resolve the host and check every address (default: ssrf.resolve_dns)' })) });
 export const CheckUrlReply = Type.Object({ allowed: Type.Boolean(), reason: Type.Optional(Type.String()), address: Type.Optional(Type.String()), rule: Type.Optional(Type.String()) });
 
@@ -86,6 +103,7 @@ export const safetyMessages = messagesOf('system/safety', {
   'safety.inspect_inbound': { request: InspectInboundRequest, reply: InspectInboundReply },
   'safety.inspect_untrusted': { request: InspectUntrustedRequest, reply: InspectUntrustedReply },
   'safety.redact': { request: RedactRequest, reply: RedactReply },
+  'safety.guard_tool_output': { request: GuardToolOutputRequest, reply: GuardToolOutputReply },
   'safety.check_url': { request: CheckUrlRequest, reply: CheckUrlReply },
   'safety.validate_json': { request: ValidateJsonRequest, reply: ValidateJsonReply },
   'safety.stats': { request: StatsRequest, reply: StatsReply },
@@ -95,6 +113,7 @@ export const safetyMessages = messagesOf('system/safety', {
 export type InspectInboundReply = Static<typeof InspectInboundReply>;
 export type InspectUntrustedReply = Static<typeof InspectUntrustedReply>;
 export type RedactReply = Static<typeof RedactReply>;
+export type GuardToolOutputReply = Static<typeof GuardToolOutputReply>;
 export type CheckUrlReply = Static<typeof CheckUrlReply>;
 export type StatsReply = Static<typeof StatsReply>;
 

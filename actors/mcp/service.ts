@@ -265,11 +265,11 @@ export class McpService {
     const json = structured === undefined ? '' : JSON.stringify(structured);
     try {
       const scanned = text || json;
-      const [inspected, red, redJson] = await Promise.all([
-        scanned ? ask(SAFETY_ACTOR, 'safety.inspect_untrusted', { text: scanned, source: 'tool', ...scope }, { timeoutMs: 10_000 }) : undefined,
-        text ? ask(SAFETY_ACTOR, 'safety.redact', { text, ...scope }, { timeoutMs: 10_000 }) : undefined,
-        json ? ask(SAFETY_ACTOR, 'safety.redact', { text: json, ...scope }, { timeoutMs: 10_000 }) : undefined,
-      ]);
+      // One ask: the scan of the text, its redaction, and the redaction of the structured JSON.
+      const g = scanned ? await ask(SAFETY_ACTOR, 'safety.guard_tool_output', { text: scanned, source: 'tool', ...(text && json ? { also_redact: [json] } : {}), ...scope }, { timeoutMs: 10_000 }) : undefined;
+      const inspected = g?.inspected;
+      const red = text ? g?.redacted : undefined;
+      const redJson = json ? (text ? g?.also_redacted[0] : g?.redacted) : undefined;
       if (inspected?.action === 'block') {
         const rules = [...new Set(inspected.findings.map((f) => f.rule))].join(', ');
         return { text: '', blocked: `the output was withheld by the safety layer (${rules || `injection score ${inspected.injection.score}`})` };

@@ -92,6 +92,20 @@ export default defineActor({
           log('safety.redact', scope, r.findings.length ? 'sanitize' : 'allow', r.findings);
           return r;
         },
+        'safety.guard_tool_output': async (p) => {
+          const type = 'safety.guard_tool_output';
+          const text = textOf(p, type);
+          if (!SOURCES.has(p.source as string)) throw new ActorError('invalid_message', `${type}: "source" must be tool, web or document`);
+          const also = p.also_redact ?? [];
+          if (!Array.isArray(also)) throw new ActorError('invalid_message', `${type}: "also_redact" must be an array of texts`);
+          const more = also.map((t, i) => textOf({ text: t }, `${type} also_redact[${i}]`));
+          const scope = scopeOf(p);
+          const r = await guarded(type, () => layer.guardToolOutputAsync(text, p.source, scope, more));
+          log('safety.inspect_untrusted', scope, r.inspected.action, r.inspected.findings);
+          log('safety.redact', scope, r.redacted.findings.length ? 'sanitize' : 'allow', r.redacted.findings);
+          for (const a of r.also) log('safety.redact', scope, a.findings.length ? 'sanitize' : 'allow', a.findings);
+          return { inspected: r.inspected, redacted: r.redacted, also_redacted: r.also };
+        },
         'safety.check_url': async (p) => {
           if (!p || typeof p.url !== 'string') throw new ActorError('invalid_message', 'safety.check_url: "url" must be a string');
           const r = await layer.checkUrl(p.url, typeof p.resolve === 'boolean' ? p.resolve : undefined);

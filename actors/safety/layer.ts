@@ -121,6 +121,33 @@ export class SafetyLayer {
     const raw: RawFinding[] = [];
     yield* this.leakWindows(text, raw);
     yield* this.customRules(text, raw);
+    return this.redactWith(text, raw, scope);
+  }
+
+  /**
+   * A tool's output about to reach a model: the untrusted-content inspection and the redaction in one
+   * pass. The leak and custom-rule findings of the inspection are the redaction's findings (the same
+   * scans over the same text), so both results equal `inspectUntrusted` and `redact` asked apart.
+   * `also` are further texts that are only redacted (a tool's log, its structured output as JSON).
+   */
+  async guardToolOutputAsync(input: unknown, source: 'tool' | 'web' | 'document', scope: Scope = {}, also: unknown[] = []): Promise<{ inspected: UntrustedResult; redacted: RedactResult; also: RedactResult[] }> {
+    const r = await drainAsync(this.inspectSteps('inspect_untrusted', input, scope, UNTRUSTED));
+    const inspected = this.wrapUntrusted(r, source);
+    let redacted: RedactResult;
+    if (r.scanned) {
+      this.count('redact', r.scanned.text.length);
+      redacted = this.redactWith(r.scanned.text, r.scanned.leaks, scope);
+    } else {
+      // Not scanned as text (too large, binary): the redaction's own handling of such input.
+      redacted = await drainAsync(this.redactSteps(input, scope));
+    }
+    const rest: RedactResult[] = [];
+    for (const t of also) rest.push(await drainAsync(this.redactSteps(t, scope)));
+    return { inspected, redacted, also: rest };
+  }
+
+  /** The redaction of `text` from its leak and custom-rule findings. */
+  private redactWith(text: string, raw: RawFinding[], scope: Scope): RedactResult {
     const defs = this.policy.scope(scope.agent, scope.channel);
     // Redaction replaces every secret/PII finding not explicitly ignored.
     const edits: Edit[] = raw.filter((r) => r.edit !== undefined && defs.get(r.rule)?.action !== 'ignore').map((r) => ({ rule: r.rule, category: 'control', severity: 'high', start: r.start, end: r.end, replacement: r.edit! }));
@@ -195,7 +222,7 @@ export class SafetyLayer {
 
   // ---- internals --------------------------------------------------------------------------------
 
-  private *inspectSteps(kind: string, input: unknown, scope: Scope, o: { markup: boolean; injectionRule: string; roleMarkers?: boolean }): Generator<void, { result: InspectResult; injection: InjectionResult }> {
+  private *inspectSteps(kind: string, input: unknown, scope: Scope, o: { markup: boolean; injectionRule: string; roleMarkers?: boolean }): Generator<void, { result: InspectResult; injection: InjectionResult; scanned?: { text: string; leaks: RawFinding[] } }> {
     const decoded = decodeInput(input, { maxInputBytes: this.limits.max_input_bytes });
     this.count(kind, decoded.text.length);
     const none: InjectionResult = { score: 0, families: [], spans: [] };
@@ -209,8 +236,11 @@ export class SafetyLayer {
     const anchors = yield* PREFILTER.scanSteps(text, REDACT_WINDOW);
     // Every character is inspected, however long the text: max_text_chars only bounds what is passed on.
     yield* this.sanitizerWindows(text, o, raw, anchors);
+    const leakFrom = raw.length;
     yield* this.leakWindows(text, raw, (from, to) => PREFILTER.view(anchors, LEAK_SOURCE, from, to));
     yield* this.customRules(text, raw);
+    // The leak and custom findings as found (finish() below sorts raw in place): a redaction reuses them.
+    const leaks = raw.slice(leakFrom);
     yield;
     const injection = yield* this.injection.detectSteps(text, REDACT_WINDOW, (from, to) => PREFILTER.view(anchors, INJECTION_SOURCE, from, to));
     if (injection.score >= this.threshold && injection.spans.length > 0) {
@@ -233,7 +263,7 @@ export class SafetyLayer {
     } else {
       out = applyEdits(text, edits);
     }
-    return { result: { action: f.verdict, text: out, findings: f.findings, ...(f.truncated ? { truncated_findings: f.truncated } : {}) }, injection };
+    return { result: { action: f.verdict, text: out, findings: f.findings, ...(f.truncated ? { truncated_findings: f.truncated } : {}) }, injection, scanned: { text, leaks } };
   }
 
   /**

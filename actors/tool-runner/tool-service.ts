@@ -366,11 +366,8 @@ export class ToolService {
     if (!ask) return { output, log };
     try {
       const scope = agent ? { agent } : {};
-      const [inspected, red, redLog] = await Promise.all([
-        output ? ask(SAFETY_ACTOR, 'safety.inspect_untrusted', { text: output, source: 'tool', ...scope }, { timeoutMs: 10_000 }) : undefined,
-        output ? ask(SAFETY_ACTOR, 'safety.redact', { text: output, ...scope }, { timeoutMs: 10_000 }) : undefined,
-        log ? ask(SAFETY_ACTOR, 'safety.redact', { text: log, ...scope }, { timeoutMs: 10_000 }) : undefined,
-      ]);
+      const g = output ? await ask(SAFETY_ACTOR, 'safety.guard_tool_output', { text: output, source: 'tool', ...(log ? { also_redact: [log] } : {}), ...scope }, { timeoutMs: 10_000 }) : undefined;
+      const [inspected, red, redLog] = g ? [g.inspected, g.redacted, g.also_redacted[0]] : [undefined, undefined, log ? await ask(SAFETY_ACTOR, 'safety.redact', { text: log, ...scope }, { timeoutMs: 10_000 }) : undefined];
       if (inspected?.action === 'block') {
         const rules = [...new Set(inspected.findings.map((f) => f.rule))].join(', ');
         return { output: '', log: redLog?.text ?? '', blocked: `the tool's output was withheld by the safety layer (${rules || 'injection score ' + inspected.injection.score})` };
