@@ -41,17 +41,27 @@ export class TopicBridge {
     }
   }
 
+  /** Per topic: its subject and the envelope's head `{"v":1,"op":"event","topic":…,"payload":` (bounded). */
+  private readonly outbound = new Map<string, { subject: string; head: string }>();
+
   private relay(topic: string, payload: unknown): void {
     const nc = this.l.conn();
     if (!nc || nc.isClosed()) return;
+    let out = this.outbound.get(topic);
+    if (out === undefined) {
+      out = { subject: this.l.subjects.topic(topic), head: `{"v":1,"op":"event","topic":${JSON.stringify(topic)},"payload":` };
+      if (this.outbound.size >= 4096) this.outbound.clear();
+      this.outbound.set(topic, out);
+    }
     let body: string;
     try {
-      body = JSON.stringify({ v: 1, op: 'event', topic, payload });
+      // The envelope around the payload's own JSON: no wrapper object per event.
+      body = out.head + (JSON.stringify(payload) ?? 'null') + '}';
     } catch (err) {
       return void this.l.log.warn({ topic, err: (err as Error).message }, `event on ${topic} cannot be sent to other processes (not JSON)`);
     }
     try {
-      nc.publish(this.l.subjects.topic(topic), body);
+      nc.publish(out.subject, body);
     } catch (err) {
       this.l.log.warn({ topic, err: (err as Error).message }, `event on ${topic} not sent to other processes`);
     }
@@ -71,23 +81,28 @@ export class TopicBridge {
     this.l.log.debug({ subjects: [...want] }, 'topic subjects subscribed on NATS');
     for (const s of want) {
       if (this.topicSubs.has(s)) continue;
-      this.topicSubs.set(s, nc.subscribe(s, { callback: (err, m) => (err ? this.l.log.warn({ subject: s, err: err.message }, 'subscription error') : this.onEvent(m)) }));
+      // A subject without wildcards is one topic's (the encoding is one to one): its events must name that topic.
+      const only = s.endsWith('.>') ? null : this.l.subjects.topicOf(s);
+      this.topicSubs.set(s, nc.subscribe(s, { callback: (err, m) => (err ? this.l.log.warn({ subject: s, err: err.message }, 'subscription error') : this.onEvent(m, only)) }));
     }
   }
 
-  private onEvent(m: Msg): void {
-    const subject = m.subject;
-    if (m.data.length > this.l.cfg.max_payload_bytes) return void this.l.log.warn({ subject, bytes: m.data.length }, `${subject}: event over nats.max_payload_bytes; dropped`);
+  /** `only`: the topic of the (exact) subscription, so the hot path compares strings, not subjects. */
+  private onEvent(m: Msg, only: string | null): void {
+    const data = m.data;
+    if (data.length > this.l.cfg.max_payload_bytes) return void this.l.log.warn({ subject: m.subject, bytes: data.length }, `${m.subject}: event over nats.max_payload_bytes; dropped`);
     let e: { v?: unknown; op?: unknown; topic?: unknown; payload?: unknown };
     try {
-      e = JSON.parse(dec.decode(m.data)) as typeof e;
+      e = JSON.parse(dec.decode(data)) as typeof e;
     } catch (err) {
-      return void this.l.log.warn({ subject }, `${subject}: event is not valid JSON (${(err as Error).message}); dropped`);
+      return void this.l.log.warn({ subject: m.subject }, `${m.subject}: event is not valid JSON (${(err as Error).message}); dropped`);
     }
     if (typeof e !== 'object' || e === null || e.v !== 1 || e.op !== 'event' || typeof e.topic !== 'string') {
-      return void this.l.log.warn({ subject }, `${subject}: expected {"v":1,"op":"event","topic":…,"payload":…}; dropped`);
+      return void this.l.log.warn({ subject: m.subject }, `${m.subject}: expected {"v":1,"op":"event","topic":…,"payload":…}; dropped`);
     }
-    if (this.l.subjects.topic(e.topic) !== subject) return void this.l.log.warn({ subject, topic: e.topic }, `${subject}: event topic '${e.topic.slice(0, 100)}' does not match its subject; dropped`);
+    if (only !== null ? e.topic !== only : this.l.subjects.topic(e.topic) !== m.subject) {
+      return void this.l.log.warn({ subject: m.subject, topic: e.topic }, `${m.subject}: event topic '${e.topic.slice(0, 100)}' does not match its subject; dropped`);
+    }
     this.l.system().router.publish(e.topic, e.payload ?? null, true);
   }
 
