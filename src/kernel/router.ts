@@ -330,13 +330,15 @@ export class Router {
   /** `fromRemote`: the event came from another process, so relays (RELAY subscribers) skip it. */
   publish(topic: string, payload: unknown, fromRemote = false): void {
     this.deliverPublish(topic, payload, fromRemote);
-    if (this.topicNodes.size === 0) return;
-    const sent = new Set<string>([this.id]);
+    // Once per other thread; no Set per event unless a second thread wants it (the hot path).
+    let first: string | null = null;
+    let more: Set<string> | null = null;
     for (const [pattern, nodes] of this.topicNodes) {
       if (!topicMatches(pattern, topic)) continue;
       for (const n of nodes) {
-        if (sent.has(n)) continue;
-        sent.add(n);
+        if (n === this.id || n === first || more?.has(n)) continue;
+        if (first === null) first = n;
+        else (more ??= new Set()).add(n);
         this.links.get(n)?.sendItem({ k: Kind.Publish, tp: topic, p: payload });
       }
     }
