@@ -8,6 +8,7 @@ import type { Msg, Subscription } from '@nats-io/transport-node';
 import { RELAY } from '../../kernel/router.js';
 import type { NatsLink } from './link.js';
 import { coverOf } from './subjects.js';
+import { utf8 } from './bytes.js';
 
 const dec = new TextDecoder();
 
@@ -44,11 +45,11 @@ export class TopicBridge {
   private relay(topic: string, payload: unknown): void {
     const nc = this.l.conn();
     if (!nc || nc.isClosed()) return;
-    let body: string;
+    let body: Uint8Array;
     try {
       // One stringify of the whole envelope: a flat string (a concatenation around the payload's
       // JSON costs the encoder a flattening copy per event).
-      body = JSON.stringify({ v: 1, op: 'event', topic, payload });
+      body = utf8(JSON.stringify({ v: 1, op: 'event', topic, payload }));
     } catch (err) {
       return void this.l.log.warn({ topic, err: (err as Error).message }, `event on ${topic} cannot be sent to other processes (not JSON)`);
     }
