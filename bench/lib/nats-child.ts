@@ -1,9 +1,9 @@
 /**
  * Child process for the `nats` scenario. Modes:
  * - `rustyclaw URL CLUSTER NODE`: one echo actor `bench/0` on a thread, joined to the cluster; the
- *   main-thread actor `bench/pub` publishes `n` events on topic `bench/ev` when asked;
- * - `raw URL`: a bare NATS responder on `raw.echo` (replies with the request body) and a publisher
- *   of `n` events on `raw.ev` when asked on `raw.pub` — the baseline;
+ *   main-thread actor `bench/pub` publishes `n` events `{n, s}` on topic `bench/ev` when asked;
+ * - `raw URL SUBJECT`: a bare NATS responder on `raw.echo` (replies with the request body) and a
+ *   publisher of `n` events (payload `{n, s}`) on SUBJECT when asked on `raw.pub` — the baseline;
  * - `sched URL CLUSTER NODE [shared|holder]`: the scheduler for the chaos run — shared jobs (every
  *   process takes jobs from the work-queue stream, the lease holder fires routines) or holder (a
  *   singleton, its jobs in JetStream KV).
@@ -25,14 +25,16 @@ const [mode, url, cluster = 'bench', node = 'srv', jobs = 'shared'] = process.ar
 const log = pino({ level: process.env.BENCH_LOG ?? 'silent' });
 
 if (mode === 'raw') {
+  // Events go out on the subject the rustyclaw side uses (CLUSTER holds it here): the same bytes on the wire.
+  const subject = cluster;
   const nc = await connect({ servers: url!, noEcho: true });
   nc.subscribe('raw.echo', { callback: (_e, m) => void m.respond(m.data) });
   nc.subscribe('raw.pub', {
     callback: (_e, m) => {
-      const n = (JSON.parse(new TextDecoder().decode(m.data)) as { n: number }).n;
+      const { n, s = 'hello' } = JSON.parse(new TextDecoder().decode(m.data)) as { n: number; s?: string };
       void (async () => {
         for (let i = 0; i < n; i++) {
-          nc.publish('raw.ev', JSON.stringify({ v: 1, op: 'event', topic: 'raw/ev', payload: { n: i, s: 'hello' } }));
+          nc.publish(subject, JSON.stringify({ v: 1, op: 'event', topic: 'bench/ev', payload: { n: i, s } }));
           if (i % 2000 === 1999) await new Promise((r) => setImmediate(r));
         }
         m.respond('{}');
@@ -59,9 +61,9 @@ if (mode === 'raw') {
   sys.addLocalActor('bench/pub', {
     // In slices, yielding between them: a main thread that never yields misses its own announcements.
     'bench.publish': async (p: unknown) => {
-      const n = (p as { n: number }).n;
+      const { n, s = 'hello' } = p as { n: number; s?: string };
       for (let i = 0; i < n; i++) {
-        sys.publish('bench/ev', { n: i, s: 'hello' });
+        sys.publish('bench/ev', { n: i, s });
         if (i % 2000 === 1999) await new Promise((r) => setImmediate(r));
       }
       return {};

@@ -3,7 +3,9 @@
  * - rustyclaw: this process joins the cluster with no actors of its own and asks `bench/0`, an echo
  *   actor in a child process (kernel routing → NATS → the child's kernel → its actor thread and
  *   back); events: the child publishes on a topic this process subscribes to.
- * - raw_nats: request/reply to a bare responder in a child process, and its publishes.
+ * - raw_nats: request/reply to a bare responder in a child process, and its publishes (a subject of
+ *   the same length and the same envelope bytes as the rustyclaw events; a hoisted TextDecoder, as a
+ *   user would write it). Event bursts of the two sides alternate, both children running.
  * - chaos: three processes run the scheduler (shared jobs through the work-queue stream, or with
  *   `--set mode=holder` a singleton); the lease holder is killed every `kill_every_s` for `chaos_s`
  *   while `jobs` jobs go in (see `chaos`).
@@ -59,19 +61,29 @@ async function clientNode(url: string, cluster: string): Promise<{ sys: ActorSys
   return { sys, t };
 }
 
-async function eventsPerS(n: number, subscribe: (onEvent: () => void) => Promise<() => void>, trigger: () => Promise<unknown>): Promise<number> {
+/**
+ * One side's event subscriber: `burst(n, s)` has `n` events with payload `{n: i, s}` published and
+ * returns events per second from the trigger to the last one received.
+ */
+async function eventSide(subscribe: (onEvent: () => void) => Promise<() => void>, trigger: (n: number, s: string) => Promise<unknown>) {
   let got = 0;
+  let want = 0;
   let done: () => void = () => {};
-  const all = new Promise<void>((r) => (done = r));
   const off = await subscribe(() => {
-    if (++got === n) done();
+    if (++got === want) done();
   });
-  const t0 = performance.now();
-  await trigger();
-  await Promise.race([all, new Promise((r) => setTimeout(r, 60_000))]);
-  const secs = (performance.now() - t0) / 1000;
-  off();
-  return got / secs;
+  return {
+    off,
+    async burst(n: number, s: string): Promise<number> {
+      got = 0;
+      want = n;
+      const all = new Promise<void>((r) => (done = r));
+      const t0 = performance.now();
+      await trigger(n, s);
+      await Promise.race([all, new Promise((r) => setTimeout(r, 60_000))]);
+      return got / ((performance.now() - t0) / 1000);
+    },
+  };
 }
 
 /**
@@ -216,49 +228,60 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const sizes = { rtt: opts.quick ? 500 : 3000, calls: opts.quick ? 5000 : 30_000, window: Number(opts.set.window ?? 256) };
   const nEvents = opts.quick ? 20_000 : 50_000;
   const runs = opts.quick ? 1 : 3;
+  // Payload `{n, s}`: ~70-byte envelopes (the target figure) and ~1.1 KiB ones.
+  const EVENT_SIZES: Array<[string, { n: number; s: string }]> = [
+    ['events_per_s', { n: nEvents, s: 'hello' }],
+    ['events_1k_per_s', { n: Math.ceil(nEvents / 2), s: 'x'.repeat(1024) }],
+  ];
+  const EVENT_PAIRS = 2;
   const per: Record<string, CallMetrics[]> = { rustyclaw: [], raw_nats: [] };
-  const ev: Record<string, number[]> = { rustyclaw: [], raw_nats: [] };
+  const ev: Record<string, Record<string, number[]>> = Object.fromEntries(EVENT_SIZES.map(([k]) => [k, { rustyclaw: [], raw_nats: [] }]));
   try {
     for (let r = 0; r < runs; r++) {
-      // raw NATS baseline
-      const raw = await child(['raw', srv.url]);
-      const nc: NatsConnection = await connect({ servers: srv.url });
-      try {
-        const enc = new TextEncoder();
-        per.raw_nats!.push(await measureCalls((p) => nc.request('raw.echo', enc.encode(JSON.stringify({ v: 1, op: 'ask', id: 1, to: 'bench/0', type: 'bench.echo', payload: p }))).then((m) => JSON.parse(new TextDecoder().decode(m.data))), sizes));
-        ev.raw_nats!.push(
-          await eventsPerS(
-            nEvents,
-            async (on) => {
-              const s = nc.subscribe('raw.ev', { callback: (_e, m) => (JSON.parse(new TextDecoder().decode(m.data)), on()) });
-              await nc.flush();
-              return () => s.unsubscribe();
-            },
-            () => nc.request('raw.pub', JSON.stringify({ n: nEvents }), { timeout: 60_000 }),
-          ),
-        );
-      } finally {
-        await nc.close();
-        await kill(raw);
-      }
-      // RustyClaw: kernel routing across processes
       const cluster = `bench${r}`;
+      // The raw baseline's events: a subject of the same length as the rustyclaw side's, the same envelope bytes.
+      const rawSubject = `raw_nats_.${cluster}._topic.bench.ev`;
+      const raw = await child(['raw', srv.url, rawSubject]);
+      const nc: NatsConnection = await connect({ servers: srv.url });
       const server = await child(['rustyclaw', srv.url, cluster, 'srv']);
       const c = await clientNode(srv.url, cluster);
       try {
+        const enc = new TextEncoder();
+        const dec = new TextDecoder();
+        per.raw_nats!.push(await measureCalls((p) => nc.request('raw.echo', enc.encode(JSON.stringify({ v: 1, op: 'ask', id: 1, to: 'bench/0', type: 'bench.echo', payload: p }))).then((m) => JSON.parse(dec.decode(m.data))), sizes));
         per.rustyclaw!.push(await measureCalls((p) => c.sys.ask('bench/0', 'bench.echo', p), sizes));
-        ev.rustyclaw!.push(
-          await eventsPerS(
-            nEvents,
+        const sides = {
+          raw_nats: await eventSide(
+            async (on) => {
+              const sub = nc.subscribe(rawSubject, { callback: (_e, m) => (JSON.parse(dec.decode(m.data)), on()) });
+              await nc.flush();
+              return () => sub.unsubscribe();
+            },
+            (n, s) => nc.request('raw.pub', JSON.stringify({ n, s }), { timeout: 60_000 }),
+          ),
+          rustyclaw: await eventSide(
             async (on) => {
               const off = c.sys.subscribe('bench/ev', () => on());
               await new Promise((res) => setTimeout(res, 600)); // the interest reaches the publisher with the next announcement
               return off;
             },
-            () => c.sys.ask('bench/pub', 'bench.publish', { n: nEvents }, { timeoutMs: 60_000 }),
+            (n, s) => c.sys.ask('bench/pub', 'bench.publish', { n, s }, { timeoutMs: 60_000 }),
           ),
-        );
+        };
+        // Interleaved bursts (the order swapped each pair), so a neighbour's load falls on both sides;
+        // an untimed warm-up burst of a tenth first, so both are measured warm.
+        for (const [key, size] of EVENT_SIZES) {
+          for (const side of Object.values(sides)) await side.burst(Math.ceil(size.n / 10), size.s);
+          for (let i = 0; i < EVENT_PAIRS; i++) {
+            for (const name of i % 2 ? (['rustyclaw', 'raw_nats'] as const) : (['raw_nats', 'rustyclaw'] as const)) {
+              ev[key]![name]!.push(await sides[name].burst(size.n, size.s));
+            }
+          }
+        }
+        for (const side of Object.values(sides)) side.off();
       } finally {
+        await nc.close();
+        await kill(raw);
         await c.t.stop();
         await c.sys.stop();
         await kill(server);
@@ -273,7 +296,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       results[name] = {
         rtt_p50_us: round(median(per[name]!.map((m) => m.rtt_p50_us))),
         calls_per_s: Math.round(median(per[name]!.map((m) => m.calls_per_s))),
-        events_per_s: Math.round(median(ev[name]!)),
+        ...Object.fromEntries(EVENT_SIZES.map(([k]) => [k, Math.round(median(ev[k]![name]!))])),
       };
     }
     results.chaos = { jobs: ch.jobs, done: ch.done, lost: ch.lost, duplicated: ch.duplicated, kills: ch.kills, takeover_ms: ch.takeover_ms };
@@ -285,9 +308,10 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         rtt_p50_vs_raw: round(rc.rtt_p50_us / rn.rtt_p50_us, 2),
         calls_vs_raw: round(rc.calls_per_s / rn.calls_per_s, 2),
         events_vs_raw: round(rc.events_per_s / rn.events_per_s, 2),
+        events_1k_vs_raw: round(rc.events_1k_per_s / rn.events_1k_per_s, 2),
       },
       notes: [
-        `loopback nats-server ${srv.url}; ${runs} runs, medians; ${sizes.window} asks in flight; ${nEvents} events per run; small fresh payload per call`,
+        `loopback nats-server ${srv.url}; ${runs} runs, medians; ${sizes.window} asks in flight; ${nEvents} events per burst (~70-byte envelope; events_1k: ${Math.ceil(nEvents / 2)} of ~1.1 KiB), ${EVENT_PAIRS} raw/rustyclaw pairs of bursts per run, interleaved, after an untimed warm-up burst of a tenth; raw events on a subject of the same length with the same envelope; bursts (events/s): ${JSON.stringify(ev, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}; small fresh payload per call`,
         `chaos (${mode} jobs): 3 processes running the scheduler (lease TTL 2000 ms${mode === 'shared' ? ', work-queue stream, ack wait 3000 ms' : ', jobs in JetStream KV'}), ${nJobs} noop jobs, the lease holder killed (SIGKILL) every ${opts.set.kill_every_s ?? 10} s for ${chaosS} s and restarted; takeovers ms: ${ch.takeovers.join(', ')}`,
         `takeover parts ms (kill→last renewal expires / expiry→new lease / lease→ready): ${ch.parts.map((p) => `${p.to_expiry}/${p.expiry_to_lease}/${p.lease_to_ready}`).join(', ')}`,
         `jobs completed per process (restarted ones keep their name): ${JSON.stringify(ch.ranOn)}`,

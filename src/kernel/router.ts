@@ -335,12 +335,15 @@ export class Router {
   /** `fromRemote`: the event came from another process, so relays (RELAY subscribers) skip it. */
   publish(topic: string, payload: unknown, fromRemote = false): void {
     this.deliverPublish(topic, payload, fromRemote);
-    const sent = new Set<string>([this.id]);
+    // Once per other thread; no Set per event unless a second thread wants it (the hot path).
+    let first: string | null = null;
+    let more: Set<string> | null = null;
     for (const [pattern, nodes] of this.topicNodes) {
       if (!topicMatches(pattern, topic)) continue;
       for (const n of nodes) {
-        if (sent.has(n)) continue;
-        sent.add(n);
+        if (n === this.id || n === first || more?.has(n)) continue;
+        if (first === null) first = n;
+        else (more ??= new Set()).add(n);
         this.links.get(n)?.sendItem({ k: Kind.Publish, tp: topic, p: payload });
       }
     }
@@ -351,16 +354,33 @@ export class Router {
       if (!topicMatches(pattern, topic)) continue;
       for (const fn of set) {
         if (fromRemote && (fn as { [RELAY]?: boolean })[RELAY]) continue;
-        queueMicrotask(() => {
-          try {
-            fn(payload, topic);
-          } catch (err) {
-            this.onHandlerError(`subscriber:${pattern}`, topic, err);
-          }
-        });
+        if (this.deliveries.length === 0) queueMicrotask(this.runDeliveries);
+        this.deliveries.push(fn, pattern, topic, payload);
       }
     }
   }
+
+  /**
+   * Subscribers run after `publish` returns, in order, from one microtask per burst: a
+   * `queueMicrotask` per subscriber and event costs an AsyncResource each (the topic hot path).
+   * Flat (fn, pattern, topic, payload) quadruples; what subscribers publish meanwhile runs here too.
+   */
+  private readonly deliveries: unknown[] = [];
+  private readonly runDeliveries = (): void => {
+    const q = this.deliveries;
+    try {
+      for (let i = 0; i < q.length; i += 4) {
+        const topic = q[i + 2] as string;
+        try {
+          (q[i] as Subscriber)(q[i + 3], topic);
+        } catch (err) {
+          this.onHandlerError(`subscriber:${q[i + 1] as string}`, topic, err);
+        }
+      }
+    } finally {
+      q.length = 0;
+    }
+  };
 
   // ---- receiving -----------------------------------------------------------------------------
 

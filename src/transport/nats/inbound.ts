@@ -13,6 +13,7 @@ import type { ActorError } from '../../kernel/errors.js';
 import { firstError, payloadCheck } from '../websocket.js';
 import type { NatsLink } from './link.js';
 import { serviceErrorCode, type EndpointStats } from './service-api.js';
+import { utf8 } from './bytes.js';
 
 const dec = new TextDecoder();
 const askCheck = TypeCompiler.Compile(AskRequest);
@@ -46,7 +47,7 @@ export class InboundRequests {
           h.set('Nats-Service-Error', (message ?? code).replace(/[\r\n]+/g, ' ').slice(0, 1000));
           h.set('Nats-Service-Error-Code', serviceErrorCode(code));
         }
-        m.respond(JSON.stringify(body), h ? { headers: h } : undefined);
+        m.respond(utf8(JSON.stringify(body)), h ? { headers: h } : undefined);
       } catch (err) {
         this.l.log.warn({ subject, err: (err as Error).message }, `${subject}: could not send the reply`);
       }
@@ -103,9 +104,9 @@ export class InboundRequests {
       (p) => {
         this.busy--;
         if (stats) stats.processing_time_ns += Number(process.hrtime.bigint() - t0);
-        let body: string;
+        let body: Uint8Array;
         try {
-          body = JSON.stringify({ v: 1, op: 'reply', id, ok: true, payload: p });
+          body = utf8(JSON.stringify({ v: 1, op: 'reply', id, ok: true, payload: p }));
         } catch (err) {
           return fail('invalid_reply', `${subject}: ${r.type}: the reply is not JSON (${(err as Error).message})`);
         }

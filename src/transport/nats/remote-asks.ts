@@ -11,7 +11,7 @@ import type { SerializedError } from '../../kernel/errors.js';
 import type { NatsLink } from './link.js';
 import type { Peer } from './peers.js';
 
-const enc = new TextEncoder();
+import { utf8 } from './bytes.js';
 const dec = new TextDecoder();
 
 interface InFlight {
@@ -52,7 +52,7 @@ export class RemoteAsks {
       const env = ask
         ? { v: 1, op: 'ask', id: msg.id!, to: msg.to, type: msg.ty, payload: msg.p ?? {}, timeout_ms: Math.min(3_600_000, timeoutMs!), node: this.l.node, from: msg.from }
         : { v: 1, op: 'tell', to: msg.to, type: msg.ty, payload: msg.p ?? {}, node: this.l.node, from: msg.from };
-      body = enc.encode(JSON.stringify(env));
+      body = utf8(JSON.stringify(env));
     } catch (err) {
       fail('invalid_message', `${msg.ty} to ${msg.to}: the payload cannot be sent to another process as JSON (${(err as Error).message})`);
       return true;

@@ -8,6 +8,7 @@ import type { Msg, Subscription } from '@nats-io/transport-node';
 import { RELAY } from '../../kernel/router.js';
 import type { NatsLink } from './link.js';
 import { coverOf } from './subjects.js';
+import { utf8 } from './bytes.js';
 
 const dec = new TextDecoder();
 
@@ -44,9 +45,11 @@ export class TopicBridge {
   private relay(topic: string, payload: unknown): void {
     const nc = this.l.conn();
     if (!nc || nc.isClosed()) return;
-    let body: string;
+    let body: Uint8Array;
     try {
-      body = JSON.stringify({ v: 1, op: 'event', topic, payload });
+      // One stringify of the whole envelope: a flat string (a concatenation around the payload's
+      // JSON costs the encoder a flattening copy per event).
+      body = utf8(JSON.stringify({ v: 1, op: 'event', topic, payload }));
     } catch (err) {
       return void this.l.log.warn({ topic, err: (err as Error).message }, `event on ${topic} cannot be sent to other processes (not JSON)`);
     }
@@ -71,23 +74,28 @@ export class TopicBridge {
     this.l.log.debug({ subjects: [...want] }, 'topic subjects subscribed on NATS');
     for (const s of want) {
       if (this.topicSubs.has(s)) continue;
-      this.topicSubs.set(s, nc.subscribe(s, { callback: (err, m) => (err ? this.l.log.warn({ subject: s, err: err.message }, 'subscription error') : this.onEvent(m)) }));
+      // A subject without wildcards is one topic's (the encoding is one to one): its events must name that topic.
+      const only = s.endsWith('.>') ? null : this.l.subjects.topicOf(s);
+      this.topicSubs.set(s, nc.subscribe(s, { callback: (err, m) => (err ? this.l.log.warn({ subject: s, err: err.message }, 'subscription error') : this.onEvent(m, only)) }));
     }
   }
 
-  private onEvent(m: Msg): void {
-    const subject = m.subject;
-    if (m.data.length > this.l.cfg.max_payload_bytes) return void this.l.log.warn({ subject, bytes: m.data.length }, `${subject}: event over nats.max_payload_bytes; dropped`);
+  /** `only`: the topic of the (exact) subscription, so the hot path compares strings, not subjects. */
+  private onEvent(m: Msg, only: string | null): void {
+    const data = m.data;
+    if (data.length > this.l.cfg.max_payload_bytes) return void this.l.log.warn({ subject: m.subject, bytes: data.length }, `${m.subject}: event over nats.max_payload_bytes; dropped`);
     let e: { v?: unknown; op?: unknown; topic?: unknown; payload?: unknown };
     try {
-      e = JSON.parse(dec.decode(m.data)) as typeof e;
+      e = JSON.parse(dec.decode(data)) as typeof e;
     } catch (err) {
-      return void this.l.log.warn({ subject }, `${subject}: event is not valid JSON (${(err as Error).message}); dropped`);
+      return void this.l.log.warn({ subject: m.subject }, `${m.subject}: event is not valid JSON (${(err as Error).message}); dropped`);
     }
     if (typeof e !== 'object' || e === null || e.v !== 1 || e.op !== 'event' || typeof e.topic !== 'string') {
-      return void this.l.log.warn({ subject }, `${subject}: expected {"v":1,"op":"event","topic":…,"payload":…}; dropped`);
+      return void this.l.log.warn({ subject: m.subject }, `${m.subject}: expected {"v":1,"op":"event","topic":…,"payload":…}; dropped`);
     }
-    if (this.l.subjects.topic(e.topic) !== subject) return void this.l.log.warn({ subject, topic: e.topic }, `${subject}: event topic '${e.topic.slice(0, 100)}' does not match its subject; dropped`);
+    if (only !== null ? e.topic !== only : this.l.subjects.topic(e.topic) !== m.subject) {
+      return void this.l.log.warn({ subject: m.subject, topic: e.topic }, `${m.subject}: event topic '${e.topic.slice(0, 100)}' does not match its subject; dropped`);
+    }
     this.l.system().router.publish(e.topic, e.payload ?? null, true);
   }
 
