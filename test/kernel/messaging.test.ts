@@ -91,7 +91,7 @@ test('ctx.flush() posts a queued event at once; without it the event leaves when
     await new Promise((r) => setTimeout(r, 50));
     for (const flush of [true, false]) {
       got.length = 0;
-      const { ended } = await t.sys.ask('test/a', 'test.publish_then_block', { topic: 'test/flush', ms: 1500, flush }) as { ended: number };
+      const { ended } = await t.sys.ask('test/a', 'test.publish_then_block', { topic: 'test/flush', ms: 600, flush }) as { ended: number };
       await until(() => got.length > 0, 10_000, 'the event');
       if (flush) assert.ok(got[0]! < ended, `flushed: arrived ${ended - got[0]!} ms before the handler's work ended`);
       else assert.ok(got[0]! >= ended, `batched: arrived ${got[0]! - ended} ms after the handler's work ended`);
