@@ -11,9 +11,11 @@
  * opt out per call with `trusted: true`.
  */
 import { lookup as dnsLookup } from 'node:dns';
+import { createRequire } from 'node:module';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Agent, Dispatcher, RequestInit as UndiciRequestInit, Response } from 'undici';
 import { UrlPolicy, type UrlPolicyOptions, type UrlVerdict } from './url-guard.js';
+import { duringBlockingLoad } from '../../kernel/blocking.js';
 
 export { UrlPolicy, type UrlPolicyOptions, type UrlVerdict } from './url-guard.js';
 
@@ -112,10 +114,12 @@ export interface SafeFetchInit extends Omit<UndiciRequestInit, 'dispatcher' | 'r
 
 const defaultPolicy = new UrlPolicy();
 // undici is loaded on the first fetch, not at import: it costs ~20 MB RSS and ~200 ms in every
-// thread that imports this module (safety and tool-runner do, for the URL policy alone).
+// thread that imports this module (safety and tool-runner do, for the URL policy alone). Loaded
+// synchronously as a declared blocking load, like the provider router's: on a starved machine the
+// load blocks the thread for seconds, which the liveness judge must not take for a hang.
 type Undici = typeof import('undici');
-let undiciModule: Promise<Undici> | undefined;
-const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
+let undiciModule: Undici | undefined;
+const loadUndici = (): Undici => (undiciModule ??= duringBlockingLoad(() => createRequire(import.meta.url)('undici') as Undici));
 let defaultAgent: Agent | undefined;
 let trustedAgent: Agent | undefined;
 
@@ -136,7 +140,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export async function safeFetch(url: string | URL, init: SafeFetchInit = {}): Promise<Response> {
   const { trusted, maxRedirects = 5, policy: policyOpt, resolver = systemResolver, timeoutMs = 30_000, onHop, ...rest } = init;
   const href = String(url);
-  const undici = await loadUndici();
+  const undici = loadUndici();
   const { Agent, Headers, fetch: undiciFetch } = undici;
   const signal = rest.signal ?? AbortSignal.timeout(timeoutMs);
   if (trusted) {
