@@ -306,6 +306,7 @@ export class Router {
     if (!set) {
       set = new Set();
       this.subs.set(pattern, set);
+      this.matchCache.clear();
     }
     set.add(fn);
     if (first || firstOwn) this.onSubscriptionChange(pattern, true);
@@ -317,6 +318,7 @@ export class Router {
         return;
       }
       this.subs.delete(pattern);
+      this.matchCache.clear();
       this.onSubscriptionChange(pattern, false);
     };
   }
@@ -330,28 +332,46 @@ export class Router {
   setTopicNodes(pattern: string, nodes: string[]): void {
     if (nodes.length === 0) this.topicNodes.delete(pattern);
     else this.topicNodes.set(pattern, new Set(nodes));
+    this.nodesCache.clear();
+  }
+
+  /** Topic → the other threads that subscribe to it, each once; cleared by setTopicNodes (bounded). */
+  private readonly nodesCache = new Map<string, string[]>();
+
+  private nodesFor(topic: string): string[] {
+    let out = this.nodesCache.get(topic);
+    if (out === undefined) {
+      const set = new Set<string>();
+      for (const [pattern, nodes] of this.topicNodes) if (topicMatches(pattern, topic)) for (const n of nodes) if (n !== this.id) set.add(n);
+      out = [...set];
+      if (this.nodesCache.size >= 1024) this.nodesCache.clear();
+      this.nodesCache.set(topic, out);
+    }
+    return out;
   }
 
   /** `fromRemote`: the event came from another process, so relays (RELAY subscribers) skip it. */
   publish(topic: string, payload: unknown, fromRemote = false): void {
     this.deliverPublish(topic, payload, fromRemote);
-    // Once per other thread; no Set per event unless a second thread wants it (the hot path).
-    let first: string | null = null;
-    let more: Set<string> | null = null;
-    for (const [pattern, nodes] of this.topicNodes) {
-      if (!topicMatches(pattern, topic)) continue;
-      for (const n of nodes) {
-        if (n === this.id || n === first || more?.has(n)) continue;
-        if (first === null) first = n;
-        else (more ??= new Set()).add(n);
-        this.links.get(n)?.sendItem({ k: Kind.Publish, tp: topic, p: payload });
-      }
+    for (const n of this.nodesFor(topic)) this.links.get(n)?.sendItem({ k: Kind.Publish, tp: topic, p: payload });
+  }
+
+  /** Topic → the subscriber sets whose pattern matches it; cleared when a pattern comes or goes (bounded). */
+  private readonly matchCache = new Map<string, Array<[string, Set<Subscriber>]>>();
+
+  private matching(topic: string): Array<[string, Set<Subscriber>]> {
+    let m = this.matchCache.get(topic);
+    if (m === undefined) {
+      m = [];
+      for (const [pattern, set] of this.subs) if (topicMatches(pattern, topic)) m.push([pattern, set]);
+      if (this.matchCache.size >= 1024) this.matchCache.clear();
+      this.matchCache.set(topic, m);
     }
+    return m;
   }
 
   private deliverPublish(topic: string, payload: unknown, fromRemote = false): void {
-    for (const [pattern, set] of this.subs) {
-      if (!topicMatches(pattern, topic)) continue;
+    for (const [pattern, set] of this.matching(topic)) {
       for (const fn of set) {
         if (fromRemote && (fn as { [RELAY]?: boolean })[RELAY]) continue;
         if (this.deliveries.length === 0) queueMicrotask(this.runDeliveries);

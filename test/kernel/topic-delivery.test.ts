@@ -1,8 +1,9 @@
 /**
  * Topic delivery on one thread runs from one microtask per burst (router.ts `runDeliveries`): the
  * semantics a per-subscriber microtask had must hold — after `publish` returns, in order, a
- * throwing subscriber isolated, events published by a subscriber delivered too — and an event goes
- * to another thread once however many of its patterns match there.
+ * throwing subscriber isolated, events published by a subscriber delivered too — an event goes
+ * to another thread once however many of its patterns match there, and the per-topic match caches
+ * follow every subscription change.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,4 +69,29 @@ test('another thread with two matching patterns gets the event once (each of its
   await new Promise((r) => setTimeout(r, 200)); // a duplicate would arrive meanwhile
   const got = (await mine()).map((r) => r.payload).sort();
   assert.deepEqual(got, [7, 7, 8, 8]);
+});
+
+test('the per-topic match caches follow subscriptions: a pattern added or removed after events were published counts at once', async () => {
+  const seen: string[] = [];
+  t.sys.publish('cache/x', 0); // fills the caches for cache/x with no subscriber
+  await Promise.resolve();
+  const offExact = t.sys.subscribe('cache/x', (p) => seen.push(`x:${p}`));
+  t.sys.publish('cache/x', 1);
+  const offPrefix = t.sys.subscribe('cache/*', (p) => seen.push(`*:${p}`));
+  t.sys.publish('cache/x', 2);
+  offExact();
+  t.sys.publish('cache/x', 3);
+  offPrefix();
+  t.sys.publish('cache/x', 4);
+  await until(() => seen.length >= 4, 2000, 'the deliveries');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(seen, ['x:1', 'x:2', '*:2', '*:3']);
+  // Another thread subscribing after the topic's thread list was cached still gets what follows.
+  t.sys.publish('cache/late', 'before');
+  await t.sys.ask('test/a', 'test.subscribe', { topic: 'cache/late', reply_to: 'test/a' });
+  await new Promise((r) => setTimeout(r, 100)); // the pattern reaches the main thread's router
+  t.sys.publish('cache/late', 'after');
+  const late = async () => ((await t.sys.ask<unknown[]>('test/a', 'test.records')) as Array<{ topic?: string; payload?: unknown }>).filter((r) => r?.topic === 'cache/late').map((r) => r.payload);
+  await until(async () => (await late()).includes('after'), 3000, 'the late subscriber on another thread');
+  assert.deepEqual(await late(), ['after']);
 });
