@@ -16,6 +16,8 @@ import removeWords from 'wink-nlp-utils/src/tokens-remove-words.js';
 import porter2 from 'wink-porter2-stemmer';
 
 export const MAX_TOKEN_CHARS = 64;
+const CODE_TOKEN_CHARS = 16;
+const HAS_DIGIT = /[0-9]/;
 const STEM_CACHE_MAX = 200_000;
 /** Text per tokenizer pass; a cut falls on whitespace when there is some nearby. */
 const SLICE_CHARS = 64 * 1024;
@@ -41,6 +43,10 @@ function analyzeSlice(text: string, out: Analysis): void {
   const tokens = removeWords(tokenize0(lowerCase(text)));
   for (const t of tokens) {
     if (t.length > MAX_TOKEN_CHARS) out.skipped++;
+    // A long token with a digit is a code (hash, key, base64 piece), not a word: stemming would
+    // only cost (its cost grows with length²) and fill the stem cache with junk. Kept as is, on
+    // the query side too. Prose is unaffected: a 17+-character word with a digit is very rare.
+    else if (t.length > CODE_TOKEN_CHARS && HAS_DIGIT.test(t)) out.tokens.push(t);
     else out.tokens.push(stem(t));
   }
 }
