@@ -285,7 +285,6 @@ export class McpConnection {
     const gen = ++this.generation;
     this.state = this.restarts > 0 || this.attempt > 0 ? 'reconnecting' : 'connecting';
     const t0 = performance.now();
-    let tConnect = t0;
     let client: Client | undefined;
     try {
       const problem = configProblem(this.name, this.config);
@@ -294,7 +293,7 @@ export class McpConnection {
       client = this.newClient(gen);
       this.client = client;
       let transport = this.transport();
-      tConnect = performance.now();
+      const tConnect = performance.now();
       try {
         await client.connect(transport, { timeout: this.global.connect_timeout_ms, ...(this.era ? { prior: this.era } : {}) });
       } catch (e) {
