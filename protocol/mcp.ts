@@ -125,6 +125,12 @@ export const McpServerStatusSchema = Type.Object({
   last_error: Type.Optional(Type.String()),
   pid: Type.Optional(Type.Integer()),
   connect_ms: Type.Optional(Type.Number({ description: 'time of the last successful connect' })),
+  connect_phases: Type.Optional(Type.Object({
+    backoff_ms: Type.Number({ description: 'from the loss of the connection (or the start) to this connect attempt: the backoff delay and timer lag' }),
+    setup_ms: Type.Number({ description: 'config check, token check, client and transport creation' }),
+    handshake_ms: Type.Number({ description: 'client.connect: spawn of a stdio server (its own start-up) and the version handshake' }),
+    tools_ms: Type.Number({ description: 'the first tools/list' }),
+  }, { description: 'where the last successful connect spent its time' })),
 });
 export type McpServerStatus = Static<typeof McpServerStatusSchema>;
 

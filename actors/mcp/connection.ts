@@ -65,6 +65,32 @@ export function configProblem(name: string, s: McpServerConfig): string | undefi
   return undefined;
 }
 
+/**
+ * Concurrent calls to a stdio server leave in one write: the child's stdin is corked at the first
+ * request of an event-loop turn and uncorked when the turn's microtasks are done (process.nextTick),
+ * so N pipelined requests cost one writev instead of N write syscalls (the largest single cost of a
+ * pipelined call on the actor's thread in the profile). A lone call is not delayed. Uses the SDK
+ * transport's child process; when a future SDK renames it, writes simply stay uncoalesced.
+ */
+export function coalesceStdinWrites(transport: StdioClientTransport): boolean {
+  const stdin = (transport as unknown as { _process?: { stdin?: NodeJS.WritableStream & { cork?(): void; uncork?(): void; writableCorked?: number } } })._process?.stdin;
+  if (!stdin || typeof stdin.cork !== 'function' || typeof stdin.uncork !== 'function') return false;
+  const send = transport.send.bind(transport);
+  let corked = false;
+  transport.send = (message: Parameters<StdioClientTransport["send"]>[0]) => {
+    if (!corked) {
+      corked = true;
+      stdin.cork!();
+      process.nextTick(() => {
+        corked = false;
+        stdin.uncork!();
+      });
+    }
+    return send(message);
+  };
+  return true;
+}
+
 /** A 401 from the server, or the SDK's verdict that the OAuth flow needs a user. */
 export function isAuthFailure(e: unknown): boolean {
   if (e instanceof UnauthorizedError) return true;
@@ -82,7 +108,10 @@ export class McpConnection {
   lastError?: string;
   pid?: number;
   connectMs?: number;
+  connectPhases?: McpServerStatus['connect_phases'];
   inFlight = 0;
+  /** When the connection was lost (or first wanted): the start of the next connect's backoff phase. */
+  private downSince = performance.now();
   private wanted = false;
   private generation = 0;
   private attempt = 0;
@@ -127,6 +156,7 @@ export class McpConnection {
       ...(this.lastError ? { last_error: this.lastError } : {}),
       ...(this.pid ? { pid: this.pid } : {}),
       ...(this.connectMs !== undefined ? { connect_ms: this.connectMs } : {}),
+      ...(this.connectPhases ? { connect_phases: this.connectPhases } : {}),
     };
   }
 
@@ -135,6 +165,7 @@ export class McpConnection {
     this.wanted = true;
     if (this.state === 'connected') return Promise.resolve();
     if (this.state === 'disabled') this.state = 'disconnected';
+    if (!this.opening) this.downSince = performance.now();
     clearTimeout(this.retryTimer);
     this.opening ??= this.open().finally(() => (this.opening = undefined));
     return this.opening;
@@ -262,6 +293,7 @@ export class McpConnection {
       client = this.newClient(gen);
       this.client = client;
       let transport = this.transport();
+      const tConnect = performance.now();
       try {
         await client.connect(transport, { timeout: this.global.connect_timeout_ms, ...(this.era ? { prior: this.era } : {}) });
       } catch (e) {
@@ -302,6 +334,7 @@ export class McpConnection {
           deliver(...a);
         };
       }
+      if (transport instanceof StdioClientTransport) coalesceStdinWrites(transport);
       if (transport instanceof StdioClientTransport && transport.pid) {
         this.pid = transport.pid;
         this.pids.add(this.name, transport.pid, this.config.command!);
@@ -310,10 +343,14 @@ export class McpConnection {
       const version = client.getNegotiatedProtocolVersion();
       if (version && version < '2026-07-28') this.era = { kind: 'legacy' };
       const caps = client.getServerCapabilities();
+      const tHandshake = performance.now();
       const tools = caps?.tools ? (await client.listTools(undefined, { timeout: this.global.connect_timeout_ms })).tools : [];
       if (gen !== this.generation) return;
       this.setTools(tools, false);
-      this.connectMs = performance.now() - t0;
+      const tUp = performance.now();
+      this.connectMs = tUp - t0;
+      const r1 = (x: number) => Math.round(x * 10) / 10;
+      this.connectPhases = { backoff_ms: r1(Math.max(0, t0 - this.downSince)), setup_ms: r1(tConnect - t0), handshake_ms: r1(tHandshake - tConnect), tools_ms: r1(tUp - tHandshake) };
       this.state = 'connected';
       this.upSince = Date.now();
       this.lastError = undefined;
@@ -441,6 +478,7 @@ export class McpConnection {
   private lost(reason: string): void {
     if (this.state !== 'connected' && this.state !== 'connecting' && this.state !== 'reconnecting') return;
     const wasUp = this.state === 'connected';
+    this.downSince = performance.now();
     ++this.generation;
     clearTimeout(this.pingTimer);
     this.lastError = `mcp ${this.name}: ${reason}`;

@@ -200,17 +200,18 @@ export class McpService {
         const e = v.errors?.[0];
         throw new McpFailure('invalid_arguments', `${server}/${tool}: ${e ? `${e.instancePath || '/'} ${e.message ?? ''}`.trim() : 'invalid'} (input schema of the tool)`);
       }
-      const ac = new AbortController();
-      if (p.call_id) this.calls.set(p.call_id, ac);
+      // Only a call with an id can be cancelled (mcp.cancel): the others skip the controller.
+      const ac = p.call_id ? new AbortController() : undefined;
+      if (p.call_id && ac) this.calls.set(p.call_id, ac);
       c.inFlight++;
       let result;
       try {
         result = await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, {
-          timeout, maxTotalTimeout: timeout, signal: ac.signal,
+          timeout, maxTotalTimeout: timeout, ...(ac ? { signal: ac.signal } : {}),
           ...(p.call_id ? { onprogress: (pr: { progress: number; total?: number; message?: string }) => this.o.publishProgress({ call_id: p.call_id!, server, tool, progress: pr.progress, ...(pr.total !== undefined ? { total: pr.total } : {}), ...(pr.message ? { message: pr.message } : {}) }) } : {}),
         });
       } catch (e) {
-        throw this.classify(e, c, server, tool, timeout, ac.signal);
+        throw this.classify(e, c, server, tool, timeout, ac?.signal);
       } finally {
         c.inFlight--;
         if (p.call_id) this.calls.delete(p.call_id);
@@ -229,9 +230,9 @@ export class McpService {
   }
 
   /** SDK and transport errors → one mcp code each, the message naming server and tool. */
-  private classify(e: unknown, c: McpConnection, server: string, tool: string, timeout: number, signal: AbortSignal): McpFailure {
+  private classify(e: unknown, c: McpConnection, server: string, tool: string, timeout: number, signal?: AbortSignal): McpFailure {
     const where = `${server}/${tool}`;
-    if (signal.aborted) return new McpFailure('cancelled', `${where}: cancelled by the caller`);
+    if (signal?.aborted) return new McpFailure('cancelled', `${where}: cancelled by the caller`);
     if (c.oauth && (e instanceof UnauthorizedError || isAuthFailure(e))) {
       // The SDK already tried a refresh on the 401: only a new login helps now.
       const message = c.loginMessage('the token was refused and could not be refreshed (revoked or expired)');

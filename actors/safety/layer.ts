@@ -131,7 +131,7 @@ export class SafetyLayer {
    * `also` are further texts that are only redacted (a tool's log, its structured output as JSON).
    */
   async guardToolOutputAsync(input: unknown, source: 'tool' | 'web' | 'document', scope: Scope = {}, also: unknown[] = []): Promise<{ inspected: UntrustedResult; redacted: RedactResult; also: RedactResult[] }> {
-    const r = await drainAsync(this.inspectSteps('inspect_untrusted', input, scope, UNTRUSTED));
+    const r = await drainSliced(this.inspectSteps('inspect_untrusted', input, scope, UNTRUSTED));
     const inspected = this.wrapUntrusted(r, source);
     let redacted: RedactResult;
     if (r.scanned) {
@@ -139,10 +139,10 @@ export class SafetyLayer {
       redacted = this.redactWith(r.scanned.text, r.scanned.leaks, scope);
     } else {
       // Not scanned as text (too large, binary): the redaction's own handling of such input.
-      redacted = await drainAsync(this.redactSteps(input, scope));
+      redacted = await drainSliced(this.redactSteps(input, scope));
     }
     const rest: RedactResult[] = [];
-    for (const t of also) rest.push(await drainAsync(this.redactSteps(t, scope)));
+    for (const t of also) rest.push(await drainSliced(this.redactSteps(t, scope)));
     return { inspected, redacted, also: rest };
   }
 
@@ -343,6 +343,24 @@ async function drainAsync<T>(it: Generator<void, T>): Promise<T> {
     const r = it.next();
     if (r.done) return r.value;
     await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * Like drainAsync, but yields to the event loop only once SLICE_MS of work have passed: a short
+ * tool output (the common case) is judged without the event-loop turns between its steps, a long
+ * one still lets the thread answer liveness pings and other messages between 1 MB windows.
+ */
+const SLICE_MS = 8;
+async function drainSliced<T>(it: Generator<void, T>): Promise<T> {
+  let since = performance.now();
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    if (performance.now() - since >= SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
   }
 }
 

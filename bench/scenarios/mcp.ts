@@ -7,19 +7,29 @@
  *   rustyclaw.call_ms_p50   — one `mcp.call` from the main thread: kernel ask to the mcp actor,
  *                             argument check, the SDK call over stdio, the safety pass (injection scan
  *                             + leak redaction on the safety actor's thread), reply
- *   rustyclaw.safety_pass_ms_p50 — the safety pass alone (the same two asks to system/safety the
- *                             actor makes per result), to see the actor path's own share
+ *   rustyclaw.safety_pass_ms_p50 — the safety pass alone (the one `safety.guard_tool_output` ask
+ *                             the actor makes per result), to see the actor path's own share
  *   rustyclaw.calls_per_s   — `mcp.call`s pipelined (window in flight), full path
+ *   rustyclaw.cpu_us_per_call, direct.cpu_us_per_call — CPU of this process (all its threads) per
+ *                             pipelined call; server_cpu_us_per_call: the server child's (from /proc)
+ *                             — load-insensitive, unlike the rates on a shared machine
+ *   server.calls_per_s      — the server alone: raw JSON-RPC lines pipelined to a fresh
+ *                             server-everything over stdio, no SDK client (the ceiling of any client)
  *   direct.call_ms_p50      — baseline: `client.callTool` of a plain SDK Client in this thread
  *   direct.calls_per_s      — the same pipelined
  *   restart.start_ms        — the server's own start: spawn → handshake → first echo answered (a direct
  *                             client, 2025 handshake), measured right before each kill
  *   restart.back_ms         — kill -9 of the server under system/mcp → `connected` event → a successful call
  *                             (the first connect probed 2026-07-28; restarts reuse the era verdict: no probe)
+ *   restart.detect_ms, backoff_ms, setup_ms, handshake_ms, tools_ms, call_ms — back_ms in parts: kill →
+ *                             `disconnected` event; then the connection's own phases (mcp.list
+ *                             connect_phases: backoff delay, client setup, spawn + initialize = the
+ *                             server's start, first tools/list); the first call after `connected`
  *   set: n=N calls per figure (default 500, quick 100), window=W (default 64)
  */
 import { createRequire } from 'node:module';
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -71,6 +81,59 @@ async function directClient(): Promise<{ client: Client; startMs: number }> {
   return { client, startMs: performance.now() - t0 };
 }
 
+/** CPU time of a process from /proc (ms); 0 where there is no /proc. */
+function procCpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, 100 Hz ticks
+  } catch {
+    return 0;
+  }
+}
+
+/** A pipelined run with the CPU it cost this process (all threads) and the server child, per call. */
+async function measured(serverPid: number, fn: () => Promise<number>, n: number): Promise<{ rate: number; cpuUs: number; serverUs: number }> {
+  const c0 = process.cpuUsage();
+  const s0 = procCpuMs(serverPid);
+  const rate = await fn();
+  const c = process.cpuUsage(c0);
+  return { rate, cpuUs: (c.user + c.system) / n, serverUs: ((procCpuMs(serverPid) - s0) * 1000) / n };
+}
+
+/** The server alone: JSON-RPC lines written straight to a fresh server-everything, `window` in flight. */
+async function serverAlone(n: number, window: number): Promise<number> {
+  const child = spawn(process.execPath, [EVERYTHING, 'stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const waiting = new Map<number, () => void>();
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const id = (JSON.parse(line) as { id?: number }).id;
+      if (typeof id === 'number') waiting.get(id)?.();
+    }
+  });
+  let seq = 0;
+  const rpc = (method: string, params: unknown) => new Promise<void>((resolve) => {
+    const id = ++seq;
+    waiting.set(id, () => {
+      waiting.delete(id);
+      resolve();
+    });
+    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+  });
+  try {
+    await rpc('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-raw', version: '1' } });
+    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
+    return await pipelined((i) => rpc('tools/call', { name: 'echo', arguments: echo(i) }), n, window);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 export async function run(opts: { set: Record<string, string>; quick?: boolean }): Promise<{ results: Record<string, Record<string, number>>; ratios: Record<string, number>; notes: string[] }> {
   const n = Number(opts.set.n ?? (opts.quick ? 100 : 500));
   const window = Number(opts.set.window ?? 64);
@@ -87,6 +150,9 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   let rcRate: number;
   let directRate: number;
   const backs: number[] = [];
+  const phases: Array<Record<string, number>> = [];
+  let cpu: { rc: number; rcServer: number; direct: number; directServer: number };
+  let serverRate: number;
   try {
     for (let i = 0; i < 50; i++) {
       await call(i);
@@ -100,22 +166,27 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       t0 = performance.now();
       await actorCall(sys, i);
       rc.push(performance.now() - t0);
-      // The safety pass's share: the same two asks the actor makes for each result.
+      // The safety pass's share: the one ask the actor makes for each result.
       const text = `Echo: ${echo(i).message}`;
       t0 = performance.now();
-      await Promise.all([
-        sys.ask<any>('system/safety', 'safety.inspect_untrusted', { text, source: 'tool' }),
-        sys.ask<any>('system/safety', 'safety.redact', { text }),
-      ]);
+      await sys.ask('system/safety', 'safety.guard_tool_output', { text, source: 'tool' });
       safetyMs.push(performance.now() - t0);
     }
-    directRate = await pipelined(call, n * 4, window);
-    rcRate = await pipelined((i) => actorCall(sys, i), n * 4, window);
-    directRate = (directRate + (await pipelined(call, n * 4, window))) / 2;
+    const rcPid = (await sys.ask<any>('system/mcp', 'mcp.list', {})).servers[0].pid as number;
+    const directPid = (c.transport as StdioClientTransport | undefined)?.pid ?? 0;
+    const d1 = await measured(directPid, () => pipelined(call, n * 4, window), n * 4);
+    const r1 = await measured(rcPid, () => pipelined((i) => actorCall(sys, i), n * 4, window), n * 4);
+    const d2 = await measured(directPid, () => pipelined(call, n * 4, window), n * 4);
+    directRate = (d1.rate + d2.rate) / 2;
+    rcRate = r1.rate;
+    cpu = { rc: r1.cpuUs, rcServer: r1.serverUs, direct: (d1.cpuUs + d2.cpuUs) / 2, directServer: (d1.serverUs + d2.serverUs) / 2 };
+    serverRate = await serverAlone(n * 4, window);
     for (let k = 0; k < 3; k++) {
       const pid = (await sys.ask<any>('system/mcp', 'mcp.list', {})).servers[0].pid as number;
+      let downAt = 0;
       const up = new Promise<void>((resolve) => {
         const off = sys.subscribe('mcp/events', (e: any) => {
+          if (e.event === 'disconnected' && !downAt) downAt = performance.now();
           if (e.event === 'connected') {
             off();
             resolve();
@@ -129,8 +200,12 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       const t0 = performance.now();
       process.kill(pid, 'SIGKILL');
       await up;
+      const tUp = performance.now();
       await actorCall(sys, k);
-      backs.push(performance.now() - t0);
+      const tCalled = performance.now();
+      backs.push(tCalled - t0);
+      const ph = (await sys.ask<any>('system/mcp', 'mcp.list', {})).servers[0].connect_phases;
+      if (ph) phases.push({ detect: downAt - t0, backoff: ph.backoff_ms, setup: ph.setup_ms, handshake: ph.handshake_ms, tools: ph.tools_ms, call: tCalled - tUp });
       await new Promise((res) => setTimeout(res, 6_000)); // past the backoff reset (5 s up)
     }
   } finally {
@@ -144,14 +219,20 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   notes.push('server-everything itself bounds the pipelined rate: see direct.calls_per_s');
   return {
     results: {
-      rustyclaw: { call_ms_p50: round(rcP50, 3), call_ms_p99: round(percentile(rc, 99), 3), safety_pass_ms_p50: round(median(safetyMs), 3), calls_per_s: Math.round(rcRate) },
-      direct: { call_ms_p50: round(dP50, 3), call_ms_p99: round(percentile(directMs, 99), 3), calls_per_s: Math.round(directRate) },
-      restart: { start_ms: round(median(starts), 1), back_ms: round(median(backs), 1) },
+      rustyclaw: { call_ms_p50: round(rcP50, 3), call_ms_p99: round(percentile(rc, 99), 3), safety_pass_ms_p50: round(median(safetyMs), 3), calls_per_s: Math.round(rcRate), cpu_us_per_call: Math.round(cpu.rc), server_cpu_us_per_call: Math.round(cpu.rcServer) },
+      direct: { call_ms_p50: round(dP50, 3), call_ms_p99: round(percentile(directMs, 99), 3), calls_per_s: Math.round(directRate), cpu_us_per_call: Math.round(cpu.direct), server_cpu_us_per_call: Math.round(cpu.directServer) },
+      server: { calls_per_s: Math.round(serverRate) },
+      restart: {
+        start_ms: round(median(starts), 1), back_ms: round(median(backs), 1),
+        ...Object.fromEntries(['detect', 'backoff', 'setup', 'handshake', 'tools', 'call'].map((k) => [`${k}_ms`, round(median(phases.map((p) => p[k])), 1)])),
+      },
     },
     ratios: {
       call_vs_direct: round(rcP50 / dP50, 2),
       call_minus_safety_vs_direct: round((rcP50 - median(safetyMs)) / dP50, 2),
       rate_vs_direct: round(rcRate / directRate, 2),
+      cpu_vs_direct: round(cpu.rc / cpu.direct, 2),
+      rate_vs_server_alone: round(rcRate / serverRate, 2),
       back_minus_start_ms: round(median(backs) - median(starts), 1),
     },
     notes,

@@ -139,6 +139,22 @@ test('injection and secrets in tool output: the secret is redacted, the injectio
   else assert.match(i.content, /Weather: sunny/);
 });
 
+test('pipelined calls (their requests leave in shared writes): each answer is its own call\'s, secrets redacted in each', async () => {
+  const n = 300;
+  const tok = (i: number) => `AKIA${'QWERTYUIOPASDFGH'.slice(0, 12)}${String(i).padStart(4, '0').replace(/\d/g, (d) => 'ABCDEFGHJK'[Number(d)])}`;
+  const rs = await Promise.all(Array.from({ length: n }, (_, i) => call('every', 'echo', { message: i % 10 === 0 ? `k${i} ${tok(i)}` : `m${i}` })));
+  for (const [i, r] of rs.entries()) {
+    assert.equal(r.ok, true, JSON.stringify(r));
+    if (i % 10 === 0) {
+      assert.match(r.content, new RegExp(`^Echo: k${i} \\[REDACTED:`), r.content);
+      assert.ok(!r.content.includes(tok(i)), r.content);
+    } else assert.equal(r.content, `Echo: m${i}`);
+  }
+  const st = await status('every');
+  assert.equal(st.state, 'connected');
+  assert.ok(st.connect_phases && st.connect_phases.handshake_ms > 0, JSON.stringify(st));
+});
+
 test('garbage on stdout: the call times out, the server stays connected and serving', async () => {
   const g = await call('hostile', 'garbage', {}, { timeout_ms: 800 });
   assert.equal(g.code, 'timeout');

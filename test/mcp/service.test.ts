@@ -127,6 +127,32 @@ test('mcp call --json over stdio and Streamable HTTP: {ok, content, ms}; the fil
   assert.equal(json(outside.stdout).ok, false);
 });
 
+test('tool output through the running service: a secret comes back redacted, an injection flagged or withheld (one safety ask)', async () => {
+  const s = await cli(['mcp', 'call', 'hostile', 'secret', '--json']);
+  assert.equal(s.code, 0, s.stderr);
+  const so = json(s.stdout);
+  assert.equal(so.ok, true);
+  assert.ok(!so.content.includes('AKIAQWERTYUIOPASDFGH'), so.content);
+  assert.match(so.content, /\[REDACTED:aws_access_key:[0-9a-f]{8}\]/);
+  const i = await cli(['mcp', 'call', 'hostile', 'inject', '--json']);
+  const io = json(i.stdout);
+  if (io.ok) assert.match(io.content, /Weather: sunny/);
+  else {
+    assert.equal(i.code, 1);
+    assert.equal(io.code, 'blocked_by_safety', i.stdout);
+    assert.match(io.message, /hostile\/inject/);
+  }
+  // Several CLI calls at once: each gets its own answer.
+  const many = await Promise.all(Array.from({ length: 6 }, (_, k) => cli(['mcp', 'call', 'every', 'echo', '--args', JSON.stringify({ message: `burst ${k}` }), '--json'])));
+  for (const [k, r] of many.entries()) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(json(r.stdout).content, `Echo: burst ${k}`);
+  }
+  const l = json((await cli(['mcp', 'list', '--json'])).stdout);
+  const every = l.servers.find((x: { name: string }) => x.name === 'every');
+  assert.ok(every.connect_phases.handshake_ms > 0, JSON.stringify(every));
+});
+
 test('failed calls exit 1 with a code naming what was wrong and where', async () => {
   const bad = await cli(['mcp', 'call', 'every', 'echo', '--args', '{"message":5}', '--json']);
   assert.equal(bad.code, 1);
