@@ -1,3 +1,4 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,4 +41,49 @@ export async function openIndex(dir: string, embedder: Embedder | null, extra: P
     embedder,
     ...extra,
   });
+}
+
+// ---- the real service, as a child process driven by the CLI ----------------------------------
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** A `rustyclaw` command run from `cwd`, optionally fed `stdin`. */
+export function cli(cwd: string, args: string[], stdin?: string): Promise<CliRun> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: performance.now() - t0 }),
+    );
+    if (stdin !== undefined) child.stdin!.end(stdin);
+  });
+}
+
+/** `rustyclaw start` from `cwd`, resolved at its ready line; `out()` is what it printed so far. */
+export async function startService(cfg: string, cwd: string): Promise<{ child: ChildProcess; out: () => string }> {
+  const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], { cwd, env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' } });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const t0 = Date.now();
+  // Generous: the machine is shared; the point is that it gets there, not how fast.
+  while (!out.includes('ready in')) {
+    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${out}`);
+    if (Date.now() - t0 > 180_000) throw new Error(`no ready line: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, out: () => out };
+}
+
+export async function stopService(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await gone;
 }

@@ -6,53 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { MODEL, openIndex, tmpDir } from './helpers.js';
+import { MODEL, cli, openIndex, startService, stopService, tmpDir } from './helpers.js';
 import { base64Blob, hexBlob, lockFile, minifiedJs } from './hostile-fixtures.js';
 import { classifyChunk } from '../../actors/memory/prose.js';
 import { analyze } from '../../actors/memory/analyzer.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function cli(cwd: string, args: string[]): Promise<Run> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: performance.now() - t0 }),
-    );
-  });
-}
-
-async function start(cfg: string, cwd: string): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], { cwd, env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' } });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const t0 = Date.now();
-  while (!out.includes('ready in')) {
-    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${out}`);
-    if (Date.now() - t0 > 180_000) throw new Error(`no ready line: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, out: () => out };
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await gone;
-}
 
 const PROSE = [
   'The lighthouse keeper logs every passing ship in a leather-bound book, noting the weather, the hour and the flag it flies.',
@@ -126,7 +85,7 @@ test('non-prose files through the running service: fast adds, BM25-only, counted
       '',
     ].join('\n'),
   );
-  let svc = await start(cfg, elsewhere);
+  let svc = await startService(cfg, elsewhere);
   try {
     const c = (args: string[]) => cli(elsewhere, ['--config', cfg, ...args]);
     const times: Record<string, number> = {};
@@ -185,8 +144,8 @@ test('non-prose files through the running service: fast adds, BM25-only, counted
     await check();
 
     // A clean restart loads the snapshot; a kill -9 after another add rebuilds from lmdb.
-    await stop(svc.child, 'SIGTERM');
-    svc = await start(cfg, elsewhere);
+    await stopService(svc.child, 'SIGTERM');
+    svc = await startService(cfg, elsewhere);
     const s2 = await stats();
     assert.equal(s2.not_prose, notProse);
     assert.equal(s2.loaded_from, 'snapshot');
@@ -194,8 +153,8 @@ test('non-prose files through the running service: fast adds, BM25-only, counted
     fs.writeFileSync(path.join(ws, 'blob3.hex'), hexBlob(20_000, false));
     const late = JSON.parse((await c(['memory', 'add', '../ws/blob3.hex', '--json'])).stdout);
     notProse += late.docs[0].not_prose;
-    await stop(svc.child, 'SIGKILL');
-    svc = await start(cfg, elsewhere);
+    await stopService(svc.child, 'SIGKILL');
+    svc = await startService(cfg, elsewhere);
     const t0 = Date.now();
     let s3 = await stats();
     while (s3.degraded && Date.now() - t0 < 300_000) {
@@ -211,7 +170,7 @@ test('non-prose files through the running service: fast adds, BM25-only, counted
     const doctor = JSON.parse((await c(['memory', 'doctor', '--json'])).stdout);
     assert.deepEqual(doctor.problems.filter((p: { code: string }) => p.code !== 'stale_snapshot'), [], JSON.stringify(doctor));
   } finally {
-    await stop(svc.child, 'SIGTERM');
+    await stopService(svc.child, 'SIGTERM');
     fs.rmSync(base, { recursive: true, force: true });
   }
 });

@@ -7,44 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { MODEL, tmpDir } from './helpers.js';
+import { MODEL, cli, startService, tmpDir } from './helpers.js';
 import { hostileFixtures, writeFixtures, longToken } from './hostile-fixtures.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(cwd: string, args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    if (stdin !== undefined) child.stdin!.end(stdin);
-  });
-}
-
-async function start(cfg: string, cwd: string): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], { cwd, env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' } });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const t0 = Date.now();
-  // Generous: the machine is shared; the point is that it gets there, not how fast.
-  while (!out.includes('ready in')) {
-    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${out}`);
-    if (Date.now() - t0 > 180_000) throw new Error(`no ready line: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, out: () => out };
-}
 
 test('memory through the running service: hostile files, confined paths, big stdin, doctor, kill -9 and restart', async () => {
   const base = tmpDir('rc-mem-svc-');
@@ -70,7 +36,7 @@ test('memory through the running service: hostile files, confined paths, big std
       '',
     ].join('\n'),
   );
-  let svc = await start(cfg, elsewhere);
+  let svc = await startService(cfg, elsewhere);
   try {
     const c = (args: string[], stdin?: string) => cli(elsewhere, ['--config', cfg, ...args], stdin);
 
@@ -126,7 +92,7 @@ test('memory through the running service: hostile files, confined paths, big std
     await c(['memory', 'add', '../ws/notes']);
     svc.child.kill('SIGKILL');
     await new Promise((r) => svc.child.once('exit', r));
-    svc = await start(cfg, elsewhere);
+    svc = await startService(cfg, elsewhere);
     const after = JSON.parse((await c(['memory', 'stats', '--json'])).stdout);
     assert.equal(after.docs, stats.docs);
     const again = await c(['memory', 'search', 'tomatoes', '--mode', 'bm25']);
