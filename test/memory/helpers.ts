@@ -87,3 +87,23 @@ export async function stopService(child: ChildProcess, signal: NodeJS.Signals): 
   child.kill(signal);
   await gone;
 }
+
+/**
+ * `<base>/rustyclaw.yaml` for a service with only the embedder (the real q8 model) and memory, data
+ * in `<base>/data`; `memory` is the YAML of the `memory:` section's body.
+ */
+export function writeServiceConfig(base: string, memory: string): string {
+  const cfg = path.join(base, 'rustyclaw.yaml');
+  fs.writeFileSync(
+    cfg,
+    [
+      `data_dir: ${path.join(base, 'data')}`,
+      'endpoint:\n  port: 0',
+      'kernel:\n  system_actors: [embedder, memory]\n  actors:\n    agent:\n      enabled: false',
+      `embedder:\n  threads: 1\n  local:\n    model_path: ${MODEL}\n    precision: q8`,
+      `memory:\n${memory}`,
+      '',
+    ].join('\n'),
+  );
+  return cfg;
+}

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MODEL, cli, openIndex, startService, stopService, tmpDir } from './helpers.js';
+import { cli, openIndex, startService, stopService, tmpDir, writeServiceConfig } from './helpers.js';
 import { base64Blob, hexBlob, lockFile, minifiedJs } from './hostile-fixtures.js';
 import { classifyChunk } from '../../actors/memory/prose.js';
 import { analyze } from '../../actors/memory/analyzer.js';
@@ -72,19 +72,8 @@ test('non-prose files through the running service: fast adds, BM25-only, counted
     'garden.md': '# Garden\n\nTomatoes need full sun and deep watering twice a week; mulch keeps the roots cool in July.\n',
   };
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(ws, name), text);
-  const cfg = path.join(base, 'rustyclaw.yaml');
-  fs.writeFileSync(
-    cfg,
-    [
-      `data_dir: ${path.join(base, 'data')}`,
-      'endpoint:\n  port: 0',
-      'kernel:\n  system_actors: [embedder, memory]\n  actors:\n    agent:\n      enabled: false',
-      `embedder:\n  threads: 1\n  local:\n    model_path: ${MODEL}\n    precision: q8`,
-      // A long maintenance interval: the kill -9 below lands before any snapshot of the last add.
-      `memory:\n  roots: [${ws}]\n  maintenance_interval_ms: 600000`,
-      '',
-    ].join('\n'),
-  );
+  // A long maintenance interval: the kill -9 below lands before any snapshot of the last add.
+  const cfg = writeServiceConfig(base, `  roots: [${ws}]\n  maintenance_interval_ms: 600000`);
   let svc = await startService(cfg, elsewhere);
   try {
     const c = (args: string[]) => cli(elsewhere, ['--config', cfg, ...args]);

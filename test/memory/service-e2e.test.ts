@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MODEL, cli, startService, tmpDir } from './helpers.js';
+import { cli, startService, tmpDir, writeServiceConfig } from './helpers.js';
 import { hostileFixtures, writeFixtures, longToken } from './hostile-fixtures.js';
 
 test('memory through the running service: hostile files, confined paths, big stdin, doctor, kill -9 and restart', async () => {
@@ -24,18 +24,7 @@ test('memory through the running service: hostile files, confined paths, big std
   writeFixtures(path.join(ws, 'hostile'), 0.03);
   for (const f of hostileFixtures(1).filter((x) => /single-line-10mb|long-token/.test(x.name))) fs.writeFileSync(path.join(ws, 'hostile', f.name), f.text);
   fs.symlinkSync('/etc/hostname', path.join(ws, 'escape.txt'));
-  const cfg = path.join(base, 'rustyclaw.yaml');
-  fs.writeFileSync(
-    cfg,
-    [
-      `data_dir: ${path.join(base, 'data')}`,
-      'endpoint:\n  port: 0',
-      'kernel:\n  system_actors: [embedder, memory]\n  actors:\n    agent:\n      enabled: false',
-      `embedder:\n  threads: 1\n  local:\n    model_path: ${MODEL}\n    precision: q8`,
-      `memory:\n  roots: [${ws}]\n  maintenance_interval_ms: 500\n  workspace:\n    include: [.md, .txt, .js, .json]`,
-      '',
-    ].join('\n'),
-  );
+  const cfg = writeServiceConfig(base, `  roots: [${ws}]\n  maintenance_interval_ms: 500\n  workspace:\n    include: [.md, .txt, .js, .json]`);
   let svc = await startService(cfg, elsewhere);
   try {
     const c = (args: string[], stdin?: string) => cli(elsewhere, ['--config', cfg, ...args], stdin);
