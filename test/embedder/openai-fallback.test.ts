@@ -76,12 +76,18 @@ test('openai provider: auth header, order by index, L2-normalised, retries 429',
   }
 });
 
+/** A model folder with the real tokenizer and a model file that is not ONNX. */
+function brokenModelDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-broken-'));
+  fs.mkdirSync(path.join(dir, 'onnx'));
+  fs.copyFileSync(path.join(MODEL, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+  fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), 'not an onnx file');
+  return dir;
+}
+
 test('local model that cannot load falls back to openai with one log line (preload: at start)', async () => {
   const s = await fakeOpenAI();
-  const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-broken-'));
-  fs.mkdirSync(path.join(broken, 'onnx'));
-  fs.copyFileSync(path.join(MODEL, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
-  fs.writeFileSync(path.join(broken, 'onnx', 'model.onnx'), 'not an onnx file');
+  const broken = brokenModelDir();
   const { lines, log } = logger();
   const svc = new EmbedderService(cfg({ preload: true, fallback: ['openai'], local: { model_path: broken, precision: 'fp32' }, openai: { base_url: s.base } }), { dataDir: broken, log, env: {} });
   try {
@@ -103,10 +109,7 @@ test('local model that cannot load falls back to openai with one log line (prelo
 
 test('local model that cannot load falls back to openai on first use with one log line (the default: loaded on first use)', async () => {
   const s = await fakeOpenAI();
-  const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-broken-'));
-  fs.mkdirSync(path.join(broken, 'onnx'));
-  fs.copyFileSync(path.join(MODEL, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
-  fs.writeFileSync(path.join(broken, 'onnx', 'model.onnx'), 'not an onnx file');
+  const broken = brokenModelDir();
   const { lines, log } = logger();
   const svc = new EmbedderService(cfg({ fallback: ['openai'], local: { model_path: broken, precision: 'fp32' }, openai: { base_url: s.base } }), { dataDir: broken, log, env: {} });
   try {

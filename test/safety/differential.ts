@@ -14,29 +14,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { SafetyLayer } from '../../actors/safety/layer.js';
 import { mixedText, plantedText } from '../../bench/scenarios/safety.js';
 import { rng } from '../../bench/lib/rng.js';
+import { baseDist, oldSafetyLayer, opt, type Layer } from './old-build.js';
 
-type Layer = Pick<SafetyLayer, 'inspectInbound' | 'inspectUntrusted' | 'redact'>;
-type LayerCtor = new (cfg: object, opts: { fingerprintKey: string }) => Layer;
-
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const base = opt('base', '');
-if (!base) {
-  console.error('differential: --base DIST (the old build\'s dist directory) is required');
-  process.exit(2);
-}
-const oldMod = await import(pathToFileURL(path.resolve(base, 'actors/safety/layer.js')).href) as { SafetyLayer: LayerCtor };
+const base = baseDist('differential');
+const OldLayer = await oldSafetyLayer(base);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const configs = [{ limits: { max_text_chars: 2_000_000 } }, {}];
-const pairs = configs.map((cfg) => [new oldMod.SafetyLayer(cfg, { fingerprintKey: 'diff' }), new SafetyLayer(cfg, { fingerprintKey: 'diff' }) as Layer] as const);
+const pairs = configs.map((cfg) => [new OldLayer(cfg, { fingerprintKey: 'diff' }), new SafetyLayer(cfg, { fingerprintKey: 'diff' }) as Layer] as const);
 
 function readRows(file: string): string[] {
   if (!existsSync(file)) return [];

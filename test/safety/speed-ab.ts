@@ -12,25 +12,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { SafetyLayer } from '../../actors/safety/layer.js';
 import { startSystem } from '../../src/kernel/index.js';
 import { mixedText } from '../../bench/scenarios/safety.js';
+import { baseDist, oldSafetyLayer, opt, type Layer } from './old-build.js';
 
-type Layer = Pick<SafetyLayer, 'inspectInbound' | 'inspectUntrusted' | 'redact'>;
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const base = opt('base', '');
-if (!base) {
-  console.error('speed-ab: --base DIST (the old build\'s dist directory) is required');
-  process.exit(2);
-}
+const base = baseDist('speed-ab');
 const mb = Number(opt('mb', '4'));
 const rounds = Number(opt('rounds', '5'));
-const oldLayerMod = await import(pathToFileURL(path.resolve(base, 'actors/safety/layer.js')).href) as { SafetyLayer: new (cfg: object, o: { fingerprintKey: string }) => Layer };
+const OldLayer = await oldSafetyLayer(base);
 const text = mixedText(mb * 1e6);
 const chunks: string[] = [];
 for (let i = 0; i < text.length; i += 1e6) chunks.push(text.slice(i, i + 1e6));
@@ -56,7 +47,7 @@ async function ab(run: (who: 'old' | 'new') => Promise<void> | void) {
 }
 
 const out: Record<string, unknown> = { mb, rounds };
-const layers = { old: new oldLayerMod.SafetyLayer({ limits: { max_text_chars: 2e6 } }, { fingerprintKey: 'ab' }), new: new SafetyLayer({ limits: { max_text_chars: 2e6 } }, { fingerprintKey: 'ab' }) as Layer };
+const layers = { old: new OldLayer({ limits: { max_text_chars: 2e6 } }, { fingerprintKey: 'ab' }), new: new SafetyLayer({ limits: { max_text_chars: 2e6 } }, { fingerprintKey: 'ab' }) as Layer };
 const inThread: Record<string, unknown> = {};
 inThread.redact = await ab((w) => { for (const c of chunks) layers[w].redact(c); });
 inThread.inspect_untrusted = await ab((w) => { for (const c of chunks) layers[w].inspectUntrusted(c, 'document'); });
