@@ -129,7 +129,7 @@ export const McpServerStatusSchema = Type.Object({
     backoff_ms: Type.Number({ description: 'from the loss of the connection (or the start) to this connect attempt: the backoff delay and timer lag' }),
     setup_ms: Type.Number({ description: 'config check, token check, client and transport creation' }),
     handshake_ms: Type.Number({ description: 'client.connect: spawn of a stdio server (its own start-up) and the version handshake' }),
-    tools_ms: Type.Number({ description: 'the first tools/list' }),
+    tools_ms: Type.Number({ description: 'the first tools/list; on a restart the re-read of the list, which runs after the server is marked connected (not part of the downtime)' }),
   }, { description: 'where the last successful connect spent its time' })),
 });
 export type McpServerStatus = Static<typeof McpServerStatusSchema>;

@@ -274,6 +274,20 @@ export class McpConnection {
     return client;
   }
 
+  /** The list a restarted server really offers, read after it was marked connected. */
+  private async relistTools(client: Client, gen: number): Promise<void> {
+    try {
+      const t0 = performance.now();
+      const { tools } = await client.listTools(undefined, { timeout: this.global.connect_timeout_ms });
+      if (gen !== this.generation) return;
+      if (this.connectPhases) this.connectPhases.tools_ms = Math.round((performance.now() - t0) * 10) / 10;
+      this.setTools(tools, JSON.stringify(tools) !== JSON.stringify(this.tools));
+    } catch (e) {
+      if (gen !== this.generation) return;
+      this.log.warn({ server: this.name, err: (e as Error).message }, `mcp ${this.name}: re-reading the tool list after a restart failed; keeping the previous one`);
+    }
+  }
+
   private setTools(tools: Tool[], changed: boolean): void {
     this.tools = tools;
     this.hooks.tools(tools);
@@ -344,9 +358,15 @@ export class McpConnection {
       if (version && version < '2026-07-28') this.era = { kind: 'legacy' };
       const caps = client.getServerCapabilities();
       const tHandshake = performance.now();
-      const tools = caps?.tools ? (await client.listTools(undefined, { timeout: this.global.connect_timeout_ms })).tools : [];
+      // A restart of the same server (same connection, same command) serves the tools it listed
+      // before at once and re-reads the list beside the first calls: a crash then costs the
+      // server's own start, not start + a listing. A changed list is applied (tools_changed) when
+      // it arrives; a call to a tool the new process lacks gets the server's own error meanwhile.
+      const relist = caps?.tools && this.restarts > 0 && this.tools.length > 0;
+      const tools = !caps?.tools ? [] : relist ? this.tools : (await client.listTools(undefined, { timeout: this.global.connect_timeout_ms })).tools;
       if (gen !== this.generation) return;
       this.setTools(tools, false);
+      if (relist) void this.relistTools(client, gen);
       const tUp = performance.now();
       this.connectMs = tUp - t0;
       const r1 = (x: number) => Math.round(x * 10) / 10;

@@ -24,7 +24,8 @@
  *   restart.detect_ms, backoff_ms, setup_ms, handshake_ms, tools_ms, call_ms — back_ms in parts: kill →
  *                             `disconnected` event; then the connection's own phases (mcp.list
  *                             connect_phases: backoff delay, client setup, spawn + initialize = the
- *                             server's start, first tools/list); the first call after `connected`
+ *                             server's start, tools/list — on a restart re-read beside the first
+ *                             call, not part of back_ms); the first call after `connected`
  *   set: n=N calls per figure (default 500, quick 100), window=W (default 64)
  */
 import { createRequire } from 'node:module';

@@ -228,6 +228,28 @@ test('kill -9 of a stdio server: restarted; while down its tools are not offered
   off();
 });
 
+test('a restarted server is offered its previous tools at once, then its re-read list (a tool it lost is dropped)', async () => {
+  assert.equal((await call('hostile', 'add_tool', { name: 'lost_on_restart' })).ok, true);
+  const listed = async () => (await sys.ask<any>('system/mcp', 'mcp.tools', { name: 'hostile', available_only: true })).tools.map((t: any) => t.qualified);
+  await until('the added tool listed', async () => (await listed()).includes('hostile__lost_on_restart'), 10_000);
+  const s = await status('hostile');
+  const events: any[] = [];
+  const off = sys.subscribe('mcp/events', (e: any) => { if (e.server === 'hostile') events.push(e); });
+  process.kill(s.pid!, 'SIGKILL');
+  await until('hostile back', async () => (await status('hostile')).state === 'connected' && (await status('hostile')).pid !== s.pid, 30_000);
+  assert.equal((await call('hostile', 'echo', { text: 'back' })).content, 'back');
+  // The new process never had the added tool: the re-read list drops it and says so.
+  await until('the lost tool dropped', async () => !(await listed()).includes('hostile__lost_on_restart'), 10_000);
+  await until('tools_changed after connected', () => {
+    const up = events.findIndex((e) => e.event === 'connected');
+    return up >= 0 && events.slice(up).some((e) => e.event === 'tools_changed');
+  }, 10_000);
+  const x = await sys.ask<any>('system/mcp', 'mcp.call', { tool: 'hostile__lost_on_restart' }, { timeoutMs: 30_000 });
+  assert.equal(x.ok, false);
+  assert.equal(x.code, 'unknown_tool', JSON.stringify(x));
+  off();
+});
+
 test('a frozen server (event loop blocked) is detected by ping and restarted', async () => {
   const s = await status('frozen');
   const r = await call('frozen', 'freeze', {}, { timeout_ms: 500 });
