@@ -26,7 +26,8 @@
  *                             connect_phases: backoff delay, client setup, spawn + initialize = the
  *                             server's start, tools/list — on a restart re-read beside the first
  *                             call, not part of back_ms); the first call after `connected`
- *   set: n=N calls per figure (default 500, quick 100), window=W (default 64)
+ *   set: n=N calls per figure (default 500, quick 100), window=W (default 64), colocate=1 (mcp and
+ *        safety on one thread)
  */
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
@@ -41,11 +42,13 @@ import { median, percentile, round } from '../lib/stats.js';
 const require = createRequire(import.meta.url);
 const EVERYTHING = path.join(path.dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
 
-async function boot(): Promise<ActorSystem> {
+async function boot(colocate: boolean): Promise<ActorSystem> {
+  // colocate: mcp and safety on one thread (kernel.actors.<name>.thread), so the guard ask is in-thread.
+  const actors = { agent: { enabled: false }, ...(colocate ? { mcp: { thread: 'tools' }, safety: { thread: 'tools' } } : {}) };
   const sys = await startSystem({
     config: {
       data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-mcp-')), log: { level: 'silent' }, endpoint: { enabled: false },
-      kernel: { system_actors: ['safety', 'mcp'], actors: { agent: { enabled: false } }, liveness: { deadline_ms: 20_000 } },
+      kernel: { system_actors: ['safety', 'mcp'], actors, liveness: { deadline_ms: 20_000 } },
       mcp: { ping_interval_ms: 0, servers: { every: { transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'] } } },
     },
   });
@@ -144,7 +147,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const c = (await directClient()).client;
   const call = (i: number) => c.callTool({ name: 'echo', arguments: echo(i) });
 
-  const sys = await boot();
+  const sys = await boot(opts.set.colocate === '1');
   const rc: number[] = [];
   const directMs: number[] = [];
   const safetyMs: number[] = [];

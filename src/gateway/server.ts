@@ -268,7 +268,9 @@ function fromFastify(err: unknown, req: FastifyRequest): ActorError {
   const f = err as { code?: string; statusCode?: number; message?: string; validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string };
   if (f.validation?.length) {
     const v = f.validation[0]!;
-    const extra = v.params && 'allowedValues' in v.params ? ` (${(v.params.allowedValues as unknown[]).join(', ')})` : v.params && 'missingProperty' in v.params ? ` '${String(v.params.missingProperty)}'` : '';
+    const missing = v.params && 'missingProperty' in v.params ? `'${String(v.params.missingProperty)}'` : '';
+    // Ajv's own message names a missing property already ("must have required property 'x'").
+    const extra = v.params && 'allowedValues' in v.params ? ` (${(v.params.allowedValues as unknown[]).join(', ')})` : missing && !v.message?.includes(missing) ? ` ${missing}` : '';
     return gatewayError('bad_request', `${f.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}: ${v.message ?? 'invalid'}${extra}`);
   }
   switch (f.code) {

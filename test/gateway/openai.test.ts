@@ -214,6 +214,10 @@ test('errors in OpenAI shape: unknown model 404, invalid role 400, malformed JSO
   assert.equal(br.error.type, 'invalid_request_error');
   assert.match(br.error.message, /messages\.0\.role/);
   assert.match(br.error.message, /system, developer, user, assistant, tool/);
+  const noMessages = await call(g, '/v1/chat/completions', { json: { model: 'rustyclaw:default' } });
+  assert.equal(noMessages.status, 400);
+  const nm = ((await noMessages.json()) as { error: { message: string } }).error.message;
+  assert.equal(nm.match(/'messages'/g)?.length, 1, `the missing field is named once: ${nm}`);
   const malformed = await call(g, '/v1/chat/completions', { method: 'POST', body: '{"model": "rustyclaw:default", "messages": [', headers: { 'content-type': 'application/json' } });
   assert.equal(malformed.status, 400);
   assert.match(((await malformed.json()) as { error: { message: string } }).error.message, /not valid JSON/);
