@@ -159,12 +159,14 @@ test('bad input gets a clear error naming what was wrong; nothing stored is lost
   assert.match(await codeOf(sys.ask(S, 'routine.create', { id: 'u', prompt: 'x', trigger: { type: 'manual' }, shedule: 'daily' })), /^invalid_routine: shedule: unknown field/);
   assert.match(await codeOf(sys.ask(S, 'job.submit', { kind: 'agent_turn', prompt: 'x' })), /^invalid_job: agent: required/);
   assert.match(await codeOf(sys.ask(S, 'routine.create', { id: 'g', prompt: 'x', agent: 'ghost', trigger: { type: 'manual' } })), /^invalid_routine: agent: no agent "ghost" is configured \(agents: default\)/);
-  assert.match(await codeOf(sys.ask(S, 'job.submit', { kind: 'noop', extra: 1 })), /^invalid_message: job\.submit: payload\.extra: Unexpected property/);
+  // The kernel's check (validate: all, as npm test runs) names `payload.extra`; the scheduler's own `extra`.
+  assert.match(await codeOf(sys.ask(S, 'job.submit', { kind: 'noop', extra: 1 })), /^invalid_message: job\.submit: (payload\.)?extra: Unexpected property/);
   assert.match(await codeOf(sys.ask(S, 'job.status', { id: 'nope' })), /^not_found/);
   assert.match(await codeOf(sys.ask(S, 'routine.run', { id: 'nope' })), /^not_found/);
   assert.equal((await sys.ask<any>(S, 'routine.list')).routines.length, before);
-  const stats = await sys.ask<any>(S, 'scheduler.stats');
-  assert.ok(stats.jobs.completed >= 3);
+  // Still serving: a job submitted after all that runs to completion.
+  const { id } = await sys.ask<any>(S, 'job.submit', { kind: 'noop' });
+  await until(async () => (await status(id)).state === 'completed', 'a job after bad input completed');
 });
 
 test('kill the worker running a job: it is re-queued and completes', async () => {
