@@ -318,6 +318,7 @@ export const schedulerTopics = topicsOf({ notifications: NotificationSchema, [JO
 export const SchedulerConfigSchema = Type.Object(
   {
     workers: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+    workers_start: Type.Union([Type.Literal('on_demand'), Type.Literal('eager')], { default: 'on_demand' }),
     max_parallel: Type.Integer({ minimum: 1, maximum: 10_000, default: 8 }),
     max_parallel_per_agent: Type.Integer({ minimum: 1, maximum: 10_000, default: 2 }),
     per_agent: Type.Record(Type.String(), Type.Integer({ minimum: 1 }), { default: {} }),

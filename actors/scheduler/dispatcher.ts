@@ -168,6 +168,20 @@ export class Dispatcher {
     }
   }
 
+  /** Whether a queued job is due now (whatever the limits say): what makes the worker pool worth starting. */
+  hasReady(): boolean {
+    this.promoteDue();
+    for (const f of this.ready.values()) {
+      let h = f.peek();
+      while (h && this.queued.get(h.id) !== h) {
+        f.shift();
+        h = f.peek();
+      }
+      if (h) return true;
+    }
+    return false;
+  }
+
   /** Start as many ready jobs as the limits allow (at most `max`); each takes a slot until `release`. */
   take(max = Infinity): string[] {
     this.promoteDue();

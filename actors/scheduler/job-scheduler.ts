@@ -111,6 +111,7 @@ export class JobScheduler extends EventEmitter {
       size: this.cfg.workers,
       heartbeatMs: this.cfg.worker_heartbeat_ms,
       probe: o.probe,
+      onDemand: this.cfg.workers_start === 'on_demand',
       host: { ask: (to, type, payload, opts) => this.o.host.ask(to, type, payload, opts) },
     });
   }
@@ -349,6 +350,8 @@ export class JobScheduler extends EventEmitter {
         const j = this.store.get(m.id);
         return j && j.state === 'running' && j.epoch === m.epoch;
       });
+      // An on-demand pool starts with the first job due; its workers' `ready` pumps again.
+      if (!this.paused && !this.pool.started && this.dispatcher.hasReady()) void this.pool.ensure();
       const ids = this.paused || !this.pool.pick() ? [] : this.dispatcher.take();
       if (ids.length === 0 && completions.length === 0 && creates.length === 0) return;
       try {

@@ -24,6 +24,11 @@ export interface PoolOptions {
   probe?: SharedArrayBuffer;
   /** Delay before respawning a dead worker, grows on crash loops. */
   respawnMs?: number;
+  /**
+   * Spawn the threads on the first `ensure()` (the first job ready to run) instead of in `start()`:
+   * an idle scheduler then costs no threads (~8 MB each, docs/decisions.md).
+   */
+  onDemand?: boolean;
 }
 
 interface Slot {
@@ -51,6 +56,7 @@ export interface DoneMsg {
 export class WorkerPool extends EventEmitter {
   private readonly slots: Slot[] = [];
   private closed = false;
+  private spawned?: Promise<void>;
   private readonly url = new URL('./runner-worker.js', import.meta.url);
 
   constructor(private readonly opts: PoolOptions) {
@@ -61,7 +67,19 @@ export class WorkerPool extends EventEmitter {
     for (let i = 0; i < this.opts.size; i++) {
       this.slots.push({ index: i, generation: 0, id: '', alive: false, threadId: 0, jobs: new Map(), asks: new Map(), restarts: 0 });
     }
-    await Promise.all(this.slots.map((s) => this.spawn(s)));
+    if (!this.opts.onDemand) await this.ensure();
+  }
+
+  /** Whether the threads have been spawned (always after `start()` unless `onDemand`). */
+  get started(): boolean {
+    return this.spawned !== undefined;
+  }
+
+  /** Spawn the threads if not yet; resolves once each is ready (a `ready` event per worker). */
+  ensure(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.spawned ??= Promise.all(this.slots.map((s) => this.spawn(s))).then(() => {});
+    return this.spawned;
   }
 
   private spawn(s: Slot): Promise<void> {

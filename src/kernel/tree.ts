@@ -84,7 +84,8 @@ const BUILTIN: Record<string, { liveness_deadline_ms?: number }> = {
  * Under `placement: edge`, system actors that only answer requests start on their first message
  * (`start: on_demand`): their imports (lmdb, hnswlib, wink, undici, ajv, ...) and setup are paid
  * when used, not at boot. The scheduler stays eager (its timers and topic subscriptions must run
- * from the start), and so does mcp (it connects its servers).
+ * from the start), and so does mcp (it connects its servers). Agents only answer requests too:
+ * under edge they start on their first message as well (`kernel.actors.agent.start` overrides).
  */
 const EDGE_ON_DEMAND = new Set(['safety', 'embedder', 'memory', 'provider-router', 'tool-runner']);
 
@@ -144,15 +145,21 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
   } else if (actorModuleExists('agent')) {
     const o = override('agent');
     const list = configuredAgents(config);
+    const agentSpec = (a: AgentEntry): HostActorSpec => ({
+      path: `agents/${a.id}`,
+      module: 'agent',
+      config: a,
+      ...((o.start ?? (k.placement === 'edge' ? 'on_demand' : 'eager')) === 'on_demand' ? { onDemand: true } : {}),
+    });
     if (oneThread && systemThread && list.length > 0) {
       // One core: agents join the system thread (a crash there restarts the whole service tree).
-      systemThread.actors.push(...list.map((a) => ({ path: `agents/${a.id}`, module: 'agent', config: a })));
+      systemThread.actors.push(...list.map(agentSpec));
       systemThread.id = 'thread/all';
     } else if (shared && list.length > 0) {
       agents.children.push({
         kind: 'worker',
         id: 'thread/agents',
-        actors: list.map((a) => ({ path: `agents/${a.id}`, module: 'agent', config: a })),
+        actors: list.map(agentSpec),
         memoryLimitMb: o.memory_limit_mb,
       });
     } else {
@@ -165,7 +172,7 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
             {
               kind: 'worker',
               id: `agents/${a.id}`,
-              actors: [{ path: `agents/${a.id}`, module: 'agent', config: a }],
+              actors: [agentSpec(a)],
               memoryLimitMb: o.memory_limit_mb,
               livenessDeadlineMs: o.liveness_deadline_ms,
               shutdownMs: o.shutdown_timeout_ms,

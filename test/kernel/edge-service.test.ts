@@ -27,7 +27,7 @@ after(async () => {
 });
 
 const cli = (args: string[], o: Parameters<typeof runCli>[2] = {}) => runCli(w, args, { stdin: 'open', ...o });
-const setUp = () => [...svc.stderr().matchAll(/"actor":"(system\/[a-z-]+)"[^\n]*on-demand actor set up on its first message/g)].map((m) => m[1]);
+const setUp = () => [...svc.stderr().matchAll(/"actor":"((?:system|agents)\/[a-z-]+)"[^\n]*on-demand actor set up on its first message/g)].map((m) => m[1]);
 
 test('edge: the ready line names the profile; no on-demand actor is set up at boot, nor by status', async () => {
   assert.match(svc.ready, /ready in \d+ ms: \d+ actors on \d+ threads \(edge\)/);
@@ -35,6 +35,7 @@ test('edge: the ready line names the profile; no on-demand actor is set up at bo
   // `status` does not wake what nothing has used yet: it reports it as on demand.
   const r = await cli(['status']);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /agents\/default .*on_demand/);
   for (const p of ['system/memory', 'system/embedder', 'system/provider-router']) {
     assert.match(r.stdout, new RegExp(`${p} .*on_demand .*not set up yet: starts on its first message`));
   }
@@ -47,11 +48,27 @@ test('edge: chat answers through safety and the provider router, which start on 
   assert.equal(r.stdout, 'echo: hello edge\n');
   assert.ok(noCrash(r.stderr), r.stderr);
   const up = setUp();
-  assert.ok(up.includes('system/provider-router'), up.join(', '));
+  assert.ok(up.includes('system/provider-router') && up.includes('agents/default'), up.join(', '));
   const again = await cli(['chat', 'again']);
   assert.equal(again.stdout, 'echo: again\n');
   // Set up once, not per message.
   assert.equal(setUp().filter((p) => p === 'system/provider-router').length, 1);
+});
+
+test('edge: a routine run as a job completes (the job threads start on that first job)', async () => {
+  const j = async (args: string[]) => {
+    const r = await cli(args);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  assert.match(await j(['routine', 'create', 'ping', '--manual', '--prompt', 'ping from a job']), /ping/);
+  const id = /started job (\S+)/.exec(await j(['routine', 'run', 'ping']))![1];
+  let st = '';
+  for (const end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    st = JSON.parse(await j(['job', 'status', id, '--json'])).state;
+    if (['completed', 'failed', 'cancelled'].includes(st)) break;
+  }
+  assert.equal(st, 'completed');
 });
 
 test('edge: a command for an actor not yet set up is answered (safety check-url)', async () => {

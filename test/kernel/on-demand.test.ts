@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { defaultTree, type WorkerNode } from '../../src/kernel/index.js';
+import { defaultTree, startSystem, type WorkerNode } from '../../src/kernel/index.js';
 import { validateConfig } from '../../src/config/load.js';
 import { boot, ECHO, sup, tempDir } from './helpers.js';
 
@@ -99,6 +99,26 @@ test('placement edge starts request-only system actors on demand; the scheduler 
   assert.equal(dedicated.get('system/memory'), false);
   assert.equal(dedicated.get('system/safety'), true);
   assert.throws(() => cfg({ memory: { start: 'later' } }), /kernel\.actors\.memory\.start/);
+  // Agents only answer requests: on demand under edge too, unless kernel.actors.agent.start says eager.
+  assert.equal(edge.get('agents/default'), true);
+  assert.equal(specs(cfg({ agent: { start: 'eager' } })).get('agents/default'), false);
+  assert.equal(dedicated.get('agents/default'), false);
+  assert.equal(specs(validateConfig({ data_dir: '/tmp/rc-od', kernel: { placement: 'dedicated', actors: { agent: { start: 'on_demand' } } } })).get('agents/default'), true);
+});
+
+test('placement edge: the default tree boots with the agent dormant; its first message sets it up and is answered', async () => {
+  const dir = tempDir();
+  const sys = await startSystem({ config: { data_dir: dir, log: { level: 'silent' }, endpoint: { enabled: false }, kernel: { placement: 'edge' }, agents: [{ id: 'default' }] } });
+  try {
+    const state = async () => (await sys.status()).actors.find((a) => a.path === 'agents/default')?.state;
+    assert.equal(await state(), 'on_demand');
+    assert.deepEqual(await sys.ask('agents/default', 'agent.sessions', {}, { timeoutMs: 30_000 }), { sessions: [] });
+    assert.equal(await state(), 'running');
+    assert.equal(sys.downLog.length, 0, JSON.stringify(sys.downLog));
+  } finally {
+    await sys.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a declared blocking load (first use of a large library) gets the setup grace; an undeclared block of the same length is stuck', async () => {

@@ -311,3 +311,30 @@ test('pruning finished jobs beyond keep_finished also resets their agent session
     for (const j of jobs) assert.equal(reset.has(`job:${j.id}`), !s.get(j.id), j.id);
   });
 });
+
+test('workers_start on_demand (the default): no job threads until a job is due; one submitted right after boot runs', async () => {
+  await withScheduler({}, noHost, async (s) => {
+    assert.equal(s.pool.started, false);
+    assert.ok(s.stats().workers.every((w) => !w.alive), JSON.stringify(s.stats().workers));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(s.pool.started, false);
+    const t0 = performance.now();
+    const j = await s.submit({ kind: 'noop' });
+    await waitFor(() => s.get(j.id)?.state === 'completed', 'first job completes');
+    const firstMs = performance.now() - t0;
+    assert.equal(s.pool.started, true);
+    assert.equal(s.stats().workers.filter((w) => w.alive).length, 2);
+    assert.ok(firstMs < 5000, `first job took ${firstMs} ms`);
+  });
+});
+
+test('workers_start eager: the job threads run from boot', async () => {
+  await withScheduler({ workers_start: 'eager' }, noHost, async (s) => {
+    assert.equal(s.pool.started, true);
+    assert.equal(s.stats().workers.filter((w) => w.alive).length, 2);
+  });
+});
+
+test('workers_start: a bad value is refused naming the option', () => {
+  assert.throws(() => testConfig({ workers_start: 'sometimes' }), /workers_start/);
+});
