@@ -3,7 +3,7 @@
  * - rustyclaw: this process joins the cluster with no actors of its own and asks `bench/0`, an echo
  *   actor in a child process (kernel routing → NATS → the child's kernel → its actor thread and
  *   back); events: the child publishes on a topic this process subscribes to.
- * - raw_nats: request/reply (`nc.request`) to a bare responder in a child process; `calls_mux_per_s`
+ * - raw_nats: request/reply (`nc.request`, async traces off) to a bare responder in a child process; `calls_mux_per_s`
  *   the same asks sent as RustyClaw sends them (a publish with a reply subject of its own under one
  *   subscription, no Error or timer per request: what `nc.request` costs); and its publishes (a subject of
  *   the same length and the same envelope bytes as the rustyclaw events; a hoisted TextDecoder, as a
@@ -269,7 +269,9 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       // The raw baseline's events: a subject of the same length as the rustyclaw side's, the same envelope bytes.
       const rawSubject = `raw_nats_.${cluster}._topic.bench.ev`;
       const raw = await child(['raw', srv.url, rawSubject]);
-      const nc: NatsConnection = await connect({ servers: srv.url });
+      // The raw side at its best: nats.js's async traces off (an Error with a stack per request and
+      // its timer, which only help debugging), so its nc.request pays what it must.
+      const nc: NatsConnection = await connect({ servers: srv.url, noAsyncTraces: true });
       const server = await child(['rustyclaw', srv.url, cluster, 'srv']);
       const c = await clientNode(srv.url, cluster);
       try {
@@ -341,7 +343,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         events_1k_vs_raw: round(rc.events_1k_per_s / rn.events_1k_per_s, 2),
       },
       notes: [
-        `loopback nats-server ${srv.url}; ${runs} runs, medians; ${sizes.window} asks in flight; ${nEvents} events per burst (~70-byte envelope; events_1k: ${Math.ceil(nEvents / 2)} of ~1.1 KiB), ${EVENT_PAIRS} raw/rustyclaw pairs of bursts per run, interleaved, after an untimed warm-up burst of a tenth; raw events on a subject of the same length with the same envelope; bursts (events/s): ${JSON.stringify(ev, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}; small fresh payload per call; raw_nats.calls_per_s: nc.request (an Error with a stack and a timer per request), raw_nats.calls_mux_per_s: the same asks as a publish with a reply subject of its own under one subscription, as RustyClaw sends them`,
+        `loopback nats-server ${srv.url}; ${runs} runs, medians; ${sizes.window} asks in flight; ${nEvents} events per burst (~70-byte envelope; events_1k: ${Math.ceil(nEvents / 2)} of ~1.1 KiB), ${EVENT_PAIRS} raw/rustyclaw pairs of bursts per run, interleaved, after an untimed warm-up burst of a tenth; raw events on a subject of the same length with the same envelope; bursts (events/s): ${JSON.stringify(ev, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}; small fresh payload per call; raw_nats.calls_per_s: nc.request on a connection with noAsyncTraces (still a timer and a 'cancelled' Error per request), raw_nats.calls_mux_per_s: the same asks as a publish with a reply subject of its own under one subscription, as RustyClaw sends them`,
         `chaos (${mode} jobs): 3 processes running the scheduler (lease TTL 2000 ms${mode === 'shared' ? ', work-queue stream, ack wait 3000 ms' : ', jobs in JetStream KV'}), ${nJobs} noop jobs, the lease holder killed (SIGKILL) every ${opts.set.kill_every_s ?? 10} s for ${chaosS} s and restarted; takeovers ms: ${ch.takeovers.join(', ')}`,
         `takeover parts ms (kill→last renewal expires / expiry→new lease / lease→ready): ${ch.parts.map((p) => `${p.to_expiry}/${p.expiry_to_lease}/${p.lease_to_ready}`).join(', ')}`,
         `jobs completed per process (restarted ones keep their name): ${JSON.stringify(ch.ranOn)}`,
