@@ -3,7 +3,9 @@
  * - rustyclaw: this process joins the cluster with no actors of its own and asks `bench/0`, an echo
  *   actor in a child process (kernel routing → NATS → the child's kernel → its actor thread and
  *   back); events: the child publishes on a topic this process subscribes to.
- * - raw_nats: request/reply to a bare responder in a child process, and its publishes (a subject of
+ * - raw_nats: request/reply (`nc.request`, async traces off) to a bare responder in a child process; `calls_mux_per_s`
+ *   the same asks sent as RustyClaw sends them (a publish with a reply subject of its own under one
+ *   subscription, no Error or timer per request: what `nc.request` costs); and its publishes (a subject of
  *   the same length and the same envelope bytes as the rustyclaw events; a hoisted TextDecoder, as a
  *   user would write it). Event bursts of the two sides alternate, both children running.
  * - chaos: three processes run the scheduler (shared jobs through the work-queue stream, or with
@@ -18,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Value } from '@sinclair/typebox/value';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { measureCalls, type CallMetrics } from '../lib/measure.js';
 import { median, round } from '../lib/stats.js';
@@ -59,6 +61,31 @@ async function clientNode(url: string, cluster: string): Promise<{ sys: ActorSys
   const t = new NatsTransport({ config: nats, log });
   await t.start(sys);
   return { sys, t };
+}
+
+/**
+ * Raw request/reply without `nc.request`: one subscription `<inbox>.*`, a reply subject per call
+ * (as RustyClaw's remote asks); the JSON reply decoded with one hoisted decoder.
+ */
+function rawMux(nc: NatsConnection, body: (p: unknown) => Uint8Array): (p: unknown) => Promise<unknown> {
+  const prefix = `${createInbox()}.`;
+  const waiting = new Map<number, (m: Msg) => void>();
+  const dec = new TextDecoder();
+  nc.subscribe(`${prefix}*`, {
+    callback: (_e, m) => {
+      const key = Number(m.subject.slice(prefix.length));
+      const w = waiting.get(key);
+      waiting.delete(key);
+      w?.(m);
+    },
+  });
+  let next = 1;
+  return (p) =>
+    new Promise<Msg>((resolve) => {
+      const key = next++;
+      waiting.set(key, resolve);
+      nc.publish('raw.echo', body(p), { reply: prefix + key });
+    }).then((m) => JSON.parse(dec.decode(m.data)));
 }
 
 /**
@@ -234,7 +261,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     ['events_1k_per_s', { n: Math.ceil(nEvents / 2), s: 'x'.repeat(1024) }],
   ];
   const EVENT_PAIRS = 2;
-  const per: Record<string, CallMetrics[]> = { rustyclaw: [], raw_nats: [] };
+  const per: Record<string, CallMetrics[]> = { rustyclaw: [], raw_nats: [], raw_nats_mux: [] };
   const ev: Record<string, Record<string, number[]>> = Object.fromEntries(EVENT_SIZES.map(([k]) => [k, { rustyclaw: [], raw_nats: [] }]));
   try {
     for (let r = 0; r < runs; r++) {
@@ -242,13 +269,16 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       // The raw baseline's events: a subject of the same length as the rustyclaw side's, the same envelope bytes.
       const rawSubject = `raw_nats_.${cluster}._topic.bench.ev`;
       const raw = await child(['raw', srv.url, rawSubject]);
-      const nc: NatsConnection = await connect({ servers: srv.url });
+      // The raw side at its best: nats.js's async traces off (an Error with a stack per request and
+      // its timer, which only help debugging), so its nc.request pays what it must.
+      const nc: NatsConnection = await connect({ servers: srv.url, noAsyncTraces: true });
       const server = await child(['rustyclaw', srv.url, cluster, 'srv']);
       const c = await clientNode(srv.url, cluster);
       try {
         const enc = new TextEncoder();
         const dec = new TextDecoder();
         per.raw_nats!.push(await measureCalls((p) => nc.request('raw.echo', enc.encode(JSON.stringify({ v: 1, op: 'ask', id: 1, to: 'bench/0', type: 'bench.echo', payload: p }))).then((m) => JSON.parse(dec.decode(m.data))), sizes));
+        per.raw_nats_mux!.push(await measureCalls(rawMux(nc, (p) => enc.encode(JSON.stringify({ v: 1, op: 'ask', id: 1, to: 'bench/0', type: 'bench.echo', payload: p }))), sizes));
         per.rustyclaw!.push(await measureCalls((p) => c.sys.ask('bench/0', 'bench.echo', p), sizes));
         const sides = {
           raw_nats: await eventSide(
@@ -299,6 +329,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         ...Object.fromEntries(EVENT_SIZES.map(([k]) => [k, Math.round(median(ev[k]![name]!))])),
       };
     }
+    results.raw_nats!.calls_mux_per_s = Math.round(median(per.raw_nats_mux!.map((m) => m.calls_per_s)));
     results.chaos = { jobs: ch.jobs, done: ch.done, lost: ch.lost, duplicated: ch.duplicated, kills: ch.kills, takeover_ms: ch.takeover_ms };
     const rc = results.rustyclaw as Record<string, number>;
     const rn = results.raw_nats as Record<string, number>;
@@ -307,11 +338,12 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       ratios: {
         rtt_p50_vs_raw: round(rc.rtt_p50_us / rn.rtt_p50_us, 2),
         calls_vs_raw: round(rc.calls_per_s / rn.calls_per_s, 2),
+        calls_vs_raw_mux: round(rc.calls_per_s / rn.calls_mux_per_s, 2),
         events_vs_raw: round(rc.events_per_s / rn.events_per_s, 2),
         events_1k_vs_raw: round(rc.events_1k_per_s / rn.events_1k_per_s, 2),
       },
       notes: [
-        `loopback nats-server ${srv.url}; ${runs} runs, medians; ${sizes.window} asks in flight; ${nEvents} events per burst (~70-byte envelope; events_1k: ${Math.ceil(nEvents / 2)} of ~1.1 KiB), ${EVENT_PAIRS} raw/rustyclaw pairs of bursts per run, interleaved, after an untimed warm-up burst of a tenth; raw events on a subject of the same length with the same envelope; bursts (events/s): ${JSON.stringify(ev, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}; small fresh payload per call`,
+        `loopback nats-server ${srv.url}; ${runs} runs, medians; ${sizes.window} asks in flight; ${nEvents} events per burst (~70-byte envelope; events_1k: ${Math.ceil(nEvents / 2)} of ~1.1 KiB), ${EVENT_PAIRS} raw/rustyclaw pairs of bursts per run, interleaved, after an untimed warm-up burst of a tenth; raw events on a subject of the same length with the same envelope; bursts (events/s): ${JSON.stringify(ev, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}; small fresh payload per call; raw_nats.calls_per_s: nc.request on a connection with noAsyncTraces (still a timer and a 'cancelled' Error per request), raw_nats.calls_mux_per_s: the same asks as a publish with a reply subject of its own under one subscription, as RustyClaw sends them`,
         `chaos (${mode} jobs): 3 processes running the scheduler (lease TTL 2000 ms${mode === 'shared' ? ', work-queue stream, ack wait 3000 ms' : ', jobs in JetStream KV'}), ${nJobs} noop jobs, the lease holder killed (SIGKILL) every ${opts.set.kill_every_s ?? 10} s for ${chaosS} s and restarted; takeovers ms: ${ch.takeovers.join(', ')}`,
         `takeover parts ms (kill→last renewal expires / expiry→new lease / lease→ready): ${ch.parts.map((p) => `${p.to_expiry}/${p.expiry_to_lease}/${p.lease_to_ready}`).join(', ')}`,
         `jobs completed per process (restarted ones keep their name): ${JSON.stringify(ch.ranOn)}`,
