@@ -16,6 +16,8 @@
  *   server.calls_per_s      — the server alone: raw JSON-RPC lines pipelined to a fresh
  *                             server-everything over stdio, no SDK client (the ceiling of any client)
  *   direct.call_ms_p50      — baseline: `client.callTool` of a plain SDK Client in this thread
+ *   hop.raw_worker_rtt_ms_p50 — a bare worker's postMessage round trip, interleaved with the calls:
+ *                             ratios.floor_*_vs_direct = what one or two such hops alone add to a call
  *   direct.calls_per_s      — the same pipelined
  *   restart.start_ms        — the server's own start: spawn → handshake → first echo answered (a direct
  *                             client, 2025 handshake), measured right before each kill
@@ -38,6 +40,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { startSystem, type ActorSystem } from '../../src/kernel/index.js';
 import { median, percentile, round } from '../lib/stats.js';
+import { rawCaller } from '../baselines/clients.js';
 
 const require = createRequire(import.meta.url);
 const EVERYTHING = path.join(path.dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
@@ -151,6 +154,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const rc: number[] = [];
   const directMs: number[] = [];
   const safetyMs: number[] = [];
+  const hopMs: number[] = [];
+  const raw = await rawCaller();
   let rcRate: number;
   let directRate: number;
   const backs: number[] = [];
@@ -175,6 +180,10 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       t0 = performance.now();
       await sys.ask('system/safety', 'safety.guard_tool_output', { text, source: 'tool' });
       safetyMs.push(performance.now() - t0);
+      // The floor of any design with the client on another thread: one bare postMessage round trip.
+      t0 = performance.now();
+      await raw.call(echo(i));
+      hopMs.push(performance.now() - t0);
     }
     const rcPid = (await sys.ask<any>('system/mcp', 'mcp.list', {})).servers[0].pid as number;
     const directPid = (c.transport as StdioClientTransport | undefined)?.pid ?? 0;
@@ -214,6 +223,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     }
   } finally {
     await sys.stop();
+    await raw.close();
   }
   await c.close();
 
@@ -226,6 +236,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       rustyclaw: { call_ms_p50: round(rcP50, 3), call_ms_p99: round(percentile(rc, 99), 3), safety_pass_ms_p50: round(median(safetyMs), 3), calls_per_s: Math.round(rcRate), cpu_us_per_call: Math.round(cpu.rc), server_cpu_us_per_call: Math.round(cpu.rcServer) },
       direct: { call_ms_p50: round(dP50, 3), call_ms_p99: round(percentile(directMs, 99), 3), calls_per_s: Math.round(directRate), cpu_us_per_call: Math.round(cpu.direct), server_cpu_us_per_call: Math.round(cpu.directServer) },
       server: { calls_per_s: Math.round(serverRate) },
+      hop: { raw_worker_rtt_ms_p50: round(median(hopMs), 3) },
       restart: {
         start_ms: round(median(starts), 1), back_ms: round(median(backs), 1),
         ...Object.fromEntries(['detect', 'backoff', 'setup', 'handshake', 'tools', 'call'].map((k) => [`${k}_ms`, round(median(phases.map((p) => p[k])), 1)])),
@@ -234,6 +245,10 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     ratios: {
       call_vs_direct: round(rcP50 / dP50, 2),
       call_minus_safety_vs_direct: round((rcP50 - median(safetyMs)) / dP50, 2),
+      // What a design pays at least: the call plus one bare thread round trip (mcp on its own
+      // thread), or two (safety on another thread as well, the default placement).
+      floor_one_hop_vs_direct: round((dP50 + median(hopMs)) / dP50, 2),
+      floor_two_hops_vs_direct: round((dP50 + 2 * median(hopMs)) / dP50, 2),
       rate_vs_direct: round(rcRate / directRate, 2),
       cpu_vs_direct: round(cpu.rc / cpu.direct, 2),
       rate_vs_server_alone: round(rcRate / serverRate, 2),

@@ -9,7 +9,9 @@
  *   direct     — the same request from the main thread with the same HTTP/SSE code, no actor hop
  *   inproc     — the whole ProviderRouter (chain, accounting) in the main thread, no actor hop:
  *                inproc − direct is the router's own code, router − inproc the thread hops
- *   hop        — ask_rtt_ms_p50: a `provider.cancel` ask round trip (main → router thread → main)
+ *   hop        — ask_rtt_ms_p50: a `provider.cancel` ask round trip (main → router thread → main);
+ *                raw_worker_rtt_ms_p50: a bare worker's postMessage round trip, interleaved the same
+ *                way; ratios.first_token_floor_ratio = (direct first token + that) / direct
  *   direct, inproc and router samples are interleaved (one of each per round) so machine load
  *   drifting during the run hits all three alike.
  *   failover   — switch_ms_p50: first provider's 503 written → request arriving at the second
@@ -34,6 +36,7 @@ import { messageTokens } from '../../actors/agent/tokens.js';
 import { Worker } from 'node:worker_threads';
 import type { ChatMessage } from '../../protocol/provider.js';
 import { percentile, round } from '../lib/stats.js';
+import { rawCaller } from '../baselines/clients.js';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -131,6 +134,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     const pacedAdapter = new OpenAiAdapter(settings.providers.get('paced')!, { connect_timeout_ms: 5000, first_token_timeout_ms: 5000, idle_timeout_ms: 5000, request_timeout_ms: 30000 });
     type Series = { req: number[]; first: number[] };
     const hop: number[] = [];
+    const rawHop: number[] = [];
+    const raw = await rawCaller();
     /** `count` rounds of direct, inproc and router requests (interleaved), after `warm` unkept ones. */
     const measure = async (alias: string, direct: OpenAiAdapter, count: number, warm: number) => {
       const out = { direct: { req: [], first: [] } as Series, inproc: { req: [], first: [] } as Series, router: { req: [], first: [] } as Series };
@@ -161,6 +166,10 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         // A trivial message: `provider.status` walks every alias (this run configures n + 1 of them).
         await sys.ask('system/provider-router', 'provider.cancel', { request_id: 'none' });
         if (keep) hop.push(now() - h0);
+        // A bare worker's postMessage round trip: what any actor hop costs at least.
+        const r0 = now();
+        await raw.call({ request_id: 'none' });
+        if (keep) rawHop.push(now() - r0);
       }
       return out;
     };
@@ -175,6 +184,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     }
     const switches = await servers.switches();
     await sys.stop();
+    await raw.close();
 
     // ---- tokenizer ----
     // Warm the tokenizer's code on other text first (a running service has), then count fresh text.
@@ -196,7 +206,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       router: { request_ms_p50: p50(router.req), first_token_ms_p50: p50(router.first) },
       direct: { request_ms_p50: p50(direct.req), first_token_ms_p50: p50(direct.first) },
       inproc: { request_ms_p50: p50(local.req), first_token_ms_p50: p50(local.first) },
-      hop: { ask_rtt_ms_p50: p50(hop) },
+      hop: { ask_rtt_ms_p50: p50(hop), raw_worker_rtt_ms_p50: p50(rawHop) },
       paced: {
         router: { request_ms_p50: p50(paced.router.req), first_token_ms_p50: p50(paced.router.first) },
         direct: { request_ms_p50: p50(paced.direct.req), first_token_ms_p50: p50(paced.direct.first) },
@@ -211,6 +221,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       // Where the first-token time goes: the router's code vs the thread hops.
       first_token_router_code_ms: round(results.inproc.first_token_ms_p50 - results.direct.first_token_ms_p50, 3),
       first_token_hops_ms: round(results.router.first_token_ms_p50 - results.inproc.first_token_ms_p50, 3),
+      // The floor of a router on its own thread: direct plus one bare round trip (request there, first token back).
+      first_token_floor_ratio: round((results.direct.first_token_ms_p50 + results.hop.raw_worker_rtt_ms_p50) / results.direct.first_token_ms_p50, 3),
       paced_router_overhead_ms: round(results.paced.router.request_ms_p50 - results.paced.direct.request_ms_p50, 3),
       paced_first_token_ratio: round(results.paced.router.first_token_ms_p50 / results.paced.direct.first_token_ms_p50, 3),
     };
