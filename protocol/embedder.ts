@@ -63,6 +63,13 @@ export const embedderMessages = messagesOf('system/embedder', {
   'embedder.info': { request: EmbedderInfoRequestSchema, reply: EmbedderInfoReplySchema },
 });
 
+/**
+ * Default of `embedder.batch_tokens`: at most 512 padded word pieces per local inference batch, so
+ * chunks of ~200 pieces go 2 a batch (peak RSS of an ingest and CPU time both measured lowest
+ * there: docs/decisions.md, "Embedding batches of 512 word pieces"). The eval and the bench use it too.
+ */
+export const DEFAULT_BATCH_TOKENS = 512;
+
 const ProviderName = Type.Union([Type.Literal('local'), Type.Literal('openai')]);
 
 export const EmbedderConfigSchema = Type.Object(
@@ -72,7 +79,7 @@ export const EmbedderConfigSchema = Type.Object(
     threads: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
     batch_size: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
     /** Most word pieces per local inference batch (texts × the longest): bounds the attention tensors' memory. 0 = no bound. */
-    batch_tokens: Type.Integer({ minimum: 0, default: 2048 }),
+    batch_tokens: Type.Integer({ minimum: 0, default: DEFAULT_BATCH_TOKENS }),
     max_queue: Type.Integer({ minimum: 1, default: 20_000 }),
     /** Unload the local model after this long without work (0 = keep it loaded); it reloads on the next embed. */
     idle_unload_ms: Type.Integer({ minimum: 0, default: 300_000 }),

@@ -18,6 +18,7 @@ import type { Precision } from '../../actors/embedder/onnx-embedder.js';
 import { MemoryIndex, type Embedder, type SearchMode } from '../../actors/memory/memory-index.js';
 import { loadTokenCounter } from '../../actors/memory/token-counter.js';
 import { MEMORY_DEFAULTS } from '../../actors/memory/defaults.js';
+import { DEFAULT_BATCH_TOKENS } from '../../protocol/embedder.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const REFERENCE = { bm25: 0.665, vector: 0.645 };
@@ -131,8 +132,8 @@ async function main(): Promise<void> {
   const evalQueries = queries.filter((q) => qrels.has(String(q._id))).map((q) => ({ id: String(q._id), text: String(q.text) }));
   log(`eval: ${corpus.length} docs, ${evalQueries.length} queries from ${dataDir}; model ${modelPath} (${precision})`);
 
-  // The service's batching by default (embedder.batch_size 32, embedder.batch_tokens 2048).
-  const batchTokens = Number(arg('batch-tokens', '2048'));
+  // The service's batching by default (embedder.batch_size 32, embedder.batch_tokens).
+  const batchTokens = Number(arg('batch-tokens', String(DEFAULT_BATCH_TOKENS)));
   const provider = await LocalProvider.create({ dir: modelPath, name: path.basename(modelPath), precision, threads, intraOpThreads: 1, batchSize: 32, batchTokens, maxTokens: 256 });
   const cache = cachedEmbedder(provider, path.resolve(repoRoot, 'data', 'eval-cache', 'memory'), precision === 'q8' && batchTokens ? `:bt${batchTokens}` : '');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-eval-memory-'));
