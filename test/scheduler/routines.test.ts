@@ -156,11 +156,15 @@ test('guardrails: consecutive failures auto-disable; cooldown and max_concurrent
     assert.equal((await eng.setEnabled('flaky', true)).consecutive_failures, 0);
 
     await eng.create({ id: 'slow', kind: 'noop', params: { sleep_ms: 300 }, trigger: { type: 'manual' }, max_concurrent: 1, cooldown_ms: 60_000 });
+    // The engine hears of a finished job from the scheduler's `finished` event (its handler was
+    // registered first), which can come well after the store says `completed` on a loaded machine.
+    const finished = new Set<string>();
+    sched.on('finished', (j: Job) => finished.add(j.id));
     const first = await eng.fire('slow', 'event');
     assert.ok(first.job_id);
     assert.match((await eng.fire('slow', 'manual')).skipped!, /^max_concurrent: 1 run/);
-    await waitFor(() => sched.get(first.job_id!)?.state === 'completed', 'slow done');
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => finished.has(first.job_id!), 'slow done');
+    assert.equal(sched.get(first.job_id!)?.state, 'completed');
     assert.match((await eng.fire('slow', 'event')).skipped!, /^cooldown: \d+ ms left/);
     // Manual runs ignore the cooldown.
     assert.ok((await eng.fire('slow', 'manual')).job_id);
