@@ -59,6 +59,29 @@ export interface MatcherOptions {
   sparse?: readonly string[];
 }
 
+/** The state `advance` stopped in (premultiplied by the width): its second result. */
+let advancedState = 0;
+
+/**
+ * The DFA's inner loop, from position i in state s (premultiplied) up to `end`: returns the position
+ * of the first code unit whose transition ends a literal (advancedState: the state it enters), or
+ * `end` (advancedState: the state there). A separate small function so the hot loop holds nothing but
+ * the two table loads: with the hit handling in the same loop body it ran ~40 % slower
+ * (docs/decisions.md, issue 16: "prefilter inner loop").
+ */
+function advance(cls: Uint16Array, delta: Int32Array, text: string, i: number, end: number, s: number): number {
+  for (; i < end; i++) {
+    const v = delta[s + cls[text.charCodeAt(i)]];
+    if (v < 0) {
+      advancedState = -v - 1;
+      return i;
+    }
+    s = v;
+  }
+  advancedState = s;
+  return end;
+}
+
 export class LiteralMatcher {
   /** The literals as given (lower-cased), by index. */
   readonly literals: readonly string[];
@@ -178,12 +201,9 @@ export class LiteralMatcher {
     const { cls, delta, width, outStart, outEnd, outLits, literals } = this;
     let s = state * width;
     for (let i = from; i < to; i++) {
-      const v = delta[s + cls[text.charCodeAt(i)]];
-      if (v >= 0) {
-        s = v;
-        continue;
-      }
-      s = -v - 1;
+      i = advance(cls, delta, text, i, to, s);
+      s = advancedState;
+      if (i >= to) break;
       const st = s / width;
       for (let k = outStart[st]; k < outEnd[st]; k++) {
         const li = outLits[k];
@@ -205,20 +225,30 @@ export class LiteralMatcher {
     const lits = this.literals;
     const sparse = this.sparse;
     let lastSparse = -SPARSE_GAP;
-    this.scan(text, from, end, (start, li) => {
-      if (start >= to) return;
-      if (sparse[li] === 1) {
-        if (start - lastSparse < SPARSE_GAP) return;
-        lastSparse = start;
+    const { cls, delta, width, outStart, outEnd, outLits } = this;
+    let s = 0;
+    for (let i = from; i < end; i++) {
+      i = advance(cls, delta, text, i, end, s);
+      s = advancedState;
+      if (i >= end) break;
+      const st = s / width;
+      for (let k = outStart[st]; k < outEnd[st]; k++) {
+        const li = outLits[k];
+        const start = i + 1 - lits[li].length;
+        if (start >= to) continue;
+        if (sparse[li] === 1) {
+          if (start - lastSparse < SPARSE_GAP) continue;
+          lastSparse = start;
+        }
+        if (n === keys.length) {
+          const k2 = new Float64Array(n * 2);
+          k2.set(keys);
+          keys = k2;
+        }
+        // start, then longer first, then literal index: one sortable number (exact below 2^53: start < 2^33).
+        keys[n++] = (start * 256 + (255 - lits[li].length)) * 4096 + li;
       }
-      if (n === keys.length) {
-        const k2 = new Float64Array(n * 2);
-        k2.set(keys);
-        keys = k2;
-      }
-      // start, then longer first, then literal index: one sortable number (exact below 2^53: start < 2^33).
-      keys[n++] = (start * 256 + (255 - lits[li].length)) * 4096 + li;
-    }, 0);
+    }
     const sorted = keys.subarray(0, n).sort();
     const starts = new Int32Array(n);
     const ids = new Int32Array(n);

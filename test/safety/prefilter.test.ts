@@ -57,6 +57,34 @@ test('every occurrence is reported, overlapping ones included; bad literal sets 
   assert.throws(() => new LiteralMatcher(['x'.repeat(256)]), RangeError);
 });
 
+test('scan resumed at arbitrary cut points (state carried) reports exactly the hits of one pass, at range edges too', () => {
+  const m = new LiteralMatcher(ALL);
+  const whole = (t: string) => {
+    const out: string[] = [];
+    m.scan(t, 0, t.length, (s, li) => out.push(`${s}:${li}`));
+    return out;
+  };
+  const text = mixedText(60_000, 11) + 'password';
+  const one = whole(text);
+  assert.deepEqual(one.filter((h) => h.startsWith(`${text.length - 8}:`)).length > 0, true, 'a literal ending at the last code unit is reported');
+  let seed = 9;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let trial = 0; trial < 20; trial++) {
+    const cuts = [0, ...Array.from({ length: 30 }, () => Math.floor(rnd() * text.length)).sort((a, b) => a - b), text.length];
+    const out: string[] = [];
+    let state = 0;
+    for (let i = 0; i + 1 < cuts.length; i++) state = m.scan(text, cuts[i], cuts[i + 1], (s, li) => out.push(`${s}:${li}`), state);
+    assert.deepEqual(out, one);
+  }
+  // Ranges of one code unit, each ending a literal ("he" inside "hehe"), and an empty range.
+  const tiny = new LiteralMatcher(['he', 'eh']);
+  const hits: string[] = [];
+  let st = 0;
+  for (let i = 0; i < 4; i++) st = tiny.scan('hehe', i, i + 1, (s, li) => hits.push(`${s}:${tiny.literals[li]}`), st);
+  assert.equal(tiny.scan('hehe', 2, 2, () => hits.push('x'), st), st);
+  assert.deepEqual(hits, ['0:he', '1:eh', '2:he']);
+});
+
 test('windowed prefilter scans equal one pass, and a view equals a scan of the slice', () => {
   const pre = new Prefilter([LEAK_ANCHORS, INJECTION_TRIGGERS]);
   const text = mixedText(250_000, 9);
