@@ -220,7 +220,8 @@ export async function streamSseOrJson(
       if (jsonBytes > MAX_JSON_ANSWER_BYTES) throw new ProviderError('bad_response', opts.provider, 'JSON answer larger than 32 MiB');
       return;
     }
-    for (const ev of parser.push(chunk)) onEvent(ev.event, ev.data, ctl);
+    // Each event as soon as it is parsed: the first delta is not held behind the rest of its read.
+    parser.push(chunk, (ev) => onEvent(ev.event, ev.data, ctl));
   });
   if (json.length) {
     const raw = Buffer.concat(json).toString('utf8');
