@@ -36,6 +36,9 @@ export async function closeHttpPools(): Promise<void> {
   await Promise.all(all.map((d) => d.close().catch(() => undefined)));
 }
 
+/** The abort reason of a finished exchange (never reported: the request's outcome is settled by then). */
+const EXCHANGE_OVER = new Error('exchange over');
+
 export interface StreamCallOptions {
   provider: string;
   url: string;
@@ -193,7 +196,10 @@ export async function streamPost(
     clearTimeout(hardTimer);
     if (gapTimer) clearTimeout(gapTimer);
     opts.signal.removeEventListener('abort', onOuterAbort);
-    if (!ac.signal.aborted) ac.abort();
+    // Releases undici's hold on a body left unread. With a reason: `abort()` without one builds a
+    // DOMException and its stack trace, ~0.1 ms of every request's tail (CPU profile of the router
+    // thread, provider bench), before the reply could go out.
+    if (!ac.signal.aborted) ac.abort(EXCHANGE_OVER);
   }
 }
 
