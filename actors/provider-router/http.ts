@@ -36,6 +36,9 @@ export async function closeHttpPools(): Promise<void> {
   await Promise.all(all.map((d) => d.close().catch(() => undefined)));
 }
 
+/** The abort reason of a finished exchange (never reported: the request's outcome is settled by then). */
+const EXCHANGE_OVER = new Error('exchange over');
+
 export interface StreamCallOptions {
   provider: string;
   url: string;
@@ -193,7 +196,10 @@ export async function streamPost(
     clearTimeout(hardTimer);
     if (gapTimer) clearTimeout(gapTimer);
     opts.signal.removeEventListener('abort', onOuterAbort);
-    if (!ac.signal.aborted) ac.abort();
+    // Releases undici's hold on a body left unread. With a reason: `abort()` without one builds a
+    // DOMException and its stack trace, ~0.1 ms of every request's tail (CPU profile of the router
+    // thread, provider bench), before the reply could go out.
+    if (!ac.signal.aborted) ac.abort(EXCHANGE_OVER);
   }
 }
 
@@ -220,7 +226,8 @@ export async function streamSseOrJson(
       if (jsonBytes > MAX_JSON_ANSWER_BYTES) throw new ProviderError('bad_response', opts.provider, 'JSON answer larger than 32 MiB');
       return;
     }
-    for (const ev of parser.push(chunk)) onEvent(ev.event, ev.data, ctl);
+    // Each event as soon as it is parsed: the first delta is not held behind the rest of its read.
+    parser.push(chunk, (ev) => onEvent(ev.event, ev.data, ctl));
   });
   if (json.length) {
     const raw = Buffer.concat(json).toString('utf8');

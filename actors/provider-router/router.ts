@@ -107,7 +107,9 @@ export class ProviderRouter {
     if (external?.aborted) ac.abort();
     this.running.set(request_id, ac);
     try {
-      if (await this.learnModels(chain, ac.signal)) ({ alias, chain } = this.resolveChain(req.model));
+      // Checked here first: an `await` of a chain with nothing to learn still costs turns of the
+      // microtask queue ahead of the request (time to first token).
+      if (this.toLearn(chain).length && await this.learnModels(chain, ac.signal)) ({ alias, chain } = this.resolveChain(req.model));
       const { result, entry, attempts } = await this.chain.run(alias, chain, {
         messages: req.messages,
         ...(req.tools ? { tools: req.tools } : {}),
@@ -155,8 +157,12 @@ export class ProviderRouter {
    * chain runs, so usage and attempts name the real model. A failure is left to the attempt itself
    * (the adapter raises it again), where failover treats it like any other.
    */
+  private toLearn(chain: ChainEntry[]): ChainEntry[] {
+    return chain.filter((e) => !e.model && this.settings.providers.get(e.provider)?.model_from_server);
+  }
+
   private async learnModels(chain: ChainEntry[], signal: AbortSignal): Promise<boolean> {
-    const pending = chain.filter((e) => !e.model && this.settings.providers.get(e.provider)?.model_from_server);
+    const pending = this.toLearn(chain);
     if (!pending.length) return false;
     let learned = false;
     await Promise.all(pending.map(async (e) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SseParser } from '../../actors/provider-router/sse.js';
+import { MAX_SSE_LINE, SseParser } from '../../actors/provider-router/sse.js';
 import { NdjsonError, NdjsonParser } from '../../actors/provider-router/ndjson.js';
 import { classifyStatus, parseRetryAfter, looksLikeContextLength } from '../../actors/provider-router/errors.js';
 
@@ -27,6 +27,27 @@ test('SSE: a final event without its blank line is dispatched at end()', () => {
   const p = new SseParser();
   assert.deepEqual(p.push('data: tail'), []);
   assert.equal(p.end()[0].data, 'tail');
+});
+
+test('SSE: with a callback, each event is delivered as soon as it is parsed, before the rest of the read', () => {
+  // A burst read (a fast server writing flat out) holds many events: the first must not wait for
+  // the others to be split. The callback stops the parse by throwing at the first event; the lines
+  // after it are still in the parser (not parsed, not lost) and come out of the next push.
+  const p = new SseParser();
+  const seen: string[] = [];
+  const stop = new Error('stop at the first');
+  assert.throws(() => p.push('data: one\n\ndata: two\n\ndata: three\n\n', (ev) => {
+    seen.push(ev.data);
+    if (ev.data === 'one') throw stop;
+  }), (e: unknown) => e === stop);
+  assert.deepEqual(seen, ['one']);
+  assert.deepEqual(p.push('data: four\n\n', (ev) => seen.push(ev.data)), [], 'events go to the callback, none are returned');
+  assert.deepEqual(seen, ['one', 'two', 'three', 'four']);
+  // An event before a line that is bad (too long) is still delivered before the parser complains.
+  const q = new SseParser();
+  const got: string[] = [];
+  assert.throws(() => q.push(`data: first\n\n${'x'.repeat(MAX_SSE_LINE + 1)}`, (ev) => got.push(ev.data)), /longer than/);
+  assert.deepEqual(got, ['first']);
 });
 
 test('NDJSON: objects across chunks; a malformed line names its line number', () => {
