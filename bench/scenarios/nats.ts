@@ -15,20 +15,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { Value } from '@sinclair/typebox/value';
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { measureCalls, type CallMetrics } from '../lib/measure.js';
 import { median, round } from '../lib/stats.js';
 import { startNatsServer } from '../../test/support/nats-server.js';
-import { ActorSystem } from '../../src/kernel/system.js';
-import { validateConfig } from '../../src/config/load.js';
-import { NatsTransport } from '../../src/transport/nats.js';
-import { NatsConfigSchema } from '../../src/transport/nats/config.js';
+import { clientNode } from '../../test/support/nats-client-node.js';
 
 const CHILD = fileURLToPath(new URL('../lib/nats-child.js', import.meta.url));
 
@@ -50,17 +42,6 @@ async function kill(c: ChildProcess): Promise<void> {
   const gone = new Promise((r) => c.once('exit', r));
   c.kill('SIGKILL');
   await gone;
-}
-
-async function clientNode(url: string, cluster: string): Promise<{ sys: ActorSystem; t: NatsTransport }> {
-  const config = validateConfig({ data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-natsc-')), log: { level: 'silent' }, endpoint: { enabled: false }, transport: 'nats' });
-  const nats = Value.Default(NatsConfigSchema, { servers: [url], cluster, node: 'client' }) as typeof config.nats;
-  const log = pino({ level: 'silent' });
-  const sys = new ActorSystem(config, { kind: 'supervisor', id: 'root', children: [] }, log);
-  await sys.start();
-  const t = new NatsTransport({ config: nats, log });
-  await t.start(sys);
-  return { sys, t };
 }
 
 /**
@@ -273,7 +254,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       // its timer, which only help debugging), so its nc.request pays what it must.
       const nc: NatsConnection = await connect({ servers: srv.url, noAsyncTraces: true });
       const server = await child(['rustyclaw', srv.url, cluster, 'srv']);
-      const c = await clientNode(srv.url, cluster);
+      const c = await clientNode(srv.url, cluster, 'rc-bench-natsc-');
       try {
         const enc = new TextEncoder();
         const dec = new TextDecoder();

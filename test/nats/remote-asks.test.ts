@@ -6,17 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { Value } from '@sinclair/typebox/value';
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { natsServerOrSkip } from '../support/nats-server.js';
-import { ActorSystem } from '../../src/kernel/system.js';
-import { validateConfig } from '../../src/config/load.js';
-import { NatsTransport } from '../../src/transport/nats.js';
-import { NatsConfigSchema } from '../../src/transport/nats/config.js';
+import { clientNode } from '../support/nats-client-node.js';
 import { until } from './helpers.js';
 
 const dec = new TextDecoder();
@@ -49,16 +41,6 @@ async function fakePeer(url: string, cluster: string) {
   };
 }
 
-async function clientNode(url: string, cluster: string) {
-  const config = validateConfig({ data_dir: mkdtempSync(path.join(tmpdir(), 'rc-test-remote-asks-')), log: { level: 'silent' }, endpoint: { enabled: false }, transport: 'nats' });
-  const nats = Value.Default(NatsConfigSchema, { servers: [url], cluster, node: 'client' }) as typeof config.nats;
-  const log = pino({ level: 'silent' });
-  const sys = new ActorSystem(config, { kind: 'supervisor', id: 'root', children: [] }, log);
-  await sys.start();
-  const t = new NatsTransport({ config: nats, log });
-  await t.start(sys);
-  return { sys, t };
-}
 
 test('remote asks: replies matched in any order, one timer for all in flight, typed errors, late replies ignored', { timeout: 120_000 }, async (t) => {
   const srv = await natsServerOrSkip(t);
