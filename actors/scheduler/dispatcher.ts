@@ -168,17 +168,20 @@ export class Dispatcher {
     }
   }
 
+  /** The head of an agent's ready queue, dropping lazily-removed entries first. */
+  private liveHead(f: Fifo<Entry>): Entry | undefined {
+    let h = f.peek();
+    while (h && this.queued.get(h.id) !== h) {
+      f.shift();
+      h = f.peek();
+    }
+    return h;
+  }
+
   /** Whether a queued job is due now (whatever the limits say): what makes the worker pool worth starting. */
   hasReady(): boolean {
     this.promoteDue();
-    for (const f of this.ready.values()) {
-      let h = f.peek();
-      while (h && this.queued.get(h.id) !== h) {
-        f.shift();
-        h = f.peek();
-      }
-      if (h) return true;
-    }
+    for (const f of this.ready.values()) if (this.liveHead(f)) return true;
     return false;
   }
 
@@ -190,12 +193,7 @@ export class Dispatcher {
       let best: Fifo<Entry> | undefined;
       let bestSeq = Infinity;
       for (const [agent, f] of this.ready) {
-        // Skip lazily-removed heads.
-        let h = f.peek();
-        while (h && this.queued.get(h.id) !== h) {
-          f.shift();
-          h = f.peek();
-        }
+        const h = this.liveHead(f);
         if (!h) {
           this.ready.delete(agent);
           continue;

@@ -178,11 +178,7 @@ export class RemoteAsks {
 
   /** What was in flight to a process that is gone fails (a leaving one first gets time to answer). */
   failPeer(peer: Peer, why: PeerGoneWhy): void {
-    const has = () => {
-      for (const f of this.inflight.values()) if (f.node === peer.node) return true;
-      return false;
-    };
-    if (!has()) return;
+    if (![...this.inflight.values()].some((f) => f.node === peer.node)) return;
     const fail = () => {
       const code = why === 'leaving' ? 'actor_stopped' : 'actor_crashed';
       const what = why === 'leaving' ? 'stopped' : why === 'gone' ? 'is gone (nothing listens on its inbox)' : why === 'timeout' ? `stopped answering (no announcement for ${this.l.cfg.node_timeout_ms} ms)` : 'restarted';
