@@ -78,6 +78,8 @@ export const ToolsConfigSchema = Type.Object({
   shipped: Type.Boolean({ default: true }),
   /** Runner threads (each runs one call at a time). */
   pool_size: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
+  /** When the runner threads start: with the first call (default), or while the actor sets up. */
+  runners_start: Type.Union([Type.Literal('on_demand'), Type.Literal('eager')], { default: 'on_demand' }),
   /** Limits for manifests that leave one out (IronClaw's defaults). */
   defaults: Type.Object({
     fuel: Type.Integer({ default: 500_000_000, minimum: 1 }),
@@ -161,6 +163,7 @@ export type ToolAddReply = Static<typeof ToolAddReply>;
 export type ToolListReply = Static<typeof ToolListReply>;
 export const ToolStatsReply = Type.Object({
   runners: Type.Array(Type.Object({ id: Type.String(), alive: Type.Boolean(), busy: Type.Boolean(), replaced: Type.Integer() })),
+  runners_started: Type.Boolean({ description: 'false until the first call when tools.runners_start is on_demand' }),
   calls: Type.Integer(),
   compiled_cached: Type.Integer(),
   last_replacement_ms: Type.Optional(Type.Number({ description: 'deadline → replacement runner ready, last timeout' })),

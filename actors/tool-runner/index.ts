@@ -29,7 +29,7 @@ export default defineActor({
       ask: ctx.ask,
     });
     await svc.start();
-    ctx.log.info({ dir: svc.dir, pool: config.pool_size }, `tool runner ready (${config.pool_size} runner threads)`);
+    ctx.log.info({ dir: svc.dir, pool: config.pool_size }, `tool runner ready (${config.pool_size} runner threads, ${config.runners_start === 'eager' ? 'started' : 'started with the first call'})`);
     return {
       handlers: {
         'tool.list': async () => ({ tools: await svc.list() }),
@@ -53,7 +53,7 @@ export default defineActor({
           return svc.run(p);
         },
         'tool.stats': () => ({
-          runners: svc.pool.info(), calls: svc.pool.calls, compiled_cached: svc.compiledCount(),
+          runners: svc.pool.info(), runners_started: svc.pool.started, calls: svc.pool.calls, compiled_cached: svc.compiledCount(),
           ...(svc.pool.lastReplacementMs !== undefined ? { last_replacement_ms: svc.pool.lastReplacementMs } : {}),
         }),
       },

@@ -56,12 +56,23 @@ export class RunnerPool {
   lastReplacementMs?: number;
   calls = 0;
 
+  private starting?: Promise<void>;
+
   constructor(private readonly opts: PoolOptions) {}
 
-  async start(): Promise<void> {
-    for (let i = 0; i < this.opts.size; i++) this.slots.push({ index: i, runner: this.spawn(), replaced: 0 });
-    this.spare = this.spawn();
-    await Promise.all([...this.slots.map((s) => s.runner.ready), this.spare.ready]);
+  /** Whether the runner threads were started (by `start()` or by the first call). */
+  get started(): boolean {
+    return this.starting !== undefined;
+  }
+
+  /** Start the runner threads (and the spare); later calls return the same promise. */
+  start(): Promise<void> {
+    if (!this.starting) {
+      for (let i = 0; i < this.opts.size; i++) this.slots.push({ index: i, runner: this.spawn(), replaced: 0 });
+      this.spare = this.spawn();
+      this.starting = Promise.all([...this.slots.map((s) => s.runner.ready), this.spare.ready]).then(() => this.pump());
+    }
+    return this.starting;
   }
 
   private spawn(): Runner {
@@ -160,6 +171,8 @@ export class RunnerPool {
 
   run(call: PoolCall): Promise<PoolOutcome> {
     if (this.closed) return Promise.resolve(fail('runner_unavailable', 'the runner pool is shut down'));
+    // Threads start with the first call unless started at setup (tools.runners_start).
+    if (!this.starting) void this.start();
     return new Promise((resolve) => {
       this.queue.push({ call, resolve });
       this.pump();
@@ -191,6 +204,7 @@ export class RunnerPool {
 
   /** Resolves once a spare runner is ready (the bench waits for it between timeouts). */
   async whenSpareReady(): Promise<void> {
+    await this.start();
     for (;;) {
       const sp = this.spare;
       if (sp && sp.isReady && !sp.dead) return;

@@ -74,7 +74,8 @@ export class ToolService {
     this.hasher = await createBLAKE3();
     mkdirSync(this.dir, { recursive: true });
     wasiFunctionNames();
-    await this.pool.start();
+    // on_demand: an idle service holds no runner threads (pool_size + 1 spare, ~12 MB each).
+    if (this.o.config.runners_start === 'eager') await this.pool.start();
   }
 
   close(): Promise<void> {

@@ -7,14 +7,21 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createMcpHandler } from '@modelcontextprotocol/server';
-import { rustyclawMcpServer } from '../mcp-server.js';
+import type { createMcpHandler } from '@modelcontextprotocol/server';
 import type { RouteContext } from './server.js';
 
+type McpHandler = ReturnType<typeof createMcpHandler>;
+
 export function registerMcp(ctx: RouteContext): void {
-  const handler = createMcpHandler(() => rustyclawMcpServer(ctx.actors.ask, ctx.config, 'mcp-http'), {
-    onerror: (e) => ctx.log.warn({ err: e.message }, `gateway /mcp: ${e.message}`),
-  });
+  // The MCP server SDK (and zod under it) loads on the first /mcp request: ~14 MB and ~190 ms of
+  // the service's start for a route most deployments never call.
+  let handler: Promise<McpHandler> | null = null;
+  const load = async (): Promise<McpHandler> => {
+    const [{ createMcpHandler: create }, { rustyclawMcpServer }] = await Promise.all([import('@modelcontextprotocol/server'), import('../mcp-server.js')]);
+    return create(() => rustyclawMcpServer(ctx.actors.ask, ctx.config, 'mcp-http'), {
+      onerror: (e) => ctx.log.warn({ err: e.message }, `gateway /mcp: ${e.message}`),
+    });
+  };
   const route = async (req: FastifyRequest, reply: FastifyReply) => {
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
@@ -31,7 +38,11 @@ export function registerMcp(ctx: RouteContext): void {
     // not the request's: a request closes as soon as its body has been read.
     const ac = new AbortController();
     reply.raw.once('close', () => ac.abort());
-    const res = await handler.fetch(new Request(request, { signal: ac.signal }), hasBody ? { parsedBody: req.body } : {});
+    if (!handler) {
+      handler = load();
+      handler.catch(() => (handler = null));
+    }
+    const res = await (await handler).fetch(new Request(request, { signal: ac.signal }), hasBody ? { parsedBody: req.body } : {});
     reply.code(res.status);
     res.headers.forEach((v, k) => void reply.header(k, v));
     if (!res.body) return reply.send();

@@ -6,6 +6,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, PRE, tmp, wat, writeTool, writerWat } from './helpers.js';
+import { connect } from '../../src/client/index.js';
 
 const exec = promisify(execFile);
 const root = tmp('rc-tool-cli-');
@@ -108,8 +109,16 @@ test('with a running service: runs through it, output passes the leak detector, 
     if (Date.now() - t0 > 60_000 || child.exitCode !== null) throw new Error(`no ready line: ${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  // The runner threads start with the first call (tools.runners_start: on_demand), not at boot.
+  const client = await connect({ dataDir: `${root}/data` });
+  after(() => client.close());
+  const idle = await client.ask('system/tool-runner', 'tool.stats', {});
+  assert.equal(idle.runners_started, false);
   const ok = await cli(['tool', 'run', 'json', '--args', '{"input":[5,6],"path":"[0]"}', '--json']);
   assert.equal(JSON.parse(ok.stdout).output, '5\n');
+  const busy = await client.ask('system/tool-runner', 'tool.stats', {});
+  assert.equal(busy.runners_started, true);
+  assert.deepEqual(busy.runners.map((r) => r.alive), [true]);
   // A tool printing something credential-shaped: the leak detector redacts it before the user sees it.
   const key = 'AKIA' + 'QWERTYUIZPASDFGH';
   const leaky = await writeTool(fixtures, 'leaky', await wat(writerWat(`config: aws_key=${key} done`)));
