@@ -36,6 +36,8 @@ export class Link {
   private ackSent = 0;
   private creditWaiters: Array<() => void> = [];
   private started: Int32Array | null = null;
+  /** This end's value in `started` (only this end writes it): no Atomics.load per message. */
+  private startedMark = 0;
   /** Strings this side has sent / received on the current port (reset with each new port). */
   private txStrings = new StringTable();
   private rxStrings = new StringTable();
@@ -83,6 +85,7 @@ export class Link {
     this.port = port;
     this.started = started;
     this.side = side;
+    this.startedMark = Atomics.load(started, side);
     this.txStrings = new StringTable();
     this.rxStrings = new StringTable();
     port.on('message', (frame: PackedFrame) => this.receive(frame));
@@ -163,7 +166,10 @@ export class Link {
     // A high-water mark: with several actors on one thread, a message queued behind a busy actor
     // starts after later ones; the slot must never move back, or started messages would look
     // unstarted and be redelivered (run twice).
-    if (this.started && seq > Atomics.load(this.started, this.side)) Atomics.store(this.started, this.side, seq);
+    if (this.started && seq > this.startedMark) {
+      this.startedMark = seq;
+      Atomics.store(this.started, this.side, seq);
+    }
     if (seq > this.ackOut) {
       this.ackOut = seq;
       this.scheduleFlush();
