@@ -45,7 +45,9 @@ function chunkProgress(publish: (p: MemoryProgress) => void, op: string): (p: Ad
     last = now;
     const secs = (now - first) / 1000;
     const rate = secs > 0 ? p.done / secs : 0;
-    publish({ op, unit: 'chunks', done: p.done, total: p.total, rate: Math.round(rate * 10) / 10, eta_s: rate > 0 ? Math.round((p.total - p.done) / rate) : -1 });
+    // No ETA before a rate is known (the CLI shows '?'); 0 once done, not a made-up -1.
+    const eta = p.done >= p.total ? 0 : rate > 0 ? Math.round((p.total - p.done) / rate) : undefined;
+    publish({ op, unit: 'chunks', done: p.done, total: p.total, rate: Math.round(rate * 10) / 10, ...(eta !== undefined ? { eta_s: eta } : {}) });
   };
 }
 
