@@ -171,8 +171,8 @@ export class RunnerPool {
 
   run(call: PoolCall): Promise<PoolOutcome> {
     if (this.closed) return Promise.resolve(fail('runner_unavailable', 'the runner pool is shut down'));
-    // Threads start with the first call unless started at setup (tools.runners_start).
-    if (!this.starting) void this.start();
+    // Threads start with the first call unless started at setup (tools.runners_start); start() is idempotent.
+    void this.start();
     return new Promise((resolve) => {
       this.queue.push({ call, resolve });
       this.pump();
