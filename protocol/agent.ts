@@ -26,6 +26,8 @@ export const AgentSendRequestSchema = Type.Object({
    * Publish the provider's text deltas of this turn on `provider/stream/<request_id>:<step>…` too,
    * straight from the provider router: a consumer on another thread (the gateway's SSE) gets each
    * token one thread hop sooner than through this agent's `text` events. Needs `request_id`.
+   * The turn's text deltas then go to that topic only: the agent publishes no `text` events for
+   * them (tool, done and error events are published as usual).
    */
   stream_topic: Type.Optional(Type.Boolean()),
 });

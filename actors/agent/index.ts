@@ -48,7 +48,11 @@ export default defineActor({
         };
         signal.addEventListener('abort', onAbort, { once: true });
         try {
-          return await ctx.ask(ROUTER_PATH, 'provider.chat', { ...req, request_id, stream_to: ctx.path }, { timeoutMs: cfg.turn_timeout_ms, signal });
+          // With `stream_topic` the deltas go to the topic only: the topic's reader has them, and
+          // relaying each one here as a `text` event too would cost two more thread hops per token
+          // on the same two cores (the SSE token tail, decisions.md "SSE token latency", part g).
+          const streamTo = req.stream_topic ? {} : { stream_to: ctx.path };
+          return await ctx.ask(ROUTER_PATH, 'provider.chat', { ...req, request_id, ...streamTo }, { timeoutMs: cfg.turn_timeout_ms, signal });
         } catch (e) {
           const code = (e as { code?: string }).code;
           if (code === 'unknown_actor') throw new AgentError('no_router', `${ROUTER_PATH} is not running: no LLM available`);

@@ -11,6 +11,7 @@ import { ChatRequestSchema, ProvidersConfigSchema, UsageRequestSchema, providerM
 import { ChainError } from './failover.js';
 import { closeHttpPools } from './http.js';
 import { ProviderRouter } from './router.js';
+import { streamTrace } from './stream-trace.js';
 
 const compiled = new Map<TSchema, TypeCheck<TSchema>>();
 /** Per schema: its top-level property defaults when it has no others (null: walk it with Value.Default). */
@@ -86,9 +87,11 @@ export default defineActor({
               try { ctx.tell(to, 'provider.chunk', chunk); } catch (e) { ctx.log.debug({ to, err: (e as Error).message }, 'chunk not delivered'); }
             }
           };
+          const trace = streamTrace(req.request_id ?? '');
           try {
             let sentFirst = false;
             const result = await router.chat(req, (text, provider) => {
+              trace.note(text);
               pending += text;
               pendingProvider = provider;
               if (!sentFirst) {
@@ -107,6 +110,8 @@ export default defineActor({
               throw new ActorError(e.code, e.message, { attempts: e.attempts, ...(e.provider ? { provider: e.provider } : {}) });
             }
             throw e;
+          } finally {
+            trace.end();
           }
         },
         'provider.cancel': (p) => ({ cancelled: router.cancel(p.request_id) }),

@@ -7,12 +7,13 @@
  *  - chat_overhead_ms_p50: sequential non-streaming `POST /v1/chat/completions` minus the same
  *    stateless turn asked through `rustyclaw/client` (`agent.complete` over the WebSocket), medians;
  *  - sse_token_ms_p99: from the provider router receiving a token to the SSE client reading the
- *    delta. The router's receive time is taken as the LLM's socket write plus the median hop a
- *    direct reader pays from the same LLM process (direct_stream: the same scripted streams read
- *    straight from the LLM by a plain HTTP client in this process, alternating with the gateway's).
- *    Only the median hop is taken off, so the hop's jitter stays in the figure.
- *    sse_from_llm_write_ms_p99: the same without taking the hop off (an upper bound).
- *    ratios.sse_added_ms_*: gateway minus direct, what RustyClaw adds to a token.
+ *    delta. The router's receive times come from its opt-in stream trace
+ *    (`RUSTYCLAW_TRACE_STREAMS`, actors/provider-router/stream-trace.ts: epoch ms noted as each
+ *    delta is parsed, written when the request ends); the client's from its socket reads here.
+ *    sse_from_llm_write_ms_p99: from the LLM's socket write instead (the router's own wake-up
+ *    included, an upper bound); llm_to_router_ms_*: that wake-up alone.
+ *    direct_stream: the same scripted streams read straight from the LLM by a plain HTTP client
+ *    in this process, alternating with the gateway's; ratios.sse_added_ms_*: gateway minus direct.
  *  The loopback LLM runs in a child process of its own (bench/lib/llm-child.ts), as a real provider
  *  does: reading in this process then never waits for the server's own writing.
  *
@@ -52,8 +53,9 @@ async function fastifyHello(): Promise<{ child: ChildProcess; url: string }> {
   return { child, url: `http://127.0.0.1:${/\d+/.exec(line)![0]}/` };
 }
 
-async function service(llmUrl: string): Promise<{ child: ChildProcess; http: string; ws: string; token: string; dir: string }> {
+async function service(llmUrl: string): Promise<{ child: ChildProcess; http: string; ws: string; token: string; dir: string; trace: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'rc-bench-gw-'));
+  const trace = path.join(dir, 'streams.jsonl');
   const cfg = path.join(dir, 'rustyclaw.yaml');
   writeFileSync(cfg, `data_dir: ${dir}/data
 endpoint:
@@ -75,11 +77,11 @@ agents:
 `);
   const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { PATH: process.env.PATH, HOME: dir, OPENAI_BASE_URL: llmUrl, RUSTYCLAW_LOG_LEVEL: 'error' },
+    env: { PATH: process.env.PATH, HOME: dir, OPENAI_BASE_URL: llmUrl, RUSTYCLAW_LOG_LEVEL: 'error', RUSTYCLAW_TRACE_STREAMS: trace },
   });
   await waitLine(child, /ready in \d+ ms[^\n]*\n/, 'rustyclaw start');
   const info = JSON.parse(readFileSync(path.join(dir, 'data', 'run', 'endpoint.json'), 'utf8')) as { url: string; http_url: string; token: string };
-  return { child, http: info.http_url, ws: info.url, token: info.token, dir };
+  return { child, http: info.http_url, ws: info.url, token: info.token, dir, trace };
 }
 
 async function load(url: string, seconds: number, headers: Record<string, string> = {}): Promise<number> {
@@ -102,6 +104,38 @@ function postJson(url: string, token: string, body: unknown, onData?: (chunk: st
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
+}
+
+/**
+ * Per gateway stream (by the `sNN` its tokens carry), per token index: when the provider router
+ * received the delta that completed that token, from its stream trace.
+ */
+async function routerReceiveTimes(file: string, streams: number, tokenRe: RegExp): Promise<Map<number, Map<number, number>>> {
+  const out = new Map<number, Map<number, number>>();
+  // The trace lines are appended asynchronously as each request ends: wait for the last stream's.
+  for (let waited = 0; ; waited += 20) {
+    let text = '';
+    try { text = readFileSync(file, 'utf8'); } catch { /* not written yet */ }
+    out.clear();
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const { received } = JSON.parse(line) as { received: Array<[number, string]> };
+      let acc = '';
+      const times = new Map<number, number>();
+      let stream = -1;
+      for (const [at, t] of received) {
+        acc += t;
+        for (const m of acc.matchAll(tokenRe)) {
+          stream = Number(m[1]);
+          if (!times.has(Number(m[2]))) times.set(Number(m[2]), at);
+        }
+      }
+      if (stream >= 0) out.set(stream, times);
+    }
+    if (out.size >= streams) return out;
+    if (waited > 5000) throw new Error(`router stream trace ${file}: ${out.size} of ${streams} streams after 5 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
@@ -148,36 +182,51 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
 
     // Streaming: the same scripted stream through the gateway and, as the baseline, read straight
     // from the LLM by a plain HTTP client in this process (the socket hop every client pays),
-    // alternating stream by stream.
-    const lat: number[] = [];
-    const direct: number[] = [];
-    const stream = async (url: string, token: string, body: unknown, into: number[]) => {
-      const pieces = 20;
-      const text = Array.from({ length: pieces }, (_, i) => `t${String(i).padStart(3, '0')} `).join('');
-      llm.push({ kind: 'reply', reply: { text, chunk_size: 5, chunk_delay_ms: 15 } });
+    // alternating stream by stream. Tokens name their stream (`s07t013 `) so the router's trace
+    // lines can be matched to the gateway's streams.
+    const pieces = 20;
+    const tokenRe = /s(\d{2})t(\d{3}) /g;
+    const stream = async (s: number, url: string, token: string, body: unknown) => {
+      const text = Array.from({ length: pieces }, (_, i) => `s${String(s).padStart(2, '0')}t${String(i).padStart(3, '0')} `).join('');
+      llm.push({ kind: 'reply', reply: { text, chunk_size: 8, chunk_delay_ms: 15 } });
       const seen = new Map<number, number>();
       let buf = '';
       await postJson(url, token, body, (chunk, at) => {
         buf += chunk;
-        for (const m of buf.matchAll(/t(\d{3}) /g)) if (!seen.has(Number(m[1]))) seen.set(Number(m[1]), at);
+        for (const m of buf.matchAll(tokenRe)) if (!seen.has(Number(m[2]))) seen.set(Number(m[2]), at);
       });
-      const sent = await llm.lastPieces();
-      for (const [i, at] of seen) if (sent[i] !== undefined) into.push(at - sent[i]!);
+      return { seen, sent: await llm.lastPieces() };
     };
+    const viaGateway: Array<{ seen: Map<number, number>; sent: number[] }> = [];
+    const lat: number[] = [];
+    const direct: number[] = [];
     for (let s = 0; s < streams; s++) {
-      await stream(chatUrl, svc.token, { model: 'rustyclaw:default', messages: messages(1000 + s), stream: true }, lat);
-      await stream(`${llm.url}/chat/completions`, 'test-key', { model: 'm', messages: messages(2000 + s), stream: true }, direct);
+      const g = await stream(s, chatUrl, svc.token, { model: 'rustyclaw:default', messages: messages(1000 + s), stream: true });
+      viaGateway.push(g);
+      for (const [i, at] of g.seen) if (g.sent[i] !== undefined) lat.push(at - g.sent[i]!);
+      const d = await stream(s, `${llm.url}/chat/completions`, 'test-key', { model: 'm', messages: messages(2000 + s), stream: true });
+      for (const [i, at] of d.seen) if (d.sent[i] !== undefined) direct.push(at - d.sent[i]!);
     }
+    const routerAt = await routerReceiveTimes(svc.trace, streams, tokenRe);
+    const fromRouter: number[] = [];
+    const llmToRouter: number[] = [];
+    viaGateway.forEach((g, s) => {
+      for (const [i, at] of g.seen) {
+        const r = routerAt.get(s)?.get(i);
+        if (r === undefined) throw new Error(`stream ${s} token ${i}: not in the router's stream trace`);
+        fromRouter.push(at - r);
+        if (g.sent[i] !== undefined) llmToRouter.push(r - g.sent[i]!);
+      }
+    });
 
     const overhead = median(viaHttp) - median(viaClient);
-    const hop = median(direct);
-    const fromRouter = lat.map((x) => x - hop);
     return {
       results: {
         rustyclaw: {
           rps: round(gwRps), chat_overhead_ms_p50: round(overhead, 3),
           sse_token_ms_p50: round(median(fromRouter), 3), sse_token_ms_p99: round(percentile(fromRouter, 99), 3),
           sse_from_llm_write_ms_p99: round(percentile(lat, 99), 3),
+          llm_to_router_ms_p50: round(median(llmToRouter), 3), llm_to_router_ms_p99: round(percentile(llmToRouter, 99), 3),
         },
         fastify_hello: { rps: round(helloRps) },
         direct_stream: { sse_token_ms_p50: round(median(direct), 3), sse_token_ms_p99: round(percentile(direct, 99), 3) },
@@ -191,7 +240,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       notes: [
         `rps: GET /v1/models with a bearer token vs a bare fastify GET /, autocannon 16 connections, ${rounds} alternating rounds of ${seconds} s, medians (rustyclaw ${gwRuns.map((x) => round(x)).join(', ')}; fastify ${helloRuns.map((x) => round(x)).join(', ')}), both servers in child processes`,
         `chat: ${turns} sequential non-streaming turns each way (HTTP p50 ${round(median(viaHttp), 3)} ms, rustyclaw/client agent.complete p50 ${round(median(viaClient), 3)} ms)`,
-        `sse: ${lat.length} tokens over ${streams} streams of 20, router receive (LLM socket write + the direct reader's median hop, ${round(hop, 3)} ms) → SSE client read; from the LLM write: p50 ${round(median(lat), 3)} / p99 ${round(percentile(lat, 99), 3)} ms; direct_stream: the same streams read straight from the LLM process (${direct.length} tokens)`,
+        `sse: ${fromRouter.length} tokens over ${streams} streams of ${pieces}, router receive (its stream trace) → SSE client read; from the LLM write: p50 ${round(median(lat), 3)} / p99 ${round(percentile(lat, 99), 3)} ms; direct_stream: the same streams read straight from the LLM process (${direct.length} tokens)`,
       ],
     };
   } finally {

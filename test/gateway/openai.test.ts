@@ -80,6 +80,39 @@ test('chat.completions.create streaming: chat.completion.chunk deltas, include_u
   assert.match(body, /data: \[DONE\]\n\n$/);
 });
 
+test("a streamed turn's deltas come once, from the router's topic: the agent publishes no text events for it", async () => {
+  // The console's event stream carries every agent event (agents/*/events).
+  const ac = new AbortController();
+  const events = await call(g, '/api/events', { signal: ac.signal });
+  assert.equal(events.status, 200);
+  const agentEvents: Array<{ kind: string; request_id?: string; text?: string }> = [];
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const part of events.body!) {
+        buf += dec.decode(part as Uint8Array, { stream: true });
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (/^event: agent$/m.test(block)) agentEvents.push(JSON.parse(/^data: (.*)$/m.exec(block)![1]!));
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  llm.script.push({ kind: 'reply', reply: { text: 'topic only, in pieces', chunk_size: 4, chunk_delay_ms: 10 } });
+  const stream = await client.chat.completions.create({ model: 'rustyclaw:default', messages: [{ role: 'user', content: 'topic' }], stream: true });
+  let text = '';
+  for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+  assert.equal(text, 'topic only, in pieces');
+  await until(() => agentEvents.some((e) => e.kind === 'done' && e.text === text), 'the turn\'s done event on agents/default/events');
+  const turn = agentEvents.find((e) => e.kind === 'done' && e.text === text)!.request_id;
+  assert.match(turn ?? '', /^gw-/);
+  assert.deepEqual(agentEvents.filter((e) => e.request_id === turn && e.kind === 'text'), [], 'no text events beside the topic');
+  ac.abort();
+  await reading;
+});
+
 test('a client-side tool loop: declared tools reach the model, its call comes back as tool_calls, the result goes on', async () => {
   llm.script.push({ kind: 'reply', reply: { tool_calls: [{ id: 'call_w1', name: 'get_weather', arguments: '{"city":"Paris"}' }] } });
   llm.script.push({ kind: 'reply', reply: { text: 'It is sunny in Paris.' } });
