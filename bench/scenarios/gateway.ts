@@ -13,7 +13,10 @@
  *    sse_from_llm_write_ms_p99: from the LLM's socket write instead (the router's own wake-up
  *    included, an upper bound); llm_to_router_ms_*: that wake-up alone.
  *    direct_stream: the same scripted streams read straight from the LLM by a plain HTTP client
- *    in this process, alternating with the gateway's; ratios.sse_added_ms_*: gateway minus direct.
+ *    in this process; worker_relay: through the least a worker-thread service can do
+ *    (bench/lib/sse-relay-child.ts: a worker reads the LLM, posts each delta to the main thread,
+ *    which writes it to the client), timed from the worker's receive — the floor of the same two
+ *    hops. The three alternate stream by stream. ratios.sse_added_ms_*: gateway minus direct.
  *  The loopback LLM runs in a child process of its own (bench/lib/llm-child.ts), as a real provider
  *  does: reading in this process then never waits for the server's own writing.
  *
@@ -31,6 +34,7 @@ import { startLlmProcess } from '../lib/llm-child.js';
 import { median, percentile, round } from '../lib/stats.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const RELAY = fileURLToPath(new URL('../lib/sse-relay-child.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 
@@ -106,10 +110,22 @@ function postJson(url: string, token: string, body: unknown, onData?: (chunk: st
   });
 }
 
-/**
- * Per gateway stream (by the `sNN` its tokens carry), per token index: when the provider router
- * received the delta that completed that token, from its stream trace.
- */
+/** When each token (by its `tNNN` index) was complete in a receive trace `[[at, text], …]`; -1: no tokens. */
+function tokenTimes(received: Array<[number, string]>, tokenRe: RegExp): { stream: number; times: Map<number, number> } {
+  let acc = '';
+  let stream = -1;
+  const times = new Map<number, number>();
+  for (const [at, t] of received) {
+    acc += t;
+    for (const m of acc.matchAll(tokenRe)) {
+      stream = Number(m[1]);
+      if (!times.has(Number(m[2]))) times.set(Number(m[2]), at);
+    }
+  }
+  return { stream, times };
+}
+
+/** Per gateway stream (by the `sNN` its tokens carry): the provider router's receive times, from its stream trace. */
 async function routerReceiveTimes(file: string, streams: number, tokenRe: RegExp): Promise<Map<number, Map<number, number>>> {
   const out = new Map<number, Map<number, number>>();
   // The trace lines are appended asynchronously as each request ends: wait for the last stream's.
@@ -119,23 +135,19 @@ async function routerReceiveTimes(file: string, streams: number, tokenRe: RegExp
     out.clear();
     for (const line of text.split('\n')) {
       if (!line) continue;
-      const { received } = JSON.parse(line) as { received: Array<[number, string]> };
-      let acc = '';
-      const times = new Map<number, number>();
-      let stream = -1;
-      for (const [at, t] of received) {
-        acc += t;
-        for (const m of acc.matchAll(tokenRe)) {
-          stream = Number(m[1]);
-          if (!times.has(Number(m[2]))) times.set(Number(m[2]), at);
-        }
-      }
+      const { stream, times } = tokenTimes((JSON.parse(line) as { received: Array<[number, string]> }).received, tokenRe);
       if (stream >= 0) out.set(stream, times);
     }
     if (out.size >= streams) return out;
     if (waited > 5000) throw new Error(`router stream trace ${file}: ${out.size} of ${streams} streams after 5 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+async function workerRelay(llmUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [RELAY, llmUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await waitLine(child, /listening (\d+)/, 'sse relay');
+  return { child, url: `http://127.0.0.1:${/\d+/.exec(line)![0]}/` };
 }
 
 export async function run(opts: { set: Record<string, string>; quick?: boolean }) {
@@ -146,6 +158,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const llm = await startLlmProcess('openai');
   const hello = await fastifyHello();
   const svc = await service(llm.url);
+  const relay = await workerRelay(llm.url);
   const rc = await connect({ url: svc.ws, token: svc.token });
   try {
     // Warm-up: JIT, connections, the first provider request.
@@ -195,17 +208,23 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         buf += chunk;
         for (const m of buf.matchAll(tokenRe)) if (!seen.has(Number(m[2]))) seen.set(Number(m[2]), at);
       });
-      return { seen, sent: await llm.lastPieces() };
+      return { seen, sent: await llm.lastPieces(), text: buf };
     };
     const viaGateway: Array<{ seen: Map<number, number>; sent: number[] }> = [];
     const lat: number[] = [];
     const direct: number[] = [];
+    const relayed: number[] = [];
     for (let s = 0; s < streams; s++) {
       const g = await stream(s, chatUrl, svc.token, { model: 'rustyclaw:default', messages: messages(1000 + s), stream: true });
       viaGateway.push(g);
       for (const [i, at] of g.seen) if (g.sent[i] !== undefined) lat.push(at - g.sent[i]!);
       const d = await stream(s, `${llm.url}/chat/completions`, 'test-key', { model: 'm', messages: messages(2000 + s), stream: true });
       for (const [i, at] of d.seen) if (d.sent[i] !== undefined) direct.push(at - d.sent[i]!);
+      const w = await stream(s, relay.url, '', { model: 'm', messages: messages(3000 + s), stream: true });
+      const trace = /^event: trace\ndata: (.*)$/m.exec(w.text);
+      if (!trace) throw new Error(`worker relay stream ${s}: no trace event in ${JSON.stringify(w.text.slice(-200))}`);
+      const workerAt = tokenTimes(JSON.parse(trace[1]!) as Array<[number, string]>, tokenRe).times;
+      for (const [i, at] of w.seen) relayed.push(at - workerAt.get(i)!);
     }
     const routerAt = await routerReceiveTimes(svc.trace, streams, tokenRe);
     const fromRouter: number[] = [];
@@ -230,12 +249,16 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
         },
         fastify_hello: { rps: round(helloRps) },
         direct_stream: { sse_token_ms_p50: round(median(direct), 3), sse_token_ms_p99: round(percentile(direct, 99), 3) },
+        worker_relay: { sse_token_ms_p50: round(median(relayed), 3), sse_token_ms_p99: round(percentile(relayed, 99), 3) },
       },
       ratios: {
         rps_vs_fastify_hello: round(gwRps / helloRps, 3),
         // What RustyClaw adds to a token beyond the socket hop a direct client pays as well.
         sse_added_ms_p50: round(median(lat) - median(direct), 3),
         sse_added_ms_p99: round(percentile(lat, 99) - percentile(direct, 99), 3),
+        // Router receive → client against the bare two-hop floor (worker receive → client).
+        sse_token_p50_vs_worker_relay: round(median(fromRouter) / median(relayed), 2),
+        sse_token_p99_vs_worker_relay: round(percentile(fromRouter, 99) / percentile(relayed, 99), 2),
       },
       notes: [
         `rps: GET /v1/models with a bearer token vs a bare fastify GET /, autocannon 16 connections, ${rounds} alternating rounds of ${seconds} s, medians (rustyclaw ${gwRuns.map((x) => round(x)).join(', ')}; fastify ${helloRuns.map((x) => round(x)).join(', ')}), both servers in child processes`,
@@ -247,6 +270,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     await rc.close();
     svc.child.kill('SIGTERM');
     hello.child.kill('SIGTERM');
+    relay.child.kill('SIGTERM');
     await new Promise((r) => (svc.child.exitCode !== null ? r(null) : svc.child.once('exit', r)));
     await llm.close();
     rmSync(svc.dir, { recursive: true, force: true });
