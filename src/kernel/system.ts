@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { HostProcess, type ExitReason, type HostEnv } from './host-process.js';
 import { Supervisor, type Child, type RestartType, type SupervisorHooks } from './supervisor.js';
 import { defaultTree, type SupervisorNode, type TreeNode, type WorkerNode } from './tree.js';
-import { createLogger } from './log.js';
+import { deferredLogger } from './deferred-log.js';
 import { levelName } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
 import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
@@ -573,7 +573,7 @@ export async function startSystem(opts: StartOptions = {}): Promise<ActorSystem>
   }
   else config = loadConfig();
   await prepareUserActors(config);
-  const log = opts.logger ?? createLogger(config.log.level, config.log.file);
+  const log = opts.logger ?? deferredLogger(config.log.level, config.log.file);
   const tree = opts.tree ?? defaultTree(config, (m) => log.warn(m));
   const sys = new ActorSystem(config, tree, log);
   await sys.start();
