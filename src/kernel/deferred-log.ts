@@ -1,27 +1,32 @@
 /**
- * The main thread's logger while pino loads. Importing pino costs ~20 ms (29 CommonJS modules)
- * before the first thread could be spawned; with this logger the kernel spawns its threads first
- * and pino loads while they boot. Calls made meanwhile are kept, in order, and replayed on pino
- * (same arguments: formatted, serialized and redacted as any other) once it has loaded; later
- * calls go straight to it.
+ * The main thread's logger until pino is needed. Importing pino costs ~20 ms of CPU (29 CommonJS
+ * modules); the boot does not need it, and on a small device that CPU is better left to the
+ * booting threads. pino loads on `load()` (startSystem calls it once the tree is ready), on the
+ * first warning or error (written promptly), or on a flush. Calls made meanwhile are kept, in
+ * order, and replayed on pino (same arguments: formatted, serialized and redacted as any other);
+ * later calls go straight to it.
  */
 import type { Logger } from 'pino';
 
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 type Level = keyof typeof LEVELS;
 
-export function deferredLogger(level: string, file?: string): Logger {
+export type DeferredLogger = Logger & { load(): Promise<void> };
+
+export function deferredLogger(level: string, file?: string): DeferredLogger {
   let real: Logger | null = null;
   const queue: Array<() => void> = [];
-  const loaded = import('./log.js').then(
-    ({ createLogger }) => {
-      real = createLogger(level, file);
-      for (const call of queue.splice(0)) call();
-    },
-    (err: Error) => {
-      process.stderr.write(`rustyclaw: cannot load the logger (pino): ${err.message}\n`);
-    },
-  );
+  let loading: Promise<void> | null = null;
+  const load = () =>
+    (loading ??= import('./log.js').then(
+      ({ createLogger }) => {
+        real = createLogger(level, file);
+        for (const call of queue.splice(0)) call();
+      },
+      (err: Error) => {
+        process.stderr.write(`rustyclaw: cannot load the logger (pino): ${err.message}\n`);
+      },
+    ));
   const threshold = (LEVELS as Record<string, number>)[level] ?? (level === 'silent' ? Infinity : 30);
 
   /** `resolve()` gives the pino logger this facade stands for (the root, or a child of its parent's). */
@@ -32,8 +37,9 @@ export function deferredLogger(level: string, file?: string): Logger {
       (...args: unknown[]) => {
         if (LEVELS[l] < threshold) return;
         const call = () => (get()[l] as (...a: unknown[]) => void)(...args);
-        if (real) call();
-        else queue.push(call);
+        if (real) return call();
+        queue.push(call);
+        if (LEVELS[l] >= LEVELS.warn) void load();
       };
     const facade = {
       level,
@@ -58,10 +64,10 @@ export function deferredLogger(level: string, file?: string): Logger {
             else setTimeout(() => attempt(n + 1), 5);
           }
         };
-        void loaded.then(() => attempt(0));
+        void load().then(() => attempt(0));
       },
     };
     return facade as unknown as Logger;
   };
-  return make(() => real!, {});
+  return Object.assign(make(() => real!, {}), { load });
 }

@@ -580,10 +580,15 @@ export async function startSystem(opts: StartOptions = {}): Promise<ActorSystem>
   else config = loadConfig();
   // Only user actors need the loader (it imports every protocol schema): none, nothing to load.
   if (userActorNames(config).length > 0) await (await import('../config/user-actors.js')).prepareUserActors(config);
-  const log = opts.logger ?? deferredLogger(config.log.level, config.log.file);
+  const deferred = opts.logger ? null : deferredLogger(config.log.level, config.log.file);
+  const log = opts.logger ?? deferred!;
   const tree = opts.tree ?? defaultTree(config, (m) => log.warn(m));
   const sys = new ActorSystem(config, tree, log);
-  await sys.start();
+  try {
+    await sys.start();
+  } finally {
+    void deferred?.load();
+  }
   return sys;
 }
 

@@ -32,3 +32,21 @@ test('records logged before pino has loaded are written in order, filtered by le
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('pino loads on load(), not before: info records wait for it, a warning loads it at once', async () => {
+  const dir = tempDir();
+  const quiet = path.join(dir, 'quiet.log');
+  const loud = path.join(dir, 'loud.log');
+  try {
+    const a = deferredLogger('info', quiet);
+    a.info('waits');
+    const b = deferredLogger('info', loud);
+    b.warn('loads pino');
+    await until(() => existsSync(loud) && readFileSync(loud, 'utf8').includes('loads pino'), 5000, 'the warning');
+    assert.equal(existsSync(quiet), false, 'pino was loaded for an info record');
+    await a.load();
+    await until(() => existsSync(quiet) && readFileSync(quiet, 'utf8').includes('"msg":"waits"'), 5000, 'the info record');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
