@@ -11,8 +11,8 @@ import { createLogger } from './kernel/log.js';
 import type { RootConfig } from './config/load.js';
 import { prepareUserActors } from './config/user-actors.js';
 import { randomBytes } from 'node:crypto';
-import { WebSocketTransport } from './transport/websocket.js';
-import { gatewayConfig, startGateway, type Gateway } from './gateway/server.js';
+import type { WebSocketTransport } from './transport/websocket.js';
+import type { Gateway } from './gateway/server.js';
 import type { NatsTransport } from './transport/nats.js';
 import { singletonPaths } from './transport/nats/config.js';
 import { endpointFile, type EndpointInfo } from './client/index.js';
@@ -54,16 +54,25 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
   const other = runningService(config.data_dir);
   if (other) throw new Error(`a RustyClaw service already runs on data dir ${config.data_dir} (pid ${other.pid}, ${other.url}); stop it with 'rustyclaw stop'`);
   mkdirSync(config.data_dir, { recursive: true });
+  // The endpoint's modules (fastify, ws: ~110–190 ms to import here) load while the threads boot,
+  // not before: the main thread is mostly idle then. Handled here, awaited after the start.
+  const endpointModules = config.endpoint.enabled ? Promise.all([import('./gateway/server.js'), import('./transport/websocket.js')]) : null;
+  endpointModules?.catch(() => {});
   const sys = new ActorSystem(config, opts.tree ?? defaultTree(config, (m) => log.warn(m)), log);
   // A cluster's singletons wait in standby until this process holds their lease (docs/nats.md).
   if (config.transport === 'nats') sys.holdForLease(singletonPaths(config.transport, config.nats));
   await sys.start();
+  const mods = await endpointModules?.catch(async (err: Error) => {
+    await sys.stop();
+    throw new Error(`cannot load the endpoint: ${err.message}`, { cause: err });
+  });
   let transport: WebSocketTransport | null = null;
   let gateway: Gateway | null = null;
   let url: string | null = null;
   let httpUrl: string | null = null;
   const file = endpointFile(config.data_dir);
-  if (config.endpoint.enabled && gatewayConfig(config).enabled) {
+  if (mods && mods[0].gatewayConfig(config).enabled) {
+    const { startGateway } = mods[0];
     // One port: the gateway's HTTP server also carries the WebSocket endpoint protocol.
     const token = randomBytes(24).toString('hex');
     try {
@@ -77,8 +86,8 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
     httpUrl = gateway.url;
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, http_url: httpUrl, token, pid: process.pid }), { mode: 0o600 });
-  } else if (config.endpoint.enabled) {
-    transport = new WebSocketTransport({
+  } else if (mods) {
+    transport = new mods[1].WebSocketTransport({
       host: config.endpoint.host,
       port: config.endpoint.port,
       maxPayloadBytes: config.endpoint.max_payload_bytes,

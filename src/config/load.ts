@@ -115,7 +115,23 @@ export function configOrigin(cfg: RootConfig): { file: string | null; dataDirExp
 }
 
 /** Apply defaults and validate an already-parsed config object. */
+/**
+ * Each config validateConfig returned, with its JSON at that moment. Validating costs 8–25 ms (the
+ * whole schema's defaults and errors), and `startSystem({config})` gets configs already validated by
+ * their caller: one that has not changed since is valid as it stands (same result, a fresh copy).
+ */
+const validated = new WeakMap<object, string>();
+
+function withSource(cfg: RootConfig, source: string, doc?: Document): RootConfig {
+  // Kept (not enumerable) so that user actors' sections, checked later, are reported with lines too.
+  Object.defineProperty(cfg, CONFIG_SOURCE, { value: { source, doc, dir: undefined as string | undefined }, enumerable: false, writable: true });
+  validated.set(cfg, JSON.stringify(cfg));
+  return cfg;
+}
+
 export function validateConfig(obj: Record<string, unknown>, source = '(config object)', doc?: Document, sources?: Sources): RootConfig {
+  const before = validated.get(obj);
+  if (before !== undefined && before === JSON.stringify(obj)) return withSource(structuredClone(obj) as RootConfig, source, doc);
   const schema: TSchema = rootSchema(userActorNames(obj).filter((n) => !Object.hasOwn(sectionSchemas, n)));
   const withDefaults = Value.Default(schema, structuredClone(obj)) as Record<string, unknown>;
   const problems: string[] = [];
@@ -154,10 +170,7 @@ export function validateConfig(obj: Record<string, unknown>, source = '(config o
     }
   }
   if (problems.length > 0) throw new ConfigError(source, problems);
-  const cfg = withDefaults as RootConfig;
-  // Kept (not enumerable) so that user actors' sections, checked later, are reported with lines too.
-  Object.defineProperty(cfg, CONFIG_SOURCE, { value: { source, doc, dir: undefined as string | undefined }, enumerable: false, writable: true });
-  return cfg;
+  return withSource(withDefaults as RootConfig, source, doc);
 }
 
 /** Where a validated config came from (file, parsed document, its folder): see configSource(). */

@@ -101,6 +101,13 @@ export interface ActorInstance<H = Record<string, Handler>> {
   handlers: H;
   /** Called on graceful shutdown (within the child's shutdown timeout). */
   stop?: () => unknown;
+  /**
+   * Setup work that need not hold up the boot (opening a store, loading heavy modules): the thread
+   * reports ready when `setup` returns, and this actor's messages wait in its mailbox (never lost,
+   * still redelivered after a crash) until the promise resolves. A rejection crashes the thread, so
+   * its supervisor restarts it. The liveness deadline applies meanwhile: yield, do not block.
+   */
+  ready?: Promise<unknown>;
 }
 
 interface DefinitionBase {

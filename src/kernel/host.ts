@@ -105,8 +105,25 @@ async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
     const { messageCheck } = await import('./validation.js');
     check = messageCheck(def.messages ?? (await import('../../protocol/index.js')).messageSchemas);
   }
-  router.activate(spec.path, { handlers: inst.handlers, ctx, concurrency: spec.concurrency ?? def.concurrency ?? Infinity, stop: inst.stop, check });
+  const activate = () => router.activate(spec.path, { handlers: inst.handlers, ctx, concurrency: spec.concurrency ?? def.concurrency ?? Infinity, stop: inst.stop, check });
+  if (inst.ready) activateWhenReady(spec, inst.ready, activate);
+  else activate();
   return spec.onCrash ?? def.onCrash ?? 'fail';
+}
+
+/** `ready` promises of actors set up but not yet serving (see ActorInstance.ready); a stop waits for them. */
+const settling = new Set<Promise<void>>();
+
+function activateWhenReady(spec: HostActorSpec, ready: Promise<unknown>, activate: () => void): void {
+  const p: Promise<void> = ready
+    .then(activate, (err: Error) => {
+      log.error({ actor: spec.path, err }, 'actor did not become ready after its setup; its thread crashes and is restarted');
+      setImmediate(() => {
+        throw new Error(`${spec.path} (${spec.module}): not ready after setup: ${err?.message ?? err}`);
+      });
+    })
+    .finally(() => settling.delete(p));
+  settling.add(p);
 }
 
 /**
@@ -144,6 +161,8 @@ async function boot(): Promise<void> {
 }
 
 async function stopAll(): Promise<void> {
+  // An actor still becoming ready is stopped once it is (its stop() may need what ready opened).
+  await Promise.allSettled([...settling]);
   const actors = [...router.local.values()].reverse();
   for (const a of actors) {
     try {

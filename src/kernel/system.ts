@@ -13,14 +13,14 @@ import { hostname } from 'node:os';
 import { HostProcess, type ExitReason, type HostEnv } from './host-process.js';
 import { Supervisor, type Child, type RestartType, type SupervisorHooks } from './supervisor.js';
 import { defaultTree, type SupervisorNode, type TreeNode, type WorkerNode } from './tree.js';
-import { createLogger } from './log.js';
+import { deferredLogger } from './deferred-log.js';
 import { levelName } from './worker-log.js';
 import { actorStore, closeEnv } from './store.js';
-import { loadConfig, validateConfig, type RootConfig } from '../config/load.js';
-import { messageSchemas, type BuiltinMessages } from '../../protocol/index.js';
+import { loadConfig, userActorNames, validateConfig, type RootConfig } from '../config/load.js';
+import type { BuiltinMessages } from '../../protocol/index.js';
 import type { AskArgs, ReplyOf, RequestOf, TellArgs } from '../../protocol/define.js';
-import { prepareUserActors } from '../config/user-actors.js';
-import { messageCheck, validateMode } from './validation.js';
+import { validateMode } from './validate-mode.js';
+import type { MessageCheck } from './validation.js';
 import type { ControlFromHost } from './control.js';
 import { LivenessMonitor } from './liveness.js';
 
@@ -117,6 +117,8 @@ export class ActorSystem {
   private readonly startedAt = performance.now();
   readyMs = 0;
   private stopped = false;
+  /** Under `validate: all`, the check of main-thread actors; set by start() (the schema compiler loads only then). */
+  private localCheck: MessageCheck | undefined;
   /** Paths served by other processes (set by a multi-process transport), routed through this thread. */
   private readonly remotePaths = new Set<string>();
   /** Called when the set of topic patterns subscribed in this process changes (a transport relays them). */
@@ -426,6 +428,11 @@ export class ActorSystem {
    * still waiting for after `kernel.boot_timeout_ms` (the tree is stopped then: never half-started).
    */
   async start(): Promise<void> {
+    if (validateMode(this.config) === 'all' && !this.localCheck) {
+      const [{ messageCheck }, { messageSchemas }] = await Promise.all([import('./validation.js'), import('../../protocol/index.js')]);
+      this.localCheck = messageCheck(messageSchemas);
+      for (const a of this.router.local.values()) a.check ??= this.localCheck;
+    }
     const limit = this.config.kernel.boot_timeout_ms;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -465,8 +472,7 @@ export class ActorSystem {
       subscribe: (topic: string, fn: (p: any, t: string) => void) => this.router.subscribe(topic, fn),
     };
     const ctxDataDir = this.config.data_dir;
-    const check = validateMode(this.config) === 'all' ? messageCheck(messageSchemas) : undefined;
-    this.router.local.set(path, { path, handlers, ctx, concurrency: Infinity, running: 0, mailbox: [], handled: 0, check });
+    this.router.local.set(path, { path, handlers, ctx, concurrency: Infinity, running: 0, mailbox: [], handled: 0, check: this.localCheck });
     const entry: DirectoryEntry = { node: MAIN_NODE, onCrash: 'fail', state: 'up' };
     this.router.directory.set(path, entry);
     // Threads already running learn the new address at once (later ones get it at spawn).
@@ -572,11 +578,17 @@ export async function startSystem(opts: StartOptions = {}): Promise<ActorSystem>
     config.data_dir = path.resolve(config.data_dir);
   }
   else config = loadConfig();
-  await prepareUserActors(config);
-  const log = opts.logger ?? createLogger(config.log.level, config.log.file);
+  // Only user actors need the loader (it imports every protocol schema): none, nothing to load.
+  if (userActorNames(config).length > 0) await (await import('../config/user-actors.js')).prepareUserActors(config);
+  const deferred = opts.logger ? null : deferredLogger(config.log.level, config.log.file);
+  const log = opts.logger ?? deferred!;
   const tree = opts.tree ?? defaultTree(config, (m) => log.warn(m));
   const sys = new ActorSystem(config, tree, log);
-  await sys.start();
+  try {
+    await sys.start();
+  } finally {
+    void deferred?.load();
+  }
   return sys;
 }
 

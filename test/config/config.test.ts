@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { loadConfig, validateConfig, ConfigError } from '../../src/config/load.js';
 import { tempDir } from '../kernel/helpers.js';
 
 function yamlFile(text: string): string {
@@ -99,4 +99,17 @@ test('the data dir defaults to the user home (XDG_DATA_HOME first), not the cwd;
   assert.equal(loadConfig({ file: yamlFile(''), env: { HOME: '/home/u', XDG_DATA_HOME: '/x/share' } }).data_dir, '/x/share/rustyclaw');
   const f = yamlFile('data_dir: .rustyclaw\n');
   assert.equal(loadConfig({ file: f, env: { HOME: '/home/u' } }).data_dir, path.join(path.dirname(f), '.rustyclaw'));
+});
+
+test('validating an already validated config gives an equal fresh copy; one changed since is checked again', () => {
+  const first = validateConfig({ kernel: { placement: 'edge' }, agents: [{ id: 'default' }] });
+  const again = validateConfig(first);
+  assert.notEqual(again, first, 'a fresh copy, so the caller\'s object is never changed');
+  assert.deepEqual(again, first);
+  again.data_dir = '/elsewhere';
+  assert.notEqual(first.data_dir, '/elsewhere');
+  first.kernel.memory_limit_mb = 1;
+  assert.throws(() => validateConfig(first), (e: Error) => e instanceof ConfigError && /kernel\.memory_limit_mb/.test(e.message));
+  (again.kernel as Record<string, unknown>).no_such_option = true;
+  assert.throws(() => validateConfig(again), (e: Error) => e instanceof ConfigError && /no_such_option/.test(e.message));
 });
