@@ -8,7 +8,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { FORMAT_RULES, type FormatRule, type Severity } from './leak-rules.js';
-import { shannonEntropy, luhnValid, ibanValid } from './entropy.js';
+import { shannonEntropy } from './entropy.js';
+import { phones, cards, ibans, numberRuns } from './pii-numbers.js';
 import { LiteralMatcher } from './literal-matcher.js';
 import type { AnchorHits, LiteralSource } from './prefilter.js';
 
@@ -410,51 +411,6 @@ function emails(text: string, out: ContextHit[]): void {
   }
 }
 
-const PHONE_RE = /(?<![\w+.-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w.-])/g;
-function phones(text: string, out: ContextHit[]): void {
-  PHONE_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = PHONE_RE.exec(text)) !== null) {
-    const digits = m[0].replace(/\D/g, '').length;
-    if (digits < 10 || digits > 15) continue;
-    out.push({ rule: 'phone', severity: 'medium', start: m.index, end: m.index + m[0].length });
-  }
-}
-
-const CARD_RE = /(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w-])/g;
-function cardBrandOk(d: string): boolean {
-  const n2 = Number(d.slice(0, 2)), n4 = Number(d.slice(0, 4)), L = d.length;
-  if (d[0] === '4') return L === 13 || L === 16 || L === 19;
-  if ((n2 >= 51 && n2 <= 55) || (n4 >= 2221 && n4 <= 2720)) return L === 16;
-  if (n2 === 34 || n2 === 37) return L === 15;
-  if (d.startsWith('6011') || n2 === 65 || (Number(d.slice(0, 3)) >= 644 && Number(d.slice(0, 3)) <= 649)) return L >= 16 && L <= 19;
-  if (n4 >= 3528 && n4 <= 3589) return L >= 16 && L <= 19;
-  if (n2 === 36 || n2 === 38 || n2 === 30) return L >= 14 && L <= 19;
-  if (n2 === 62) return L >= 16 && L <= 19;
-  return false;
-}
-function cards(text: string, out: ContextHit[]): void {
-  CARD_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = CARD_RE.exec(text)) !== null) {
-    const raw = m[0];
-    const seps = raw.replace(/\d/g, '');
-    if (seps.length > 0 && new Set(seps).size > 1) continue; // mixed separators: not a card
-    const d = raw.replace(/\D/g, '');
-    if (!cardBrandOk(d) || !luhnValid(d) || /^(\d)\1+$/.test(d)) continue;
-    out.push({ rule: 'credit_card', severity: 'high', start: m.index, end: m.index + raw.length });
-  }
-}
-
-const IBAN_RE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g;
-function ibans(text: string, out: ContextHit[]): void {
-  IBAN_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = IBAN_RE.exec(text)) !== null) {
-    if (ibanValid(m[0])) out.push({ rule: 'iban', severity: 'high', start: m.index, end: m.index + m[0].length });
-  }
-}
-
 // ---- detector -----------------------------------------------------------------------------------
 
 export interface LeakDetectorOptions {
@@ -555,8 +511,9 @@ export class LeakDetector {
     if (k8s) kubernetesSecretData(text, hits);
     highEntropyLines(text, hits);
     if (this.pii.email && text.includes('@')) emails(text, hits);
-    if (this.pii.phone) phones(text, hits);
-    if (this.pii.credit_card) cards(text, hits);
+    const runs = this.pii.phone || this.pii.credit_card ? numberRuns(text) : [];
+    if (this.pii.phone) phones(text, runs, hits);
+    if (this.pii.credit_card) cards(text, runs, hits);
     if (this.pii.iban) ibans(text, hits);
     return this.resolve(text, hits);
   }

@@ -383,8 +383,14 @@ function nonOverlapping(out: Edit[]): Edit[] {
 
 /** Applies non-overlapping edits (sorted by start). */
 export function applyEdits(text: string, edits: Array<{ start: number; end: number; replacement: string }>): string {
-  if (edits.length === 0) return text;
-  const parts: string[] = [];
+  return edits.length === 0 ? text : editParts(text, edits).join('');
+}
+
+/**
+ * The edited text as pieces appended to `parts` (joined, they are applyEdits' result): a caller that
+ * wraps the text joins its own head and tail in the same join, so the reply is built as one flat string.
+ */
+export function editParts(text: string, edits: Array<{ start: number; end: number; replacement: string }>, parts: string[] = []): string[] {
   let pos = 0;
   for (const e of edits) {
     if (e.start < pos) continue;
@@ -392,7 +398,7 @@ export function applyEdits(text: string, edits: Array<{ start: number; end: numb
     pos = e.end;
   }
   parts.push(text.slice(pos));
-  return parts.join('');
+  return parts;
 }
 
 /** Neutralises chat-template role markers so untrusted text cannot open a new system/assistant turn. */
