@@ -219,18 +219,6 @@ function stickyOf(re: RegExp): RegExp {
   return s;
 }
 
-/**
- * Positions of `=` and `:` in order, from `from` on (two native indexOf searches, each remembered until
- * passed), as a `/[=:]/g` scan would visit them.
- */
-function separators(text: string): (from: number) => number {
-  let eq = -2, colon = -2;
-  return (from) => {
-    if (eq !== -1 && eq < from) eq = text.indexOf('=', from);
-    if (colon !== -1 && colon < from) colon = text.indexOf(':', from);
-    return eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon);
-  };
-}
 function isValueChar(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 95 || c === 45;
 }
@@ -239,55 +227,65 @@ function isLineEnd(text: string, k: number): boolean {
   const c = text.charCodeAt(k);
   return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
 }
-function* highEntropyAssignments(text: string): Generator<{ index: number; end: number; value: string }> {
+/**
+ * Calls `found(index, end, value)` for each match, in order. The separators `=` and `:` are visited
+ * in order with two native indexOf searches, each remembered until passed (as a `/[=:]/g` scan would
+ * visit them). A value must be a run of 32+ value characters starting at j, so a separator is dropped
+ * when j, j+31, j+15 or j+7 is not a value character (the common case) before its run is walked.
+ */
+export function highEntropyAssignments(text: string, found: (index: number, end: number, value: string) => void): void {
+  const n = text.length;
   let runStart = -1;
   let runEnd = -1;
-  const nextSeparator = separators(text);
-  // Where the next separator search starts: past this one, or past a yielded match.
-  let from: number;
-  for (let p = nextSeparator(0); p >= 0; p = nextSeparator(from)) {
+  let eq = text.indexOf('=');
+  let colon = text.indexOf(':');
+  // Where the next separator search starts: past this one, or past a match.
+  let from = 0;
+  for (;;) {
+    if (eq !== -1 && eq < from) eq = text.indexOf('=', from);
+    if (colon !== -1 && colon < from) colon = text.indexOf(':', from);
+    const p = eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon);
+    if (p < 0) return;
     from = p + 1;
     let j = p + 1;
-    for (let n = 0; n < 3 && j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9); n++) j++;
-    if (j < text.length && (text.charCodeAt(j) === 34 || text.charCodeAt(j) === 39)) j++;
-    // Too short for a value (its 32nd character is not a value character): the common case, decided
-    // without walking the run.
-    if (j + 31 >= text.length || !isValueChar(text.charCodeAt(j + 31))) continue;
+    for (let k = 0; k < 3 && j < n && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9); k++) j++;
+    if (j < n && (text.charCodeAt(j) === 34 || text.charCodeAt(j) === 39)) j++;
+    if (j + 31 >= n || !isValueChar(text.charCodeAt(j)) || !isValueChar(text.charCodeAt(j + 31)) || !isValueChar(text.charCodeAt(j + 15)) || !isValueChar(text.charCodeAt(j + 7))) continue;
     // The run of value characters from j (shared by every `=` inside one run).
     if (!(j > runStart && j < runEnd)) {
       runStart = j;
       runEnd = j;
-      while (runEnd < text.length && isValueChar(text.charCodeAt(runEnd))) runEnd++;
+      while (runEnd < n && isValueChar(text.charCodeAt(runEnd))) runEnd++;
     }
     const len = runEnd - j;
     if (len < 32 || len > 256) continue;
     let k = runEnd;
-    if (k < text.length && (text.charCodeAt(k) === 34 || text.charCodeAt(k) === 39)) k++;
-    if (k < text.length && text.charCodeAt(k) === 44) k++;
-    while (k < text.length && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
+    if (k < n && (text.charCodeAt(k) === 34 || text.charCodeAt(k) === 39)) k++;
+    if (k < n && text.charCodeAt(k) === 44) k++;
+    while (k < n && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
     if (!isLineEnd(text, k)) continue;
-    yield { index: p, end: k, value: text.slice(j, runEnd) };
+    found(p, k, text.slice(j, runEnd));
     from = Math.max(k, p + 1);
   }
 }
 const LINE_NAME_RE = /^[ \t]{0,8}(?:export[ \t]{1,3}|-[ \t]{1,3})?["']?([A-Za-z_][A-Za-z0-9_.-]{0,40})["']?[ \t]{0,3}$/;
 const DIGEST_NAME_RE = /integrity|checksum|hash|sha|md5|digest|etag|(?:^|[_.-])id$|uuid|guid|nonce|version|commit|rev|fingerprint|salt|iv$|signature|image|icon|logo|data/i;
 function highEntropyLines(text: string, out: ContextHit[]): void {
-  for (const m of highEntropyAssignments(text)) {
-    const value = m.value;
-    if (!/[a-z]/.test(value) || !/[A-Z]/.test(value) || !/[0-9]/.test(value)) continue;
+  highEntropyAssignments(text, (index, end, value) => {
+    const m = { index, end };
+    if (!/[a-z]/.test(value) || !/[A-Z]/.test(value) || !/[0-9]/.test(value)) return;
     // The name must be the whole start of the line (looked for at most 61 characters back: an
     // unbounded lastIndexOf on a text without newlines is O(n) per match).
     let lineStart = m.index;
     while (lineStart > 0 && m.index - lineStart <= 60 && text.charCodeAt(lineStart - 1) !== 10) lineStart--;
-    if (m.index - lineStart > 60) continue;
+    if (m.index - lineStart > 60) return;
     const nm = LINE_NAME_RE.exec(text.slice(lineStart, m.index));
-    if (!nm) continue;
-    if (DIGEST_NAME_RE.test(nm[1]) || /^(?:sha\d+|md5)-/i.test(value)) continue;
-    if (shannonEntropy(value) < 4.3 || looksLikePlaceholder(value)) continue;
+    if (!nm) return;
+    if (DIGEST_NAME_RE.test(nm[1]) || /^(?:sha\d+|md5)-/i.test(value)) return;
+    if (shannonEntropy(value) < 4.3 || looksLikePlaceholder(value)) return;
     const start = m.index + text.slice(m.index, m.end).indexOf(value);
     out.push({ rule: 'generic_secret', severity: 'medium', start, end: start + value.length });
-  }
+  });
 }
 
 /** `Authorization: Bearer x`, `X-API-Key: x`, `Token: x` headers. */
