@@ -4,11 +4,13 @@
  * edits the policy asks for, and counts every non-ignore decision. Plain class: the actor wraps it.
  */
 import { decodeInput, validateJson, DEFAULT_JSON_LIMITS, type JsonSchema } from './validator.js';
-import { findEditsAt, applyEdits, editParts, SANITIZER_ANCHORS, SANITIZER_INVISIBLE_LIT, type Edit } from './sanitizer.js';
+import { wrapEdited } from './wrap.js';
+import { findEditsAt, applyEdits, SANITIZER_ANCHORS, SANITIZER_INVISIBLE_LIT, SANITIZER_MARKER_LIT, type Edit } from './sanitizer.js';
 import { LeakDetector, LEAK_ANCHORS } from './leak-detector.js';
 import { InjectionDetector, INJECTION_TRIGGERS, type InjectionResult } from './injection-detector.js';
 import { Prefilter, type AnchorHits } from './prefilter.js';
 import { SPARSE_GAP } from './literal-matcher.js';
+import type { Body } from './wrap.js';
 import { PolicyEngine, combine, type Action, type Verdict, type PolicyConfig } from './policy.js';
 import { SsrfGuard } from './ssrf-guard.js';
 import type { Severity } from './leak-rules.js';
@@ -30,12 +32,7 @@ export interface RedactResult { text: string; findings: Finding[]; truncated_fin
 
 /** An inspection's verdict before its output text is built. */
 type Judged = Omit<InspectResult, 'text'>;
-/** The output text as the input's edited pieces: `text` with `edits` applied, then `tail`. */
-interface Body { text: string; edits: Edit[]; tail: string }
 type Inspected = { result: Judged; body: Body; injection: InjectionResult; scanned?: { text: string; leaks: RawFinding[] } };
-
-/** Forged `<untrusted_content` / `</untrusted_content` markers inside wrapped content. */
-const FORGED_MARKER_RE = /<\/?untrusted_content/gi;
 
 /**
  * Redaction windows (characters): each window owns REDACT_WINDOW characters and also sees
@@ -103,9 +100,7 @@ export class SafetyLayer {
       : '';
     const head = `<untrusted_content source="${source}">${warn}\n`;
     const close = '\n</untrusted_content>';
-    const parts = editParts(body.text, body.edits, [head]);
-    parts.push(body.tail, close);
-    const text = neutraliseMarkers(parts.join(''), head.length, close.length);
+    const text = wrapEdited(head, body, close);
     return { action: result.action, text, findings: result.findings, ...(result.truncated_findings ? { truncated_findings: result.truncated_findings } : {}), injection };
   }
 
@@ -245,7 +240,7 @@ export class SafetyLayer {
     const raw: RawFinding[] = decoded.issues.map((i) => ({ rule: i.rule, start: 0, end: 0 }));
     if (decoded.tooLarge || decoded.binary) {
       const f = this.finish(raw, scope, kind);
-      return { result: { action: f.verdict === 'allow' ? 'block' : f.verdict, findings: f.findings }, body: { text: '', edits: [], tail: '' }, injection: none };
+      return { result: { action: f.verdict === 'allow' ? 'block' : f.verdict, findings: f.findings }, body: { text: '', edits: [], tail: '', marked: false }, injection: none };
     }
     const text = decoded.text;
     // One anchor pass for the sanitizer, the leak scan and the injection families; each takes the hits of its windows.
@@ -270,14 +265,15 @@ export class SafetyLayer {
       .filter((r) => r.edit !== undefined && ['sanitize', 'block'].includes(defs.get(r.rule)?.action ?? 'warn'))
       .map((r) => ({ rule: r.rule, category: 'control' as const, severity: 'high' as const, start: r.start, end: r.end, replacement: r.edit! })));
     let body: Body;
+    const marked = PREFILTER.positions(anchors, SANITIZER_SOURCE, SANITIZER_MARKER_LIT, 0, text.length).length > 0;
     if (text.length > max && ['sanitize', 'block'].includes(defs.get('size.oversized')?.action ?? 'sanitize')) {
       // Visible truncation: edits that start before the limit are applied whole (a secret straddling
       // the limit is redacted, not cut in half), and the marker says how much was left out.
       const kept = edits.filter((e) => e.start < max);
       const cut = kept.reduce((c, e) => Math.max(c, e.end), max);
-      body = { text: text.slice(0, cut), edits: kept, tail: cut < text.length ? `\n[truncated: ${text.length - cut} characters beyond limits.max_text_chars removed; all of it was scanned]` : '' };
+      body = { text: text.slice(0, cut), edits: kept, tail: cut < text.length ? `\n[truncated: ${text.length - cut} characters beyond limits.max_text_chars removed; all of it was scanned]` : '', marked };
     } else {
-      body = { text, edits, tail: '' };
+      body = { text, edits, tail: '', marked };
     }
     return { result: { action: f.verdict, findings: f.findings, ...(f.truncated ? { truncated_findings: f.truncated } : {}) }, body, injection, scanned: { text, leaks } };
   }
@@ -351,26 +347,6 @@ function inbound({ result, body }: Inspected): InspectResult {
   return { action: result.action, text: applyEdits(body.text, body.edits) + body.tail, findings: result.findings, ...(result.truncated_findings ? { truncated_findings: result.truncated_findings } : {}) };
 }
 
-/**
- * `wrapped` with every forged marker between its head and its closing marker neutralised (`<` → `&lt;`),
- * so the closing marker cannot be forged from inside the content. A marker cannot reach into the head
- * or the closing marker: both end and begin with a newline, which no marker contains.
- */
-function neutraliseMarkers(wrapped: string, headLength: number, closeLength: number): string {
-  const end = wrapped.length - closeLength;
-  const at: number[] = [];
-  FORGED_MARKER_RE.lastIndex = headLength;
-  for (let m = FORGED_MARKER_RE.exec(wrapped); m !== null && m.index < end; m = FORGED_MARKER_RE.exec(wrapped)) at.push(m.index);
-  if (at.length === 0) return wrapped;
-  const parts: string[] = [];
-  let pos = 0;
-  for (const a of at) {
-    parts.push(wrapped.slice(pos, a), '&lt;');
-    pos = a + 1;
-  }
-  parts.push(wrapped.slice(pos));
-  return parts.join('');
-}
 const UNTRUSTED = { markup: true, injectionRule: 'injection.untrusted', roleMarkers: true };
 
 function drain<T>(it: Generator<void, T>): T {
@@ -405,6 +381,7 @@ async function drainSliced<T>(it: Generator<void, T>): Promise<T> {
     }
   }
 }
+
 
 function sortEdits(edits: Edit[]): Edit[] {
   edits.sort((a, b) => a.start - b.start || b.end - a.end);
