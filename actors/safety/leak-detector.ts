@@ -389,13 +389,16 @@ function readableBase64(v: string): boolean {
 
 // ---- PII ----------------------------------------------------------------------------------------
 
-const EMAIL_LOCAL_BACK = /[A-Za-z0-9._%+-]/;
+/** A code unit of `[A-Za-z0-9._%+-]` (an e-mail address's local part), tested without a one-character string per step. */
+function isEmailLocal(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+}
 const EMAIL_DOMAIN_RE = /[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/y;
 function emails(text: string, out: ContextHit[]): void {
   let at = text.indexOf('@');
   while (at >= 0) {
     let s = at;
-    while (s > 0 && at - s < 64 && EMAIL_LOCAL_BACK.test(text[s - 1])) s--;
+    while (s > 0 && at - s < 64 && isEmailLocal(text.charCodeAt(s - 1))) s--;
     while (s < at && text[s] === '.') s++;
     if (s < at) {
       EMAIL_DOMAIN_RE.lastIndex = at + 1;
