@@ -44,7 +44,7 @@ function rows(dir: string): string[] {
 
 test('featureIds equals the normalise-split-hash reference on the development set, fixtures and fuzz', () => {
   const r = rng(29);
-  const units = ['a', 'Z', '9', '?', '!', ' ', '  ', '\t', '\n', '\r', '-', '_', '.', "'", 'é', 'É', 'ß', 'İ', 'ı', 'K', 'ſ', 'ﬁ', '\u0301', '\u200b', '\u0000', '\u007f', 'Ä', 'ø', '中', '😀', 'Ignore', 'PREVIOUS', 'instructions'];
+  const units = ['a', 'Z', '9', '?', '!', ' ', '  ', '\t', '\n', '\r', '-', '_', '.', "'", 'é', 'É', 'ß', 'İ', 'ı', 'K', 'ſ', 'ﬁ', '\u0301', '\u200b', '\u0000', '\u007f', 'Ä', 'ø', '中', '😀', 'Ignore', 'PREVIOUS', 'instructions', '𝐀', '𠀀', '\ud800', '\udc00', '㎂', '٣', '½', 'Ǆ', 'ﬀ', 'Ⅻ', '①', '\u00a0', '\u3000', '\u2028', '\ufeff', '?!', 'Ω', 'µ'];
   const fuzz = Array.from({ length: 5000 }, () => Array.from({ length: Math.floor(r() * 30) }, () => units[Math.floor(r() * units.length)]).join(''));
   const texts = [...rows(path.join(repoRoot, '../shared/data/safety')), ...rows(path.join(repoRoot, 'test/fixtures/safety')), ...fuzz, mixedText(50_000, 3), '', ' ', 'a'];
   for (const t of texts) assert.deepEqual(featureIds(t), reference(t), JSON.stringify(t.slice(0, 60)));
