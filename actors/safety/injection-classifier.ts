@@ -30,7 +30,10 @@ const MARKS = /[\u0300-\u036f]/g;
 const SEPARATORS_ASCII = /[^a-z0-9?!]+/g;
 const SEPARATORS = /[^\p{L}\p{N}?!]+/gu;
 
-/** Lower case, accents folded (ignorá → ignora), runs of non-letters reduced to one space. */
+/**
+ * Lower case, accents folded (ignorá → ignora), runs of non-letters reduced to one space: the
+ * definition of the classifier's words, which featureIds finds without building this string.
+ */
 export function normalise(text: string): string {
   const lower = text.toLowerCase();
   // ASCII text (most tool output) skips Unicode normalisation and the slower Unicode-class regex.
@@ -38,49 +41,138 @@ export function normalise(text: string): string {
   return lower.normalize('NFKD').replace(MARKS, '').replace(SEPARATORS, ' ').trim();
 }
 
-/** Padded word (" word ") as char codes, reused between calls. */
-let codes = new Int32Array(256);
+/** The words of the text being featurised: their char codes back to back, and each word's [start, end). Reused between calls. */
+let wordCodes = new Int32Array(4096);
+let wordStart = new Int32Array(1024);
+let wordEnd = new Int32Array(1024);
+let wordCount = 0;
+
+function addWord(start: number, end: number): void {
+  if (wordCount === wordStart.length) {
+    const s2 = new Int32Array(wordCount * 2);
+    s2.set(wordStart);
+    wordStart = s2;
+    const e2 = new Int32Array(wordCount * 2);
+    e2.set(wordEnd);
+    wordEnd = e2;
+  }
+  wordStart[wordCount] = start;
+  wordEnd[wordCount++] = end;
+}
+
+/**
+ * The words of normalise(text) without building it, for printable-ASCII text (the common case):
+ * lower-cased runs of [a-z0-9?!]. False (and no words) when the text holds anything else; the
+ * Unicode path then decides, as normalise does on its lower-cased text.
+ */
+function asciiWords(text: string): boolean {
+  if (wordCodes.length < text.length) wordCodes = new Int32Array(text.length * 2);
+  wordCount = 0;
+  let n = 0;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c > 126 || (c < 32 && c !== 9 && c !== 10 && c !== 13)) {
+      wordCount = 0;
+      return false;
+    }
+    if (c >= 65 && c <= 90) c += 32;
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 63 || c === 33) {
+      if (start < 0) start = n;
+      wordCodes[n++] = c;
+    } else if (start >= 0) {
+      addWord(start, n);
+      start = -1;
+    }
+  }
+  if (start >= 0) addWord(start, n);
+  return true;
+}
+
+const WORD_CP = /^[\p{L}\p{N}]$/u;
+
+/**
+ * The words of normalise(text) for text that is not printable ASCII: its lower-cased, NFKD-folded,
+ * mark-stripped form split into maximal runs of letters, numbers, `?` and `!` (by code point, as the
+ * `u`-flag separator pattern splits it) — without that pattern's replace, which cost ~45 ms per MB of
+ * such text against ~5 for the rest of normalise.
+ */
+function unicodeWords(text: string): void {
+  const lower = text.toLowerCase();
+  if (!NON_ASCII.test(lower)) {
+    asciiWords(lower);
+    return;
+  }
+  const norm = lower.normalize('NFKD').replace(MARKS, '');
+  if (wordCodes.length < norm.length) wordCodes = new Int32Array(norm.length * 2);
+  wordCount = 0;
+  let n = 0;
+  let start = -1;
+  for (let i = 0; i < norm.length; i++) {
+    const c = norm.charCodeAt(i);
+    let units = 1;
+    let word: boolean;
+    if (c < 128) word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 63 || c === 33;
+    else {
+      const d = i + 1 < norm.length ? norm.charCodeAt(i + 1) : 0;
+      if (c >= 0xd800 && c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) units = 2;
+      word = WORD_CP.test(norm.slice(i, i + units));
+    }
+    if (word) {
+      if (start < 0) start = n;
+      wordCodes[n++] = c;
+      if (units === 2) wordCodes[n++] = norm.charCodeAt(i + 1);
+    } else if (start >= 0) {
+      addWord(start, n);
+      start = -1;
+    }
+    i += units - 1;
+  }
+  if (start >= 0) addWord(start, n);
+}
+
+/** Padded word's code at q (0 and len + 1 are the padding spaces). */
+function padded(start: number, len: number, q: number): number {
+  return q === 0 || q === len + 1 ? 32 : wordCodes[start + q - 1];
+}
 
 /**
  * Feature buckets of a text, with repeats: each word, each pair of neighbouring words, and the
- * character 3- and 4-grams of each space-padded word. Hashes are computed over char codes in
- * place (no substrings): this runs for every inbound message.
+ * character 3- and 4-grams of each space-padded word (in that order, word by word). Hashes are
+ * computed over char codes in place (no substrings), and printable-ASCII text is split into words
+ * without building its normalised copy: this runs for every inbound message.
  */
 export function featureIds(text: string, out: number[] = []): number[] {
-  const words = normalise(text).split(' ');
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i];
-    if (w.length === 0) continue;
-    out.push(fnv1a(w, 1) & MASK);
-    if (i + 1 < words.length) {
-      let h = fnv1a(w, 2);
-      h ^= 32;
-      h = Math.imul(h, 0x01000193);
-      const n2 = words[i + 1];
-      for (let k = 0; k < n2.length; k++) {
-        h ^= n2.charCodeAt(k);
-        h = Math.imul(h, 0x01000193);
-      }
-      out.push((h >>> 0) & MASK);
+  if (!asciiWords(text)) unicodeWords(text);
+  const P = 0x01000193;
+  for (let wi = 0; wi < wordCount; wi++) {
+    const a = wordStart[wi];
+    const b = wordEnd[wi];
+    let h = 0x811c9dc5 ^ 1;
+    for (let k = a; k < b; k++) h = Math.imul(h ^ wordCodes[k], P);
+    out.push(h & MASK);
+    if (wi + 1 < wordCount) {
+      let g = 0x811c9dc5 ^ 2;
+      for (let k = a; k < b; k++) g = Math.imul(g ^ wordCodes[k], P);
+      g = Math.imul(g ^ 32, P);
+      for (let k = wordStart[wi + 1]; k < wordEnd[wi + 1]; k++) g = Math.imul(g ^ wordCodes[k], P);
+      out.push(g & MASK);
     }
-    const len = w.length + 2;
-    if (codes.length < len) codes = new Int32Array(len * 2);
-    codes[0] = 32;
-    for (let k = 0; k < w.length; k++) codes[k + 1] = w.charCodeAt(k);
-    codes[len - 1] = 32;
-    for (let n = 3; n <= 4; n++) {
-      for (let j = 0; j + n <= len; j++) {
-        let h = (0x811c9dc5 ^ 3) >>> 0;
-        for (let k = j; k < j + n; k++) {
-          h ^= codes[k];
-          h = Math.imul(h, 0x01000193);
-        }
-        out.push((h >>> 0) & MASK);
-      }
+    // The padded word's 3-grams, then its 4-grams: a 4-gram's hash is its 3-gram's taken one code further.
+    const len = b - a;
+    if (tri.length < len) tri = new Int32Array(len * 2);
+    for (let j = 0; j < len; j++) {
+      let g = 0x811c9dc5 ^ 3;
+      for (let q = j; q < j + 3; q++) g = Math.imul(g ^ padded(a, len, q), P);
+      tri[j] = g;
+      out.push(g & MASK);
     }
+    for (let j = 0; j + 1 < len; j++) out.push(Math.imul(tri[j] ^ padded(a, len, j + 3), P) & MASK);
   }
   return out;
 }
+/** 3-gram hashes of the current word (reused). */
+let tri = new Int32Array(256);
 
 /** Sparse feature vector: bucket → sqrt(count), scaled to unit length (for training). */
 export function features(text: string): Map<number, number> {

@@ -150,6 +150,57 @@ function startsAt(re: RegExp, verbs: readonly string[]): void {
 startsAt(ML_OVERRIDE_RE, ML_OVERRIDE_VERBS);
 startsAt(ML_LEAK_RE, ML_LEAK_VERBS);
 
+/**
+ * Patterns of a family with several patterns whose every match contains one of a few of the family's
+ * triggers (a verb, a qualifier): a window holding none of those runs the other patterns only. The
+ * override family's windows are mostly opened by common words ("previous", "above", "skip"), so
+ * most of its patterns can never match in them.
+ */
+const NEEDS = new Map<RegExp, Uint8Array>();
+function needs(re: RegExp, lits: readonly string[]): void {
+  const mask = new Uint8Array(TRIGGERS.matcher.literals.length);
+  const index = new Map(TRIGGERS.matcher.literals.map((l, i) => [l, i]));
+  for (const l of lits) {
+    const i = index.get(l.toLowerCase());
+    if (i === undefined) throw new Error(`injection detector: ${JSON.stringify(l)} is not a trigger`);
+    mask[i] = 1;
+  }
+  NEEDS.set(re, mask);
+}
+function pattern(family: string, i: number): RegExp {
+  const re = FAMILIES.find((f) => f.name === family)?.res[i];
+  if (!re) throw new Error(`injection detector: no pattern ${family}#${i}`);
+  return re;
+}
+const OVERRIDE_VERB_TRIGGERS = ['ignor', 'disregard', 'forget', 'skip', 'bypass', 'overrid', 'overlook', 'neglect', 'discard', 'abandon', 'drop'];
+/** Each pattern with the triggers one of which lies inside each of its matches (checked in test/safety/injection-gates.test.ts). */
+export const PATTERN_NEEDS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
+  [pattern('override', 1), OVERRIDE_VERB_TRIGGERS],
+  [pattern('override', 2), OVERRIDE_VERB_TRIGGERS],
+  [pattern('override', 3), ['ignor', 'disregard', 'forget']],
+  [pattern('override', 4), ['previous', 'prior', 'above', 'earlier', 'preceding']],
+  [pattern('override', 5), ['ignor', 'vergiss', '忽略', '无视']],
+  [pattern('prompt_extraction', 1), ['prompt', 'instructions', 'directives', 'guidelines you', 'configuration', 'system message']],
+  [pattern('exfiltration', 0), ['![']],
+];
+for (const [re, lits] of PATTERN_NEEDS) needs(re, lits);
+
+/** Whether a hit of a literal in `mask` lies wholly inside win = [ws, we). */
+function hitInside(found: AnchorHits, mask: Uint8Array, ws: number, we: number): boolean {
+  let lo = 0;
+  let hi = found.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (found.starts[mid] < ws) lo = mid + 1;
+    else hi = mid;
+  }
+  const lits = TRIGGERS.matcher.literals;
+  for (let i = lo; i < found.count && found.starts[i] < we; i++) {
+    if (mask[found.lits[i]] === 1 && found.starts[i] + lits[found.lits[i]].length <= we) return true;
+  }
+  return false;
+}
+
 /** The matches `re` would find in win (= text[ws, we)), tried only at its verbs' trigger hits. */
 function matchAtStarts(at: StartsAt, win: string, ws: number, we: number, found: AnchorHits, record: (m: RegExpExecArray, ws: number) => void): void {
   let lo = 0;
@@ -208,6 +259,8 @@ export class InjectionDetector {
       for (const [ws, we] of windows[fi]) {
         const win = text.slice(ws, we);
         for (const re of fam.res) {
+          const need = NEEDS.get(re);
+          if (need && !hitInside(found, need, ws, we)) continue;
           const at = STARTS_AT.get(re);
           if (at && !at.odd.test(win)) {
             matchAtStarts(at, win, ws, we, found, record);

@@ -8,7 +8,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { FORMAT_RULES, type FormatRule, type Severity } from './leak-rules.js';
-import { shannonEntropy, luhnValid, ibanValid } from './entropy.js';
+import { shannonEntropy } from './entropy.js';
+import { phones, cards, ibans, numberRuns } from './pii-numbers.js';
 import { LiteralMatcher } from './literal-matcher.js';
 import type { AnchorHits, LiteralSource } from './prefilter.js';
 
@@ -218,18 +219,6 @@ function stickyOf(re: RegExp): RegExp {
   return s;
 }
 
-/**
- * Positions of `=` and `:` in order, from `from` on (two native indexOf searches, each remembered until
- * passed), as a `/[=:]/g` scan would visit them.
- */
-function separators(text: string): (from: number) => number {
-  let eq = -2, colon = -2;
-  return (from) => {
-    if (eq !== -1 && eq < from) eq = text.indexOf('=', from);
-    if (colon !== -1 && colon < from) colon = text.indexOf(':', from);
-    return eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon);
-  };
-}
 function isValueChar(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 95 || c === 45;
 }
@@ -238,55 +227,65 @@ function isLineEnd(text: string, k: number): boolean {
   const c = text.charCodeAt(k);
   return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
 }
-function* highEntropyAssignments(text: string): Generator<{ index: number; end: number; value: string }> {
+/**
+ * Calls `found(index, end, value)` for each match, in order. The separators `=` and `:` are visited
+ * in order with two native indexOf searches, each remembered until passed (as a `/[=:]/g` scan would
+ * visit them). A value must be a run of 32+ value characters starting at j, so a separator is dropped
+ * when j, j+31, j+15 or j+7 is not a value character (the common case) before its run is walked.
+ */
+export function highEntropyAssignments(text: string, found: (index: number, end: number, value: string) => void): void {
+  const n = text.length;
   let runStart = -1;
   let runEnd = -1;
-  const nextSeparator = separators(text);
-  // Where the next separator search starts: past this one, or past a yielded match.
-  let from: number;
-  for (let p = nextSeparator(0); p >= 0; p = nextSeparator(from)) {
+  let eq = text.indexOf('=');
+  let colon = text.indexOf(':');
+  // Where the next separator search starts: past this one, or past a match.
+  let from = 0;
+  for (;;) {
+    if (eq !== -1 && eq < from) eq = text.indexOf('=', from);
+    if (colon !== -1 && colon < from) colon = text.indexOf(':', from);
+    const p = eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon);
+    if (p < 0) return;
     from = p + 1;
     let j = p + 1;
-    for (let n = 0; n < 3 && j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9); n++) j++;
-    if (j < text.length && (text.charCodeAt(j) === 34 || text.charCodeAt(j) === 39)) j++;
-    // Too short for a value (its 32nd character is not a value character): the common case, decided
-    // without walking the run.
-    if (j + 31 >= text.length || !isValueChar(text.charCodeAt(j + 31))) continue;
+    for (let k = 0; k < 3 && j < n && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9); k++) j++;
+    if (j < n && (text.charCodeAt(j) === 34 || text.charCodeAt(j) === 39)) j++;
+    if (j + 31 >= n || !isValueChar(text.charCodeAt(j)) || !isValueChar(text.charCodeAt(j + 31)) || !isValueChar(text.charCodeAt(j + 15)) || !isValueChar(text.charCodeAt(j + 7))) continue;
     // The run of value characters from j (shared by every `=` inside one run).
     if (!(j > runStart && j < runEnd)) {
       runStart = j;
       runEnd = j;
-      while (runEnd < text.length && isValueChar(text.charCodeAt(runEnd))) runEnd++;
+      while (runEnd < n && isValueChar(text.charCodeAt(runEnd))) runEnd++;
     }
     const len = runEnd - j;
     if (len < 32 || len > 256) continue;
     let k = runEnd;
-    if (k < text.length && (text.charCodeAt(k) === 34 || text.charCodeAt(k) === 39)) k++;
-    if (k < text.length && text.charCodeAt(k) === 44) k++;
-    while (k < text.length && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
+    if (k < n && (text.charCodeAt(k) === 34 || text.charCodeAt(k) === 39)) k++;
+    if (k < n && text.charCodeAt(k) === 44) k++;
+    while (k < n && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
     if (!isLineEnd(text, k)) continue;
-    yield { index: p, end: k, value: text.slice(j, runEnd) };
+    found(p, k, text.slice(j, runEnd));
     from = Math.max(k, p + 1);
   }
 }
 const LINE_NAME_RE = /^[ \t]{0,8}(?:export[ \t]{1,3}|-[ \t]{1,3})?["']?([A-Za-z_][A-Za-z0-9_.-]{0,40})["']?[ \t]{0,3}$/;
 const DIGEST_NAME_RE = /integrity|checksum|hash|sha|md5|digest|etag|(?:^|[_.-])id$|uuid|guid|nonce|version|commit|rev|fingerprint|salt|iv$|signature|image|icon|logo|data/i;
 function highEntropyLines(text: string, out: ContextHit[]): void {
-  for (const m of highEntropyAssignments(text)) {
-    const value = m.value;
-    if (!/[a-z]/.test(value) || !/[A-Z]/.test(value) || !/[0-9]/.test(value)) continue;
+  highEntropyAssignments(text, (index, end, value) => {
+    const m = { index, end };
+    if (!/[a-z]/.test(value) || !/[A-Z]/.test(value) || !/[0-9]/.test(value)) return;
     // The name must be the whole start of the line (looked for at most 61 characters back: an
     // unbounded lastIndexOf on a text without newlines is O(n) per match).
     let lineStart = m.index;
     while (lineStart > 0 && m.index - lineStart <= 60 && text.charCodeAt(lineStart - 1) !== 10) lineStart--;
-    if (m.index - lineStart > 60) continue;
+    if (m.index - lineStart > 60) return;
     const nm = LINE_NAME_RE.exec(text.slice(lineStart, m.index));
-    if (!nm) continue;
-    if (DIGEST_NAME_RE.test(nm[1]) || /^(?:sha\d+|md5)-/i.test(value)) continue;
-    if (shannonEntropy(value) < 4.3 || looksLikePlaceholder(value)) continue;
+    if (!nm) return;
+    if (DIGEST_NAME_RE.test(nm[1]) || /^(?:sha\d+|md5)-/i.test(value)) return;
+    if (shannonEntropy(value) < 4.3 || looksLikePlaceholder(value)) return;
     const start = m.index + text.slice(m.index, m.end).indexOf(value);
     out.push({ rule: 'generic_secret', severity: 'medium', start, end: start + value.length });
-  }
+  });
 }
 
 /** `Authorization: Bearer x`, `X-API-Key: x`, `Token: x` headers. */
@@ -390,13 +389,16 @@ function readableBase64(v: string): boolean {
 
 // ---- PII ----------------------------------------------------------------------------------------
 
-const EMAIL_LOCAL_BACK = /[A-Za-z0-9._%+-]/;
+/** A code unit of `[A-Za-z0-9._%+-]` (an e-mail address's local part), tested without a one-character string per step. */
+function isEmailLocal(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+}
 const EMAIL_DOMAIN_RE = /[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/y;
 function emails(text: string, out: ContextHit[]): void {
   let at = text.indexOf('@');
   while (at >= 0) {
     let s = at;
-    while (s > 0 && at - s < 64 && EMAIL_LOCAL_BACK.test(text[s - 1])) s--;
+    while (s > 0 && at - s < 64 && isEmailLocal(text.charCodeAt(s - 1))) s--;
     while (s < at && text[s] === '.') s++;
     if (s < at) {
       EMAIL_DOMAIN_RE.lastIndex = at + 1;
@@ -407,51 +409,6 @@ function emails(text: string, out: ContextHit[]): void {
       }
     }
     at = text.indexOf('@', at + 1);
-  }
-}
-
-const PHONE_RE = /(?<![\w+.-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w.-])/g;
-function phones(text: string, out: ContextHit[]): void {
-  PHONE_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = PHONE_RE.exec(text)) !== null) {
-    const digits = m[0].replace(/\D/g, '').length;
-    if (digits < 10 || digits > 15) continue;
-    out.push({ rule: 'phone', severity: 'medium', start: m.index, end: m.index + m[0].length });
-  }
-}
-
-const CARD_RE = /(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w-])/g;
-function cardBrandOk(d: string): boolean {
-  const n2 = Number(d.slice(0, 2)), n4 = Number(d.slice(0, 4)), L = d.length;
-  if (d[0] === '4') return L === 13 || L === 16 || L === 19;
-  if ((n2 >= 51 && n2 <= 55) || (n4 >= 2221 && n4 <= 2720)) return L === 16;
-  if (n2 === 34 || n2 === 37) return L === 15;
-  if (d.startsWith('6011') || n2 === 65 || (Number(d.slice(0, 3)) >= 644 && Number(d.slice(0, 3)) <= 649)) return L >= 16 && L <= 19;
-  if (n4 >= 3528 && n4 <= 3589) return L >= 16 && L <= 19;
-  if (n2 === 36 || n2 === 38 || n2 === 30) return L >= 14 && L <= 19;
-  if (n2 === 62) return L >= 16 && L <= 19;
-  return false;
-}
-function cards(text: string, out: ContextHit[]): void {
-  CARD_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = CARD_RE.exec(text)) !== null) {
-    const raw = m[0];
-    const seps = raw.replace(/\d/g, '');
-    if (seps.length > 0 && new Set(seps).size > 1) continue; // mixed separators: not a card
-    const d = raw.replace(/\D/g, '');
-    if (!cardBrandOk(d) || !luhnValid(d) || /^(\d)\1+$/.test(d)) continue;
-    out.push({ rule: 'credit_card', severity: 'high', start: m.index, end: m.index + raw.length });
-  }
-}
-
-const IBAN_RE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g;
-function ibans(text: string, out: ContextHit[]): void {
-  IBAN_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = IBAN_RE.exec(text)) !== null) {
-    if (ibanValid(m[0])) out.push({ rule: 'iban', severity: 'high', start: m.index, end: m.index + m[0].length });
   }
 }
 
@@ -555,8 +512,9 @@ export class LeakDetector {
     if (k8s) kubernetesSecretData(text, hits);
     highEntropyLines(text, hits);
     if (this.pii.email && text.includes('@')) emails(text, hits);
-    if (this.pii.phone) phones(text, hits);
-    if (this.pii.credit_card) cards(text, hits);
+    const runs = this.pii.phone || this.pii.credit_card ? numberRuns(text) : [];
+    if (this.pii.phone) phones(text, runs, hits);
+    if (this.pii.credit_card) cards(text, runs, hits);
     if (this.pii.iban) ibans(text, hits);
     return this.resolve(text, hits);
   }

@@ -193,7 +193,9 @@ function invisibleAliases(): Array<[number, number]> {
   return out;
 }
 const INVISIBLE_CLASS_RE = new RegExp(`^(?:${INVISIBLE_RE.source.split('|')[0].replace(/\+$/, '')})$`);
-const SANITIZER_LITERALS = [INVISIBLE_LITERAL, ...MARKUP_TAG_ANCHORS, ...HIDDEN_ANCHORS, ...ROLE_ANCHORS, ...ROLE_LINE_ANCHORS];
+/** The word of the untrusted-content wrapper's markers: where the input holds none, no forged marker lies inside one of its pieces. */
+const MARKER_WORD = 'untrusted_content';
+const SANITIZER_LITERALS = [INVISIBLE_LITERAL, ...MARKUP_TAG_ANCHORS, ...HIDDEN_ANCHORS, ...ROLE_ANCHORS, ...ROLE_LINE_ANCHORS, MARKER_WORD];
 export const SANITIZER_ANCHORS = {
   literals: SANITIZER_LITERALS.map((l) => l.toLowerCase()),
   options: { aliases: invisibleAliases(), sparse: [INVISIBLE_LITERAL] },
@@ -236,6 +238,7 @@ function invisibleCharsAt(text: string, hits: number[], out: Edit[]): void {
   }
 }
 export const SANITIZER_INVISIBLE_LIT = INVISIBLE_LIT;
+export const SANITIZER_MARKER_LIT = LIT.get(MARKER_WORD)!;
 
 const MARKUP_STICKY = new RegExp(MARKUP_RE.source, 'iy');
 /** Longest gap between a hidden-style word and the `<` its match starts at (`<` + 11 name characters + 500). */
@@ -383,16 +386,27 @@ function nonOverlapping(out: Edit[]): Edit[] {
 
 /** Applies non-overlapping edits (sorted by start). */
 export function applyEdits(text: string, edits: Array<{ start: number; end: number; replacement: string }>): string {
-  if (edits.length === 0) return text;
-  const parts: string[] = [];
+  return edits.length === 0 ? text : editParts(text, edits).join('');
+}
+
+/**
+ * The edited text as pieces appended to `parts` (joined, they are applyEdits' result): a caller that
+ * wraps the text joins its own head and tail in the same join, so the reply is built as one flat string.
+ * `joints` receives each replacement's [start, end) in the edited text, in order.
+ */
+export function editParts(text: string, edits: Array<{ start: number; end: number; replacement: string }>, parts: string[] = [], joints?: number[]): string[] {
   let pos = 0;
+  let out = 0;
   for (const e of edits) {
     if (e.start < pos) continue;
     parts.push(text.slice(pos, e.start), e.replacement);
+    out += e.start - pos;
+    joints?.push(out, out + e.replacement.length);
+    out += e.replacement.length;
     pos = e.end;
   }
   parts.push(text.slice(pos));
-  return parts.join('');
+  return parts;
 }
 
 /** Neutralises chat-template role markers so untrusted text cannot open a new system/assistant turn. */

@@ -60,6 +60,8 @@ const frags: Array<() => string> = [
   () => pick(['=', ':', '==', ' = ', '=\n', ': "', "='", '=  "']).repeat(1 + Math.floor(r() * 4)),
   () => String.fromCharCode(...Array.from({ length: 1 + Math.floor(r() * 8) }, () => Math.floor(r() * 0x3000))),
   () => pick(['\n', '\r\n', '\t', '  ', '\n\n']),
+  // Forged wrapper markers, also ones that only form once an edit removes what splits them.
+  () => pick(['<untrusted_content', '</untrusted_content>', '</UNTRUSTED_Content', 'untrusted_content', '<', '</', '<untr<!-- x -->usted_content', '</untrusted\u200b_content', '<untrusted_c<script>y</script>ontent']),
 ];
 function fuzzText(): string {
   const n = 1 + Math.floor(r() * 40);
