@@ -29,7 +29,7 @@
  *                             server's start, tools/list — on a restart re-read beside the first
  *                             call, not part of back_ms); the first call after `connected`
  *   set: n=N calls per figure (default 500, quick 100), window=W (default 64), colocate=1 (mcp and
- *        safety on one thread)
+ *        safety on one thread, the default placement) or 0 (mcp on a thread of its own)
  */
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
@@ -45,9 +45,16 @@ import { rawCaller } from '../baselines/clients.js';
 const require = createRequire(import.meta.url);
 const EVERYTHING = path.join(path.dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
 
-async function boot(colocate: boolean): Promise<ActorSystem> {
-  // colocate: mcp and safety on one thread (kernel.actors.<name>.thread), so the guard ask is in-thread.
-  const actors = { agent: { enabled: false }, ...(colocate ? { mcp: { thread: 'tools' }, safety: { thread: 'tools' } } : {}) };
+/** Where mcp runs: `1` on one thread with safety (the guard ask in-thread), `0` on its own thread, unset: the tree's default. */
+function placement(colocate: string | undefined): Record<string, { thread: string }> {
+  if (colocate === '1') return { mcp: { thread: 'tools' }, safety: { thread: 'tools' } };
+  if (colocate === '0') return { mcp: { thread: 'mcp' } };
+  if (colocate !== undefined) throw new Error(`--set colocate=${colocate}: 0 (mcp on its own thread) or 1 (mcp with safety)`);
+  return {};
+}
+
+async function boot(colocate: string | undefined): Promise<ActorSystem> {
+  const actors = { agent: { enabled: false }, ...placement(colocate) };
   const sys = await startSystem({
     config: {
       data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-mcp-')), log: { level: 'silent' }, endpoint: { enabled: false },
@@ -150,7 +157,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const c = (await directClient()).client;
   const call = (i: number) => c.callTool({ name: 'echo', arguments: echo(i) });
 
-  const sys = await boot(opts.set.colocate === '1');
+  const sys = await boot(opts.set.colocate);
   const rc: number[] = [];
   const directMs: number[] = [];
   const safetyMs: number[] = [];
