@@ -66,25 +66,33 @@ export function configProblem(name: string, s: McpServerConfig): string | undefi
 }
 
 /**
- * Concurrent calls to a stdio server leave in one write: the child's stdin is corked at the first
- * request of an event-loop turn and uncorked when the turn's microtasks are done (process.nextTick),
- * so N pipelined requests cost one writev instead of N write syscalls (the largest single cost of a
- * pipelined call on the actor's thread in the profile). A lone call is not delayed. Uses the SDK
- * transport's child process; when a future SDK renames it, writes simply stay uncoalesced.
+ * Concurrent calls to a stdio server share writes: the first request of an event-loop turn is
+ * written at once (a lone call waits for nothing), the child's stdin is corked at the second and
+ * uncorked when the turn's microtasks are done (process.nextTick), so N pipelined requests cost two
+ * write syscalls instead of N (the largest single cost of a pipelined call on the actor's thread in
+ * the profile). Uses the SDK transport's child process; when a future SDK renames it, writes simply
+ * stay uncoalesced.
  */
 export function coalesceStdinWrites(transport: StdioClientTransport): boolean {
   const stdin = (transport as unknown as { _process?: { stdin?: NodeJS.WritableStream & { cork?(): void; uncork?(): void; writableCorked?: number } } })._process?.stdin;
   if (!stdin || typeof stdin.cork !== 'function' || typeof stdin.uncork !== 'function') return false;
   const send = transport.send.bind(transport);
+  let inTurn = false;
   let corked = false;
+  const endTurn = () => {
+    inTurn = false;
+    if (corked) {
+      corked = false;
+      stdin.uncork!();
+    }
+  };
   transport.send = (message: Parameters<StdioClientTransport["send"]>[0]) => {
-    if (!corked) {
+    if (!inTurn) {
+      inTurn = true;
+      process.nextTick(endTurn);
+    } else if (!corked) {
       corked = true;
       stdin.cork!();
-      process.nextTick(() => {
-        corked = false;
-        stdin.uncork!();
-      });
     }
     return send(message);
   };

@@ -28,8 +28,9 @@
  *                             connect_phases: backoff delay, client setup, spawn + initialize = the
  *                             server's start, tools/list — on a restart re-read beside the first
  *                             call, not part of back_ms); the first call after `connected`
- *   set: n=N calls per figure (default 500, quick 100), window=W (default 64), colocate=1 (mcp and
- *        safety on one thread)
+ *   ratios.back_minus_start_paired_ms — the median of each restart's back_ms − the start measured right before it
+ *   set: n=N calls per figure (default 500, quick 100), window=W (default 64), restarts=R (default 3), colocate=1 (mcp and
+ *        safety on one thread, the default placement) or 0 (mcp on a thread of its own)
  */
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
@@ -45,9 +46,16 @@ import { rawCaller } from '../baselines/clients.js';
 const require = createRequire(import.meta.url);
 const EVERYTHING = path.join(path.dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
 
-async function boot(colocate: boolean): Promise<ActorSystem> {
-  // colocate: mcp and safety on one thread (kernel.actors.<name>.thread), so the guard ask is in-thread.
-  const actors = { agent: { enabled: false }, ...(colocate ? { mcp: { thread: 'tools' }, safety: { thread: 'tools' } } : {}) };
+/** Where mcp runs: `1` on one thread with safety (the guard ask in-thread), `0` on its own thread, unset: the tree's default. */
+function placement(colocate: string | undefined): Record<string, { thread: string }> {
+  if (colocate === '1') return { mcp: { thread: 'tools' }, safety: { thread: 'tools' } };
+  if (colocate === '0') return { mcp: { thread: 'mcp' } };
+  if (colocate !== undefined) throw new Error(`--set colocate=${colocate}: 0 (mcp on its own thread) or 1 (mcp with safety)`);
+  return {};
+}
+
+async function boot(colocate: string | undefined): Promise<ActorSystem> {
+  const actors = { agent: { enabled: false }, ...placement(colocate) };
   const sys = await startSystem({
     config: {
       data_dir: mkdtempSync(path.join(tmpdir(), 'rc-bench-mcp-')), log: { level: 'silent' }, endpoint: { enabled: false },
@@ -144,13 +152,15 @@ async function serverAlone(n: number, window: number): Promise<number> {
 export async function run(opts: { set: Record<string, string>; quick?: boolean }): Promise<{ results: Record<string, Record<string, number>>; ratios: Record<string, number>; notes: string[] }> {
   const n = Number(opts.set.n ?? (opts.quick ? 100 : 500));
   const window = Number(opts.set.window ?? 64);
+  const restarts = Number(opts.set.restarts ?? 3);
+  if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`--set restarts=${opts.set.restarts}: a whole number ≥ 1`);
   const notes: string[] = [];
 
   const starts: number[] = [];
   const c = (await directClient()).client;
   const call = (i: number) => c.callTool({ name: 'echo', arguments: echo(i) });
 
-  const sys = await boot(opts.set.colocate === '1');
+  const sys = await boot(opts.set.colocate);
   const rc: number[] = [];
   const directMs: number[] = [];
   const safetyMs: number[] = [];
@@ -194,7 +204,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
     rcRate = r1.rate;
     cpu = { rc: r1.cpuUs, rcServer: r1.serverUs, direct: (d1.cpuUs + d2.cpuUs) / 2, directServer: (d1.serverUs + d2.serverUs) / 2 };
     serverRate = await serverAlone(n * 4, window);
-    for (let k = 0; k < 3; k++) {
+    for (let k = 0; k < restarts; k++) {
       const pid = (await sys.ask<any>('system/mcp', 'mcp.list', {})).servers[0].pid as number;
       let downAt = 0;
       const up = new Promise<void>((resolve) => {
@@ -253,6 +263,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       cpu_vs_direct: round(cpu.rc / cpu.direct, 2),
       rate_vs_server_alone: round(rcRate / serverRate, 2),
       back_minus_start_ms: round(median(backs) - median(starts), 1),
+      // Each restart against the start measured right before it: robust to the load drifting between kills.
+      back_minus_start_paired_ms: round(median(backs.map((b, k) => b - starts[k])), 1),
     },
     notes,
   };

@@ -89,6 +89,23 @@ const BUILTIN: Record<string, { liveness_deadline_ms?: number }> = {
  */
 const EDGE_ON_DEMAND = new Set(['safety', 'embedder', 'memory', 'provider-router', 'tool-runner']);
 
+/**
+ * Under `placement: dedicated`, system/mcp runs on system/safety's thread unless either names its
+ * own `kernel.actors.<name>.thread`: every tool result passes safety.guard_tool_output before it
+ * is returned, and on one thread that ask is an in-thread call instead of two thread hand-offs
+ * (measured, docs/decisions.md "MCP tool-call latency (part g)"). The price: a crash of that
+ * thread restarts both actors, under safety's worker settings.
+ */
+export function mcpJoinsSafety(config: RootConfig): boolean {
+  const k = config.kernel;
+  return k.placement === 'dedicated' && !k.actors.mcp?.thread && !k.actors.safety?.thread && k.actors.safety?.enabled !== false && k.system_actors.includes('safety');
+}
+
+/** A system actor alone on its thread, under its own worker settings. */
+function ownWorker(spec: HostActorSpec, o: { restart?: RestartType; memory_limit_mb?: number; liveness_deadline_ms?: number; shutdown_timeout_ms?: number }): WorkerNode {
+  return { kind: 'worker', id: spec.path, actors: [spec], restart: o.restart, memoryLimitMb: o.memory_limit_mb, livenessDeadlineMs: o.liveness_deadline_ms, shutdownMs: o.shutdown_timeout_ms };
+}
+
 export function defaultTree(config: RootConfig, warn: (msg: string) => void = () => {}): SupervisorNode {
   const k = config.kernel;
   const oneThread = k.placement === 'edge' && availableParallelism() <= 1;
@@ -102,6 +119,8 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
   // system/mcp costs a thread only when a server is configured (edge devices): absent otherwise.
   const mcpServers = (config as { mcp?: { servers?: Record<string, unknown> } }).mcp?.servers ?? {};
   const optional = Object.keys(mcpServers).length > 0 && !k.system_actors.includes('mcp') ? ['mcp'] : [];
+  const joinSafety = mcpJoinsSafety(config);
+  let mcpSpec: HostActorSpec | undefined;
   for (const name of [...k.system_actors, ...optional, ...userActors]) {
     const o = override(name);
     if (o.enabled === false) continue;
@@ -116,6 +135,10 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
       ...(o.on_crash ? { onCrash: o.on_crash } : {}),
       ...((o.start ?? (k.placement === 'edge' && EDGE_ON_DEMAND.has(name) && !o.module ? 'on_demand' : 'eager')) === 'on_demand' ? { onDemand: true } : {}),
     };
+    if (name === 'mcp' && joinSafety) {
+      mcpSpec = spec; // placed once safety's worker exists (system_actors may list mcp first)
+      continue;
+    }
     const group = o.thread ?? (shared ? 'system' : undefined);
     if (group) {
       let w = sharedGroups.get(group);
@@ -127,15 +150,13 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
       w.actors.push(spec);
       continue;
     }
-    system.children.push({
-      kind: 'worker',
-      id: spec.path,
-      actors: [spec],
-      restart: o.restart,
-      memoryLimitMb: o.memory_limit_mb,
-      livenessDeadlineMs: o.liveness_deadline_ms,
-      shutdownMs: o.shutdown_timeout_ms,
-    });
+    system.children.push(ownWorker(spec, o));
+  }
+
+  if (mcpSpec) {
+    const safety = system.children.find((w): w is WorkerNode => w.kind === 'worker' && w.actors.some((a) => a.path === 'system/safety'));
+    if (safety) safety.actors.push(mcpSpec);
+    else system.children.push(ownWorker(mcpSpec, override('mcp')));
   }
 
   const agents: SupervisorNode = { kind: 'supervisor', id: 'agents', strategy: 'one_for_one', children: [] };
@@ -197,6 +218,7 @@ export function threadCount(config: RootConfig): number {
     const groups = new Set(enabled.map((n) => k.actors[n]?.thread ?? 'system'));
     return groups.size + (agents > 0 ? 1 : 0);
   }
-  const groups = new Set(enabled.map((n) => k.actors[n]?.thread ?? `own:${n}`));
+  const joinSafety = mcpJoinsSafety(config);
+  const groups = new Set(enabled.map((n) => k.actors[n]?.thread ?? (n === 'mcp' && joinSafety ? 'own:safety' : `own:${n}`)));
   return groups.size + agents;
 }
