@@ -17,6 +17,8 @@ export interface ServiceEnv {
   log: { info(o: unknown, msg?: string): void; warn(o: unknown, msg?: string): void };
   onDownloadProgress?: (p: DownloadProgress) => void;
   env?: NodeJS.ProcessEnv;
+  /** Young generation of the pool's threads (MB), as the kernel gives its own threads. */
+  youngGenerationMb?: number;
 }
 
 export interface FailedProvider {
@@ -59,7 +61,7 @@ export async function createProvider(name: string, cfg: EmbedderConfig, env: Ser
         log: (m) => env.log.warn({ repo: l.repo }, m),
       });
     }
-    return LocalProvider.create({ dir, name: l.model, precision: l.precision, threads, intraOpThreads: l.intra_op_threads, batchSize: cfg.batch_size, batchTokens: cfg.batch_tokens, maxTokens: l.max_tokens, expectedDim: l.dim, idleUnloadMs: cfg.idle_unload_ms, memArena: l.mem_arena, preload: cfg.preload });
+    return LocalProvider.create({ dir, name: l.model, precision: l.precision, threads, intraOpThreads: l.intra_op_threads, batchSize: cfg.batch_size, batchTokens: cfg.batch_tokens, maxTokens: l.max_tokens, expectedDim: l.dim, idleUnloadMs: cfg.idle_unload_ms, memArena: l.mem_arena, preload: cfg.preload, ...(env.youngGenerationMb ? { youngGenerationMb: env.youngGenerationMb } : {}) });
   }
   if (name === 'openai') return OpenAIProvider.create(resolveOpenAIOptions(cfg.openai, env.env));
   throw new EmbedderError('invalid_config', `unknown embedding provider '${name}'`);

@@ -105,7 +105,7 @@ export async function idleFigures(dir: string, runs: number): Promise<Record<str
   const samples: Record<string, number[]> = {};
   const note = (k: string, v: number) => (samples[k] ??= []).push(v);
   for (let i = 0; i < runs; i++) {
-    // edge: the smallest profile (one thread for the system actors, on-demand actors, small young generations).
+    // edge: the smallest profile (one thread for the system actors, on-demand actors).
     for (const placement of ['dedicated', 'shared', 'edge'] as const) {
       const pdir = fs.mkdtempSync(path.join(dir, `${placement}-`));
       const pcfg = writeConfig(pdir, `kernel:\n  placement: ${placement}`, '\n  idle_unload_ms: 4000');

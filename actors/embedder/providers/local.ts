@@ -36,6 +36,11 @@ export interface LocalProviderOptions {
    * size is checked against `expectedDim` on that batch.
    */
   preload?: boolean;
+  /**
+   * V8 young generation of each pool thread (MB); unset: V8's default. The kernel gives its actor
+   * threads `kernel.young_generation_mb`, and the pool's threads get the same.
+   */
+  youngGenerationMb?: number;
 }
 
 export class LocalProvider implements EmbeddingProvider {
@@ -69,6 +74,7 @@ export class LocalProvider implements EmbeddingProvider {
       idleTimeout: opts.idleUnloadMs || 60_000,
       // The ONNX session holds ~100 MB per worker; one task at a time each keeps memory bounded.
       concurrentTasksPerWorker: 1,
+      ...(opts.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: opts.youngGenerationMb } } : {}),
     });
     const tokenizer = path.join(opts.dir, 'tokenizer.json');
     if (!fs.existsSync(tokenizer)) {
