@@ -77,6 +77,11 @@ export const EmbedderConfigSchema = Type.Object(
     embedding_provider: Type.Union([ProviderName, Type.Literal('none')], { default: 'local' }),
     fallback: Type.Array(ProviderName, { default: [] }),
     threads: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+    /**
+     * Run the local model in the embedder actor's own thread instead of a pool thread: `auto` does
+     * when the actor has a thread to itself and the pool would have one thread (docs/decisions.md).
+     */
+    in_thread: Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto' }),
     batch_size: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
     /** Most word pieces per local inference batch (texts × the longest): bounds the attention tensors' memory. 0 = no bound. */
     batch_tokens: Type.Integer({ minimum: 0, default: DEFAULT_BATCH_TOKENS }),

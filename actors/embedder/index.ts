@@ -1,11 +1,13 @@
 /**
  * `system/embedder`: turns texts into vectors with the configured provider (see service.ts).
- * Inference runs in a piscina pool, so this actor's message loop only queues and replies.
+ * Inference runs in a piscina pool, so this actor's message loop only queues and replies; or, when the
+ * actor has a thread to itself, in that thread (`embedder.in_thread`, see service.ts).
  */
 import { defineActor } from '../../src/kernel/actor.js';
 import { EMBEDDER_PROGRESS_TOPIC, EmbedderConfigSchema, embedderMessages, type EmbedderConfig } from '../../protocol/embedder.js';
 import { Value } from '@sinclair/typebox/value';
 import { EmbedderService } from './service.js';
+import { DEFAULT_YOUNG_GENERATION_MB } from '../../src/config/kernel-schema.js';
 
 export { EMBEDDER_PROGRESS_TOPIC };
 
@@ -20,6 +22,9 @@ export default defineActor({
     const svc = new EmbedderService(cfg, {
       dataDir: ctx.dataDir,
       log: ctx.log,
+      // The pool's threads are sized like the kernel's (an idle 12 MB new space each otherwise).
+      youngGenerationMb: (ctx.rootConfig?.kernel?.young_generation_mb as number | undefined) ?? DEFAULT_YOUNG_GENERATION_MB,
+      ...(ctx.threadmates ? { threadmates: ctx.threadmates } : {}),
       onDownloadProgress: (p) => {
         const pct = p.overallTotal ? Math.floor((p.overallReceived / p.overallTotal) * 100) : -1;
         if (pct !== lastPct) {

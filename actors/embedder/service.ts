@@ -17,6 +17,10 @@ export interface ServiceEnv {
   log: { info(o: unknown, msg?: string): void; warn(o: unknown, msg?: string): void };
   onDownloadProgress?: (p: DownloadProgress) => void;
   env?: NodeJS.ProcessEnv;
+  /** Young generation of the pool's threads (MB), as the kernel gives its own threads. */
+  youngGenerationMb?: number;
+  /** The other actors in the embedder's thread (`ctx.threadmates`; unknown: undefined). */
+  threadmates?: readonly string[];
 }
 
 export interface FailedProvider {
@@ -36,6 +40,23 @@ export function modelCacheDir(dataDir: string, repo: string, revision: string): 
  */
 export function defaultThreads(cores: number): number {
   return cores <= 2 ? 1 : 2;
+}
+
+/**
+ * Largest `batch_tokens` at which `in_thread: auto` runs batches in the actor's thread: a batch of
+ * 512 word pieces blocks it for 130–170 ms here (load ~4), 2048 for 0.7–0.8 s, too close to the
+ * liveness deadline (2 s) on a loaded machine; larger or unbounded (0) batches keep the pool.
+ */
+export const IN_THREAD_MAX_BATCH_TOKENS = 512;
+
+/**
+ * Whether the local model runs in the embedder actor's own thread: asked for (`true`), or `auto`
+ * when the pool would have one thread and the actor has its thread to itself (dedicated placement),
+ * so that a pool thread would only add a thread's memory; a batch then blocks no other actor.
+ */
+export function runsInThread(cfg: EmbedderConfig, threads: number, threadmates: readonly string[] | undefined): boolean {
+  if (cfg.in_thread !== 'auto') return cfg.in_thread;
+  return threads === 1 && threadmates?.length === 0 && cfg.batch_tokens > 0 && cfg.batch_tokens <= IN_THREAD_MAX_BATCH_TOKENS;
 }
 
 export async function createProvider(name: string, cfg: EmbedderConfig, env: ServiceEnv): Promise<EmbeddingProvider> {
@@ -59,7 +80,7 @@ export async function createProvider(name: string, cfg: EmbedderConfig, env: Ser
         log: (m) => env.log.warn({ repo: l.repo }, m),
       });
     }
-    return LocalProvider.create({ dir, name: l.model, precision: l.precision, threads, intraOpThreads: l.intra_op_threads, batchSize: cfg.batch_size, batchTokens: cfg.batch_tokens, maxTokens: l.max_tokens, expectedDim: l.dim, idleUnloadMs: cfg.idle_unload_ms, memArena: l.mem_arena, preload: cfg.preload });
+    return LocalProvider.create({ dir, name: l.model, precision: l.precision, threads, intraOpThreads: l.intra_op_threads, batchSize: cfg.batch_size, batchTokens: cfg.batch_tokens, maxTokens: l.max_tokens, expectedDim: l.dim, idleUnloadMs: cfg.idle_unload_ms, memArena: l.mem_arena, preload: cfg.preload, inThread: runsInThread(cfg, threads, env.threadmates), ...(env.youngGenerationMb ? { youngGenerationMb: env.youngGenerationMb } : {}) });
   }
   if (name === 'openai') return OpenAIProvider.create(resolveOpenAIOptions(cfg.openai, env.env));
   throw new EmbedderError('invalid_config', `unknown embedding provider '${name}'`);

@@ -96,10 +96,47 @@ function proseFile(bytes: number): string {
   return parts.join('\n');
 }
 
-export async function serviceFigures(opts: { mb: number; notes: string[] }): Promise<Record<string, Record<string, number>>> {
+/**
+ * Idle RSS of the default service in each placement, with the model loaded and after it was
+ * unloaded for idleness (and at ready, before any use): `runs` fresh services each, medians.
+ */
+export async function idleFigures(dir: string, runs: number): Promise<Record<string, number>> {
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`idle_runs must be a whole number ≥ 1, got ${runs}`);
+  const samples: Record<string, number[]> = {};
+  const note = (k: string, v: number) => (samples[k] ??= []).push(v);
+  for (let i = 0; i < runs; i++) {
+    // edge: the smallest profile (one thread for the system actors, on-demand actors).
+    for (const placement of ['dedicated', 'shared', 'edge'] as const) {
+      const pdir = fs.mkdtempSync(path.join(dir, `${placement}-`));
+      const pcfg = writeConfig(pdir, `kernel:\n  placement: ${placement}`, '\n  idle_unload_ms: 4000');
+      const child = await startService(pcfg);
+      await new Promise((r) => setTimeout(r, 1000));
+      note(`${placement}_ready_mb`, rssMb(child.pid!));
+      await loadModel(pcfg, pdir);
+      await new Promise((r) => setTimeout(r, 1000));
+      note(`${placement}_loaded_mb`, rssMb(child.pid!));
+      await new Promise((r) => setTimeout(r, 8000));
+      note(`${placement}_unloaded_mb`, rssMb(child.pid!));
+      await stopService(pcfg, child);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.round(median(v))]));
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export async function serviceFigures(opts: { mb: number; notes: string[]; idleOnly?: number }): Promise<Record<string, Record<string, number>>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-bench-memsvc-'));
   const out: Record<string, Record<string, number>> = {};
   try {
+    if (opts.idleOnly !== undefined) {
+      out.idle_rss = await idleFigures(dir, opts.idleOnly);
+      opts.notes.push(`idle RSS only: medians of ${opts.idleOnly} fresh service(s) per placement`);
+      return out;
+    }
     const text = proseFile(opts.mb * 1024 * 1024);
     const file = path.join(dir, 'big.md');
     fs.writeFileSync(file, text);
@@ -124,7 +161,7 @@ export async function serviceFigures(opts: { mb: number; notes: string[] }): Pro
 
     // ---- ingest through the service
     const cfg = writeConfig(dir, '');
-    let child = await startService(cfg);
+    const child = await startService(cfg);
     await loadModel(cfg, dir);
     const idle = rssMb(child.pid!);
     let peak = idle;
@@ -159,21 +196,7 @@ export async function serviceFigures(opts: { mb: number; notes: string[] }): Pro
     out.hostile = hostile;
     await stopService(cfg, child);
 
-    // ---- idle RSS of the default service: dedicated and shared, model loaded and unloaded
-    const idleRss: Record<string, number> = {};
-    // edge: the smallest profile (one thread for the system actors, on-demand actors, small young generations).
-    for (const placement of ['dedicated', 'shared', 'edge'] as const) {
-      const pdir = fs.mkdtempSync(path.join(dir, `${placement}-`));
-      const pcfg = writeConfig(pdir, `kernel:\n  placement: ${placement}`, '\n  idle_unload_ms: 4000');
-      child = await startService(pcfg);
-      await loadModel(pcfg, pdir);
-      await new Promise((r) => setTimeout(r, 1000));
-      idleRss[`${placement}_loaded_mb`] = Math.round(rssMb(child.pid!));
-      await new Promise((r) => setTimeout(r, 8000));
-      idleRss[`${placement}_unloaded_mb`] = Math.round(rssMb(child.pid!));
-      await stopService(pcfg, child);
-    }
-    out.idle_rss = idleRss;
+    out.idle_rss = await idleFigures(dir, 1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

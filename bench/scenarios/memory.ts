@@ -8,7 +8,8 @@
  *
  *   set: chunks=N (default 100000; quick 20000), queries=Q (default 300), embed_chunks=E (default 256)
  *        service=0 skips the service figures (5 MB ingest, hostile files, idle RSS; bench/lib/memory-service.ts),
- *        service=only runs just those, ingest_mb=M (default 5; quick 1)
+ *        service=only runs just those, ingest_mb=M (default 5; quick 1); service=idle runs only the
+ *        idle RSS (at ready, model loaded, unloaded) of idle_runs=K fresh services per placement (default 3), medians
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -215,8 +216,9 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const nq = Number(opts.set.queries ?? (opts.quick ? 100 : 300));
   const nEmbed = Number(opts.set.embed_chunks ?? (opts.quick ? 64 : 256));
   const notes: string[] = [];
-  const service = opts.set.service === '0' ? null : await serviceFigures({ mb: Number(opts.set.ingest_mb ?? (opts.quick ? 1 : 5)), notes });
-  if (opts.set.service === 'only') return { results: service ?? {}, notes };
+  const idleOnly = opts.set.service === 'idle' ? Number(opts.set.idle_runs ?? 3) : undefined;
+  const service = opts.set.service === '0' ? null : await serviceFigures({ mb: Number(opts.set.ingest_mb ?? (opts.quick ? 1 : 5)), notes, ...(idleOnly !== undefined ? { idleOnly } : {}) });
+  if (opts.set.service === 'only' || idleOnly !== undefined) return { results: service ?? {}, notes };
   const corpus = syntheticCorpus(n);
   const byText = new Map<string, Float32Array>();
   corpus.texts.forEach((t, i) => byText.set(t, corpus.vectors[i]));

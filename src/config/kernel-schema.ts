@@ -6,6 +6,12 @@
 import { totalmem } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
 
+/**
+ * V8 young generation of each thread (MB) unless `kernel.young_generation_mb` says otherwise: an
+ * idle thread's semi-spaces otherwise keep the garbage of its start-up (docs/decisions.md, issue 14 part g).
+ */
+export const DEFAULT_YOUNG_GENERATION_MB = 4;
+
 const RestartType = Type.Union([Type.Literal('permanent'), Type.Literal('transient'), Type.Literal('temporary')]);
 const Strategy = Type.Union([Type.Literal('one_for_one'), Type.Literal('one_for_all'), Type.Literal('rest_for_one')]);
 
@@ -65,7 +71,7 @@ export const KernelConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     memory_limit_mb: Type.Integer({ minimum: 1, default: 256 }),
-    young_generation_mb: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: "V8 young generation of each worker thread; unset: 4 under placement edge, V8's default otherwise" })),
+    young_generation_mb: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'V8 young generation of each worker thread in MB (default 4)' })),
     validate: Type.Union([Type.Literal('boundary'), Type.Literal('all')], {
       default: 'boundary',
       description: 'boundary: check messages from outside the process; all: also every in-process request and reply (env RUSTYCLAW_VALIDATE wins)',

@@ -38,6 +38,11 @@ interface ContextBase<C> {
   readonly rootConfig: Readonly<Record<string, any>>;
   /** Directory for this service's data (lmdb env, models, workspace defaults). */
   readonly dataDir: string;
+  /**
+   * The other actors in this actor's thread (empty: it has the thread to itself). Absent where
+   * the kernel does not say (an actor on the main thread, a test's hand-made context).
+   */
+  readonly threadmates?: readonly string[];
   /** pino child logger bound to `{actor: path}`. */
   readonly log: Logger;
   readonly store: ActorStore;

@@ -70,6 +70,7 @@ async function startActor(spec: HostActorSpec): Promise<'redeliver' | 'fail'> {
     config: spec.config ?? {},
     rootConfig: init.rootConfig,
     dataDir: init.dataDir,
+    threadmates: init.actors.map((a) => a.path).filter((p) => p !== spec.path),
     log: log.child({ actor: spec.path }),
     // Opened on first use: most actors never touch the store, and opening lmdb costs start-up time.
     get store() {

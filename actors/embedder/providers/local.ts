@@ -36,6 +36,71 @@ export interface LocalProviderOptions {
    * size is checked against `expectedDim` on that batch.
    */
   preload?: boolean;
+  /**
+   * V8 young generation of each pool thread (MB); unset: V8's default. The kernel gives its actor
+   * threads `kernel.young_generation_mb`, and the pool's threads get the same.
+   */
+  youngGenerationMb?: number;
+  /**
+   * Run the model in this thread instead of a pool thread (one batch at a time; the session is
+   * released after `idleUnloadMs`). For an embedder that has a thread of its own: a pool thread
+   * beside it only adds a thread's memory. Each batch blocks this thread while it runs.
+   */
+  inThread?: boolean;
+}
+
+/** Where batches run: a piscina pool, or this thread. */
+interface Runner {
+  run(task: PoolTask): Promise<PoolResult>;
+  /** A session is held (pool: a thread is alive; in-thread: not yet released). */
+  readonly holding: boolean;
+  destroy(): Promise<void>;
+}
+
+function poolRunner(opts: LocalProviderOptions): Runner {
+  const pool = new Piscina({
+    filename: new URL('../pool-worker.js', import.meta.url).href,
+    // No resident thread: an idle worker ends after idleUnloadMs and takes its ONNX session (the
+    // model's memory) with it; the next embed loads it again (about a second).
+    minThreads: opts.idleUnloadMs ? 0 : 1,
+    maxThreads: Math.max(1, opts.threads),
+    idleTimeout: opts.idleUnloadMs || 60_000,
+    // The ONNX session holds ~100 MB per worker; one task at a time each keeps memory bounded.
+    concurrentTasksPerWorker: 1,
+    ...(opts.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: opts.youngGenerationMb } } : {}),
+  });
+  return { run: (task) => pool.run(task) as Promise<PoolResult>, get holding() { return pool.threads.length > 0; }, destroy: () => pool.destroy() };
+}
+
+/** Batches one at a time in this thread (as a pool thread runs them); idle for idleUnloadMs → release. */
+async function threadRunner(idleUnloadMs: number): Promise<Runner> {
+  const cache = (await import('../pool-worker.js')).sessionCache();
+  let tail: Promise<unknown> = Promise.resolve();
+  let pending = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const queue = <T>(fn: () => Promise<T>): Promise<T> => {
+    const r = tail.then(fn);
+    tail = r.catch(() => undefined);
+    return r;
+  };
+  return {
+    run(task) {
+      clearTimeout(timer);
+      pending++;
+      return queue(() => cache.embed(task)).finally(() => {
+        if (--pending > 0 || !idleUnloadMs) return;
+        timer = setTimeout(() => void queue(() => cache.release()), idleUnloadMs);
+        timer.unref();
+      });
+    },
+    get holding() {
+      return cache.holding;
+    },
+    destroy() {
+      clearTimeout(timer);
+      return queue(() => cache.release());
+    },
+  };
 }
 
 export class LocalProvider implements EmbeddingProvider {
@@ -46,7 +111,7 @@ export class LocalProvider implements EmbeddingProvider {
   /** A batch has run, so the model was loaded (a pool thread may exist before that, without it). */
   private used: boolean;
   private constructor(
-    private readonly pool: Piscina,
+    private readonly pool: Runner,
     private readonly opts: LocalProviderOptions,
     readonly dim: number,
   ) {
@@ -60,23 +125,14 @@ export class LocalProvider implements EmbeddingProvider {
   static async create(opts: LocalProviderOptions): Promise<LocalProvider> {
     const file = path.join(opts.dir, modelFileFor(opts.precision));
     if (!fs.existsSync(file)) throw new EmbedderError('model_missing', `local model file ${file} does not exist`, file);
-    const pool = new Piscina({
-      filename: new URL('../pool-worker.js', import.meta.url).href,
-      // No resident thread: an idle worker ends after idleUnloadMs and takes its ONNX session (the
-      // model's memory) with it; the next embed loads it again (about a second).
-      minThreads: opts.idleUnloadMs ? 0 : 1,
-      maxThreads: Math.max(1, opts.threads),
-      idleTimeout: opts.idleUnloadMs || 60_000,
-      // The ONNX session holds ~100 MB per worker; one task at a time each keeps memory bounded.
-      concurrentTasksPerWorker: 1,
-    });
+    const pool = opts.inThread ? await threadRunner(opts.idleUnloadMs ?? 0) : poolRunner(opts);
     const tokenizer = path.join(opts.dir, 'tokenizer.json');
     if (!fs.existsSync(tokenizer)) {
       await pool.destroy();
       throw new EmbedderError('model_missing', `local model tokenizer ${tokenizer} does not exist`, tokenizer);
     }
     if (!opts.preload && opts.expectedDim !== undefined) return new LocalProvider(pool, opts, opts.expectedDim);
-    const probe = (await pool.run(taskFor(opts, ['probe']))) as PoolResult;
+    const probe = await pool.run(taskFor(opts, ['probe']));
     if (!probe.ok) {
       await pool.destroy();
       throw new EmbedderError(probe.code, probe.message, probe.file);
@@ -96,7 +152,7 @@ export class LocalProvider implements EmbeddingProvider {
     const out = new Array<Float32Array>(texts.length);
     await Promise.all(
       batches.map(async (idx) => {
-        const r = (await this.pool.run(taskFor(this.opts, idx.map((i) => texts[i])))) as PoolResult;
+        const r = await this.pool.run(taskFor(this.opts, idx.map((i) => texts[i])));
         if (!r.ok) throw new EmbedderError(r.code, r.message, r.file);
         this.used = true;
         // Loaded on first use: its output size is known only now (the embedder then falls back).
@@ -107,9 +163,9 @@ export class LocalProvider implements EmbeddingProvider {
     return out;
   }
 
-  /** True while a pool thread holds the model (none before first use and after an idle unload). */
+  /** True while the model is held (not before first use, nor after an idle unload). */
   get loaded(): boolean {
-    return this.used && this.pool.threads.length > 0;
+    return this.used && this.pool.holding;
   }
 
   async close(): Promise<void> {
