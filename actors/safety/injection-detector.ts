@@ -124,14 +124,20 @@ export const INJECTION_TRIGGERS: LiteralSource = TRIGGERS.matcher;
  */
 interface StartsAt { sticky: RegExp; lits: Uint8Array; odd: RegExp }
 const STARTS_AT = new Map<RegExp, StartsAt>();
-function startsAt(re: RegExp, verbs: readonly string[]): void {
-  const lits = new Uint8Array(TRIGGERS.matcher.literals.length);
+/** A mask over the trigger literals with `lits` set; each must be a trigger. */
+function triggerMask(lits: readonly string[]): Uint8Array {
+  const mask = new Uint8Array(TRIGGERS.matcher.literals.length);
   const index = new Map(TRIGGERS.matcher.literals.map((l, i) => [l, i]));
-  for (const v of verbs) {
-    const i = index.get(v.toLowerCase());
-    if (i === undefined) throw new Error(`injection detector: verb ${JSON.stringify(v)} is not a trigger`);
-    lits[i] = 1;
+  for (const l of lits) {
+    const i = index.get(l.toLowerCase());
+    if (i === undefined) throw new Error(`injection detector: ${JSON.stringify(l)} is not a trigger`);
+    mask[i] = 1;
   }
+  return mask;
+}
+
+function startsAt(re: RegExp, verbs: readonly string[]): void {
+  const lits = triggerMask(verbs);
   // Characters that Unicode case folding matches to a verb letter but a non-Unicode /i pattern does not.
   const letters = [...new Set(verbs.join('').replace(/[^\p{L}]/gu, ''))].join('');
   const u = new RegExp(`[${letters}]`, 'iu');
@@ -158,14 +164,7 @@ startsAt(ML_LEAK_RE, ML_LEAK_VERBS);
  */
 const NEEDS = new Map<RegExp, Uint8Array>();
 function needs(re: RegExp, lits: readonly string[]): void {
-  const mask = new Uint8Array(TRIGGERS.matcher.literals.length);
-  const index = new Map(TRIGGERS.matcher.literals.map((l, i) => [l, i]));
-  for (const l of lits) {
-    const i = index.get(l.toLowerCase());
-    if (i === undefined) throw new Error(`injection detector: ${JSON.stringify(l)} is not a trigger`);
-    mask[i] = 1;
-  }
-  NEEDS.set(re, mask);
+  NEEDS.set(re, triggerMask(lits));
 }
 function pattern(family: string, i: number): RegExp {
   const re = FAMILIES.find((f) => f.name === family)?.res[i];
