@@ -8,7 +8,7 @@
  */
 import { classify, shippedModel, CHUNK_CHARS, type ClassifierModel } from './injection-classifier.js';
 import { LiteralMatcher } from './literal-matcher.js';
-import type { AnchorHits, LiteralSource } from './prefilter.js';
+import { lowerBound, type AnchorHits, type LiteralSource } from './prefilter.js';
 
 export interface InjectionSpan { family: string; start: number; end: number }
 export interface InjectionResult { score: number; families: string[]; spans: InjectionSpan[] }
@@ -186,13 +186,7 @@ for (const [re, lits] of PATTERN_NEEDS) needs(re, lits);
 
 /** Whether a hit of a literal in `mask` lies wholly inside win = [ws, we). */
 function hitInside(found: AnchorHits, mask: Uint8Array, ws: number, we: number): boolean {
-  let lo = 0;
-  let hi = found.count;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (found.starts[mid] < ws) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBound(found, ws);
   const lits = TRIGGERS.matcher.literals;
   for (let i = lo; i < found.count && found.starts[i] < we; i++) {
     if (mask[found.lits[i]] === 1 && found.starts[i] + lits[found.lits[i]].length <= we) return true;
@@ -202,13 +196,7 @@ function hitInside(found: AnchorHits, mask: Uint8Array, ws: number, we: number):
 
 /** The matches `re` would find in win (= text[ws, we)), tried only at its verbs' trigger hits. */
 function matchAtStarts(at: StartsAt, win: string, ws: number, we: number, found: AnchorHits, record: (m: RegExpExecArray, ws: number) => void): void {
-  let lo = 0;
-  let hi = found.count;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (found.starts[mid] < ws) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBound(found, ws);
   let pos = 0;
   let tried = -1;
   for (let i = lo; i < found.count && found.starts[i] < we; i++) {

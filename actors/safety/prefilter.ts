@@ -90,7 +90,7 @@ export class Prefilter {
 }
 
 /** First hit index whose start is at or after `from`. */
-function lowerBound(all: AnchorHits, from: number): number {
+export function lowerBound(all: AnchorHits, from: number): number {
   let lo = 0;
   let hi = all.count;
   while (lo < hi) {
