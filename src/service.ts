@@ -16,6 +16,7 @@ import type { Gateway } from './gateway/server.js';
 import type { NatsTransport } from './transport/nats.js';
 import { singletonPaths } from './transport/nats/config.js';
 import { endpointFile, type EndpointInfo } from './client/index.js';
+import { procStartTicks, procState } from './lib/proc.js';
 
 export interface Service {
   sys: ActorSystem;
@@ -28,7 +29,10 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** The process exists and has not exited (a zombie its parent has not reaped yet is dead). */
 export function pidAlive(pid: number): boolean {
+  const state = procState(pid);
+  if (state !== undefined) return state !== 'Z' && state !== 'X';
   try {
     process.kill(pid, 0);
     return true;
@@ -37,13 +41,27 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The service recorded in the data dir's endpoint file, when it still runs: its pid is alive and,
+ * where /proc tells, is the same process (same start time), not another that reused the pid after
+ * a kill -9 or a reboot.
+ */
 export function runningService(dataDir: string): EndpointInfo | null {
+  let info: EndpointInfo;
   try {
-    const info = JSON.parse(readFileSync(endpointFile(dataDir), 'utf8')) as EndpointInfo;
-    return pidAlive(info.pid) && info.pid !== process.pid ? info : null;
+    info = JSON.parse(readFileSync(endpointFile(dataDir), 'utf8')) as EndpointInfo;
   } catch {
     return null;
   }
+  if (typeof info.pid !== 'number' || info.pid === process.pid || !pidAlive(info.pid)) return null;
+  const started = procStartTicks(info.pid);
+  if (info.pid_start !== undefined && started !== undefined && started !== info.pid_start) return null;
+  return info;
+}
+
+function pidStart(): { pid_start?: number } {
+  const t = procStartTicks('self');
+  return t === undefined ? {} : { pid_start: t };
 }
 
 export async function startService(config: RootConfig, opts: { log?: Logger; tree?: SupervisorNode; runInfo?: Partial<EndpointInfo> } = {}): Promise<Service> {
@@ -85,7 +103,7 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
     url = gateway.wsUrl;
     httpUrl = gateway.url;
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, http_url: httpUrl, token, pid: process.pid }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, http_url: httpUrl, token, pid: process.pid, ...pidStart() }), { mode: 0o600 });
   } else if (mods) {
     transport = new mods[1].WebSocketTransport({
       host: config.endpoint.host,
@@ -100,7 +118,7 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
       throw new Error(`cannot open the endpoint on ${config.endpoint.host}:${config.endpoint.port}: ${(err as Error).message}`, { cause: err });
     }
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, token: transport.token, pid: process.pid }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, token: transport.token, pid: process.pid, ...pidStart() }), { mode: 0o600 });
   }
   // With `transport: nats` this process joins its cluster beside the endpoint (docs/nats.md).
   // Imported only when used: the transport and its compiled schemas cost ~5 MB and ~80 ms at start.

@@ -26,6 +26,8 @@ export interface EndpointInfo {
   http_url?: string;
   token: string;
   pid: number;
+  /** The process's start time in clock ticks since boot (Linux): tells it from a later process with the same pid. */
+  pid_start?: number;
   /** Written by `rustyclaw start`: its data dir, start time, config file and the variables it saw (no secrets). */
   data_dir?: string;
   started_at?: string;

@@ -21,7 +21,7 @@
  * CPU time per thread comes from /proc/self/task/<tid>/stat (Linux); elsewhere the progress rule
  * alone decides.
  */
-import { readFileSync } from 'node:fs';
+import { threadCpuMs } from '../lib/proc.js';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 
@@ -54,21 +54,6 @@ interface State {
   suspectAt: number;
   /** In a declared blocking load at the last judgement (blocking.ts). */
   loading?: boolean;
-}
-
-const CLK_TCK_MS = 10; // USER_HZ is 100 on Linux
-
-/** CPU time (ms) a thread of this process has used, or null when it cannot be read. */
-export function threadCpuMs(tid: number): number | null {
-  if (!tid) return null;
-  try {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * CLK_TCK_MS;
-  } catch {
-    return null;
-  }
 }
 
 export class LivenessMonitor {

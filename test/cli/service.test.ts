@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../kernel/helpers.js';
@@ -70,4 +70,60 @@ test('status without a running service says so (exit 1); --in-process boots a tr
   assert.match(stdout, /no service running: a tree booted in-process/);
   const json = JSON.parse((await cli(['--config', cfg, '--in-process', 'status', '--json'])).stdout);
   assert.equal(json.in_process, true);
+});
+
+/** `rustyclaw start` as a child; resolves once it printed its ready line. */
+async function startService(cfg: string) {
+  const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], { env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const t0 = Date.now();
+  while (!out.includes('ready in')) {
+    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`no ready line (exit ${child.exitCode}): ${out}${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, exited };
+}
+
+test('a stale endpoint file does not block start: a killed service, its pid now a zombie or another process', async () => {
+  const dir = tempDir('rc-cli-');
+  const cfg = path.join(dir, 'rustyclaw.yaml');
+  writeFileSync(cfg, `data_dir: ${dir}/data\nkernel:\n  system_actors: []\n  actors:\n    agent:\n      enabled: false\nendpoint:\n  port: 0\n`);
+  const file = path.join(dir, 'data', 'run', 'endpoint.json');
+  const first = await startService(cfg);
+  const recorded = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(recorded.pid, first.child.pid);
+  assert.equal(typeof recorded.pid_start, 'number', 'the start time is recorded beside the pid');
+  // kill -9 leaves the endpoint file behind; start again at once.
+  first.child.kill('SIGKILL');
+  const second = await startService(cfg);
+
+  // Its pid a zombie (exited, not yet reaped by its parent): `sleep 60` never reaps the child it inherits.
+  const zombie = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const zpid = Number(await new Promise<string>((r) => zombie.stdout.once('data', (d) => r(String(d)))));
+  const t0 = Date.now();
+  while (!/^\d+ \(sleep\) Z/.test(readFileSync(`/proc/${zpid}/stat`, 'utf8'))) {
+    assert.ok(Date.now() - t0 < 10_000, 'the zombie appears');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  second.child.kill('SIGKILL');
+  await second.exited;
+  writeFileSync(file, JSON.stringify({ ...recorded, pid: zpid, pid_start: undefined }));
+  const third = await startService(cfg);
+
+  // Its pid reused by an unrelated live process (after a reboot or pid wrap-around): another start time.
+  third.child.kill('SIGKILL');
+  await third.exited;
+  writeFileSync(file, JSON.stringify({ ...recorded, pid: zombie.pid, pid_start: 1 }));
+  const fourth = await startService(cfg);
+  // A live service is still refused.
+  const again = await cli(['--config', cfg, 'start']).catch((e) => e);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, new RegExp(`already runs on data dir .*pid ${fourth.child.pid}`));
+  zombie.kill('SIGKILL');
+  assert.match((await cli(['--config', cfg, 'stop'])).stdout, /stopped/);
+  assert.equal(await fourth.exited, 0);
 });

@@ -236,7 +236,11 @@ test('a restarted server is offered its previous tools at once, then its re-read
   const events: any[] = [];
   const off = sys.subscribe('mcp/events', (e: any) => { if (e.server === 'hostile') events.push(e); });
   process.kill(s.pid!, 'SIGKILL');
-  await until('hostile back', async () => (await status('hostile')).state === 'connected' && (await status('hostile')).pid !== s.pid, 30_000);
+  // One status read: two could see the old connection still up, then the new one without a pid yet.
+  await until('hostile back', async () => {
+    const n = await status('hostile');
+    return n.state === 'connected' && n.pid !== undefined && n.pid !== s.pid;
+  }, 30_000);
   assert.equal((await call('hostile', 'echo', { text: 'back' })).content, 'back');
   // The new process never had the added tool: the re-read list drops it and says so.
   await until('the lost tool dropped', async () => !(await listed()).includes('hostile__lost_on_restart'), 10_000);
