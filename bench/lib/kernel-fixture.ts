@@ -9,6 +9,7 @@ export const ECHO_ACTOR = fileURLToPath(new URL('../actors/echo.js', import.meta
 
 export interface BenchKnobs {
   batch: number;
+  askBatch: number;
   mailbox: number;
   overflow: 'wait' | 'fail';
   placement: 'dedicated' | 'shared';
@@ -18,6 +19,7 @@ export interface BenchKnobs {
 export function knobs(set: Record<string, string>): BenchKnobs {
   return {
     batch: Number(set.batch ?? 256),
+    askBatch: Number(set.ask_batch ?? 32),
     mailbox: Number(set.mailbox ?? 1024),
     overflow: (set.overflow ?? 'wait') as 'wait' | 'fail',
     placement: (set.placement ?? 'dedicated') as 'dedicated' | 'shared',
@@ -44,7 +46,7 @@ export async function bootBench(tree: SupervisorNode, k: BenchKnobs, kernel: Rec
       data_dir: dir,
       log: { level: 'silent' },
       endpoint: { enabled: false },
-      kernel: { batch_max: k.batch, mailbox: { capacity: k.mailbox, overflow: k.overflow }, placement: k.placement, ...kernel },
+      kernel: { batch_max: k.batch, ask_batch_max: k.askBatch, mailbox: { capacity: k.mailbox, overflow: k.overflow }, placement: k.placement, ...kernel },
     },
     tree,
   });

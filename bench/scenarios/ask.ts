@@ -19,7 +19,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       return { call: (p) => b.sys.ask('bench/0', 'bench.echo', p), close: b.close };
     },
     raw: rawCaller,
-    raw_batched: () => rawBatchedCaller(k.batch),
+    raw_batched: () => rawBatchedCaller(Math.min(k.askBatch, k.batch)),
     comlink: comlinkCaller,
     piscina: piscinaCaller,
   };

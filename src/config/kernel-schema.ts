@@ -61,6 +61,7 @@ export const KernelConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     batch_max: Type.Integer({ minimum: 1, maximum: 65536, default: 256 }),
+    ask_batch_max: Type.Integer({ minimum: 1, maximum: 65536, default: 32, description: 'most asks and replies in one postMessage (at most batch_max)' }),
     ask_timeout_ms: Type.Integer({ minimum: 1, default: 30000 }),
     liveness: Type.Object(
       {

@@ -18,6 +18,8 @@ import { pack, unpack, StringTable } from './codec.js';
 export interface LinkOptions {
   window: number;
   batchMax: number;
+  /** Most asks and replies in one frame (see `flush`); at most batchMax. */
+  askBatchMax: number;
 }
 
 export class Link {
@@ -191,22 +193,46 @@ export class Link {
     });
   }
 
+  /**
+   * Posts what this turn queued. Asks and replies go out in frames of at most `askBatchMax` of them,
+   * tells and events in frames of up to the batch cap: a caller that keeps N asks in flight sends
+   * the next ones as replies arrive, so one frame of all N makes the two threads take turns (one
+   * serialises or waits while the other works). Cut into frames, the peer starts on the first while
+   * this side serialises the rest, and its replies come back frame by frame, which keeps the
+   * pipeline cut (bench `ask`, docs/decisions.md "Ask frames"). All of a turn's frames are posted
+   * here, at its end, so an ask aborted in the turn that sent it is still withdrawn unposted.
+   */
   flush(): void {
     if (!this.port) return;
     const hasAck = this.ackOut > this.ackSent;
     if (this.out.length === 0 && !hasAck) return;
     const items = this.out;
     this.out = [];
+    if (hasAck) this.ackSent = this.ackOut;
+    const ack = hasAck ? this.ackOut : undefined;
+    const most = this.opts.askBatchMax;
+    let calls = 0;
+    let from = 0;
+    for (let i = 0; i < items.length && this.port; i++) {
+      const k = items[i].k;
+      if ((k === Kind.Ask || k === Kind.Reply) && ++calls === most && i + 1 < items.length) {
+        this.post(items.slice(from, i + 1), from === 0 ? ack : undefined);
+        from = i + 1;
+        calls = 0;
+      }
+    }
+    if (this.port) this.post(from === 0 ? items : items.slice(from), from === 0 ? ack : undefined);
+  }
+
+  private post(items: WireItem[], ack: number | undefined): void {
+    const port = this.port!;
     const frame: PackedFrame = {};
     const mark = this.txStrings.size;
     if (items.length > 0) frame.m = pack(items, this.txStrings);
-    if (hasAck) {
-      frame.a = this.ackOut;
-      this.ackSent = this.ackOut;
-    }
+    if (ack !== undefined) frame.a = ack;
     try {
       const t0 = performance.now();
-      this.port.postMessage(frame);
+      port.postMessage(frame);
       const ms = performance.now() - t0;
       // Aim at frames that serialise in under ~2 ms: long enough to amortise a post, short enough
       // that the receiver starts while the sender serialises the next. Only large items (> 20 µs
@@ -218,7 +244,7 @@ export class Link {
       // A payload that cannot be cloned (a function, a socket...) must not take the thread down:
       // post items one by one and turn the uncloneable ones into error replies.
       this.txStrings.rollback(mark);
-      this.postEach(items, frame.a, err);
+      this.postEach(items, ack, err);
     }
   }
 

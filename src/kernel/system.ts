@@ -7,7 +7,7 @@ import { MessageChannel } from 'node:worker_threads';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ActorError, type AskOptions, type Handler } from './actor.js';
-import { Router, type DirectoryEntry, type RemoteRoute } from './router.js';
+import { Router, type DirectoryEntry, type RemoteRoute, type RouterOptions } from './router.js';
 import type { ClusterReply } from '../../protocol/kernel.js';
 import { hostname } from 'node:os';
 import { HostProcess, type ExitReason, type HostEnv } from './host-process.js';
@@ -145,12 +145,7 @@ export class ActorSystem {
     this.log = log;
     const k = config.kernel;
     this.liveness = new LivenessMonitor({ intervalMs: k.liveness.interval_ms, log });
-    this.router = new Router(MAIN_NODE, {
-      window: k.mailbox.capacity,
-      batchMax: k.batch_max,
-      overflow: k.mailbox.overflow,
-      askTimeoutMs: k.ask_timeout_ms,
-    });
+    this.router = new Router(MAIN_NODE, routerOptions(k));
     this.router.onSubscriptionChange = (pattern, on) => this.subscriptionChanged(MAIN_NODE, pattern, on);
     this.router.onDeadLetter = (m, reason) => log.warn({ to: m.to, type: m.ty, reason }, 'dead letter: tell could not be delivered');
     this.router.onHandlerError = (actor, type, err) => log.error({ actor, type, err }, 'handler failed on a tell');
@@ -227,7 +222,7 @@ export class ActorSystem {
     return {
       dataDir: this.config.data_dir,
       rootConfig: this.config,
-      routerOpts: { window: k.mailbox.capacity, batchMax: k.batch_max, overflow: k.mailbox.overflow, askTimeoutMs: k.ask_timeout_ms },
+      routerOpts: routerOptions(k),
       logLevel: this.config.log.level,
       log: this.log,
       liveness: this.liveness,
@@ -602,3 +597,8 @@ function youngGeneration(k: RootConfig['kernel']): { youngGenerationMb?: number 
   return mb ? { youngGenerationMb: mb } : {};
 }
 
+
+/** The links' and routers' options, alike on every thread. */
+function routerOptions(k: RootConfig['kernel']): RouterOptions {
+  return { window: k.mailbox.capacity, batchMax: k.batch_max, askBatchMax: Math.min(k.ask_batch_max, k.batch_max), overflow: k.mailbox.overflow, askTimeoutMs: k.ask_timeout_ms };
+}
