@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const [mode, arg, llm] = process.argv.slice(2);
 const { startSystem, defaultTree } = await import('../../src/kernel/index.js');
 const { validateConfig } = await import('../../src/config/load.js');
@@ -41,12 +42,13 @@ if (mode === 'tree') {
   const config = configFor(arg);
   const sys = await startSystem({ config });
   const readyMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const st = await sys.status();
   const processMs = performance.now();
   // RSS once the actors' background `ready` steps (e.g. the scheduler's body) have run too: read at
   // ready it would leave out what they load after it.
   await new Promise((r) => setTimeout(r, 1000));
-  const out = { ready_ms: readyMs, import_ms: importMs, process_ms: processMs, rss_mb: process.memoryUsage.rss() / 1048576, threads: st.threads };
+  const out = { ready_ms: readyMs, import_ms: importMs, cpu_ms: (cpu.user + cpu.system) / 1000, process_ms: processMs, rss_mb: process.memoryUsage.rss() / 1048576, threads: st.threads };
   process.stdout.write(JSON.stringify(out) + '\n');
   await sys.stop();
 } else if (mode === 'starve') {

@@ -34,7 +34,7 @@ export async function llm(): Promise<LlmServer> {
 
 async function tree(placement: string) {
   const { stdout } = await exec(process.execPath, [CHILD, 'tree', placement], { timeout: 120_000 });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as { ready_ms: number; import_ms: number; rss_mb: number; threads: number };
+  return JSON.parse(stdout.trim().split('\n').pop()!) as { ready_ms: number; import_ms: number; cpu_ms: number; rss_mb: number; threads: number };
 }
 
 async function hasTaskset(): Promise<boolean> {
@@ -118,9 +118,10 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       rss_mb: round(median(all.map((r) => r.rss_mb))),
       threads: all[0].threads,
       import_ms: round(median(all.map((r) => r.import_ms))),
+      cpu_ms: round(median(all.map((r) => r.cpu_ms))),
     };
   }
-  notes.push(`tree: ${runs} fresh processes per placement, medians; ready_ms = from the kernel's import to the tree ready (import_ms of it)`);
+  notes.push(`tree: ${runs} fresh processes per placement, medians; ready_ms = from the kernel's import to the tree ready (import_ms of it); cpu_ms = CPU time of all the process's threads over the same span (ready_ms can be no less than cpu_ms / cores)`);
   const server = await llm();
   try {
     const s = await starvation(secs, server.url);

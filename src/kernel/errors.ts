@@ -3,7 +3,7 @@
  * the kernel's codes (`protocol/kernel.ts`) and each actor's own, declared next to its messages
  * with `errorsOf` and turned into constructors by `errorFactory` (like fastify's error factory).
  */
-import { kernelErrors } from '../../protocol/kernel.js';
+import { kernelErrors } from '../../protocol/kernel-errors.js';
 
 export type ActorErrorCode = keyof typeof kernelErrors;
 
