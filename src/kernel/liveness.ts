@@ -61,6 +61,8 @@ export class LivenessMonitor {
   private readonly watched = new Map<Watched, State>();
   private timer: NodeJS.Timeout | null = null;
   private tickMs = 50;
+  /** Until the tree is ready (see tick): a main-thread lag then is logged as start-up, not as a fault. */
+  starting = true;
   private lastTick = 0;
   private readonly delay: IntervalHistogram;
   /** Main-thread lag (ms) of recent ticks, newest last. */
@@ -146,7 +148,11 @@ export class LivenessMonitor {
     }
     if (lag > 250) {
       this.counts.paused_ms += lag;
-      this.opts.log.warn({ main_lag_ms: Math.round(lag), event_loop_delay_max_ms: Math.round(this.delay.max / 1e6) }, 'main thread did not run for a while (blocked or paused); liveness judgement extended');
+      const figures = { main_lag_ms: Math.round(lag), event_loop_delay_max_ms: Math.round(this.delay.max / 1e6) };
+      // While the tree starts, the main thread's own module loading (the endpoint's, ~0.3 s on a
+      // slow device) is the usual cause: expected, not a warning on every start.
+      if (this.starting) this.opts.log.info(figures, 'main thread did not run for a while during start-up (loading modules, or the process was paused); liveness judgement extended');
+      else this.opts.log.warn(figures, 'main thread did not run for a while (blocked or paused); liveness judgement extended');
       this.delay.reset();
     }
     for (const s of this.watched.values()) this.judge(s, now);

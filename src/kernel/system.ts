@@ -447,6 +447,7 @@ export class ActorSystem {
       clearTimeout(timer);
     }
     this.readyMs = performance.now() - this.startedAt;
+    this.liveness.starting = false;
   }
 
   /** Register an actor that runs on the main thread (the kernel's own, or an embedder's). */
