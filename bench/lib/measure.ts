@@ -6,6 +6,7 @@
  * implementation that batches (256 references to one 64 KB object cost 66 KB, 256 distinct ones 16.7 MB).
  */
 import { percentile } from './stats.js';
+import { collectGarbage } from './gc.js';
 
 export interface CallMetrics extends Record<string, number> {
   rtt_p50_us: number;
@@ -44,6 +45,7 @@ export async function measureCalls(
   const warm = payloads(size, 3000);
   for (const p of warm) await call(p); // warm-up: JIT and thread scheduling settle
   const seq = payloads(size, opts.rtt);
+  collectGarbage();
   const rtts: number[] = [];
   for (const p of seq) {
     const t0 = performance.now();
@@ -52,6 +54,7 @@ export async function measureCalls(
   }
   const batch = payloads(size, opts.calls);
   const calls = batch.length;
+  collectGarbage(); // the timed loop does not pay for garbage left by an earlier run
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     let sent = 0;
