@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../kernel/helpers.js';
+import { makeWorld, runCli, startService } from '../acceptance/helpers.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const exec = promisify(execFile);
@@ -72,34 +73,16 @@ test('status without a running service says so (exit 1); --in-process boots a tr
   assert.equal(json.in_process, true);
 });
 
-/** `rustyclaw start` as a child; resolves once it printed its ready line. */
-async function startService(cfg: string) {
-  const child = spawn(process.execPath, [CLI, '--config', cfg, 'start'], { env: { ...process.env, RUSTYCLAW_LOG_LEVEL: 'warn' } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const t0 = Date.now();
-  while (!out.includes('ready in')) {
-    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`no ready line (exit ${child.exitCode}): ${out}${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, exited };
-}
-
 test('a stale endpoint file does not block start: a killed service, its pid now a zombie or another process', async () => {
-  const dir = tempDir('rc-cli-');
-  const cfg = path.join(dir, 'rustyclaw.yaml');
-  writeFileSync(cfg, `data_dir: ${dir}/data\nkernel:\n  system_actors: []\n  actors:\n    agent:\n      enabled: false\nendpoint:\n  port: 0\n`);
-  const file = path.join(dir, 'data', 'run', 'endpoint.json');
-  const first = await startService(cfg);
+  const w = makeWorld();
+  const file = path.join(w.home, '.rustyclaw', 'run', 'endpoint.json');
+  const first = await startService(w);
   const recorded = JSON.parse(readFileSync(file, 'utf8'));
-  assert.equal(recorded.pid, first.child.pid);
+  assert.equal(recorded.pid, first.pid);
   assert.equal(typeof recorded.pid_start, 'number', 'the start time is recorded beside the pid');
   // kill -9 leaves the endpoint file behind; start again at once.
   first.child.kill('SIGKILL');
-  const second = await startService(cfg);
+  const second = await startService(w);
 
   // Its pid a zombie (exited, not yet reaped by its parent): `sleep 60` never reaps the child it inherits.
   const zombie = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -112,18 +95,18 @@ test('a stale endpoint file does not block start: a killed service, its pid now 
   second.child.kill('SIGKILL');
   await second.exited;
   writeFileSync(file, JSON.stringify({ ...recorded, pid: zpid, pid_start: undefined }));
-  const third = await startService(cfg);
+  const third = await startService(w);
 
   // Its pid reused by an unrelated live process (after a reboot or pid wrap-around): another start time.
   third.child.kill('SIGKILL');
   await third.exited;
   writeFileSync(file, JSON.stringify({ ...recorded, pid: zombie.pid, pid_start: 1 }));
-  const fourth = await startService(cfg);
+  const fourth = await startService(w);
   // A live service is still refused.
-  const again = await cli(['--config', cfg, 'start']).catch((e) => e);
+  const again = await runCli(w, ['start'], { cwd: w.elsewhere });
   assert.equal(again.code, 1);
-  assert.match(again.stderr, new RegExp(`already runs on data dir .*pid ${fourth.child.pid}`));
+  assert.match(again.stderr, new RegExp(`already runs on data dir .*pid ${fourth.pid}`));
   zombie.kill('SIGKILL');
-  assert.match((await cli(['--config', cfg, 'stop'])).stdout, /stopped/);
+  assert.match((await runCli(w, ['stop'], { cwd: w.elsewhere })).stdout, /stopped/);
   assert.equal(await fourth.exited, 0);
 });
