@@ -39,7 +39,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   for (const [name, list] of Object.entries(perImpl)) {
     let i = 0;
     const m = await medianOf(list.length, async () => list[i++]);
-    results[name] = { rtt_p50_us: round(m.rtt_p50_us), rtt_p99_us: round(m.rtt_p99_us), calls_per_s: Math.round(m.calls_per_s) };
+    results[name] = { rtt_p50_us: round(m.rtt_p50_us), rtt_p99_us: round(m.rtt_p99_us), calls_per_s: Math.round(m.calls_per_s), cpu_us_per_call: round(m.cpu_us_per_call, 2) };
   }
   const rc = results.rustyclaw;
   return {
@@ -49,6 +49,8 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       calls_vs_raw: round(rc.calls_per_s / results.raw.calls_per_s, 2),
       calls_vs_raw_batched: round(rc.calls_per_s / results.raw_batched.calls_per_s, 2),
       calls_vs_comlink: round(rc.calls_per_s / results.comlink.calls_per_s, 2),
+      // Load-insensitive: CPU per call of the whole process, RustyClaw's over the batched raw port's (lower is better).
+      cpu_vs_raw_batched: round(rc.cpu_us_per_call / results.raw_batched.cpu_us_per_call, 2),
       rtt_p50_vs_raw: round(rc.rtt_p50_us / results.raw.rtt_p50_us, 2),
     },
     notes: [`payload ${payload}, fresh per call; ${runs} runs interleaved, medians; up to ${sizes.calls} pipelined calls (fewer for large payloads: ≤128 MB of payloads) with ${sizes.window} in flight; ${sizes.rtt} sequential round trips`],

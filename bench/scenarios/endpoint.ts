@@ -74,7 +74,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
       }
     }
   }
-  const results: Record<string, CallMetrics> = {};
+  const results: Record<string, Record<string, number>> = {};
   for (const [name, list] of Object.entries(per)) {
     results[name] = {
       rtt_p50_us: round(median(list.map((m) => m.rtt_p50_us))),
