@@ -16,7 +16,7 @@ import type { Gateway } from './gateway/server.js';
 import type { NatsTransport } from './transport/nats.js';
 import { singletonPaths } from './transport/nats/config.js';
 import { endpointFile, type EndpointInfo } from './client/index.js';
-import { procStartTicks, procState } from './lib/proc.js';
+import { procInfo } from './lib/proc.js';
 
 export interface Service {
   sys: ActorSystem;
@@ -31,8 +31,8 @@ export interface Service {
 
 /** The process exists and has not exited (a zombie its parent has not reaped yet is dead). */
 export function pidAlive(pid: number): boolean {
-  const state = procState(pid);
-  if (state !== undefined) return state !== 'Z' && state !== 'X';
+  const p = procInfo(pid);
+  if (p) return p.alive;
   try {
     process.kill(pid, 0);
     return true;
@@ -53,15 +53,11 @@ export function runningService(dataDir: string): EndpointInfo | null {
   } catch {
     return null;
   }
-  if (typeof info.pid !== 'number' || info.pid === process.pid || !pidAlive(info.pid)) return null;
-  const started = procStartTicks(info.pid);
-  if (info.pid_start !== undefined && started !== undefined && started !== info.pid_start) return null;
+  if (typeof info.pid !== 'number' || info.pid === process.pid) return null;
+  const p = procInfo(info.pid);
+  if (!(p ? p.alive : pidAlive(info.pid))) return null;
+  if (p && info.pid_start !== undefined && p.startTicks !== info.pid_start) return null;
   return info;
-}
-
-function pidStart(): { pid_start?: number } {
-  const t = procStartTicks('self');
-  return t === undefined ? {} : { pid_start: t };
 }
 
 export async function startService(config: RootConfig, opts: { log?: Logger; tree?: SupervisorNode; runInfo?: Partial<EndpointInfo> } = {}): Promise<Service> {
@@ -89,6 +85,9 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
   let url: string | null = null;
   let httpUrl: string | null = null;
   const file = endpointFile(config.data_dir);
+  // This process as the endpoint file names it: its pid and, where /proc tells, its start time.
+  const started = procInfo('self')?.startTicks;
+  const self = { pid: process.pid, ...(started !== undefined ? { pid_start: started } : {}) };
   if (mods && mods[0].gatewayConfig(config).enabled) {
     const { startGateway } = mods[0];
     // One port: the gateway's HTTP server also carries the WebSocket endpoint protocol.
@@ -103,7 +102,7 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
     url = gateway.wsUrl;
     httpUrl = gateway.url;
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, http_url: httpUrl, token, pid: process.pid, ...pidStart() }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, http_url: httpUrl, token, ...self }), { mode: 0o600 });
   } else if (mods) {
     transport = new mods[1].WebSocketTransport({
       host: config.endpoint.host,
@@ -118,7 +117,7 @@ export async function startService(config: RootConfig, opts: { log?: Logger; tre
       throw new Error(`cannot open the endpoint on ${config.endpoint.host}:${config.endpoint.port}: ${(err as Error).message}`, { cause: err });
     }
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, token: transport.token, pid: process.pid, ...pidStart() }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ ...opts.runInfo, url, token: transport.token, ...self }), { mode: 0o600 });
   }
   // With `transport: nats` this process joins its cluster beside the endpoint (docs/nats.md).
   // Imported only when used: the transport and its compiled schemas cost ~5 MB and ~80 ms at start.

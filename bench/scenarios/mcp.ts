@@ -34,7 +34,7 @@
  */
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -42,6 +42,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { startSystem, type ActorSystem } from '../../src/kernel/index.js';
 import { median, percentile, round } from '../lib/stats.js';
 import { rawCaller } from '../baselines/clients.js';
+import { processCpuMs } from '../../src/lib/proc.js';
 
 const require = createRequire(import.meta.url);
 const EVERYTHING = path.join(path.dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
@@ -98,12 +99,7 @@ async function directClient(): Promise<{ client: Client; startMs: number }> {
 
 /** CPU time of a process from /proc (ms); 0 where there is no /proc. */
 function procCpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, 100 Hz ticks
-  } catch {
-    return 0;
-  }
+  return processCpuMs(pid) ?? 0;
 }
 
 /** A pipelined run with the CPU it cost this process (all threads) and the server child, per call. */

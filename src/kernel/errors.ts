@@ -1,6 +1,6 @@
 /**
  * The one error type that crosses threads and processes, and the one place error codes come from:
- * the kernel's codes (`protocol/kernel.ts`) and each actor's own, declared next to its messages
+ * the kernel's codes (`protocol/kernel-errors.ts`) and each actor's own, declared next to its messages
  * with `errorsOf` and turned into constructors by `errorFactory` (like fastify's error factory).
  */
 import { kernelErrors } from '../../protocol/kernel-errors.js';

@@ -208,24 +208,27 @@ export class Link {
     if (this.out.length === 0 && !hasAck) return;
     const items = this.out;
     this.out = [];
-    if (hasAck) this.ackSent = this.ackOut;
-    const ack = hasAck ? this.ackOut : undefined;
+    // The acknowledgement rides on the first frame.
+    let ack: number | undefined;
+    if (hasAck) ack = this.ackSent = this.ackOut;
     const most = this.opts.askBatchMax;
     let calls = 0;
     let from = 0;
-    for (let i = 0; i < items.length && this.port; i++) {
+    for (let i = 0; i + 1 < items.length; i++) {
       const k = items[i].k;
-      if ((k === Kind.Ask || k === Kind.Reply) && ++calls === most && i + 1 < items.length) {
-        this.post(items.slice(from, i + 1), from === 0 ? ack : undefined);
+      if ((k === Kind.Ask || k === Kind.Reply) && ++calls === most) {
+        this.post(items.slice(from, i + 1), ack);
+        ack = undefined;
         from = i + 1;
         calls = 0;
       }
     }
-    if (this.port) this.post(from === 0 ? items : items.slice(from), from === 0 ? ack : undefined);
+    this.post(from === 0 ? items : items.slice(from), ack);
   }
 
   private post(items: WireItem[], ack: number | undefined): void {
-    const port = this.port!;
+    const port = this.port;
+    if (!port) return;
     const frame: PackedFrame = {};
     const mark = this.txStrings.size;
     if (items.length > 0) frame.m = pack(items, this.txStrings);

@@ -20,19 +20,28 @@ export function procStat(which: string): string[] | undefined {
   }
 }
 
-/** The process's state letter (R, S, D, T, Z, X…), or undefined when it is gone or /proc is absent. */
-export function procState(pid: number): string | undefined {
-  return procStat(String(pid))?.[0];
+/** A process as /proc sees it: whether it still runs, and when it started. */
+export interface ProcInfo {
+  /** False once it exited, even before its parent reaps it (state Z or X). */
+  alive: boolean;
+  /**
+   * Start time in clock ticks since boot (proc(5) field 22). With the pid it names one process for
+   * the machine's uptime: a pid reused by another process has another start time.
+   */
+  startTicks: number;
 }
 
-/**
- * When the process started, in clock ticks since boot (proc(5) field 22). With the pid it names one
- * process for the machine's uptime: a pid reused by another process has another start time.
- */
-export function procStartTicks(pid: number | 'self'): number | undefined {
+/** Undefined when the process is gone or there is no /proc. */
+export function procInfo(pid: number | 'self'): ProcInfo | undefined {
   const f = procStat(String(pid));
-  const v = f ? Number(f[19]) : NaN;
-  return Number.isFinite(v) ? v : undefined;
+  if (!f) return undefined;
+  return { alive: f[0] !== 'Z' && f[0] !== 'X', startTicks: Number(f[19]) };
+}
+
+/** CPU time (ms) a process has used (utime + stime), or null when it cannot be read. */
+export function processCpuMs(pid: number): number | null {
+  const f = procStat(String(pid));
+  return f ? (Number(f[11]) + Number(f[12])) * CLK_TCK_MS : null;
 }
 
 /** CPU time (ms) a thread of this process has used (utime + stime), or null when it cannot be read. */
