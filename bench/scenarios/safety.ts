@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SafetyLayer } from '../../actors/safety/layer.js';
 import { startSystem } from '../../src/kernel/index.js';
+import { builtinActorSettings } from '../../src/kernel/tree.js';
 import { percentile, round } from '../lib/stats.js';
 import { rng } from '../lib/rng.js';
 
@@ -124,7 +125,7 @@ export async function run(opts: { set: Record<string, string>; quick?: boolean }
   const sys = await startSystem({
     config: { data_dir: dir, log: { level: 'silent' }, endpoint: { enabled: false } },
     tree: { kind: 'supervisor', id: 'root', children: [
-      { kind: 'worker', id: 'system/safety', actors: [{ path: 'system/safety', module: SAFETY_MODULE, config: { log_decisions: false, limits: { max_text_chars: 48_000_000 } } }] },
+      { kind: 'worker', id: 'system/safety', youngGenerationMb: builtinActorSettings('safety').young_generation_mb, actors: [{ path: 'system/safety', module: SAFETY_MODULE, config: { log_decisions: false, limits: { max_text_chars: 48_000_000 } } }] },
       { kind: 'worker', id: 'bench/echo', actors: [{ path: 'bench/echo', module: ECHO_MODULE }] },
     ] },
   });

@@ -36,6 +36,7 @@ export const ActorOverrideSchema = Type.Object(
     enabled: Type.Optional(Type.Boolean()),
     thread: Type.Optional(Type.String({ minLength: 1, description: 'thread group name; actors with the same group share a thread' })),
     memory_limit_mb: Type.Optional(Type.Integer({ minimum: 1 })),
+    young_generation_mb: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: "V8 young generation of its thread in MB (a shared thread takes its actors' largest); default kernel.young_generation_mb, 16 for safety" })),
     restart: Type.Optional(RestartType),
     shutdown_timeout_ms: Type.Optional(Type.Integer({ minimum: 0 })),
     liveness_deadline_ms: Type.Optional(Type.Integer({ minimum: 10 })),

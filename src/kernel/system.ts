@@ -198,7 +198,7 @@ export class ActorSystem {
         id: node.id,
         actors: node.actors,
         memoryLimitMb: node.memoryLimitMb ?? k.memory_limit_mb,
-        ...youngGeneration(k),
+        ...youngGeneration(k, node.youngGenerationMb),
         livenessIntervalMs: k.liveness.interval_ms,
         livenessDeadlineMs: node.livenessDeadlineMs ?? k.liveness.deadline_ms,
         setupGraceMs: k.liveness.setup_grace_ms,
@@ -593,8 +593,8 @@ export async function startSystem(opts: StartOptions = {}): Promise<ActorSystem>
  * A small young generation per thread in every placement (dedicated service with the model loaded:
  * 332 → 314 MB RSS; the ask bench showed no loss within this machine's noise).
  */
-function youngGeneration(k: RootConfig['kernel']): { youngGenerationMb?: number } {
-  const mb = k.young_generation_mb ?? DEFAULT_YOUNG_GENERATION_MB;
+function youngGeneration(k: RootConfig['kernel'], own?: number): { youngGenerationMb?: number } {
+  const mb = own ?? k.young_generation_mb ?? DEFAULT_YOUNG_GENERATION_MB;
   return mb ? { youngGenerationMb: mb } : {};
 }
 

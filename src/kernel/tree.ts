@@ -24,6 +24,8 @@ export interface WorkerNode {
   actors: HostActorSpec[];
   restart?: RestartType;
   memoryLimitMb?: number;
+  /** V8 young generation of this thread (MB); unset: `kernel.young_generation_mb`. */
+  youngGenerationMb?: number;
   livenessDeadlineMs?: number;
   shutdownMs?: number;
 }
@@ -74,11 +76,20 @@ export function configuredAgents(config: RootConfig): AgentEntry[] {
  * Built-in per-actor settings, under the user's `kernel.actors` overrides. The memory actor makes
  * long native calls (hnswlib reads and writes of large indexes): terminating a thread inside a
  * node-addon-api call can abort the whole process (nodejs/node-addon-api#902), so its liveness
- * deadline is generous; its own long loops yield to the event loop instead.
+ * deadline is generous; its own long loops yield to the event loop instead. The safety guard scans
+ * megabytes of text per message, and the findings and pieces of each scan die young: with the
+ * default 4 MB young generation most of its time went to minor GCs (docs/decisions.md, "Safety
+ * thread's young generation").
  */
-const BUILTIN: Record<string, { liveness_deadline_ms?: number }> = {
+const BUILTIN: Record<string, { liveness_deadline_ms?: number; young_generation_mb?: number }> = {
   memory: { liveness_deadline_ms: 30_000 },
+  safety: { young_generation_mb: 16 },
 };
+
+/** The built-in worker settings of system actor `name` (what the default tree gives its thread). */
+export function builtinActorSettings(name: string): { liveness_deadline_ms?: number; young_generation_mb?: number } {
+  return { ...BUILTIN[name] };
+}
 
 /**
  * Under `placement: edge`, system actors that only answer requests start on their first message
@@ -102,15 +113,22 @@ export function mcpJoinsSafety(config: RootConfig): boolean {
 }
 
 /** A system actor alone on its thread, under its own worker settings. */
-function ownWorker(spec: HostActorSpec, o: { restart?: RestartType; memory_limit_mb?: number; liveness_deadline_ms?: number; shutdown_timeout_ms?: number }): WorkerNode {
-  return { kind: 'worker', id: spec.path, actors: [spec], restart: o.restart, memoryLimitMb: o.memory_limit_mb, livenessDeadlineMs: o.liveness_deadline_ms, shutdownMs: o.shutdown_timeout_ms };
+function ownWorker(spec: HostActorSpec, o: { restart?: RestartType; memory_limit_mb?: number; young_generation_mb?: number; liveness_deadline_ms?: number; shutdown_timeout_ms?: number }): WorkerNode {
+  return { kind: 'worker', id: spec.path, actors: [spec], restart: o.restart, memoryLimitMb: o.memory_limit_mb, youngGenerationMb: o.young_generation_mb, livenessDeadlineMs: o.liveness_deadline_ms, shutdownMs: o.shutdown_timeout_ms };
+}
+
+/** A shared thread's young generation: the largest its actors ask for. */
+function joinYoung(w: WorkerNode, mb: number | undefined): void {
+  if (mb !== undefined) w.youngGenerationMb = Math.max(w.youngGenerationMb ?? 0, mb);
 }
 
 export function defaultTree(config: RootConfig, warn: (msg: string) => void = () => {}): SupervisorNode {
   const k = config.kernel;
   const oneThread = k.placement === 'edge' && availableParallelism() <= 1;
   const shared = k.placement === 'shared' || k.placement === 'edge';
-  const override = (name: string) => ({ ...BUILTIN[name], ...k.actors[name] });
+  // A young generation the user set for every thread wins over the built-in per-actor ones.
+  const builtin = (name: string) => (k.young_generation_mb === undefined ? BUILTIN[name] : { ...BUILTIN[name], young_generation_mb: undefined });
+  const override = (name: string) => ({ ...builtin(name), ...k.actors[name] });
 
   const system: SupervisorNode = { kind: 'supervisor', id: 'system', strategy: k.supervisor.strategy ?? 'one_for_one', children: [] };
   const sharedGroups = new Map<string, WorkerNode>();
@@ -148,6 +166,7 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
         system.children.push(w);
       }
       w.actors.push(spec);
+      joinYoung(w, o.young_generation_mb);
       continue;
     }
     system.children.push(ownWorker(spec, o));
@@ -155,7 +174,10 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
 
   if (mcpSpec) {
     const safety = system.children.find((w): w is WorkerNode => w.kind === 'worker' && w.actors.some((a) => a.path === 'system/safety'));
-    if (safety) safety.actors.push(mcpSpec);
+    if (safety) {
+      safety.actors.push(mcpSpec);
+      joinYoung(safety, k.actors.mcp?.young_generation_mb);
+    }
     else system.children.push(ownWorker(mcpSpec, override('mcp')));
   }
 
@@ -175,6 +197,7 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
     if (oneThread && systemThread && list.length > 0) {
       // One core: agents join the system thread (a crash there restarts the whole service tree).
       systemThread.actors.push(...list.map(agentSpec));
+      joinYoung(systemThread, o.young_generation_mb);
       systemThread.id = 'thread/all';
     } else if (shared && list.length > 0) {
       agents.children.push({
@@ -182,6 +205,7 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
         id: 'thread/agents',
         actors: list.map(agentSpec),
         memoryLimitMb: o.memory_limit_mb,
+        youngGenerationMb: o.young_generation_mb,
       });
     } else {
       for (const a of list) {
@@ -195,6 +219,7 @@ export function defaultTree(config: RootConfig, warn: (msg: string) => void = ()
               id: `agents/${a.id}`,
               actors: [agentSpec(a)],
               memoryLimitMb: o.memory_limit_mb,
+              youngGenerationMb: o.young_generation_mb,
               livenessDeadlineMs: o.liveness_deadline_ms,
               shutdownMs: o.shutdown_timeout_ms,
             },
