@@ -170,6 +170,9 @@ export async function serviceFigures(opts: { mb: number; notes: string[]; idleOn
     const add = await cli(cfg, ['memory', 'add', file, '--json']);
     const wall = (performance.now() - t0) / 1000;
     clearInterval(sampler);
+    // What the service keeps once the add is over (idle again, model still loaded).
+    await new Promise((res) => setTimeout(res, 2000));
+    const after = rssMb(child.pid!);
     const r = add.code === 0 ? (JSON.parse(add.stdout) as { chunks: number }) : { chunks: 0 };
     if (add.code !== 0) opts.notes.push(`ingest failed: ${add.stderr.trim()}`);
     out.ingest = {
@@ -181,6 +184,7 @@ export async function serviceFigures(opts: { mb: number; notes: string[]; idleOn
       ratio_to_embedder: Math.round((r.chunks / wall / embedRate) * 100) / 100,
       idle_rss_mb: Math.round(idle),
       peak_rss_growth_mb: Math.round(peak - idle),
+      after_rss_mb: Math.round(after),
     };
 
     // ---- hostile files: time to refuse or index

@@ -8,6 +8,7 @@ import { Piscina } from 'piscina';
 import { modelFileFor, type Precision } from '../onnx-embedder.js';
 import type { PoolResult, PoolTask } from '../pool-worker.js';
 import { EmbedderError, type EmbeddingProvider } from '../types.js';
+import { trimNativeHeap } from '../../../src/lib/native-heap.js';
 
 export interface LocalProviderOptions {
   /** Folder holding tokenizer.json and onnx/… (already present: downloaded or configured). */
@@ -69,7 +70,43 @@ function poolRunner(opts: LocalProviderOptions): Runner {
     concurrentTasksPerWorker: 1,
     ...(opts.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: opts.youngGenerationMb } } : {}),
   });
+  // An ended thread's ONNX memory goes back to malloc, not to the OS: trim once the thread is gone.
+  pool.on('workerDestroy', () => setTimeout(trimNativeHeap, UNLOAD_TRIM_DELAY_MS).unref());
   return { run: (task) => pool.run(task) as Promise<PoolResult>, get holding() { return pool.threads.length > 0; }, destroy: () => pool.destroy() };
+}
+
+/**
+ * The native heap is trimmed once no batch has run for TRIM_IDLE_MS: a trim after every batch made
+ * the next one 5–25 % slower (its pages are faulted in again) and costs 10–14 ms itself, one at the
+ * end of a burst costs nothing that is measured (docs/decisions.md, "Native heap trimmed when the
+ * embedder goes idle").
+ */
+const TRIM_IDLE_MS = 250;
+/** A pool thread's end frees its memory a little after piscina reports it. */
+const UNLOAD_TRIM_DELAY_MS = 500;
+
+function trimmedWhenIdle(r: Runner): Runner {
+  let pending = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    run(task) {
+      pending++;
+      clearTimeout(timer);
+      return r.run(task).finally(() => {
+        if (--pending > 0) return;
+        timer = setTimeout(trimNativeHeap, TRIM_IDLE_MS);
+        timer.unref();
+      });
+    },
+    get holding() {
+      return r.holding;
+    },
+    async destroy() {
+      clearTimeout(timer);
+      await r.destroy();
+      trimNativeHeap();
+    },
+  };
 }
 
 /** Batches one at a time in this thread (as a pool thread runs them); idle for idleUnloadMs → release. */
@@ -89,7 +126,7 @@ async function threadRunner(idleUnloadMs: number): Promise<Runner> {
       pending++;
       return queue(() => cache.embed(task)).finally(() => {
         if (--pending > 0 || !idleUnloadMs) return;
-        timer = setTimeout(() => void queue(() => cache.release()), idleUnloadMs);
+        timer = setTimeout(() => void queue(() => cache.release()).then(trimNativeHeap), idleUnloadMs);
         timer.unref();
       });
     },
@@ -125,7 +162,7 @@ export class LocalProvider implements EmbeddingProvider {
   static async create(opts: LocalProviderOptions): Promise<LocalProvider> {
     const file = path.join(opts.dir, modelFileFor(opts.precision));
     if (!fs.existsSync(file)) throw new EmbedderError('model_missing', `local model file ${file} does not exist`, file);
-    const pool = opts.inThread ? await threadRunner(opts.idleUnloadMs ?? 0) : poolRunner(opts);
+    const pool = trimmedWhenIdle(opts.inThread ? await threadRunner(opts.idleUnloadMs ?? 0) : poolRunner(opts));
     const tokenizer = path.join(opts.dir, 'tokenizer.json');
     if (!fs.existsSync(tokenizer)) {
       await pool.destroy();
